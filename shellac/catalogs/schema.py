@@ -1,0 +1,62 @@
+"""The validated form of one catalog row: a recording and its descriptive metadata."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Content = Literal["piano", "voice", "voice+accompaniment"]
+CONTENT_TYPES: tuple[str, ...] = ("piano", "voice", "voice+accompaniment")
+
+# Columns with a meaning to Shellac; any other column is kept verbatim in ``extra``.
+KNOWN_COLUMNS: tuple[str, ...] = (
+    "id", "file", "title", "performer", "year", "label", "matrix", "content", "voice", "model",
+    "profile", "notes",
+)
+
+
+class Recording(BaseModel):
+    """One recording of a collection, as listed in its catalog.csv."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+        description="Unique id; names the work directory, so letters, digits, '.', '_', '-' only.",
+    )
+    file: str = Field(min_length=1, description="Master file, relative to the source root.")
+    title: str = ""
+    performer: str = ""
+    year: int | None = Field(default=None, ge=1850, le=2100)
+    label: str = Field(default="", description="Record label.")
+    matrix: str = Field(default="", description="Matrix and take number, e.g. 'B-8347-2'.")
+    content: Content = Field(description="piano | voice | voice+accompaniment")
+    voice: str = Field(default="", description="Voice type (tenor, soprano...), for model choice.")
+    model: str = Field(default="", description="Explicit model key, overriding the registry.")
+    profile: str = Field(default="", description="Explicit profile, overriding the collection's.")
+    notes: str = ""
+    line: int = Field(ge=2, description="Line number in catalog.csv (the header is line 1).")
+    extra: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("file")
+    @classmethod
+    def _relative_inside_root(cls, value: str) -> str:
+        path = PurePosixPath(value.replace("\\", "/"))
+        if path.is_absolute() or (len(value) > 1 and value[1] == ":"):
+            raise ValueError(f"file {value!r} must be relative to the collection's source root")
+        if ".." in path.parts:
+            raise ValueError(f"file {value!r} escapes the source root ('..' is not allowed)")
+        return value
+
+    def metadata(self) -> dict[str, str]:
+        """Descriptive fields as strings (for tags), empty ones left out, extra columns included."""
+        fields = {
+            "title": self.title, "performer": self.performer,
+            "year": "" if self.year is None else str(self.year), "label": self.label,
+            "matrix": self.matrix, "content": self.content, "voice": self.voice,
+            "notes": self.notes,
+        }
+        fields.update(self.extra)
+        return {k: v for k, v in fields.items() if v}

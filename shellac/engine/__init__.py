@@ -1,0 +1,1 @@
+"""Numerical engine: audio I/O, DSP, diffusion, block processing, model bundles."""

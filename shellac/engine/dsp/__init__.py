@@ -1,0 +1,1 @@
+"""Signal processing: LTAS and LTAS-EQ, spectral-gating denoise, resampling."""

@@ -1,0 +1,187 @@
+"""Long-term average spectrum (LTAS), third-octave smoothing and LTAS equalisation (BABE-2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import istft, stft
+
+from shellac.engine.audio_io import read_audio
+from shellac.engine.dsp.resample import resample
+from shellac.engine.errors import AudioLoadError, ParameterError
+
+_EPS = 1e-12
+# A signal this quiet (std) is treated as silence: equalising it would amplify nothing but dither.
+SILENCE_STD = 1e-6
+
+
+@dataclass(frozen=True)
+class Ltas:
+    """A power spectrum averaged over frames, on the rFFT bins of ``n_fft`` at ``sample_rate``."""
+
+    sample_rate: int
+    n_fft: int
+    power: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.power.shape != (self.n_fft // 2 + 1,):
+            raise ParameterError(
+                f"LTAS has {self.power.shape} bins, expected {self.n_fft // 2 + 1} for n_fft {self.n_fft}"
+            )
+
+    @property
+    def freqs_hz(self) -> np.ndarray:
+        """Centre frequency of each bin in Hz."""
+        return np.fft.rfftfreq(self.n_fft, d=1.0 / self.sample_rate)
+
+    def db(self) -> np.ndarray:
+        """Power in dB (10 log10)."""
+        return 10.0 * np.log10(self.power + _EPS)
+
+    def to_json_dict(self) -> dict[str, object]:
+        """Return a JSON-ready dict (the format stored in model bundles and reference files)."""
+        return {
+            "sample_rate": int(self.sample_rate),
+            "n_fft": int(self.n_fft),
+            "power": [float(p) for p in self.power],
+        }
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, object]) -> Ltas:
+        """Build from :meth:`to_json_dict` output."""
+        try:
+            return cls(
+                sample_rate=int(data["sample_rate"]),  # type: ignore[arg-type]
+                n_fft=int(data["n_fft"]),  # type: ignore[arg-type]
+                power=np.asarray(data["power"], dtype=np.float64),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ParameterError(f"malformed LTAS data: {exc}") from exc
+
+    def on_bins(self, sample_rate: int, n_fft: int) -> np.ndarray:
+        """Power interpolated (in dB, over linear frequency) onto another bin grid.
+
+        Above this LTAS's Nyquist frequency the last value is held.
+        """
+        if sample_rate == self.sample_rate and n_fft == self.n_fft:
+            return self.power
+        target = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
+        db = np.interp(target, self.freqs_hz, self.db())
+        return 10.0 ** (db / 10.0)
+
+
+def _stft_setup(n_fft: int) -> dict[str, object]:
+    # BABE-2: Hann window of n_fft/2 samples, zero-padded to n_fft, hop n_fft/4 (50 % overlap).
+    return {"window": "hann", "nperseg": n_fft // 2, "noverlap": n_fft // 4, "nfft": n_fft}
+
+
+def compute_ltas(audio: np.ndarray, sample_rate: int, n_fft: int) -> Ltas:
+    """LTAS of (channels, frames) or (frames,) audio, after normalising to unit std.
+
+    Multichannel audio is averaged to mono first. Raises ``ParameterError`` for
+    silence, where no spectrum can be estimated.
+    """
+    mono = np.asarray(audio, dtype=np.float64)
+    if mono.ndim == 2:
+        mono = mono.mean(axis=0)
+    std = float(mono.std())
+    if std < SILENCE_STD:
+        raise ParameterError("audio is silent (std below 1e-6): no spectrum to estimate")
+    if mono.shape[-1] < n_fft // 2:
+        raise ParameterError(
+            f"audio has {mono.shape[-1]} samples, fewer than one analysis window ({n_fft // 2})"
+        )
+    _, _, spec = stft(mono / std, fs=sample_rate, boundary=None, padded=False, **_stft_setup(n_fft))
+    power = np.mean(np.abs(spec) ** 2, axis=-1)
+    return Ltas(sample_rate=int(sample_rate), n_fft=int(n_fft), power=power)
+
+
+def ltas_from_files(paths: Iterable[Path], sample_rate: int, n_fft: int) -> Ltas:
+    """Reference LTAS: the mean of the per-file LTAS of clean recordings, resampled to ``sample_rate``."""
+    curves = []
+    for path in paths:
+        audio, sr = read_audio(Path(path))
+        curves.append(compute_ltas(resample(audio, sr, sample_rate), sample_rate, n_fft).power)
+    if not curves:
+        raise AudioLoadError("no reference audio files given for the LTAS")
+    return Ltas(sample_rate=int(sample_rate), n_fft=int(n_fft), power=np.mean(curves, axis=0))
+
+
+def third_octave_smooth(power: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
+    """Smooth a power spectrum with a Gaussian in linear frequency of width σ_f = F/(3π) at bin F.
+
+    The width grows with frequency, giving roughly third-octave resolution.
+    Bin 0 (DC) is left as it is.
+    """
+    freqs = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
+    out = np.array(power, dtype=np.float64, copy=True)
+    for k in range(1, freqs.size):
+        sigma = freqs[k] / (3.0 * np.pi)
+        # Only bins within 4 σ matter; the window keeps this O(F·width), not O(F²).
+        lo = np.searchsorted(freqs, freqs[k] - 4.0 * sigma)
+        hi = np.searchsorted(freqs, freqs[k] + 4.0 * sigma, side="right")
+        w = np.exp(-0.5 * ((freqs[lo:hi] - freqs[k]) / sigma) ** 2)
+        out[k] = np.dot(w, power[lo:hi]) / w.sum()
+    return out
+
+
+def ltas_eq_gain_db(
+    observed: Ltas, reference: Ltas, *, max_boost_db: float = 20.0, smooth: bool = True
+) -> np.ndarray:
+    """The LTAS-EQ difference curve diff_dB = max(LTAS_y − LTAS_ref, −max_boost_db) on the observed bins.
+
+    Dividing the observation's STFT by 10^(diff/20) moves its LTAS onto the
+    reference's; the floor limits any boost to ``max_boost_db``.
+    """
+    ref_power = reference.on_bins(observed.sample_rate, observed.n_fft)
+    obs_power = observed.power
+    if smooth:
+        obs_power = third_octave_smooth(obs_power, observed.sample_rate, observed.n_fft)
+        ref_power = third_octave_smooth(ref_power, observed.sample_rate, observed.n_fft)
+    diff = 10.0 * np.log10(obs_power + _EPS) - 10.0 * np.log10(ref_power + _EPS)
+    return np.maximum(diff, -max_boost_db)
+
+
+def apply_eq_db(audio: np.ndarray, sample_rate: int, n_fft: int, diff_db: np.ndarray) -> np.ndarray:
+    """Divide the STFT of each channel by 10^(diff_db/20), invert, and restore each channel's std."""
+    x = np.asarray(audio, dtype=np.float64)
+    squeeze = x.ndim == 1
+    x2 = x[None, :] if squeeze else x
+    gain = 10.0 ** (-np.asarray(diff_db) / 20.0)
+    out = np.empty_like(x2)
+    n = x2.shape[-1]
+    for c in range(x2.shape[0]):
+        _, _, spec = stft(x2[c], fs=sample_rate, **_stft_setup(n_fft))
+        _, y = istft(spec * gain[:, None], fs=sample_rate, **_stft_setup(n_fft))
+        y = y[:n]
+        if y.shape[-1] < n:
+            y = np.pad(y, (0, n - y.shape[-1]))
+        in_std, out_std = x2[c].std(), y.std()
+        out[c] = y * (in_std / out_std) if out_std > 0 else y
+    out32 = out.astype(np.float32)
+    return out32[0] if squeeze else out32
+
+
+def ltas_equalize(
+    audio: np.ndarray,
+    sample_rate: int,
+    reference: Ltas,
+    *,
+    n_fft: int,
+    max_boost_db: float = 20.0,
+    smooth: bool = True,
+) -> tuple[np.ndarray, np.ndarray, Ltas]:
+    """LTAS-EQ (BABE-2): equalise ``audio`` so its long-term spectrum matches ``reference``.
+
+    Returns
+    -------
+    equalized, diff_db, observed
+        The equalised (channels, frames) audio, the applied difference curve in dB
+        on the ``n_fft`` bins, and the observed LTAS.
+    """
+    observed = compute_ltas(audio, sample_rate, n_fft)
+    diff_db = ltas_eq_gain_db(observed, reference, max_boost_db=max_boost_db, smooth=smooth)
+    return apply_eq_db(audio, sample_rate, n_fft, diff_db), diff_db, observed

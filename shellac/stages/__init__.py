@@ -1,0 +1,1 @@
+"""Stages: one module per restoration step, plain functions with frozen pydantic parameters."""

@@ -1,0 +1,255 @@
+"""Run one step of a recording's plan: compute its cache key, skip it if unchanged, else run and record it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shellac.engine.errors import AudioLoadError, ShellacError
+from shellac.engine.fixity import sha256_file, sha256_json
+from shellac.stages.base import MasterInfo, StageContext
+from shellac.stages.models import ModelStore
+from shellac.stages.profiles import Plan, Step, load_plan
+from shellac.stages.registry import get_stage
+from shellac.stages.state import (
+    ArtifactRecord,
+    RecordingState,
+    load_state,
+    save_state,
+    utc_now,
+)
+
+# Pseudo-artifacts the executor provides itself rather than a previous stage.
+MASTER = "master"
+HISTORY = "history"
+
+
+class RecordingJob(BaseModel):
+    """Everything needed to process one recording; JSON-serialisable, so a flow can take it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    recording_id: str
+    collection: str = ""
+    master_path: str
+    recording_dir: str
+    base_dir: str = Field(description="Directory that relative path parameters resolve against.")
+    models_dir: str | None = None
+    profile: str
+    profile_dirs: list[str] = Field(
+        default_factory=list, description="Folders searched for <profile>.toml before built-ins."
+    )
+    overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="stage -> parameter -> value over the profile's."
+    )
+    device: str = "cpu"
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+def job_plan(job: RecordingJob) -> Plan:
+    """The validated plan of a job's profile with its overrides applied."""
+    return load_plan(
+        job.profile,
+        search_dirs=tuple(Path(d) for d in job.profile_dirs),
+        overrides=job.overrides,
+    )
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Outcome of one step: ``ran`` or ``skipped`` (unchanged key, outputs intact)."""
+
+    stage: str
+    outcome: str
+    key: str
+    duration_s: float
+
+
+def begin_recording(job: RecordingJob, plan: Plan) -> RecordingState:
+    """Load or create the recording's state and mark it running under ``plan``."""
+    rec_dir = Path(job.recording_dir)
+    state = load_state(rec_dir) or RecordingState(recording_id=job.recording_id)
+    state.collection = job.collection
+    state.profile = plan.profile
+    state.master = job.master_path
+    state.plan = [s.stage for s in plan.steps]
+    state.status = "running"
+    state.error = None
+    state.error_stage = None
+    save_state(rec_dir, state)
+    return state
+
+
+def finish_recording(job: RecordingJob, *, error: BaseException | None = None) -> RecordingState:
+    """Mark the recording done, or failed with a readable reason."""
+    rec_dir = Path(job.recording_dir)
+    state = load_state(rec_dir) or RecordingState(recording_id=job.recording_id)
+    if error is None:
+        state.status = "done"
+        state.error = state.error_stage = None
+    else:
+        state.status = "failed"
+        state.error = state.error or describe_error(error)
+    save_state(rec_dir, state)
+    return state
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line, human-readable reason: our own errors as they are, others with their type."""
+    if isinstance(exc, ShellacError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _verify_outputs(rec_dir: Path, outputs: dict[str, ArtifactRecord]) -> bool:
+    for art in outputs.values():
+        path = rec_dir / art.path
+        if not path.is_file() or sha256_file(path) != art.sha256:
+            return False
+    return True
+
+
+def _available_artifacts(state: RecordingState, plan: Plan, index: int) -> dict[str, ArtifactRecord]:
+    artifacts: dict[str, ArtifactRecord] = {}
+    for step in plan.steps[:index]:
+        record = state.stages.get(step.stage)
+        if record is None or record.status != "done":
+            raise ShellacError(f"stage {step.stage!r} has not finished; cannot run later stages")
+        artifacts.update(record.outputs)
+    return artifacts
+
+
+def _clean_temp_files(stage_dir: Path) -> None:
+    # Leftovers of a write that was killed before its rename; never visible as outputs.
+    for tmp in stage_dir.glob(".*.tmp*"):
+        tmp.unlink(missing_ok=True)
+
+
+def execute_step(
+    job: RecordingJob,
+    plan: Plan,
+    index: int,
+    *,
+    progress: Callable[[float, str], None] | None = None,
+) -> StepResult:
+    """Run step ``index`` of ``plan`` for ``job`` unless its cache key is unchanged.
+
+    The key hashes the stage name and code version, the parameters, the model
+    fingerprint and the content hashes of the consumed artifacts (never their
+    paths). A failure is recorded in state.json with its reason and re-raised.
+    """
+    step: Step = plan.steps[index]
+    stage = get_stage(step.stage)
+    rec_dir = Path(job.recording_dir)
+    stage_dir = rec_dir / f"{index:02d}-{step.stage}"
+    state = load_state(rec_dir) or RecordingState(recording_id=job.recording_id)
+    record = state.stage(step.stage)
+    started = time.monotonic()
+    touched = False  # whether this call changed the record (a skip leaves it as it was)
+    try:
+        artifacts = _available_artifacts(state, plan, index)
+        inputs: dict[str, str] = {}
+        paths: dict[str, Path] = {}
+        for name in stage.consumes:
+            if name == MASTER:
+                master = Path(job.master_path)
+                if not master.is_file():
+                    raise AudioLoadError(f"master file not found: {master}")
+                inputs[name] = sha256_file(master)
+                paths[name] = master
+            elif name == HISTORY:
+                inputs[name] = sha256_json([state.stages[s.stage].key for s in plan.steps[:index]])
+            else:
+                if name not in artifacts:
+                    raise ShellacError(
+                        f"stage {step.stage!r} needs a {name!r} artifact that no earlier stage made"
+                    )
+                inputs[name] = artifacts[name].sha256
+                paths[name] = rec_dir / artifacts[name].path
+        ctx = StageContext(
+            recording_id=job.recording_id,
+            metadata=job.metadata,
+            master=MasterInfo(Path(job.master_path), inputs.get(MASTER, state.master_sha256)),
+            recording_dir=rec_dir,
+            stage_dir=stage_dir,
+            base_dir=Path(job.base_dir),
+            models=ModelStore(Path(job.models_dir) if job.models_dir else None),
+            device=job.device,
+            history=tuple(
+                state.stages[s.stage].model_dump(mode="json") for s in plan.steps[:index]
+            ),
+            progress=progress,
+        )
+        params_json: dict[str, Any] = step.params.model_dump(mode="json")
+        model_hash = stage.fingerprint(step.params, ctx)
+        key = sha256_json(
+            {"stage": stage.name, "version": stage.version, "params": params_json,
+             "model": model_hash, "inputs": inputs}
+        )
+        if (
+            record.status == "done" and record.key == key
+            and _verify_outputs(rec_dir, record.outputs)
+        ):
+            return StepResult(stage.name, "skipped", key, 0.0)
+
+        touched = True
+        record.status = "running"
+        record.key = None
+        record.version = stage.version
+        record.params = params_json
+        record.params_hash = sha256_json(params_json)
+        record.model_hash = model_hash
+        record.inputs = inputs
+        record.started = utc_now()
+        record.ended = record.error = record.error_type = None
+        record.attempts += 1
+        if MASTER in inputs:
+            state.master_sha256 = inputs[MASTER]
+        save_state(rec_dir, state)
+
+        stage_dir.mkdir(parents=True, exist_ok=True)
+        _clean_temp_files(stage_dir)
+        output = stage.run(paths, step.params, ctx)
+        record.outputs = {
+            name: ArtifactRecord(path=str(Path(p).resolve().relative_to(rec_dir.resolve())),
+                                 sha256=sha256_file(Path(p)))
+            for name, p in output.artifacts.items()
+        }
+        record.metrics = dict(output.metrics)
+        record.status = "done"
+        record.key = key
+    except BaseException as exc:
+        touched = True
+        record.status = "failed"
+        record.error = describe_error(exc)
+        record.error_type = type(exc).__name__
+        state.status = "failed"
+        state.error = f"{step.stage}: {record.error}"
+        state.error_stage = step.stage
+        raise
+    finally:
+        if touched:
+            record.ended = utc_now()
+            record.duration_s = round(time.monotonic() - started, 3)
+            save_state(rec_dir, state)
+    return StepResult(stage.name, "ran", key, record.duration_s or 0.0)
+
+
+def run_plan(
+    job: RecordingJob, plan: Plan, *, progress: Callable[[float, str], None] | None = None
+) -> list[StepResult]:
+    """Run a whole plan without Prefect (for tests, notebooks and the engine's users)."""
+    begin_recording(job, plan)
+    results = []
+    try:
+        for index in range(len(plan.steps)):
+            results.append(execute_step(job, plan, index, progress=progress))
+    except BaseException as exc:
+        finish_recording(job, error=exc)
+        raise
+    finish_recording(job)
+    return results

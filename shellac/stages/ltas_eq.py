@@ -1,0 +1,77 @@
+"""ltas_eq: equalise a recording so its long-term spectrum matches a clean reference (BABE-2 LTAS-EQ)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+from pydantic import Field
+
+from shellac.engine.atomic import atomic_write_json
+from shellac.engine.audio_io import read_audio, write_audio
+from shellac.engine.dsp.ltas import ltas_equalize, third_octave_smooth
+from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
+from shellac.stages.reference import REFERENCE_HELP, load_reference, reference_fingerprint
+
+
+class LtasEqParams(StageParams):
+    """LTAS-EQ settings; the defaults are BABE-2's."""
+
+    reference: str = Field(description=REFERENCE_HELP)
+    n_fft: int = Field(
+        default=2048, ge=256, le=32768,
+        description="FFT size in samples (BABE-2: 2048 for piano at 22.05 kHz, 4096 for voice at 44.1 kHz).",
+    )
+    max_boost_db: float = Field(
+        default=20.0, ge=0, le=60, description="Largest boost in dB (the −20 dB floor of diff_dB)."
+    )
+    smooth: bool = Field(default=True, description="Third-octave smoothing of both LTAS curves.")
+
+
+def fingerprint(params: LtasEqParams, ctx: StageContext) -> str:
+    """Checksum of the reference data."""
+    return reference_fingerprint(params.reference, ctx)
+
+
+def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> StageOutput:
+    """Equalise ``audio``; write ``audio.wav`` and ``ltas.json`` (observed, reference, applied dB)."""
+    audio, sr = read_audio(inputs["audio"])
+    reference = load_reference(params.reference, ctx, sample_rate=sr, n_fft=params.n_fft)
+    out, diff_db, observed = ltas_equalize(
+        audio, sr, reference, n_fft=params.n_fft, max_boost_db=params.max_boost_db,
+        smooth=params.smooth,
+    )
+    ref_power = reference.on_bins(sr, params.n_fft)
+    if params.smooth:
+        ref_power = third_octave_smooth(ref_power, sr, params.n_fft)
+    curves = {
+        "sample_rate": sr,
+        "n_fft": params.n_fft,
+        "freqs_hz": observed.freqs_hz.round(3).tolist(),
+        "observed_db": observed.db().round(3).tolist(),
+        "reference_db": (10 * np.log10(ref_power + 1e-12)).round(3).tolist(),
+        "applied_gain_db": (-diff_db).round(3).tolist(),
+    }
+    audio_path = ctx.stage_dir / "audio.wav"
+    curves_path = ctx.stage_dir / "ltas.json"
+    write_audio(audio_path, out, sr, bit_depth=32)
+    atomic_write_json(curves_path, curves)
+    return StageOutput(
+        artifacts={"audio": audio_path, "ltas_curves": curves_path},
+        metrics={
+            "max_boost_db": round(float(np.max(-diff_db)), 2),
+            "max_cut_db": round(float(np.max(diff_db)), 2),
+        },
+    )
+
+
+STAGE = Stage(
+    name="ltas_eq",
+    version="1",
+    params_cls=LtasEqParams,
+    consumes=("audio",),
+    run=run,
+    fingerprint=fingerprint,
+    description="long-term-average-spectrum equalisation to a clean reference",
+)

@@ -1,0 +1,54 @@
+"""Find model bundles and reference LTAS files in the local models directory (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from shellac.engine.dsp.ltas import Ltas
+from shellac.engine.errors import ModelLoadingError, ParameterError
+
+MODELS_ENV = "SHELLAC_MODELS_DIR"
+BUNDLE_FILES = ("model.safetensors", "config.json", "ltas.json", "card.json")
+
+
+def default_models_dir() -> Path:
+    """``$SHELLAC_MODELS_DIR`` if set, else ``models/`` in the current directory."""
+    return Path(os.environ.get(MODELS_ENV, "models")).resolve()
+
+
+class ModelStore:
+    """The local models directory: one sub-directory per bundle, named by its key."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root).resolve() if root is not None else default_models_dir()
+
+    def bundle_dir(self, key: str) -> Path:
+        """Directory of bundle ``key``; raises ``ModelLoadingError`` saying where to put it."""
+        path = self.root / key
+        missing = [f for f in BUNDLE_FILES if not (path / f).is_file()]
+        if missing:
+            raise ModelLoadingError(
+                f"model {key!r} is not installed: expected a bundle directory {path}/ containing "
+                f"{', '.join(BUNDLE_FILES)} (missing: {', '.join(missing)}). Put the bundle there, "
+                f"or point --models-dir / ${MODELS_ENV} at the directory that holds it."
+            )
+        return path
+
+    def checksum(self, key: str) -> str:
+        """The weights' SHA-256 recorded in the bundle's card."""
+        card_path = self.bundle_dir(key) / "card.json"
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+            return str(card["sha256"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelLoadingError(f"{card_path} is unreadable or lacks 'sha256': {exc}") from exc
+
+    def reference_ltas(self, key: str) -> Ltas:
+        """The reference LTAS stored in bundle ``key`` (no weights are loaded)."""
+        path = self.bundle_dir(key) / "ltas.json"
+        try:
+            return Ltas.from_json_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, ParameterError) as exc:
+            raise ModelLoadingError(f"{path} is not a valid LTAS file: {exc}") from exc

@@ -1,0 +1,37 @@
+"""Which stages exist, and the one order in which a chain may use them."""
+
+from __future__ import annotations
+
+from shellac.engine.errors import ShellacError
+from shellac.stages import denoise, ingest, ltas_eq, tag
+from shellac.stages.base import Stage
+
+# The restoration chain, in order. A profile uses a subsequence of it.
+CHAIN_ORDER: tuple[str, ...] = (
+    "ingest", "denoise", "separate", "ltas_eq", "generative_eq", "remix", "tag",
+)
+
+# Stages with a place in the chain whose implementation has not landed yet.
+PLANNED: dict[str, str] = {
+    "separate": "HT-Demucs vocal/accompaniment separation",
+    "generative_eq": "BABE-2 generative equalisation",
+    "remix": "remix of restored vocals and accompaniment",
+}
+
+STAGES: dict[str, Stage] = {s.name: s for s in (ingest.STAGE, denoise.STAGE, ltas_eq.STAGE, tag.STAGE)}
+
+
+class UnknownStageError(ShellacError):
+    """A profile names a stage that does not exist or is not available in this version."""
+
+
+def get_stage(name: str) -> Stage:
+    """The registered stage called ``name``."""
+    if name in STAGES:
+        return STAGES[name]
+    if name in PLANNED:
+        raise UnknownStageError(
+            f"stage {name!r} ({PLANNED[name]}) is not available in Shellac yet; "
+            "remove it from the profile"
+        )
+    raise UnknownStageError(f"unknown stage {name!r}; known stages: {', '.join(CHAIN_ORDER)}")

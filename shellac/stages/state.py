@@ -1,0 +1,142 @@
+"""Per-recording state.json: each stage's status, cache key, hashes, timings and error, saved atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shellac.engine.atomic import atomic_write_json
+from shellac.engine.errors import ShellacError
+
+STATE_FILE = "state.json"
+LOCK_FILE = ".lock"
+STATE_VERSION = 1
+
+StageStatus = Literal["pending", "running", "done", "failed"]
+RecordingStatus = Literal["pending", "running", "done", "failed"]
+
+
+class StateError(ShellacError):
+    """A state.json cannot be read, or a recording is being processed by another run."""
+
+
+def utc_now() -> str:
+    """Current UTC time, ISO 8601 with seconds."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class ArtifactRecord(BaseModel):
+    """An artifact a stage wrote: path relative to the recording dir, and its content hash."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: str
+    sha256: str
+
+
+class StageRecord(BaseModel):
+    """What state.json remembers of one stage."""
+
+    model_config = ConfigDict(extra="forbid")
+    stage: str
+    status: StageStatus = "pending"
+    key: str | None = None
+    version: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    params_hash: str | None = None
+    model_hash: str | None = None
+    inputs: dict[str, str] = Field(default_factory=dict, description="artifact -> sha256")
+    outputs: dict[str, ArtifactRecord] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    started: str | None = None
+    ended: str | None = None
+    duration_s: float | None = None
+    attempts: int = 0
+    error: str | None = None
+    error_type: str | None = None
+
+
+class RecordingState(BaseModel):
+    """state.json of one recording."""
+
+    model_config = ConfigDict(extra="forbid")
+    state_version: int = STATE_VERSION
+    recording_id: str
+    collection: str = ""
+    profile: str = ""
+    master: str = ""
+    master_sha256: str | None = None
+    status: RecordingStatus = "pending"
+    plan: list[str] = Field(default_factory=list)
+    stages: dict[str, StageRecord] = Field(default_factory=dict)
+    error: str | None = None
+    error_stage: str | None = None
+    created: str = Field(default_factory=utc_now)
+    updated: str = Field(default_factory=utc_now)
+
+    def stage(self, name: str) -> StageRecord:
+        """The record of stage ``name``, created as pending if absent."""
+        if name not in self.stages:
+            self.stages[name] = StageRecord(stage=name)
+        return self.stages[name]
+
+    def total_duration_s(self) -> float:
+        """Sum of the recorded stage durations, in seconds."""
+        return float(sum(r.duration_s or 0.0 for r in self.stages.values()))
+
+
+def state_path(recording_dir: Path) -> Path:
+    """Path of a recording's state.json."""
+    return Path(recording_dir) / STATE_FILE
+
+
+def load_state(recording_dir: Path) -> RecordingState | None:
+    """Read state.json, or ``None`` when the recording has never run."""
+    path = state_path(recording_dir)
+    if not path.exists():
+        return None
+    try:
+        return RecordingState.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, ValidationError) as exc:
+        raise StateError(
+            f"{path} is unreadable ({exc}); move it aside to restart this recording from scratch"
+        ) from exc
+
+
+def save_state(recording_dir: Path, state: RecordingState) -> None:
+    """Write state.json atomically (temp file + rename)."""
+    state.updated = utc_now()
+    atomic_write_json(state_path(recording_dir), state.model_dump(mode="json"))
+
+
+@contextlib.contextmanager
+def recording_lock(recording_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a recording so two runs never process it at once.
+
+    Raises ``StateError`` at once (without waiting) if another process holds it.
+    The lock is an OS file lock: it is released if the holder dies, even by kill -9.
+    """
+    recording_dir = Path(recording_dir)
+    recording_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(recording_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                raise StateError(
+                    f"{recording_dir.name} is being processed by another run (lock held on "
+                    f"{recording_dir / LOCK_FILE})"
+                ) from exc
+            raise
+        yield
+    finally:
+        os.close(fd)
