@@ -81,8 +81,10 @@ def _stft_setup(n_fft: int) -> dict[str, object]:
 def compute_ltas(audio: np.ndarray, sample_rate: int, n_fft: int) -> Ltas:
     """LTAS of (channels, frames) or (frames,) audio, after normalising to unit std.
 
-    Multichannel audio is averaged to mono first. Raises ``ParameterError`` for
-    silence, where no spectrum can be estimated.
+    Multichannel audio is averaged to mono first. Frames are scaled by 1/Σw
+    (scipy's "spectrum" scaling), so unit-std white noise gives Σw²/(Σw)² per
+    bin; only differences between LTAS curves matter to the EQ. Raises
+    ``ParameterError`` for silence, where no spectrum can be estimated.
     """
     mono = np.asarray(audio, dtype=np.float64)
     if mono.ndim == 2:

@@ -1,0 +1,1 @@
+"""Model bundles (weights, config, reference LTAS, card) and published-checkpoint import."""

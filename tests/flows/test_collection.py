@@ -1,0 +1,56 @@
+"""The collection flow on the embedded API: one sub-flow per recording, failures isolated, reruns cached."""
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter
+
+from shellac.catalogs import load_catalog
+from shellac.flows import restore_collection
+from shellac.jobs import collection_status
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+
+async def _artifact_keys(prefix: str) -> set[str]:
+    async with get_client() as client:
+        arts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_=prefix))
+        )
+    return {a.key for a in arts if a.key}
+
+
+async def _flow_run_states(name_like: str) -> dict[str, str]:
+    from prefect.client.schemas.filters import FlowRunFilterName
+
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_=name_like))
+        )
+    return {r.name: r.state.type.value for r in runs if r.state}
+
+
+def test_collection_run_isolates_failures_and_caches(catalog_dir: Path) -> None:
+    summary = restore_collection(catalog_dir=str(catalog_dir))
+    assert summary["done"] == 2 and summary["failed"] == 2
+    assert summary["outcomes"] == {"a": "done", "b": "done", "silent": "failed", "gone": "failed"}
+    assert len(summary["catalog_errors"]) == 2
+
+    catalog = load_catalog(catalog_dir)
+    status = {s.recording.id: s for s in collection_status(catalog)}
+    assert "master file not found" in status["gone"].state.error
+    assert (status["a"].directory / "a.flac").is_file()
+    written = json.loads((catalog.config.collection_dir / "summary.json").read_text())
+    assert written["failed"] == 2
+
+    states = asyncio.run(_flow_run_states("testcoll/%"))
+    assert states["testcoll/a"] == "COMPLETED" and states["testcoll/gone"] == "FAILED"
+    keys = asyncio.run(_artifact_keys("shellac-testcoll-%"))
+    assert {"shellac-testcoll-recordings", "shellac-testcoll-summary", "shellac-testcoll-progress"} <= keys
+
+    # Second run over failed recordings only: 'a' is not even visited.
+    again = restore_collection(catalog_dir=str(catalog_dir), only="failed")
+    assert again["selected"] == 2 and set(again["outcomes"]) == {"silent", "gone"}

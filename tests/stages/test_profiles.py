@@ -1,0 +1,49 @@
+"""Profiles resolve into validated plans; bad profiles are clear errors."""
+
+from pathlib import Path
+
+import pytest
+
+from shellac.stages.profiles import ProfileError, builtin_profile_names, load_plan
+from shellac.stages.registry import UnknownStageError
+
+
+def test_builtin_profiles_load() -> None:
+    assert builtin_profile_names() == ["ltas-only", "piano", "voice", "voice-accompaniment"]
+    plan = load_plan("voice")
+    assert [s.stage for s in plan.steps] == ["ingest", "denoise", "ltas_eq", "tag"]
+    assert plan.step("ltas_eq").params.n_fft == 4096
+
+
+def test_overrides_apply_and_validate() -> None:
+    plan = load_plan("piano", overrides={"denoise": {"prop_decrease": 0.5}})
+    assert plan.step("denoise").params.prop_decrease == 0.5
+    with pytest.raises(ProfileError, match="prop_decrease"):
+        load_plan("piano", overrides={"denoise": {"prop_decrease": 3}})
+    with pytest.raises(ProfileError, match="does not use"):
+        load_plan("ltas-only", overrides={"denoise": {"prop_decrease": 0.5}})
+    with pytest.raises(ProfileError, match="Extra inputs"):
+        load_plan("piano", overrides={"denoise": {"bogus": 1}})
+
+
+def test_collection_profile_and_order_checks(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text(
+        '[[steps]]\nstage = "ingest"\n[[steps]]\nstage = "tag"\n[[steps]]\nstage = "denoise"\n'
+    )
+    with pytest.raises(ProfileError, match="must start with 'ingest' and end with 'tag'"):
+        load_plan("mine", search_dirs=(tmp_path,))
+    (tmp_path / "mine.toml").write_text(
+        '[[steps]]\nstage = "ingest"\n[[steps]]\nstage = "ltas_eq"\nparams = {reference = "r"}\n'
+        '[[steps]]\nstage = "denoise"\n[[steps]]\nstage = "tag"\n'
+    )
+    with pytest.raises(ProfileError, match="out of the chain order"):
+        load_plan("mine", search_dirs=(tmp_path,))
+    with pytest.raises(ProfileError, match="known profiles: .*piano"):
+        load_plan("nope", search_dirs=(tmp_path,))
+
+
+def test_unknown_stage() -> None:
+    from shellac.stages.registry import get_stage
+
+    with pytest.raises(UnknownStageError, match="unknown stage 'declutter'"):
+        get_stage("declutter")

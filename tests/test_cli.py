@@ -1,0 +1,53 @@
+"""The shellac command line: status output, restore of one file, argument errors."""
+
+import json
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from shellac.cli import build_parser, main
+from shellac.stages.chain import job_plan, run_plan
+
+from .stages.helpers import job_for
+
+
+def test_status_json_and_text(catalog_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    job = job_for(catalog_dir, "a")
+    run_plan(job, job_plan(job))
+    assert main(["status", str(catalog_dir), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = {r["id"]: r for r in data["recordings"]}
+    assert rows["a"]["status"] == "done" and rows["b"]["status"] == "pending"
+    assert list(rows["a"]["stages"]) == ["ingest", "denoise", "ltas_eq", "tag"]
+    assert rows["a"]["stages"]["ltas_eq"]["status"] == "done"
+    assert [e["line"] for e in data["catalog_errors"]] == [6, 7]
+    assert main(["status", str(catalog_dir)]) == 0
+    text = capsys.readouterr().out
+    assert "ingest✓ denoise✓ ltas_eq✓ tag✓" in text
+    assert "rejected: catalog.csv line 6" in text
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_restore_one_file(catalog_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(catalog_dir)
+    out = tmp_path / "restored" / "song.flac"
+    rc = main(["restore", str(catalog_dir / "masters" / "a.wav"), str(out), "--profile", "ltas-only",
+              "--set", "ltas_eq.reference=reference", "--title", "Song"])
+    assert rc == 0
+    info = sf.info(out)
+    assert (info.samplerate, info.channels) == (22050, 1)
+    assert json.loads(out.with_suffix(".premis.json").read_text())["events"][-1]["stage"] == "tag"
+
+
+def test_bad_set_syntax(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rc = main(["restore", str(tmp_path / "x.wav"), str(tmp_path / "y.flac"), "--profile", "piano",
+               "--set", "nodot=1"])
+    assert rc == 2
+    assert "expected STAGE.PARAM=VALUE" in capsys.readouterr().err
+
+
+def test_help_lists_commands() -> None:
+    text = build_parser().format_help()
+    for cmd in ("run", "status", "restore", "profiles", "ltas"):
+        assert cmd in text
