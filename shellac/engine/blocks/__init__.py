@@ -1,0 +1,1 @@
+"""Block processing of long recordings: overlap-add and the block-autoregressive driver."""
