@@ -28,7 +28,9 @@ def test_spans_cover_with_fixed_hop() -> None:
 def test_crossfade_sums_to_one_and_is_hann() -> None:
     out, inn = crossfade(100)
     assert np.allclose(out + inn, 1.0)
-    assert inn[0] < 0.001 and inn[-1] > 0.999 and inn[50] == pytest.approx(0.5 + np.sin(np.pi / 200) / 2, abs=1e-3)
+    assert inn[0] < 0.001 and inn[-1] > 0.999
+    # sin²(θ) at θ = (50.5/100)·π/2 is 0.5 + sin(π/200)/2.
+    assert inn[50] == pytest.approx(0.5 + np.sin(np.pi / 200) / 2, abs=1e-9)
 
 
 def test_crossfade_blends_mismatched_blocks_linearly_in_weights() -> None:
