@@ -1,0 +1,39 @@
+"""Diffusion core: EDM preconditioning, noise schedules, the sampler and its guidance."""
+
+from shellac.engine.diffusion.guidance import (
+    Denoiser,
+    Guidance,
+    GuidanceOutput,
+    PosteriorSamplingGuidance,
+    RandnLike,
+    UnconditionalGuidance,
+    tweedie_score,
+)
+from shellac.engine.diffusion.precond import EDMPrecond, edm_loss_weight
+from shellac.engine.diffusion.sampler import (
+    CountingDenoiser,
+    SamplerStep,
+    churn_gamma,
+    edm_sampler,
+    expected_nfe,
+)
+from shellac.engine.diffusion.schedule import restoration_schedule, training_sigma
+
+__all__ = [
+    "CountingDenoiser",
+    "Denoiser",
+    "EDMPrecond",
+    "Guidance",
+    "GuidanceOutput",
+    "PosteriorSamplingGuidance",
+    "RandnLike",
+    "SamplerStep",
+    "UnconditionalGuidance",
+    "churn_gamma",
+    "edm_loss_weight",
+    "edm_sampler",
+    "expected_nfe",
+    "restoration_schedule",
+    "training_sigma",
+    "tweedie_score",
+]

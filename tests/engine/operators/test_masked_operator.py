@@ -1,0 +1,65 @@
+"""MaskedOperator: A(x) = m·x + (1 − m)·H(x), fit delegated with the complement weight."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from shellac.engine.errors import ParameterError
+from shellac.engine.operators.base import Operator
+from shellac.engine.operators.blind_filter import BlindFilter, BlindFilterParams
+from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
+from shellac.engine.operators.masked import MaskedOperator
+
+SR = 22050
+
+
+class Halve(Operator):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * x
+
+
+def test_forward_is_identity_on_mask_and_inner_elsewhere() -> None:
+    mask = torch.tensor([1.0, 1.0, 0.5, 0.0, 0.0])
+    op = MaskedOperator(Halve(), mask)
+    x = torch.full((2, 5), 4.0)
+    assert torch.equal(op(x), torch.tensor([[4.0, 4.0, 3.0, 2.0, 2.0]] * 2))
+    assert not op.blind
+    with pytest.raises(ParameterError):
+        op.fit(x, x)
+
+
+def test_mask_validation() -> None:
+    with pytest.raises(ParameterError):
+        MaskedOperator(Halve(), torch.tensor([1.5, 0.0]))
+    with pytest.raises(ParameterError):
+        MaskedOperator(Halve(), torch.ones(4))(torch.zeros(1, 5))
+
+
+def test_fit_uses_the_complement_of_the_mask_as_weight() -> None:
+    gen = torch.Generator().manual_seed(0)
+    n = SR
+    x = 0.1 * torch.randn(1, n, dtype=torch.float64, generator=gen)
+    with torch.no_grad():
+        y = LowpassBlindFilter(SR, cutoff_hz=1500.0, slope_db=-20.0)(x)
+    mask = torch.zeros(n, dtype=torch.float64)
+    mask[: n // 4] = 1.0
+    direct = BlindFilter(SR, n_iters=40)
+    report_direct = direct.fit(x, y, weight_mask=1.0 - mask)
+    masked = MaskedOperator(BlindFilter(SR, n_iters=40), mask)
+    assert masked.blind
+    report_masked = masked.fit(x, y)
+    assert report_masked == report_direct
+    assert masked.inner.values() == direct.values()
+    assert report_masked.frames_used < report_masked.frames_total
+    assert masked.params == masked.inner.params
+
+
+def test_state_is_the_inner_filters() -> None:
+    inner = BlindFilter(SR, BlindFilterParams(f_ref=900.0))
+    op = MaskedOperator(inner, torch.zeros(10))
+    state = op.state_dict()
+    assert state["values"]["f_ref"] == [900.0]
+    other = MaskedOperator(BlindFilter(SR), torch.ones(10))
+    other.load_state_dict(state)
+    assert other.inner.values() == inner.values()
