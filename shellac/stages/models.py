@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from shellac.engine.dsp.ltas import Ltas
-from shellac.engine.errors import ModelLoadingError, ParameterError
+from shellac.engine.errors import ModelLoadingError
+from shellac.engine.models.bundle import LoadedBundle, bundle_checksum, load_bundle, read_reference_ltas
 
 MODELS_ENV = "SHELLAC_MODELS_DIR"
 BUNDLE_FILES = ("model.safetensors", "config.json", "ltas.json", "card.json")
@@ -37,18 +37,13 @@ class ModelStore:
         return path
 
     def checksum(self, key: str) -> str:
-        """The weights' SHA-256 recorded in the bundle's card."""
-        card_path = self.bundle_dir(key) / "card.json"
-        try:
-            card = json.loads(card_path.read_text(encoding="utf-8"))
-            return str(card["sha256"])
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelLoadingError(f"{card_path} is unreadable or lacks 'sha256': {exc}") from exc
+        """Checksum of everything in bundle ``key`` that affects outputs (weights, config, LTAS)."""
+        return bundle_checksum(self.bundle_dir(key))
 
     def reference_ltas(self, key: str) -> Ltas:
         """The reference LTAS stored in bundle ``key`` (no weights are loaded)."""
-        path = self.bundle_dir(key) / "ltas.json"
-        try:
-            return Ltas.from_json_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, ParameterError) as exc:
-            raise ModelLoadingError(f"{path} is not a valid LTAS file: {exc}") from exc
+        return read_reference_ltas(self.bundle_dir(key))
+
+    def load(self, key: str, device: str = "cpu") -> LoadedBundle:
+        """Load bundle ``key`` (weights checksum verified) onto ``device``."""
+        return load_bundle(self.bundle_dir(key), device=device)

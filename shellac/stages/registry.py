@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shellac.engine.errors import ShellacError
-from shellac.stages import denoise, ingest, ltas_eq, tag
+from shellac.stages import denoise, generative_eq, ingest, ltas_eq, tag
 from shellac.stages.base import Stage
 
 # The restoration chain, in order. A profile uses a subsequence of it.
@@ -14,11 +14,12 @@ CHAIN_ORDER: tuple[str, ...] = (
 # Stages with a place in the chain whose implementation has not landed yet.
 PLANNED: dict[str, str] = {
     "separate": "HT-Demucs vocal/accompaniment separation",
-    "generative_eq": "BABE-2 generative equalisation",
     "remix": "remix of restored vocals and accompaniment",
 }
 
-STAGES: dict[str, Stage] = {s.name: s for s in (ingest.STAGE, denoise.STAGE, ltas_eq.STAGE, tag.STAGE)}
+STAGES: dict[str, Stage] = {
+    s.name: s for s in (ingest.STAGE, denoise.STAGE, ltas_eq.STAGE, generative_eq.STAGE, tag.STAGE)
+}
 
 
 class UnknownStageError(ShellacError):

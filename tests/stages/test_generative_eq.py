@@ -1,0 +1,60 @@
+"""generative_eq through the chain on a tiny random model: outputs, reports, skip, missing model."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from shellac.engine.errors import ModelLoadingError
+from shellac.stages.chain import job_plan, run_plan
+
+from ..fixtures.bundles import make_tiny_bundle
+from .helpers import job_for
+
+FAST = {"model": "tiny", "n_steps": 3, "filter_iters": 2}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def _write_profile(catalog_dir: Path) -> None:
+    folder = catalog_dir / "profiles"
+    folder.mkdir(exist_ok=True)
+    (folder / "gen.toml").write_text(
+        '[[steps]]\nstage = "ingest"\n[[steps]]\nstage = "generative_eq"\nparams = { model = "tiny" }\n'
+        '[[steps]]\nstage = "tag"\n'
+    )
+
+
+def test_generative_eq_in_chain(catalog_dir: Path, tmp_path: Path) -> None:
+    make_tiny_bundle(tmp_path / "models", "tiny")
+    _write_profile(catalog_dir)
+    job = job_for(catalog_dir, "b", profile="gen", models_dir=str(tmp_path / "models"),
+                  overrides={"generative_eq": FAST})
+    results = run_plan(job, job_plan(job))
+    assert [r.outcome for r in results] == ["ran", "ran", "ran"]
+    stage_dir = Path(job.recording_dir) / "01-generative_eq"
+    out, sr = sf.read(stage_dir / "audio.wav", always_2d=True)
+    assert sr == 22050 and out.shape == (3 * 22050, 2)  # master's rate, length and channels
+    assert np.isfinite(out).all() and np.abs(out).max() > 0
+    filters = json.loads((stage_dir / "filters.json").read_text())
+    assert filters["sample_rate"] == 8000 and len(filters["blocks"]) == 2
+    assert set(filters["blocks"][0]["filter"]) >= {"f_ref", "fc_p", "a_p", "fc_m", "a_m"}
+    curves = json.loads((stage_dir / "ltas.json").read_text())
+    assert len(curves["input_db"]) == len(curves["output_db"]) == 513
+    assert len(list((stage_dir / "blocks").glob("block_*.pt"))) == 2
+
+    again = run_plan(job, job_plan(job))
+    assert [r.outcome for r in again] == ["skipped"] * 3
+
+
+def test_missing_model_fails_recording_clearly(catalog_dir: Path, tmp_path: Path) -> None:
+    _write_profile(catalog_dir)
+    job = job_for(catalog_dir, "a", profile="gen", models_dir=str(tmp_path / "empty"), overrides={})
+    with pytest.raises(ModelLoadingError, match=r"model 'tiny' is not installed.*empty/tiny/"):
+        run_plan(job, job_plan(job))
