@@ -131,6 +131,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if out == master:
         raise ShellacError("the output must not be the input: masters are never overwritten")
     work = Path(args.work).resolve() if args.work else out.with_name(f"{out.stem}.shellac-work")
+    overrides = _parse_sets(args.set or [])
+    models_dir = Path(args.models_dir).resolve() if args.models_dir else None
+    if args.model:
+        # A bundle directory: its parent is the models directory, its name the key.
+        bundle = Path(args.model).resolve()
+        if not bundle.is_dir():
+            raise ShellacError(f"--model {args.model}: no bundle directory there")
+        models_dir = bundle.parent
+        overrides.setdefault("generative_eq", {})["model"] = bundle.name
     rec_id = "".join(c if c.isalnum() or c in "._-" else "_" for c in master.stem)[:120] or "recording"
     job = RecordingJob(
         recording_id=rec_id,
@@ -138,9 +147,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
         master_path=str(master),
         recording_dir=str(work),
         base_dir=str(Path.cwd()),
-        models_dir=str(Path(args.models_dir).resolve()) if args.models_dir else None,
+        models_dir=str(models_dir) if models_dir else None,
         profile=args.profile,
-        overrides=_parse_sets(args.set or []),
+        overrides=overrides,
         device=_device(args.device),
         metadata={"title": args.title} if args.title else {},
     )
@@ -220,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", required=True, help="profile name (see 'shellac profiles')")
     p.add_argument("--set", action="append", metavar="STAGE.PARAM=VALUE",
                    help="override a profile parameter, e.g. ltas_eq.reference=refs/piano (repeatable)")
+    p.add_argument("--model", help="model bundle directory for generative_eq (sets --models-dir to its "
+                   "parent and generative_eq.model to its name)")
     p.add_argument("--title", help="title tag for the access copy")
     p.add_argument("--work", help="work directory (default: <output stem>.shellac-work beside it)")
     p.add_argument("--models-dir", help="models directory")

@@ -49,7 +49,8 @@ def catalog_dir(tmp_path: Path) -> Path:
     )
     (root / "collection.toml").write_text(
         'name = "testcoll"\nsource_root = "masters"\noutput_root = "../out"\n'
-        '[profile_overrides.piano.ltas_eq]\nreference = "reference"\n',
+        '[profiles]\npiano = "piano-ltas"\n'
+        '[profile_overrides.piano-ltas.ltas_eq]\nreference = "reference"\n',
         encoding="utf-8",
     )
     return root

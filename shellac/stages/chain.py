@@ -125,7 +125,7 @@ def _available_artifacts(state: RecordingState, plan: Plan, index: int) -> dict[
 
 def _clean_temp_files(stage_dir: Path) -> None:
     # Leftovers of a write that was killed before its rename; never visible as outputs.
-    for tmp in stage_dir.glob(".*.tmp*"):
+    for tmp in stage_dir.rglob(".*.tmp*"):
         tmp.unlink(missing_ok=True)
 
 

@@ -28,10 +28,10 @@ def test_paths_and_profiles(catalog_dir: Path) -> None:
     assert cfg.source_root == (catalog_dir / "masters").resolve()
     assert cfg.collection_dir == (catalog_dir.parent / "out" / "testcoll").resolve()
     assert catalog.master_path(catalog.get("a")) == cfg.source_root / "a.wav"
-    assert cfg.profile_for("piano") == "piano"
+    assert cfg.profile_for("piano") == "piano-ltas"
     assert cfg.profile_for("voice+accompaniment") == "voice-accompaniment"
     assert cfg.profile_for("piano", "ltas-only") == "ltas-only"
-    assert cfg.profile_overrides["piano"]["ltas_eq"] == {"reference": "reference"}
+    assert cfg.profile_overrides["piano-ltas"]["ltas_eq"] == {"reference": "reference"}
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,17 @@ from shellac.stages.registry import UnknownStageError
 
 
 def test_builtin_profiles_load() -> None:
-    assert builtin_profile_names() == ["ltas-only", "piano", "voice", "voice-accompaniment"]
-    plan = load_plan("voice")
+    assert {"ltas-only", "piano", "piano-ltas", "voice", "voice-ltas"} <= set(builtin_profile_names())
+    plan = load_plan("voice-ltas")
     assert [s.stage for s in plan.steps] == ["ingest", "denoise", "ltas_eq", "tag"]
     assert plan.step("ltas_eq").params.n_fft == 4096
+    voice = load_plan("voice").step("generative_eq").params
+    # The paper's Table 3 voice values.
+    assert (voice.sigma_start, voice.sigma_min, voice.xi, voice.sigma_y, voice.n_steps) == (10.0, 1e-3, 0.5, 1.0, 51)
 
 
 def test_overrides_apply_and_validate() -> None:
-    plan = load_plan("piano", overrides={"denoise": {"prop_decrease": 0.5}})
+    plan = load_plan("piano-ltas", overrides={"denoise": {"prop_decrease": 0.5}})
     assert plan.step("denoise").params.prop_decrease == 0.5
     with pytest.raises(ProfileError, match="prop_decrease"):
         load_plan("piano", overrides={"denoise": {"prop_decrease": 3}})
