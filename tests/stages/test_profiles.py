@@ -15,7 +15,8 @@ def test_builtin_profiles_load() -> None:
     assert plan.step("ltas_eq").params.n_fft == 4096
     voice = load_plan("voice").step("generative_eq").params
     # The paper's Table 3 voice values.
-    assert (voice.sigma_start, voice.sigma_min, voice.xi, voice.sigma_y, voice.n_steps) == (10.0, 1e-3, 0.5, 1.0, 51)
+    values = (voice.sigma_start, voice.sigma_min, voice.xi, voice.sigma_y, voice.n_steps)
+    assert values == (10.0, 1e-3, 0.5, 1.0, 51)
 
 
 def test_overrides_apply_and_validate() -> None:
