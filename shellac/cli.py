@@ -196,6 +196,23 @@ def cmd_ltas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check models, Prefect, GPU, disk and access; exit 1 if anything would stop a run."""
+    from shellac.doctor import run_checks
+
+    checks = run_checks(
+        Path(args.catalog_dir) if args.catalog_dir else None,
+        Path(args.models_dir) if args.models_dir else None,
+        Path(args.output), args.min_free_gb,
+    )
+    marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+    for check in checks:
+        print(f"[{marks[check.level]}] {check.name}: {check.detail}")
+    failed = [c for c in checks if c.level == "fail"]
+    print(f"{len(failed)} problem(s) found" if failed else "ready")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so tests and docs can inspect it)."""
     parser = argparse.ArgumentParser(
@@ -236,6 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models-dir", help="models directory")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("doctor", help="check models, Prefect API, GPU, free disk and write access")
+    p.add_argument("catalog_dir", nargs="?", help="also check this catalog, its masters and output root")
+    p.add_argument("--models-dir", help="models directory (default: $SHELLAC_MODELS_DIR or ./models)")
+    p.add_argument("--output", default="output", help="output root to check without a catalog")
+    p.add_argument("--min-free-gb", type=float, default=1.0, help="free disk needed, GB")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("profiles", help="list the built-in profiles")
     p.set_defaults(func=cmd_profiles)
