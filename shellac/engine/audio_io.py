@@ -17,6 +17,9 @@ _BIT_DEPTHS = {
 }
 # Writable output encodings: Shellac delivers 16/24-bit integer or float intermediates.
 _SUBTYPES = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}
+# libsndfile's SFC_SET_ADD_PEAK_CHUNK: its PEAK chunk carries a write timestamp, which would
+# make two writes of the same samples differ byte for byte (and break content-hash cache keys).
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
 
 
 @dataclass(frozen=True)
@@ -107,9 +110,10 @@ def read_audio(path: Path, *, start: int = 0, frames: int = -1) -> tuple[np.ndar
 def write_audio(
     path: Path, audio: np.ndarray, sample_rate: int, *, bit_depth: int = 32
 ) -> None:
-    """Write (channels, frames) float audio to ``path`` atomically.
+    """Write (channels, frames) float audio to ``path`` atomically and reproducibly.
 
-    The container follows the suffix (.wav, .flac). ``bit_depth`` is 16 or 24
+    The same samples always give the same bytes (no timestamps), so files can be
+    identified by their content hash. The container follows the suffix (.wav, .flac). ``bit_depth`` is 16 or 24
     (integer PCM) or 32 (float; WAV only). Samples are clipped to [-1, 1] for
     integer encodings so a stray peak cannot wrap around.
     """
@@ -128,4 +132,7 @@ def write_audio(
     if subtype != "FLOAT":
         data = np.clip(data, -1.0, 1.0)
     with atomic_path(path) as tmp:
-        sf.write(str(tmp), data, int(sample_rate), subtype=subtype, format=fmt)
+        with sf.SoundFile(str(tmp), "w", int(sample_rate), data.shape[1], subtype=subtype, format=fmt) as out:
+            if subtype == "FLOAT":
+                sf._snd.sf_command(out._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+            out.write(data)

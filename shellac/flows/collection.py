@@ -72,7 +72,7 @@ def restore_collection(
         job = build_job(catalog, recording, models_dir=Path(models_dir) if models_dir else None,
                         device=device)
         final = restore_recording(job, return_state=True)
-        outcomes[recording.id] = "done" if final.is_completed() else "failed"
+        outcomes[recording.id] = final.result()["status"] if final.is_completed() else "failed"
         update_progress_artifact(progress_id, progress=100.0 * done / max(1, len(selected)))
     if not selected:
         update_progress_artifact(progress_id, progress=100.0)
@@ -98,6 +98,7 @@ def restore_collection(
         "selected": len(selected),
         "done": sum(r["status"] == "done" for r in rows),
         "failed": len(failed),
+        "busy": sorted(k for k, v in outcomes.items() if v == "busy"),
         "catalog_errors": [str(e) for e in catalog.errors],
         "outcomes": outcomes,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,23 @@ from shellac.stages.chain import (
     finish_recording,
     job_plan,
 )
-from shellac.stages.state import recording_lock
+from shellac.stages.state import RecordingBusyError, recording_lock
 
 
 @flow(name="restore-recording", flow_run_name="{job.collection}/{job.recording_id}")
 def restore_recording(job: RecordingJob) -> dict[str, Any]:
-    """Run one recording through its profile's chain; failures are recorded, then raised."""
+    """Run one recording through its profile's chain; failures are recorded, then raised.
+
+    A recording another process is working on is left alone: the flow returns
+    status ``busy`` without touching its state.
+    """
     logger = get_run_logger()
-    with recording_lock(Path(job.recording_dir)):
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(recording_lock(Path(job.recording_dir)))
+        except RecordingBusyError as exc:
+            logger.warning("%s", exc)
+            return {"recording_id": job.recording_id, "status": "busy", "reason": str(exc)}
         try:
             plan = job_plan(job)
             begin_recording(job, plan)

@@ -20,6 +20,7 @@ from shellac.stages.state import (
     ArtifactRecord,
     RecordingState,
     load_state,
+    recording_lock,
     save_state,
     utc_now,
 )
@@ -242,14 +243,19 @@ def execute_step(
 def run_plan(
     job: RecordingJob, plan: Plan, *, progress: Callable[[float, str], None] | None = None
 ) -> list[StepResult]:
-    """Run a whole plan without Prefect (for tests, notebooks and the engine's users)."""
-    begin_recording(job, plan)
-    results = []
-    try:
-        for index in range(len(plan.steps)):
-            results.append(execute_step(job, plan, index, progress=progress))
-    except BaseException as exc:
-        finish_recording(job, error=exc)
-        raise
-    finish_recording(job)
+    """Run a whole plan without Prefect (for tests, notebooks and the engine's users).
+
+    Holds the recording's lock throughout; raises ``RecordingBusyError`` if another
+    process is working on the same recording.
+    """
+    with recording_lock(Path(job.recording_dir)):
+        begin_recording(job, plan)
+        results = []
+        try:
+            for index in range(len(plan.steps)):
+                results.append(execute_step(job, plan, index, progress=progress))
+        except BaseException as exc:
+            finish_recording(job, error=exc)
+            raise
+        finish_recording(job)
     return results

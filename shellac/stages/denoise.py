@@ -1,4 +1,4 @@
-"""denoise: reduce surface hiss by spectral gating with a noise profile from the recording itself."""
+"""denoise: remove clicks (AR detection, LSAR repair), then gate hiss with a profile from the recording."""
 
 from __future__ import annotations
 
@@ -8,13 +8,32 @@ from typing import Literal
 
 from pydantic import Field
 
+from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import read_audio, write_audio
+from shellac.engine.dsp.declick import declick
 from shellac.engine.dsp.denoise import spectral_gate
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams, no_fingerprint
 
 
 class DenoiseParams(StageParams):
-    """Spectral-gating settings (noisereduce)."""
+    """Declicking settings (AR residual detection, LSAR repair) and spectral-gating settings."""
+
+    declick: bool = Field(default=True, description="Remove clicks and crackle before dehissing.")
+    click_threshold: float = Field(
+        default=6.0, ge=3, le=50,
+        description="Click detection threshold, robust standard deviations of the AR residual.",
+    )
+    click_ar_order: int = Field(default=32, ge=4, le=128, description="AR model order, samples.")
+    max_gap_ms: float = Field(
+        default=3.0, gt=0, le=20,
+        description="Longest gap repaired by LSAR interpolation, ms; longer ones await inpainting.",
+    )
+    click_block_ms: float = Field(
+        default=50.0, ge=10, le=500, description="Length of the blocks each AR model is fitted on, ms."
+    )
+    click_pad_ms: float = Field(
+        default=0.05, ge=0, le=2, description="Growth of each detection either side, ms."
+    )
 
     noise_profile: Literal["quietest", "lead_in", "adaptive"] = Field(
         default="quietest",
@@ -41,8 +60,19 @@ class DenoiseParams(StageParams):
 
 
 def run(inputs: Mapping[str, Path], params: DenoiseParams, ctx: StageContext) -> StageOutput:
-    """Denoise ``audio`` and write ``audio.wav`` (float32, same rate and channels)."""
+    """Declick then dehiss ``audio``; write ``audio.wav`` (float32, same rate) and ``clicks.json``."""
     audio, sr = read_audio(inputs["audio"])
+    clicks: dict[str, object] = {"enabled": params.declick, "sample_rate": sr, "clicks": []}
+    click_metrics: dict[str, int] = {"clicks_found": 0, "clicks_repaired": 0,
+                                     "clicks_needing_inpainting": 0}
+    if params.declick:
+        audio, click_map = declick(
+            audio, sr, threshold=params.click_threshold, order=params.click_ar_order,
+            max_gap_ms=params.max_gap_ms, block_ms=params.click_block_ms, pad_ms=params.click_pad_ms,
+        )
+        clicks = {"enabled": True, **click_map.to_dict()}
+        click_metrics = {"clicks_found": len(click_map.clicks), "clicks_repaired": click_map.repaired,
+                         "clicks_needing_inpainting": click_map.needs_inpainting}
     out, report = spectral_gate(
         audio, sr,
         profile=params.noise_profile, stationary=params.stationary,
@@ -52,15 +82,18 @@ def run(inputs: Mapping[str, Path], params: DenoiseParams, ctx: StageContext) ->
     )
     path = ctx.stage_dir / "audio.wav"
     write_audio(path, out, sr, bit_depth=32)
-    return StageOutput(artifacts={"audio": path}, metrics=report)
+    click_path = ctx.stage_dir / "clicks.json"
+    atomic_write_json(click_path, clicks)
+    return StageOutput(artifacts={"audio": path, "click_map": click_path},
+                       metrics={**report, **click_metrics})
 
 
 STAGE = Stage(
     name="denoise",
-    version="1",
+    version="2",
     params_cls=DenoiseParams,
     consumes=("audio",),
     run=run,
     fingerprint=no_fingerprint,
-    description="spectral-gating hiss reduction (noisereduce)",
+    description="declicking (AR detection, LSAR repair) and spectral-gating hiss reduction",
 )

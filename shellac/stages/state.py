@@ -26,7 +26,11 @@ RecordingStatus = Literal["pending", "running", "done", "failed"]
 
 
 class StateError(ShellacError):
-    """A state.json cannot be read, or a recording is being processed by another run."""
+    """A state.json cannot be read or written."""
+
+
+class RecordingBusyError(StateError):
+    """Another process holds the recording's lock: it is being processed right now."""
 
 
 def utc_now() -> str:
@@ -121,7 +125,7 @@ def save_state(recording_dir: Path, state: RecordingState) -> None:
 def recording_lock(recording_dir: Path) -> Iterator[None]:
     """Hold an exclusive lock on a recording so two runs never process it at once.
 
-    Raises ``StateError`` at once (without waiting) if another process holds it.
+    Raises ``RecordingBusyError`` at once (without waiting) if another process holds it.
     The lock is an OS file lock: it is released if the holder dies, even by kill -9.
     """
     recording_dir = Path(recording_dir)
@@ -132,7 +136,7 @@ def recording_lock(recording_dir: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             if exc.errno in (errno.EAGAIN, errno.EACCES):
-                raise StateError(
+                raise RecordingBusyError(
                     f"{recording_dir.name} is being processed by another run (lock held on "
                     f"{recording_dir / LOCK_FILE})"
                 ) from exc

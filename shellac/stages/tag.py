@@ -1,4 +1,4 @@
-"""tag: write the access copy (FLAC with provenance tags) and its PREMIS-style JSON sidecar."""
+"""tag: write the access copy (FLAC, or BWF WAV with bext and ID3) with provenance and a PREMIS sidecar."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mutagen.flac import FLAC
+from mutagen.id3 import COMM, TALB, TDRC, TIT2, TPE1, TPUB, TSSE, TXXX
+from mutagen.wave import WAVE
 from pydantic import Field
 
 from shellac import __version__
 from shellac.engine.atomic import atomic_path, atomic_write_json
 from shellac.engine.audio_io import read_audio, write_audio
+from shellac.engine.bwf import BextInfo, coding_history_line, write_bext
 from shellac.engine.dsp.resample import resample
 from shellac.engine.errors import FixityError
 from shellac.engine.fixity import sha256_file
@@ -26,6 +29,7 @@ EVENT_TYPES = {
     "ltas_eq": "modification", "separate": "modification", "generative_eq": "modification",
     "remix": "modification",
 }
+FORMAT_NAMES = {"flac": "FLAC", "wav": "WAVE (Broadcast Wave, EBU Tech 3285 v2)"}
 # Vorbis comment field for each catalog metadata key.
 VORBIS_FIELDS = {
     "title": "TITLE", "performer": "ARTIST", "year": "DATE", "label": "LABEL",
@@ -36,7 +40,9 @@ VORBIS_FIELDS = {
 class TagParams(StageParams):
     """Deliverable format of the access copy."""
 
-    format: Literal["flac"] = Field(default="flac", description="Container of the access copy.")
+    format: Literal["flac", "wav"] = Field(
+        default="flac", description="Container: FLAC, or Broadcast Wave (bext + ID3 chunks)."
+    )
     bit_depth: Literal[16, 24] = Field(default=24, description="Integer bits per sample.")
     sample_rate: int | None = Field(
         default=None, ge=8000, le=384000, description="Output rate in Hz; the master's if unset."
@@ -62,6 +68,90 @@ def _event(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# ID3 frame for each catalog metadata key of a WAV deliverable; others become TXXX frames.
+ID3_FRAMES = {"title": TIT2, "performer": TPE1, "year": TDRC, "label": TPUB, "album": TALB}
+
+
+def _coding_history(ctx: StageContext, out_rate: int, bit_depth: int, channels: int) -> str:
+    """EBU R 98 coding history: the master, then one line per stage in chain order."""
+    probe: Mapping[str, Any] = {}
+    for record in ctx.history:
+        if record.get("stage") == "ingest":
+            probe = record.get("metrics", {})
+    src_rate = int(probe.get("sample_rate") or out_rate)
+    src_bits = int(probe.get("bit_depth") or bit_depth)
+    lines = [coding_history_line(sample_rate=src_rate, bit_depth=src_bits, channels=channels,
+                                 text=f"master {ctx.master.path.name}")]
+    # Intermediate stages hand float32 WAV to each other at the master's rate.
+    for record in ctx.history:
+        lines.append(coding_history_line(
+            sample_rate=src_rate, bit_depth=32, channels=channels,
+            text=f"{AGENT} {__version__} {record['stage']} (stage version {record.get('version')})"))
+    lines.append(coding_history_line(sample_rate=out_rate, bit_depth=bit_depth, channels=channels,
+                                     text=f"{AGENT} {__version__} tag"))
+    return "".join(lines)
+
+
+def _write_wav(path: Path, audio: Any, out_rate: int, params: TagParams, ctx: StageContext,
+               source_sha: str, chain: list[str], description: str) -> None:
+    """Broadcast Wave access copy: PCM, a bext chunk before the data, an ID3 chunk after it."""
+    write_audio(path, audio, out_rate, bit_depth=params.bit_depth)
+    now = utc_now()  # ISO 8601, UTC
+    meta = ctx.metadata
+    summary = ", ".join(v for v in (meta.get("title"), meta.get("performer"), meta.get("year")) if v)
+    write_bext(path, BextInfo(
+        # bext text is 256 ASCII bytes: the full description (with the checksum) is in ID3.
+        description=(f"{summary}. " if summary else "") + f"Restored access copy by {AGENT} "
+                    f"{__version__} from {ctx.master.path.name}; not a preservation master.",
+        originator=f"{AGENT} {__version__}",
+        # EBU R 99 style: country, organisation, serial (source checksum), time, random part.
+        originator_reference=f"XXSHL{source_sha[:12].upper()}{now[11:19].replace(':', '')}"
+                             f"{int(source_sha[12:20], 16) % 10**9:09d}",
+        origination_date=now[:10], origination_time=now[11:19].replace(":", "-"),
+        coding_history=_coding_history(ctx, out_rate, params.bit_depth, audio.shape[0]),
+    ))
+    wav = WAVE(path)
+    wav.add_tags()
+    for key, value in meta.items():
+        frame = ID3_FRAMES.get(key)
+        if frame is not None:
+            wav.tags.add(frame(encoding=3, text=[value]))
+        else:
+            wav.tags.add(TXXX(encoding=3, desc=f"SHELLAC_META_{key.upper()}", text=[value]))
+    wav.tags.add(TSSE(encoding=3, text=[f"{AGENT} {__version__}"]))
+    wav.tags.add(COMM(encoding=3, lang="eng", desc="", text=[description]))
+    for desc, value in (("SOURCE_FILE", ctx.master.path.name), ("SOURCE_SHA256", source_sha),
+                        ("SHELLAC_VERSION", __version__), ("SHELLAC_CHAIN", " > ".join(chain))):
+        wav.tags.add(TXXX(encoding=3, desc=desc, text=[value]))
+    for record in ctx.history:
+        wav.tags.add(TXXX(encoding=3, desc=f"SHELLAC_STAGE_{str(record['stage']).upper()}",
+                          text=[_stage_json(record)]))
+    wav.save()
+
+
+def _stage_json(record: Mapping[str, Any]) -> str:
+    return json.dumps({"version": record.get("version"), "params": record.get("params", {}),
+                       "model_sha256": record.get("model_hash")}, sort_keys=True)
+
+
+def _write_flac(path: Path, audio: Any, out_rate: int, params: TagParams, ctx: StageContext,
+                source_sha: str, chain: list[str], description: str) -> None:
+    """FLAC access copy with Vorbis comments."""
+    write_audio(path, audio, out_rate, bit_depth=params.bit_depth)
+    flac = FLAC(path)
+    for key, value in ctx.metadata.items():
+        flac[VORBIS_FIELDS.get(key, f"SHELLAC_META_{key.upper()}")] = value
+    flac["SOURCE_FILE"] = ctx.master.path.name
+    flac["SOURCE_SHA256"] = source_sha
+    flac["ENCODER"] = f"{AGENT} {__version__}"
+    flac["SHELLAC_VERSION"] = __version__
+    flac["SHELLAC_CHAIN"] = " > ".join(chain)
+    flac["DESCRIPTION"] = description
+    for record in ctx.history:
+        flac[f"SHELLAC_STAGE_{str(record['stage']).upper()}"] = _stage_json(record)
+    flac.save()
+
+
 def _ingest_sha(ctx: StageContext) -> str | None:
     for record in ctx.history:
         if record.get("stage") == "ingest":
@@ -70,7 +160,7 @@ def _ingest_sha(ctx: StageContext) -> str | None:
 
 
 def run(inputs: Mapping[str, Path], params: TagParams, ctx: StageContext) -> StageOutput:
-    """Re-verify the master, then write ``<id>.flac`` and ``<id>.premis.json`` in the recording dir."""
+    """Re-verify the master, then write ``<id>.flac`` (or ``.wav``) and ``<id>.premis.json``."""
     recorded = _ingest_sha(ctx)
     current = sha256_file(ctx.master.path)
     if recorded is not None and current != recorded:
@@ -82,26 +172,16 @@ def run(inputs: Mapping[str, Path], params: TagParams, ctx: StageContext) -> Sta
     out_rate = params.sample_rate or int(json.loads(inputs["probe"].read_text())["sample_rate"])
     audio = resample(audio, sr, out_rate)
     chain = [str(r["stage"]) for r in ctx.history] + ["tag"]
-    access = ctx.recording_dir / f"{ctx.recording_id}.flac"
+    access = ctx.recording_dir / f"{ctx.recording_id}.{params.format}"
+    description = (
+        f"Restored access copy made by {AGENT} {__version__} from {ctx.master.path.name} "
+        f"(sha256 {current}); chain: {' > '.join(chain)}. Not a preservation master."
+    )
     with atomic_path(access) as tmp:
-        write_audio(tmp, audio, out_rate, bit_depth=params.bit_depth)
-        flac = FLAC(tmp)
-        for key, value in ctx.metadata.items():
-            flac[VORBIS_FIELDS.get(key, f"SHELLAC_META_{key.upper()}")] = value
-        flac["SOURCE_FILE"] = ctx.master.path.name
-        flac["SOURCE_SHA256"] = current
-        flac["ENCODER"] = f"{AGENT} {__version__}"
-        flac["SHELLAC_VERSION"] = __version__
-        flac["SHELLAC_CHAIN"] = " > ".join(chain)
-        flac["DESCRIPTION"] = (
-            f"Restored access copy made by {AGENT} {__version__} from {ctx.master.path.name} "
-            f"(sha256 {current}); chain: {' > '.join(chain)}. Not a preservation master."
-        )
-        for record in ctx.history:
-            flac[f"SHELLAC_STAGE_{str(record['stage']).upper()}"] = json.dumps(
-                {"version": record.get("version"), "params": record.get("params", {}),
-                 "model_sha256": record.get("model_hash")}, sort_keys=True)
-        flac.save()
+        if params.format == "wav":
+            _write_wav(tmp, audio, out_rate, params, ctx, current, chain, description)
+        else:
+            _write_flac(tmp, audio, out_rate, params, ctx, current, chain, description)
     access_sha = sha256_file(access)
     tag_event = {
         "eventType": "creation", "stage": "tag",
@@ -117,8 +197,9 @@ def run(inputs: Mapping[str, Path], params: TagParams, ctx: StageContext) -> Sta
             "identifier": ctx.recording_id,
             "metadata": dict(ctx.metadata),
             "source": {"file": str(ctx.master.path), "sha256": current, "fixity_verified": True},
-            "access_copy": {"file": access.name, "sha256": access_sha, "format": "FLAC",
-                            "bit_depth": params.bit_depth, "sample_rate": out_rate},
+            "access_copy": {"file": access.name, "sha256": access_sha,
+                            "format": FORMAT_NAMES[params.format], "bit_depth": params.bit_depth,
+                            "sample_rate": out_rate},
         },
         "events": [_event(r) for r in ctx.history] + [tag_event],
     }

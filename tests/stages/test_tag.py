@@ -65,3 +65,59 @@ def test_changed_master_fails_fixity_before_tagging(catalog_dir: Path, tmp_path:
         fh.write(b"\x01\x02")
     with pytest.raises(FixityError, match="changed since ingest"):
         execute_step(job, plan, 3)
+
+
+def _wav_job(catalog_dir: Path, rec_id: str):  # type: ignore[no-untyped-def]
+    base = job_for(catalog_dir, rec_id)
+    tag = {**base.overrides.get("tag", {}), "format": "wav", "bit_depth": 16}
+    return base.model_copy(update={"overrides": {**base.overrides, "tag": tag}})
+
+
+def test_wav_deliverable_has_bext_and_id3(catalog_dir: Path) -> None:
+    from mutagen.wave import WAVE
+
+    from shellac.engine.bwf import read_bext, riff_chunks
+
+    job = _wav_job(catalog_dir, "a")
+    run_plan(job, job_plan(job))
+    rec = Path(job.recording_dir)
+    access = rec / "a.wav"
+    assert not (rec / "a.flac").exists()
+    info = sf.info(access)
+    assert (info.samplerate, info.channels, info.subtype) == (22050, 1, "PCM_16")
+    assert [c.id for c in riff_chunks(access)] == ["fmt ", "bext", "data", "id3 "]
+    bext = read_bext(access)
+    assert bext.description.startswith("Song A, Enrico Caruso, 1907. Restored access copy by Shellac")
+    assert bext.originator == "Shellac 0.1.0" and bext.version == 2
+    assert len(bext.originator_reference) == 32
+    assert bext.origination_date[:2] == "20" and bext.origination_time.count("-") == 2
+    lines = bext.coding_history.split("\r\n")
+    assert lines == [
+        "A=PCM,F=22050,W=16,M=mono,T=master a.wav",
+        "A=PCM,F=22050,W=32,M=mono,T=Shellac 0.1.0 ingest (stage version 1)",
+        "A=PCM,F=22050,W=32,M=mono,T=Shellac 0.1.0 denoise (stage version 2)",
+        "A=PCM,F=22050,W=32,M=mono,T=Shellac 0.1.0 ltas_eq (stage version 1)",
+        "A=PCM,F=22050,W=16,M=mono,T=Shellac 0.1.0 tag",
+        "",
+    ]
+    tags = WAVE(access).tags
+    assert tags["TIT2"].text == ["Song A"] and tags["TPE1"].text == ["Enrico Caruso"]
+    assert str(tags["TDRC"].text[0]) == "1907"
+    assert tags["TXXX:SOURCE_SHA256"].text == [sha256_file(catalog_dir / "masters" / "a.wav")]
+    assert tags["TXXX:SHELLAC_CHAIN"].text == ["ingest > denoise > ltas_eq > tag"]
+    assert tags["TXXX:SHELLAC_META_SHELFMARK"].text == ["SH-1"]
+    sidecar = json.loads((rec / "a.premis.json").read_text())
+    assert sidecar["object"]["access_copy"]["format"].startswith("WAVE")
+    assert sidecar["object"]["access_copy"]["sha256"] == sha256_file(access)
+    assert not list(rec.glob(".*.tmp*"))
+
+
+def test_wav_deliverable_stereo(catalog_dir: Path) -> None:
+    from shellac.engine.bwf import read_bext
+
+    job = _wav_job(catalog_dir, "b")
+    run_plan(job, job_plan(job))
+    access = Path(job.recording_dir) / "b.wav"
+    assert sf.info(access).channels == 2
+    assert "M=stereo" in read_bext(access).coding_history
+    assert read_bext(access).description.startswith("Song B, 1910.")
