@@ -113,9 +113,10 @@ def write_audio(
     """Write (channels, frames) float audio to ``path`` atomically and reproducibly.
 
     The same samples always give the same bytes (no timestamps), so files can be
-    identified by their content hash. The container follows the suffix (.wav, .flac). ``bit_depth`` is 16 or 24
-    (integer PCM) or 32 (float; WAV only). Samples are clipped to [-1, 1] for
-    integer encodings so a stray peak cannot wrap around.
+    identified by their content hash. The container follows the suffix (.wav,
+    .flac). ``bit_depth`` is 16 or 24 (integer PCM) or 32 (float; WAV only).
+    Samples are clipped to [-1, 1] for integer encodings so a stray peak cannot
+    wrap around.
     """
     path = Path(path)
     if audio.ndim == 1:
@@ -131,8 +132,10 @@ def write_audio(
     data = np.asarray(audio, dtype=np.float32).T
     if subtype != "FLOAT":
         data = np.clip(data, -1.0, 1.0)
-    with atomic_path(path) as tmp:
-        with sf.SoundFile(str(tmp), "w", int(sample_rate), data.shape[1], subtype=subtype, format=fmt) as out:
-            if subtype == "FLOAT":
-                sf._snd.sf_command(out._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
-            out.write(data)
+    with (
+        atomic_path(path) as tmp,
+        sf.SoundFile(str(tmp), "w", int(sample_rate), data.shape[1], subtype=subtype, format=fmt) as out,
+    ):
+        if subtype == "FLOAT":
+            sf._snd.sf_command(out._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+        out.write(data)

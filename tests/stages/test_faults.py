@@ -39,7 +39,11 @@ def _gen_job(catalog_dir: Path, models: Path, rec: str, workdir: Path | None = N
         '[[steps]]\nstage = "ingest"\n[[steps]]\nstage = "generative_eq"\nparams = { model = "tiny" }\n'
         '[[steps]]\nstage = "tag"\n'
     )
-    update: dict[str, object] = {"profile": "gen", "models_dir": str(models), "overrides": {"generative_eq": GEN}}
+    update: dict[str, object] = {
+        "profile": "gen",
+        "models_dir": str(models),
+        "overrides": {"generative_eq": GEN},
+    }
     if workdir is not None:
         update["recording_dir"] = str(workdir)
     return job_for(catalog_dir, rec, **update)
@@ -47,8 +51,13 @@ def _gen_job(catalog_dir: Path, models: Path, rec: str, workdir: Path | None = N
 
 def _child(job_files: list[Path]) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "tests.fixtures.run_jobs", *map(str, job_files)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.fixtures.run_jobs", *map(str, job_files)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 120.0) -> None:
@@ -98,8 +107,13 @@ def test_kill_9_during_write_never_exposes_a_partial_file(tmp_path: Path) -> Non
     target = tmp_path / "out.wav"
     rng = np.random.default_rng(1)
     for _ in range(4):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], cwd=ROOT,
-                                env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(target)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         time.sleep(float(rng.uniform(0.05, 0.6)))
         proc.send_signal(signal.SIGKILL)
@@ -138,7 +152,9 @@ def test_disk_full_is_a_clear_error_and_state_stays_intact(
     assert [r.outcome for r in results] == ["skipped", "ran", "ran", "ran"]
 
 
-def test_corrupt_model_fails_the_recording_with_model_loading_error(catalog_dir: Path, tmp_path: Path) -> None:
+def test_corrupt_model_fails_the_recording_with_model_loading_error(
+    catalog_dir: Path, tmp_path: Path
+) -> None:
     models = tmp_path / "models"
     bundle = make_tiny_bundle(models, "tiny")
     weights = bundle / "model.safetensors"
