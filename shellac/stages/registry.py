@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shellac.engine.errors import ShellacError
-from shellac.stages import denoise, generative_eq, ingest, ltas_eq, tag
+from shellac.stages import denoise, generative_eq, ingest, ltas_eq, remix, separate, tag
 from shellac.stages.base import Stage
 
 # The restoration chain, in order. A profile uses a subsequence of it.
@@ -12,13 +12,12 @@ CHAIN_ORDER: tuple[str, ...] = (
 )
 
 # Stages with a place in the chain whose implementation has not landed yet.
-PLANNED: dict[str, str] = {
-    "separate": "HT-Demucs vocal/accompaniment separation",
-    "remix": "remix of restored vocals and accompaniment",
-}
+PLANNED: dict[str, str] = {}
 
 STAGES: dict[str, Stage] = {
-    s.name: s for s in (ingest.STAGE, denoise.STAGE, ltas_eq.STAGE, generative_eq.STAGE, tag.STAGE)
+    s.name: s
+    for s in (ingest.STAGE, denoise.STAGE, separate.STAGE, ltas_eq.STAGE, generative_eq.STAGE,
+              remix.STAGE, tag.STAGE)
 }
 
 
