@@ -22,6 +22,8 @@ from shellac.stages.reference import REFERENCE_HELP, load_reference, reference_f
 # Cross-correlating a centred excerpt is enough to find a constant offset, and keeps memory
 # bounded on long recordings.
 ALIGN_WINDOW_S = 30.0
+# Below this normalised cross-correlation peak the lag estimate is noise and is not applied.
+MIN_ALIGN_CORRELATION = 0.3
 
 
 class RemixParams(StageParams):
@@ -82,17 +84,30 @@ def find_lag(reference: np.ndarray, delayed: np.ndarray, max_lag: int, window: i
     cross-correlated (by FFT) over a ``window``-sample excerpt centred in the
     recording. Returns 0 when either excerpt is silent.
     """
+    return find_lag_with_confidence(reference, delayed, max_lag, window)[0]
+
+
+def find_lag_with_confidence(
+    reference: np.ndarray, delayed: np.ndarray, max_lag: int, window: int
+) -> tuple[int, float]:
+    """:func:`find_lag` and the normalised cross-correlation at that lag (1 = identical shapes).
+
+    A generative stage may legitimately change the waveform's fine structure; a
+    low peak then says the lag estimate is not to be trusted.
+    """
     a = reference.mean(axis=0)
     b = delayed.mean(axis=0)
     n = min(a.size, b.size)
     start = max(0, (n - window) // 2)
     a, b = a[start:start + window], b[start:start + window]
     if a.std() < SILENCE_STD or b.std() < SILENCE_STD:
-        return 0
+        return 0, 0.0
     corr = correlate(b, a, mode="full", method="fft")
     lags = correlation_lags(b.size, a.size, mode="full")
     keep = np.abs(lags) <= max_lag
-    return int(lags[keep][np.argmax(corr[keep])])
+    best = int(np.argmax(corr[keep]))
+    peak = float(corr[keep][best] / (np.linalg.norm(a) * np.linalg.norm(b)))
+    return int(lags[keep][best]), peak
 
 
 def shift(audio: np.ndarray, lag: int) -> np.ndarray:
@@ -149,7 +164,12 @@ def remix(
     """
     max_lag = int(round(max_lag_ms * sample_rate / 1000.0))
     search = max(max_lag, int(round(lag_search_ms * sample_rate / 1000.0)))
-    lag = find_lag(vocals_separated, vocals_restored, search, int(ALIGN_WINDOW_S * sample_rate))
+    lag, confidence = find_lag_with_confidence(
+        vocals_separated, vocals_restored, search, int(ALIGN_WINDOW_S * sample_rate)
+    )
+    aligned = confidence >= MIN_ALIGN_CORRELATION
+    if not aligned:
+        lag = 0  # too little shared waveform to measure an offset: leave the timing as it is
     if abs(lag) > max_lag:
         raise ParameterError(
             f"restored vocals are offset by {lag} samples ({1000.0 * lag / sample_rate:.1f} ms) from "
@@ -185,6 +205,7 @@ def remix(
 
     report = {
         "lag_samples": lag, "lag_ms": round(1000.0 * lag / sample_rate, 3),
+        "alignment_correlation": round(confidence, 4), "alignment_measured": aligned,
         "balance_original_db": _r(original), "balance_before_db": _r(before),
         "balance_after_db": _r(after), "vocal_gain_db": _r(vocal_gain_db),
         "loudness_gain_db": _r(loudness_gain_db), "loudness_lufs": _r(loudness),

@@ -58,3 +58,23 @@ def test_missing_model_fails_recording_clearly(catalog_dir: Path, tmp_path: Path
     job = job_for(catalog_dir, "a", profile="gen", models_dir=str(tmp_path / "empty"), overrides={})
     with pytest.raises(ModelLoadingError, match=r"model 'tiny' is not installed.*empty/tiny/"):
         run_plan(job, job_plan(job))
+
+
+def test_voice_with_accompaniment_full_chain(catalog_dir: Path, tiny_models_dir: Path) -> None:
+    """denoise > separate > ltas_eq > generative_eq > remix > tag with tiny models."""
+    for key in ("voice", "piano"):
+        if not (tiny_models_dir / key).exists():
+            make_tiny_bundle(tiny_models_dir, key)
+    job = job_for(catalog_dir, "b", profile="voice-accompaniment", models_dir=str(tiny_models_dir),
+                  overrides={"generative_eq": {**FAST, "model": "voice"}, "separate": {"segment_s": 1.0}})
+    results = run_plan(job, job_plan(job))
+    assert [r.stage for r in results] == [
+        "ingest", "denoise", "separate", "ltas_eq", "generative_eq", "remix", "tag"]
+    access = Path(job.recording_dir) / "b.flac"
+    info = sf.info(access)
+    assert (info.samplerate, info.channels, info.frames) == (22050, 2, 3 * 22050)
+    from shellac.stages.state import load_state
+
+    remix = load_state(Path(job.recording_dir)).stages["remix"].metrics
+    assert abs(remix["balance_after_db"] - remix["balance_original_db"]) < 0.1
+    assert remix["true_peak_dbtp"] <= -1.0 + 1e-6

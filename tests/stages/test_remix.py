@@ -121,3 +121,13 @@ def test_stage_equalises_accompaniment_towards_a_reference(tmp_path: Path) -> No
     assert output.metrics["accompaniment_max_cut_db"] > 10  # white noise cut towards a dark reference
     assert "accompaniment_ltas" in output.artifacts
     assert output.metrics["balance_after_db"] == pytest.approx(6.0, abs=0.1)
+
+
+def test_unrelated_restoration_is_not_shifted_by_a_spurious_lag() -> None:
+    rng = np.random.default_rng(3)
+    vocals = rng.standard_normal((1, SR * 3)) * 0.1
+    unrelated = rng.standard_normal((1, SR * 3)) * 0.1
+    accompaniment = rng.standard_normal((1, SR * 3)) * 0.05
+    _, report = remix(vocals, accompaniment, unrelated, accompaniment, SR, max_lag_ms=5.0)
+    assert report["lag_samples"] == 0 and report["alignment_measured"] is False
+    assert report["alignment_correlation"] < 0.1
