@@ -13,6 +13,8 @@ from typing import Any
 
 from shellac import __version__
 from shellac.engine.errors import ShellacError
+from shellac.models_cli import add_models_commands
+from shellac.training_cli import add_training_commands
 
 
 def _prefect_defaults() -> None:
@@ -270,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-rate", type=int, default=22050, help="analysis rate in Hz")
     p.add_argument("--n-fft", type=int, default=2048, help="FFT size in samples")
     p.set_defaults(func=cmd_ltas)
+
+    add_training_commands(sub)
+    add_models_commands(sub)
     return parser
 
 

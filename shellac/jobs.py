@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from shellac.catalogs import Catalog, Recording
+from shellac.engine.errors import ShellacError
 from shellac.stages.chain import RecordingJob
+from shellac.stages.profiles import load_plan
+from shellac.stages.reference import MODEL_PREFIX
 from shellac.stages.state import RecordingState, load_state
 
 Selection = Literal["all", "pending", "failed"]
@@ -18,10 +22,40 @@ def recording_dir(catalog: Catalog, recording: Recording) -> Path:
     return catalog.config.collection_dir / recording.id
 
 
+def model_overrides(
+    catalog: Catalog, recording: Recording, profile: str, overrides: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Overrides with the registry's model choice applied to the profile's model-using stages.
+
+    Precedence: the row's ``model`` column, then the collection's overrides, then
+    the registry's rules, then the profile's own default. The choice is applied to
+    ``generative_eq.model`` and to an ``ltas_eq`` reference that names a model.
+    """
+    choice = catalog.registry.choose(recording)
+    if choice is None:
+        return overrides
+    try:
+        plan = load_plan(profile, search_dirs=(catalog.directory / "profiles",), overrides=overrides)
+    except ShellacError:
+        return overrides  # the recording's run reports the profile error itself
+    explicit = bool(recording.model)
+    result = copy.deepcopy(overrides)
+    steps = {step.stage: step for step in plan.steps}
+    if "generative_eq" in steps and (explicit or "model" not in overrides.get("generative_eq", {})):
+        result.setdefault("generative_eq", {})["model"] = choice.model
+    if "ltas_eq" in steps:
+        reference = str(getattr(steps["ltas_eq"].params, "reference", ""))
+        if reference.startswith(MODEL_PREFIX) and (
+            explicit or "reference" not in overrides.get("ltas_eq", {})
+        ):
+            result.setdefault("ltas_eq", {})["reference"] = MODEL_PREFIX + choice.model
+    return result
+
+
 def build_job(
     catalog: Catalog, recording: Recording, *, models_dir: Path | None = None, device: str = "cpu"
 ) -> RecordingJob:
-    """The job for one catalog row: master, work dir, profile and its collection overrides."""
+    """The job for one catalog row: master, work dir, profile, overrides and model choice."""
     profile = catalog.config.profile_for(recording.content, recording.profile)
     models = models_dir or catalog.config.models_dir
     return RecordingJob(
@@ -33,7 +67,9 @@ def build_job(
         models_dir=str(models) if models else None,
         profile=profile,
         profile_dirs=[str(catalog.directory / "profiles")],
-        overrides=catalog.config.profile_overrides.get(profile, {}),
+        overrides=model_overrides(
+            catalog, recording, profile, catalog.config.profile_overrides.get(profile, {})
+        ),
         device=device,
         metadata=recording.metadata(),
     )

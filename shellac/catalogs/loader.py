@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from shellac.catalogs.collection import CollectionConfig, load_collection_config
 from shellac.catalogs.errors import CatalogError
+from shellac.catalogs.registry import ModelRegistry, find_registry, load_registry
 from shellac.catalogs.schema import KNOWN_COLUMNS, Recording
 
 REQUIRED_COLUMNS = ("id", "file", "content")
@@ -36,6 +37,7 @@ class Catalog:
     config: CollectionConfig
     recordings: tuple[Recording, ...]
     errors: tuple[CatalogRowError, ...] = field(default_factory=tuple)
+    registry: ModelRegistry = field(default_factory=ModelRegistry)
 
     def master_path(self, recording: Recording) -> Path:
         """Absolute path of a recording's master file."""
@@ -91,7 +93,9 @@ def parse_rows(frame: pd.DataFrame) -> tuple[list[Recording], list[CatalogRowErr
 
 
 def load_catalog(directory: Path, *, output_root: Path | None = None) -> Catalog:
-    """Load ``<directory>/catalog.csv`` and ``<directory>/collection.toml``.
+    """Load ``<directory>/catalog.csv``, ``<directory>/collection.toml`` and the model registry.
+
+    The registry is ``models.toml`` in the catalog directory or its parent.
 
     Bad rows are returned in ``Catalog.errors`` with their line numbers; only a
     missing or unreadable file, or a missing required column, raises ``CatalogError``.
@@ -110,4 +114,5 @@ def load_catalog(directory: Path, *, output_root: Path | None = None) -> Catalog
         raise CatalogError(f"cannot parse {csv_path}: {exc}") from exc
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     recordings, errors = parse_rows(frame)
-    return Catalog(directory, config, tuple(recordings), tuple(errors))
+    registry = load_registry(find_registry(directory))
+    return Catalog(directory, config, tuple(recordings), tuple(errors), registry)

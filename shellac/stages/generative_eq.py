@@ -88,7 +88,10 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     run_key = sha256_json({"y": sha256_bytes(y.tobytes()), "x": sha256_bytes(x_init.tobytes()),
                            "params": params.model_dump(mode="json"), "model": bundle.checksum})
     store = BlockCheckpointStore(ctx.stage_dir / "blocks", run_key)
-    denoiser = EDMPrecond(bundle.network, sigma_data=cfg.sigma_data).to(device).eval()
+    # The CQT network (BABE-2) constrains the whole denoiser output to its passband.
+    output_filter = getattr(bundle.network, "band_complement", None)
+    denoiser = EDMPrecond(bundle.network, sigma_data=cfg.sigma_data, output_filter=output_filter)
+    denoiser = denoiser.to(device).eval()
     blocks = BlockSettings(segment_length=cfg.segment_length, overlap_fraction=params.overlap_fraction,
                            carry_filter=params.carry_filter, seed=params.seed)
     sampler = SamplerSettings(n_steps=params.n_steps, sigma_start=params.sigma_start,
@@ -160,5 +163,6 @@ STAGE = Stage(
     consumes=("audio",),
     run=run,
     fingerprint=fingerprint,
+    gpu=True,
     description="BABE-2 generative equalisation (diffusion posterior sampling, blind filter)",
 )

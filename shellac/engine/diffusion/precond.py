@@ -60,14 +60,25 @@ class EDMPrecond(torch.nn.Module):
     sigma_data:
         Standard deviation of the training data (0.063 piano raw amplitude,
         1.0 voice after normalisation).
+    output_filter:
+        Optional map applied to the whole denoiser output. BABE-2's CQT network
+        passes its output through the complement of the CQT's DC and Nyquist
+        bands; that must act on c_skip·x + c_out·F, since c_skip·x still
+        carries those bands. ``None`` for networks without such a constraint.
     """
 
-    def __init__(self, net: torch.nn.Module | RawNetwork, sigma_data: float) -> None:
+    def __init__(
+        self,
+        net: torch.nn.Module | RawNetwork,
+        sigma_data: float,
+        output_filter: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
         super().__init__()
         if not sigma_data > 0:
             raise ParameterError(f"sigma_data must be positive, got {sigma_data}")
         self.net = net
         self.sigma_data = float(sigma_data)
+        self.output_filter = output_filter
 
     def coefficients(
         self, sigma: torch.Tensor
@@ -93,4 +104,5 @@ class EDMPrecond(torch.nn.Module):
             raise ParameterError("sigma must be strictly positive (c_noise = ln σ / 4)")
         c_skip, c_out, c_in, c_noise = self.coefficients(s)
         f_x = self.net(c_in * x, c_noise.reshape(-1))
-        return c_skip * x + c_out * f_x.to(x.dtype)
+        denoised = c_skip * x + c_out * f_x.to(x.dtype)
+        return denoised if self.output_filter is None else self.output_filter(denoised)

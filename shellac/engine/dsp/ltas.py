@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import istft, stft
+from scipy.signal import get_window, istft, stft
 
-from shellac.engine.audio_io import read_audio
+from shellac.engine.audio_io import probe, read_audio
 from shellac.engine.dsp.resample import resample
 from shellac.engine.errors import AudioLoadError, ParameterError
+from shellac.engine.stream import ChannelStats, iter_chunks, map_file, read_frames
 
 _EPS = 1e-12
 # A signal this quiet (std) is treated as silence: equalising it would amplify nothing but dither.
@@ -101,6 +102,32 @@ def compute_ltas(audio: np.ndarray, sample_rate: int, n_fft: int) -> Ltas:
     return Ltas(sample_rate=int(sample_rate), n_fft=int(n_fft), power=power)
 
 
+def unit_variance_total(n_fft: int) -> float:
+    """Expected two-sided power sum of one analysis frame of any unit-variance signal.
+
+    By Parseval, Σ_k |X_k|² = n_fft·Σ_n (w_n x_n)² / (Σw)² for the "spectrum"
+    scaling used here, whose expectation for unit variance is n_fft·Σw²/(Σw)²,
+    whatever the spectrum's shape.
+    """
+    window = get_window("hann", n_fft // 2)
+    return float(n_fft * np.sum(window**2) / np.sum(window) ** 2)
+
+
+def calibrate_power(power: np.ndarray, n_fft: int) -> np.ndarray:
+    """Rescale a one-sided LTAS from another convention so it reads as one of unit-variance audio.
+
+    Imported curves (e.g. from published checkpoints) may use other window
+    scalings; only their shape carries information, so the level is set by the
+    Parseval identity of :func:`unit_variance_total`.
+    """
+    weights = np.full(power.shape, 2.0)
+    weights[0] = weights[-1] = 1.0
+    total = float(np.sum(weights * power))
+    if not total > 0:
+        raise ParameterError("LTAS has no positive power to calibrate")
+    return np.asarray(power, dtype=np.float64) * unit_variance_total(n_fft) / total
+
+
 def ltas_from_files(paths: Iterable[Path], sample_rate: int, n_fft: int) -> Ltas:
     """Reference LTAS: the mean of the per-file LTAS of clean recordings, resampled to ``sample_rate``."""
     curves = []
@@ -187,3 +214,92 @@ def ltas_equalize(
     observed = compute_ltas(audio, sample_rate, n_fft)
     diff_db = ltas_eq_gain_db(observed, reference, max_boost_db=max_boost_db, smooth=smooth)
     return apply_eq_db(audio, sample_rate, n_fft, diff_db), diff_db, observed
+
+
+def ltas_of_file(path: Path, n_fft: int, *, frames_per_chunk: int = 4096) -> Ltas:
+    """:func:`compute_ltas` of a file, read chunk by chunk (same frames, same result).
+
+    Chunks are cut on the hop grid and overlap by one window less one hop, so
+    every analysis frame of the one-shot computation is seen exactly once.
+    """
+    info = probe(Path(path))
+    win, hop = n_fft // 2, n_fft // 4
+    power = np.zeros(n_fft // 2 + 1)
+    n_frames = 0
+    stats = ChannelStats()
+    step = frames_per_chunk * hop
+    for start in range(0, info.frames, step):
+        data = read_frames(Path(path), start, min(info.frames, start + step + win - hop))
+        mono = data.astype(np.float64).mean(axis=0)
+        stats.update(data.astype(np.float64).mean(axis=0, keepdims=True)[:, : min(step, mono.size)])
+        if mono.size < win:
+            continue
+        _, _, spec = stft(mono, fs=info.sample_rate, boundary=None, padded=False, **_stft_setup(n_fft))
+        power += np.sum(np.abs(spec) ** 2, axis=-1)
+        n_frames += spec.shape[-1]
+    std = float(stats.std[0]) if stats.count else 0.0
+    if std < SILENCE_STD:
+        raise ParameterError("audio is silent (std below 1e-6): no spectrum to estimate")
+    if n_frames == 0:
+        raise ParameterError(f"audio has {info.frames} samples, fewer than one analysis window ({win})")
+    return Ltas(sample_rate=info.sample_rate, n_fft=int(n_fft), power=power / n_frames / std**2)
+
+
+def ltas_equalize_file(
+    in_path: Path,
+    out_path: Path,
+    reference: Ltas,
+    *,
+    n_fft: int,
+    max_boost_db: float = 20.0,
+    smooth: bool = True,
+    chunk_s: float = 30.0,
+) -> tuple[np.ndarray, Ltas]:
+    """:func:`ltas_equalize` from file to file with memory bounded by the chunk size.
+
+    Chunks start on the STFT hop grid with a margin of two windows, so each
+    kept sample sees the same frames as in a one-shot run; a second pass
+    restores each channel's std exactly. Returns the applied diff curve (dB)
+    and the observed LTAS.
+    """
+    observed = ltas_of_file(in_path, n_fft)
+    diff_db = ltas_eq_gain_db(observed, reference, max_boost_db=max_boost_db, smooth=smooth)
+    info = probe(Path(in_path))
+    hop = n_fft // 4
+    in_stats = ChannelStats()
+    unscaled = Path(out_path).with_name(f".{Path(out_path).stem}.unscaled.wav")
+
+    def equalise(chunk):  # type: ignore[no-untyped-def]
+        in_stats.update(chunk.centre(chunk.data))
+        return chunk.centre(_apply_gain(chunk.data, info.sample_rate, n_fft, diff_db))
+
+    try:
+        out_stats = _map_aligned(in_path, unscaled, equalise, chunk_s, 2 * n_fft, hop)
+        scale = np.where(out_stats.std > 0, in_stats.std / np.maximum(out_stats.std, 1e-30), 1.0)
+        map_file(unscaled, out_path, lambda c: c.data * scale[:, None], chunk_s=chunk_s)
+    finally:
+        unscaled.unlink(missing_ok=True)
+    return diff_db, observed
+
+
+def _map_aligned(in_path, out_path, fn, chunk_s, margin, align):  # type: ignore[no-untyped-def]
+    from shellac.engine.stream import AudioStreamWriter, chunk_frames_for
+
+    info = probe(Path(in_path))
+    frames = chunk_frames_for(info.channels, chunk_s, info.sample_rate)
+    with AudioStreamWriter(Path(out_path), info.sample_rate, info.channels) as writer:
+        for chunk in iter_chunks(Path(in_path), frames, margin, align=align):
+            writer.write(fn(chunk))
+    return writer.stats
+
+
+def _apply_gain(x: np.ndarray, sample_rate: int, n_fft: int, diff_db: np.ndarray) -> np.ndarray:
+    """Divide each channel's STFT by 10^(diff_db/20) and invert (no std restore)."""
+    gain = 10.0 ** (-np.asarray(diff_db) / 20.0)
+    out = np.empty(x.shape, dtype=np.float64)
+    n = x.shape[-1]
+    for c in range(x.shape[0]):
+        _, _, spec = stft(x[c].astype(np.float64), fs=sample_rate, **_stft_setup(n_fft))
+        _, y = istft(spec * gain[:, None], fs=sample_rate, **_stft_setup(n_fft))
+        out[c] = np.pad(y[:n], (0, max(0, n - y[:n].shape[-1])))
+    return out

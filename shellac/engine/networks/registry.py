@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from torch import nn
 
 from shellac.engine.errors import ParameterError
+from shellac.engine.networks.cqt_unet import CQTUNet, CQTUNetConfig
 from shellac.engine.networks.unet1d import UNet1DConfig, build_unet1d
 
 
@@ -121,3 +122,4 @@ def network_families() -> tuple[str, ...]:
 
 
 register_network_family("unet1d", UNet1DConfig, build_unet1d)
+register_network_family("cqt_unet", CQTUNetConfig, CQTUNet)

@@ -112,6 +112,21 @@ class UNet1DConfig(BaseModel):
         )
 
     @classmethod
+    def compact(cls) -> UNet1DConfig:
+        """A CPU-trainable prior (length multiple 64): the size of the models trained without a GPU."""
+        return cls(
+            channels=(16, 32, 64, 128),
+            strides=(4, 4, 4),
+            blocks_per_level=(1, 1, 1, 2),
+            kernel_size=5,
+            attention=True,
+            attention_heads=4,
+            norm_groups=8,
+            n_fourier=32,
+            embedding_dim=128,
+        )
+
+    @classmethod
     def medium(cls) -> UNet1DConfig:
         """A larger model for GPU training: 14.8 M parameters (59 MB float32)."""
         return cls(

@@ -1,0 +1,169 @@
+"""Chunked audio file processing, so memory follows the chunk size and not the recording's length."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from shellac.engine.atomic import atomic_path
+from shellac.engine.audio_io import probe
+from shellac.engine.errors import AudioLoadError, AudioWriteError
+
+# Chunks hold at most this many samples over all channels (~32 MB of float64 work space each).
+CHUNK_SAMPLES = 1 << 22
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+_SUBTYPES = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}
+
+
+def chunk_frames_for(channels: int, seconds: float, sample_rate: int) -> int:
+    """Frames per chunk: ``seconds`` long, capped so a chunk holds at most CHUNK_SAMPLES samples."""
+    return max(1, min(int(seconds * sample_rate), CHUNK_SAMPLES // max(1, channels)))
+
+
+def read_frames(path: Path, start: int, stop: int) -> np.ndarray:
+    """Samples [start, stop) of ``path`` as float32 (channels, frames); NaN/inf are an error."""
+    try:
+        with sf.SoundFile(str(path)) as f:
+            f.seek(start)
+            data = f.read(stop - start, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioLoadError(f"cannot decode {Path(path).name}: {exc} (truncated or corrupt file?)") from exc
+    if not np.isfinite(data).all():
+        raise AudioLoadError(f"{Path(path).name} contains NaN or infinite samples")
+    return np.ascontiguousarray(data.T)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Samples [start, stop) of a file, with ``left``/``right`` frames of context around them."""
+
+    start: int
+    stop: int
+    left: int
+    right: int
+    data: np.ndarray
+
+    def centre(self, processed: np.ndarray) -> np.ndarray:
+        """The part of a same-length processed chunk that belongs to [start, stop)."""
+        return processed[..., self.left:self.left + (self.stop - self.start)]
+
+
+def iter_chunks(path: Path, chunk_frames: int, margin: int = 0, *, align: int = 1) -> Iterator[Chunk]:
+    """Chunks of ``chunk_frames`` (a multiple of ``align``) with up to ``margin`` frames of context."""
+    frames = probe(Path(path)).frames
+    chunk_frames = max(align, chunk_frames // align * align)
+    margin = -(-margin // align) * align
+    for start in range(0, frames, chunk_frames):
+        stop = min(frames, start + chunk_frames)
+        left, right = min(margin, start), min(margin, frames - stop)
+        yield Chunk(start, stop, left, right, read_frames(path, start - left, stop + right))
+
+
+@dataclass
+class ChannelStats:
+    """Running per-channel statistics of a stream: count, sum, sum of squares, peak, clipped count."""
+
+    count: int = 0
+    total: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    squares: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    peak: float = 0.0
+    clipped: int = 0
+
+    def update(self, block: np.ndarray, clip_level: float = 0.999) -> None:
+        """Add a (channels, frames) block."""
+        x = block.astype(np.float64)
+        if self.total.size == 0:
+            self.total, self.squares = np.zeros(x.shape[0]), np.zeros(x.shape[0])
+        self.count += x.shape[1]
+        self.total += x.sum(axis=1)
+        self.squares += (x**2).sum(axis=1)
+        self.peak = max(self.peak, float(np.abs(x).max(initial=0.0)))
+        self.clipped += int((np.abs(x) >= clip_level).sum())
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Per-channel mean."""
+        return self.total / max(1, self.count)
+
+    @property
+    def std(self) -> np.ndarray:
+        """Per-channel standard deviation."""
+        return np.sqrt(np.maximum(self.squares / max(1, self.count) - self.mean**2, 0.0))
+
+
+class AudioStreamWriter:
+    """Write a file block by block; it appears atomically (temp + rename) only when closed cleanly."""
+
+    def __init__(self, path: Path, sample_rate: int, channels: int, *, bit_depth: int = 32) -> None:
+        fmt = {".wav": "WAV", ".flac": "FLAC"}.get(Path(path).suffix.lower())
+        if fmt is None or bit_depth not in _SUBTYPES or (fmt == "FLAC" and bit_depth == 32):
+            raise AudioWriteError(f"cannot write {Path(path).name} with bit depth {bit_depth}")
+        self.path = Path(path)
+        self.subtype = _SUBTYPES[bit_depth]
+        self.stats = ChannelStats()
+        self._stack = contextlib.ExitStack()
+        tmp = self._stack.enter_context(atomic_path(self.path))
+        self._file = self._stack.enter_context(
+            sf.SoundFile(str(tmp), "w", int(sample_rate), channels, subtype=self.subtype, format=fmt)
+        )
+        if self.subtype == "FLOAT":  # no PEAK chunk: it holds a timestamp (see audio_io)
+            sf._snd.sf_command(self._file._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+
+    @property
+    def tmp_path(self) -> Path:
+        """Where the data is being written until the file is closed."""
+        return Path(self._file.name)
+
+    def write(self, block: np.ndarray) -> None:
+        """Append a (channels, frames) block; integer encodings are clipped to [-1, 1]."""
+        self.stats.update(block)
+        data = np.asarray(block, dtype=np.float32)
+        if self.subtype != "FLOAT":
+            data = np.clip(data, -1.0, 1.0)
+        self._file.write(data.T)
+
+    def __enter__(self) -> AudioStreamWriter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stack.__exit__(*exc)
+
+
+def map_file(
+    in_path: Path,
+    out_path: Path,
+    fn: Callable[[Chunk], np.ndarray],
+    *,
+    chunk_s: float = 30.0,
+    margin_s: float = 0.0,
+    bit_depth: int = 32,
+    out_channels: int | None = None,
+) -> ChannelStats:
+    """Apply ``fn`` chunk by chunk; ``fn`` returns the processed centre (channels, stop − start).
+
+    Returns the statistics of what was written. Memory is one chunk plus its
+    margins, whatever the recording's length.
+    """
+    info = probe(Path(in_path))
+    frames = chunk_frames_for(info.channels, chunk_s, info.sample_rate)
+    margin = int(margin_s * info.sample_rate)
+    with AudioStreamWriter(Path(out_path), info.sample_rate, out_channels or info.channels,
+                           bit_depth=bit_depth) as writer:
+        for chunk in iter_chunks(Path(in_path), frames, margin):
+            writer.write(fn(chunk))
+    return writer.stats
+
+
+def file_stats(path: Path, chunk_s: float = 30.0) -> ChannelStats:
+    """Per-channel statistics of a whole file, read chunk by chunk."""
+    info = probe(Path(path))
+    stats = ChannelStats()
+    for chunk in iter_chunks(Path(path), chunk_frames_for(info.channels, chunk_s, info.sample_rate)):
+        stats.update(chunk.data)
+    return stats
