@@ -144,10 +144,13 @@ def map_file(
     margin_s: float = 0.0,
     bit_depth: int = 32,
     out_channels: int | None = None,
+    align: int = 1,
 ) -> ChannelStats:
     """Apply ``fn`` chunk by chunk; ``fn`` returns the processed centre (channels, stop − start).
 
-    Returns the statistics of what was written. Memory is one chunk plus its
+    Chunk starts and margins are multiples of ``align`` samples: give the hop of
+    any frame-based processing so chunks see the same frame grid as a one-shot
+    run. Returns the statistics of what was written. Memory is one chunk plus its
     margins, whatever the recording's length.
     """
     info = probe(Path(in_path))
@@ -155,7 +158,7 @@ def map_file(
     margin = int(margin_s * info.sample_rate)
     with AudioStreamWriter(Path(out_path), info.sample_rate, out_channels or info.channels,
                            bit_depth=bit_depth) as writer:
-        for chunk in iter_chunks(Path(in_path), frames, margin):
+        for chunk in iter_chunks(Path(in_path), frames, margin, align=align):
             writer.write(fn(chunk))
     return writer.stats
 

@@ -10,11 +10,10 @@ import numpy as np
 from pydantic import Field
 
 from shellac.engine.atomic import atomic_write_json
-from shellac.engine.audio_io import probe, read_audio, write_audio
+from shellac.engine.audio_io import probe
 from shellac.engine.errors import AudioLoadError
+from shellac.engine.stream import ChannelStats, map_file
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams, no_fingerprint
-
-CLIP_LEVEL = 0.999
 
 
 class IngestParams(StageParams):
@@ -40,7 +39,7 @@ def _db(x: float) -> float:
 
 
 def run(inputs: Mapping[str, Path], params: IngestParams, ctx: StageContext) -> StageOutput:
-    """Probe and decode the master, reject unusable audio, and write ``audio.wav`` (float32)."""
+    """Probe and decode the master chunk by chunk, reject unusable audio, write ``audio.wav`` (float32)."""
     master = inputs["master"]
     info = probe(master)
     if info.duration_s > params.max_duration_s:
@@ -53,41 +52,45 @@ def run(inputs: Mapping[str, Path], params: IngestParams, ctx: StageContext) -> 
             f"{master.name} lasts {info.duration_s:.3f} s, shorter than the "
             f"{params.min_duration_s} s minimum"
         )
-    audio, sr = read_audio(master)
-    peak = float(np.max(np.abs(audio)))
-    if _db(peak) < params.silence_dbfs:
-        raise AudioLoadError(
-            f"{master.name} is silent (peak {_db(peak):.1f} dBFS): nothing to restore"
-        )
-    centred = audio - audio.mean(axis=1, keepdims=True)
-    if float(np.max(np.abs(centred))) < 10.0 ** (params.silence_dbfs / 20.0):
-        raise AudioLoadError(f"{master.name} holds only a DC offset ({audio.mean():+.4f}), no signal")
-    clipped = float(np.mean(np.abs(audio) >= CLIP_LEVEL))
-    if clipped > params.max_clipped_fraction:
-        raise AudioLoadError(
-            f"{master.name} is clipped on {100 * clipped:.0f}% of its samples; "
-            "this is not a usable transfer"
-        )
     ctx.stage_dir.mkdir(parents=True, exist_ok=True)
     out = ctx.stage_dir / "audio.wav"
-    write_audio(out, audio, sr, bit_depth=32)
+    stats = map_file(master, out, lambda chunk: chunk.centre(chunk.data))
+    try:
+        _check_content(master.name, stats, params)
+    except AudioLoadError:
+        out.unlink(missing_ok=True)
+        raise
+    rms = float(np.sqrt(np.mean(stats.squares / max(1, stats.count))))
     metrics = {
         **info.to_dict(),
-        "peak_dbfs": round(_db(peak), 2),
-        "rms_dbfs": round(_db(float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))), 2),
-        "clipped_fraction": round(clipped, 6),
-        "dc_offset": round(float(audio.mean()), 6),
+        "frames_decoded": stats.count,
+        "peak_dbfs": round(_db(stats.peak), 2),
+        "rms_dbfs": round(_db(rms), 2),
+        "clipped_fraction": round(stats.clipped / max(1, stats.count * info.channels), 6),
+        "dc_offset": round(float(np.mean(stats.mean)), 6),
         "master_sha256": ctx.master.sha256,
     }
     probe_path = ctx.stage_dir / "probe.json"
     atomic_write_json(probe_path, metrics)
-    return StageOutput(artifacts={"audio": out, "probe": probe_path}, metrics=json.loads(
-        json.dumps(metrics)))
+    return StageOutput(artifacts={"audio": out, "probe": probe_path}, metrics=json.loads(json.dumps(metrics)))
+
+
+def _check_content(name: str, stats: ChannelStats, params: IngestParams) -> None:
+    threshold = 10.0 ** (params.silence_dbfs / 20.0)
+    if stats.peak < threshold:
+        raise AudioLoadError(f"{name} is silent (peak {_db(stats.peak):.1f} dBFS): nothing to restore")
+    if float(np.max(stats.std)) < threshold:
+        raise AudioLoadError(f"{name} holds only a DC offset ({float(np.mean(stats.mean)):+.4f}), no signal")
+    clipped = stats.clipped / max(1, stats.count * stats.total.size)
+    if clipped > params.max_clipped_fraction:
+        raise AudioLoadError(
+            f"{name} is clipped on {100 * clipped:.0f}% of its samples; this is not a usable transfer"
+        )
 
 
 STAGE = Stage(
     name="ingest",
-    version="1",
+    version="2",
     params_cls=IngestParams,
     consumes=("master",),
     run=run,

@@ -9,8 +9,8 @@ import numpy as np
 from pydantic import Field
 
 from shellac.engine.atomic import atomic_write_json
-from shellac.engine.audio_io import read_audio, write_audio
-from shellac.engine.dsp.ltas import ltas_equalize, third_octave_smooth
+from shellac.engine.audio_io import probe
+from shellac.engine.dsp.ltas import ltas_equalize_file, third_octave_smooth
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
 from shellac.stages.reference import REFERENCE_HELP, load_reference, reference_fingerprint
 
@@ -36,10 +36,12 @@ def fingerprint(params: LtasEqParams, ctx: StageContext) -> str:
 
 def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> StageOutput:
     """Equalise ``audio``; write ``audio.wav`` and ``ltas.json`` (observed, reference, applied dB)."""
-    audio, sr = read_audio(inputs["audio"])
+    sr = probe(inputs["audio"]).sample_rate
     reference = load_reference(params.reference, ctx, sample_rate=sr, n_fft=params.n_fft)
-    out, diff_db, observed = ltas_equalize(
-        audio, sr, reference, n_fft=params.n_fft, max_boost_db=params.max_boost_db,
+    audio_path = ctx.stage_dir / "audio.wav"
+    # Two streamed passes (LTAS, then EQ and std restore): memory follows the chunk, not the file.
+    diff_db, observed = ltas_equalize_file(
+        inputs["audio"], audio_path, reference, n_fft=params.n_fft, max_boost_db=params.max_boost_db,
         smooth=params.smooth,
     )
     ref_power = reference.on_bins(sr, params.n_fft)
@@ -53,9 +55,7 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
         "reference_db": (10 * np.log10(ref_power + 1e-12)).round(3).tolist(),
         "applied_gain_db": (-diff_db).round(3).tolist(),
     }
-    audio_path = ctx.stage_dir / "audio.wav"
     curves_path = ctx.stage_dir / "ltas.json"
-    write_audio(audio_path, out, sr, bit_depth=32)
     atomic_write_json(curves_path, curves)
     return StageOutput(
         artifacts={"audio": audio_path, "ltas_curves": curves_path},
@@ -68,7 +68,7 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
 
 STAGE = Stage(
     name="ltas_eq",
-    version="1",
+    version="2",
     params_cls=LtasEqParams,
     consumes=("audio",),
     run=run,

@@ -14,9 +14,9 @@ from pydantic import Field
 
 from shellac import __version__
 from shellac.engine.atomic import atomic_path, atomic_write_json
-from shellac.engine.audio_io import read_audio, write_audio
+from shellac.engine.audio_io import probe
 from shellac.engine.bwf import BextInfo, coding_history_line, write_bext
-from shellac.engine.dsp.resample import resample
+from shellac.engine.dsp.resample import resample_file
 from shellac.engine.errors import FixityError
 from shellac.engine.fixity import sha256_file
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams, no_fingerprint
@@ -92,10 +92,10 @@ def _coding_history(ctx: StageContext, out_rate: int, bit_depth: int, channels: 
     return "".join(lines)
 
 
-def _write_wav(path: Path, audio: Any, out_rate: int, params: TagParams, ctx: StageContext,
+def _write_wav(path: Path, audio: Path, out_rate: int, params: TagParams, ctx: StageContext,
                source_sha: str, chain: list[str], description: str) -> None:
     """Broadcast Wave access copy: PCM, a bext chunk before the data, an ID3 chunk after it."""
-    write_audio(path, audio, out_rate, bit_depth=params.bit_depth)
+    resample_file(audio, path, out_rate, bit_depth=params.bit_depth)
     now = utc_now()  # ISO 8601, UTC
     meta = ctx.metadata
     summary = ", ".join(v for v in (meta.get("title"), meta.get("performer"), meta.get("year")) if v)
@@ -108,7 +108,7 @@ def _write_wav(path: Path, audio: Any, out_rate: int, params: TagParams, ctx: St
         originator_reference=f"XXSHL{source_sha[:12].upper()}{now[11:19].replace(':', '')}"
                              f"{int(source_sha[12:20], 16) % 10**9:09d}",
         origination_date=now[:10], origination_time=now[11:19].replace(":", "-"),
-        coding_history=_coding_history(ctx, out_rate, params.bit_depth, audio.shape[0]),
+        coding_history=_coding_history(ctx, out_rate, params.bit_depth, probe(audio).channels),
     ))
     wav = WAVE(path)
     wav.add_tags()
@@ -134,10 +134,10 @@ def _stage_json(record: Mapping[str, Any]) -> str:
                        "model_sha256": record.get("model_hash")}, sort_keys=True)
 
 
-def _write_flac(path: Path, audio: Any, out_rate: int, params: TagParams, ctx: StageContext,
+def _write_flac(path: Path, audio: Path, out_rate: int, params: TagParams, ctx: StageContext,
                 source_sha: str, chain: list[str], description: str) -> None:
     """FLAC access copy with Vorbis comments."""
-    write_audio(path, audio, out_rate, bit_depth=params.bit_depth)
+    resample_file(audio, path, out_rate, bit_depth=params.bit_depth)
     flac = FLAC(path)
     for key, value in ctx.metadata.items():
         flac[VORBIS_FIELDS.get(key, f"SHELLAC_META_{key.upper()}")] = value
@@ -168,9 +168,8 @@ def run(inputs: Mapping[str, Path], params: TagParams, ctx: StageContext) -> Sta
             f"master {ctx.master.path} changed since ingest (sha256 {recorded[:12]}… → "
             f"{current[:12]}…); restore the original from preservation storage before tagging"
         )
-    audio, sr = read_audio(inputs["audio"])
+    audio = inputs["audio"]  # streamed into the access copy (resampled on the way if asked)
     out_rate = params.sample_rate or int(json.loads(inputs["probe"].read_text())["sample_rate"])
-    audio = resample(audio, sr, out_rate)
     chain = [str(r["stage"]) for r in ctx.history] + ["tag"]
     access = ctx.recording_dir / f"{ctx.recording_id}.{params.format}"
     description = (

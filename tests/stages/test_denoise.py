@@ -47,7 +47,7 @@ def test_denoise_writes_click_map_and_repairs(catalog_dir: Path) -> None:
     metrics = state.stages["denoise"].metrics
     assert metrics["clicks_found"] == len(cmap["clicks"]) == cmap["counts"]["found"]
     assert metrics["clicks_repaired"] == metrics["clicks_found"]
-    assert state.stages["denoise"].version == "2"
+    assert state.stages["denoise"].version == "3"
 
 
 def test_declick_off_still_writes_an_empty_map(catalog_dir: Path) -> None:
@@ -57,5 +57,6 @@ def test_declick_off_still_writes_an_empty_map(catalog_dir: Path) -> None:
     run_plan(job, job_plan(job))
     rec = Path(job.recording_dir)
     cmap = json.loads((rec / "01-denoise" / "clicks.json").read_text())
-    assert cmap == {"enabled": False, "sample_rate": 22050, "clicks": []}
+    assert (cmap["enabled"], cmap["sample_rate"], cmap["clicks"]) == (False, 22050, [])
+    assert cmap["counts"] == {"found": 0, "repaired": 0, "needs_inpainting": 0}
     assert load_state(rec).stages["denoise"].metrics["clicks_found"] == 0

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import noisereduce
 import numpy as np
 
+from shellac.engine.audio_io import probe
 from shellac.engine.errors import ParameterError
+from shellac.engine.stream import chunk_frames_for, iter_chunks, read_frames
 
 NoiseProfile = Literal["quietest", "lead_in", "adaptive"]
+# Longest noise sample taken from a recording, seconds: plenty for a stationary profile,
+# and it keeps memory bounded on hour-long transfers.
+MAX_NOISE_SAMPLE_S = 60.0
 
 
 def quietest_passages(
@@ -100,21 +106,11 @@ def spectral_gate(
         noise = lead_in(x2, sample_rate, seconds=lead_in_s)
     else:
         noise = None
-    out = np.empty_like(x2)
-    for c in range(x2.shape[0]):
-        out[c] = noisereduce.reduce_noise(
-            y=x2[c],
-            sr=sample_rate,
-            y_noise=noise,
-            stationary=profile != "adaptive" and stationary,
-            prop_decrease=prop_decrease,
-            n_std_thresh_stationary=n_std_thresh,
-            n_fft=n_fft,
-            freq_mask_smooth_hz=mask_smooth_hz,
-            time_mask_smooth_ms=mask_smooth_ms,
-            use_tqdm=False,
-            n_jobs=1,
-        )
+    out = gate(
+        x2, sample_rate, noise, stationary=profile != "adaptive" and stationary,
+        prop_decrease=prop_decrease, n_std_thresh=n_std_thresh, n_fft=n_fft,
+        mask_smooth_hz=mask_smooth_hz, mask_smooth_ms=mask_smooth_ms,
+    )
     removed = float(np.sum((x2.astype(np.float64) - out) ** 2))
     total = float(np.sum(x2.astype(np.float64) ** 2)) + 1e-20
     report = {
@@ -124,3 +120,78 @@ def spectral_gate(
         "removed_energy_db": float(10 * np.log10(removed / total + 1e-20)),
     }
     return (out[0] if x.ndim == 1 else out), report
+
+
+def gate(
+    audio: np.ndarray,
+    sample_rate: int,
+    noise: np.ndarray | None,
+    *,
+    stationary: bool = True,
+    prop_decrease: float = 0.8,
+    n_std_thresh: float = 1.5,
+    n_fft: int = 2048,
+    mask_smooth_hz: float | None = None,
+    mask_smooth_ms: float | None = None,
+) -> np.ndarray:
+    """Spectral gating of (channels, frames) audio with a given noise sample (None: non-stationary).
+
+    The operation is local in time (STFT frames, a 2 s time constant in the
+    non-stationary case), so a long recording can be gated chunk by chunk with
+    a few seconds of context.
+    """
+    out = np.empty(audio.shape, dtype=np.float32)
+    for c in range(audio.shape[0]):
+        out[c] = noisereduce.reduce_noise(
+            y=audio[c],
+            sr=sample_rate,
+            y_noise=noise,
+            stationary=noise is not None and stationary,
+            prop_decrease=prop_decrease,
+            n_std_thresh_stationary=n_std_thresh,
+            n_fft=n_fft,
+            freq_mask_smooth_hz=mask_smooth_hz,
+            time_mask_smooth_ms=mask_smooth_ms,
+            use_tqdm=False,
+            n_jobs=1,
+        )
+    return out
+
+
+def noise_sample_from_file(
+    path: Path,
+    *,
+    profile: NoiseProfile,
+    quiet_fraction: float = 0.1,
+    lead_in_s: float = 1.0,
+    frame_s: float = 0.1,
+    max_seconds: float = MAX_NOISE_SAMPLE_S,
+) -> np.ndarray | None:
+    """The noise sample of :func:`spectral_gate`'s profiles, read from a file in chunks.
+
+    ``quietest``: the quietest ``quiet_fraction`` of ``frame_s`` frames (at most
+    ``max_seconds`` of them), in time order; ``lead_in``: the first ``lead_in_s``;
+    ``adaptive``: None.
+    """
+    info = probe(Path(path))
+    sr = info.sample_rate
+    if profile == "adaptive":
+        return None
+    if profile == "lead_in":
+        head = read_frames(Path(path), 0, min(info.frames, int(round(lead_in_s * sr)) + 1))
+        return lead_in(head, sr, seconds=lead_in_s)
+    hop = max(1, int(round(frame_s * sr)))
+    if info.frames // hop < 2:
+        raise ParameterError(
+            f"recording too short ({info.frames} samples) to find quiet passages of {frame_s} s"
+        )
+    rms: list[np.ndarray] = []
+    for chunk in iter_chunks(Path(path), chunk_frames_for(info.channels, 30.0, sr), align=hop):
+        mono = chunk.data.mean(axis=0)
+        n = mono.size // hop
+        rms.append(np.sqrt(np.mean(mono[: n * hop].astype(np.float64).reshape(n, hop) ** 2, axis=1)))
+    levels = np.concatenate(rms)
+    keep = min(max(1, int(np.ceil(quiet_fraction * levels.size))), max(1, int(max_seconds / frame_s)))
+    chosen = np.sort(np.argsort(levels, kind="stable")[:keep])
+    frames = [read_frames(Path(path), i * hop, (i + 1) * hop).mean(axis=0) for i in chosen]
+    return np.concatenate(frames).astype(np.float32)
