@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from shellac import __version__
+from shellac.bench_cli import add_bench_command
 from shellac.engine.errors import ShellacError
 from shellac.models_cli import add_models_commands
 from shellac.training_cli import add_training_commands
@@ -275,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_training_commands(sub)
     add_models_commands(sub)
+    add_bench_command(sub)
     return parser
 
 

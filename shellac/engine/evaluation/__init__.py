@@ -1,0 +1,49 @@
+"""Objective benchmark of the generative EQ: evaluation set, variants, metrics, runner, report."""
+
+from shellac.engine.evaluation.dataset import Excerpt, build_evaluation_set, clean_files
+from shellac.engine.evaluation.embedding import LogMelEmbedding, frechet_distance, mel_filterbank
+from shellac.engine.evaluation.metrics import (
+    filter_error_db,
+    least_squares_gain,
+    log_grid,
+    lsd,
+    ltas_distance_db,
+    pass_band,
+    si_sdr,
+)
+from shellac.engine.evaluation.report import machine_info, markdown_table, write_report
+from shellac.engine.evaluation.runner import BenchResult, BenchSettings, VariantResult, run_benchmark
+from shellac.engine.evaluation.tiny_model import save_tiny_random_bundle
+from shellac.engine.evaluation.variants import PRESETS, VARIANT_KEYS, VARIANTS, Variant, select_variants
+from shellac.engine.evaluation.visqol import Visqol, visqol_available
+
+__all__ = [
+    "PRESETS",
+    "VARIANTS",
+    "VARIANT_KEYS",
+    "BenchResult",
+    "BenchSettings",
+    "Excerpt",
+    "LogMelEmbedding",
+    "Variant",
+    "VariantResult",
+    "Visqol",
+    "build_evaluation_set",
+    "clean_files",
+    "filter_error_db",
+    "frechet_distance",
+    "least_squares_gain",
+    "log_grid",
+    "lsd",
+    "ltas_distance_db",
+    "machine_info",
+    "markdown_table",
+    "mel_filterbank",
+    "pass_band",
+    "run_benchmark",
+    "save_tiny_random_bundle",
+    "select_variants",
+    "si_sdr",
+    "visqol_available",
+    "write_report",
+]
