@@ -170,3 +170,42 @@ def file_stats(path: Path, chunk_s: float = 30.0) -> ChannelStats:
     for chunk in iter_chunks(Path(path), chunk_frames_for(info.channels, chunk_s, info.sample_rate)):
         stats.update(chunk.data)
     return stats
+
+
+def wav_to_memmap(wav_path: Path, npy_path: Path, *, chunk_s: float = 30.0) -> np.ndarray:
+    """Copy a mono file into a float32 ``.npy`` and return it memory-mapped (read-only)."""
+    info = probe(Path(wav_path))
+    if info.channels != 1:
+        raise AudioLoadError(f"{Path(wav_path).name} has {info.channels} channels; expected mono")
+    array = np.lib.format.open_memmap(Path(npy_path), mode="w+", dtype=np.float32, shape=(info.frames,))
+    for chunk in iter_chunks(Path(wav_path), chunk_frames_for(1, chunk_s, info.sample_rate)):
+        array[chunk.start:chunk.stop] = chunk.data[0]
+    array.flush()
+    del array
+    return np.load(Path(npy_path), mmap_mode="r")
+
+
+def array_to_wav(array: np.ndarray, wav_path: Path, sample_rate: int, *, chunk_frames: int = 1 << 20) -> None:
+    """Write a mono (possibly memory-mapped) array to a float WAV, a chunk at a time."""
+    with AudioStreamWriter(Path(wav_path), sample_rate, 1) as writer:
+        for start in range(0, array.shape[0], chunk_frames):
+            writer.write(np.asarray(array[start:start + chunk_frames], dtype=np.float32)[None, :])
+
+
+def copy_to_layout(
+    in_path: Path, out_path: Path, channels: int, frames: int, *, chunk_s: float = 30.0
+) -> None:
+    """Stream a mono file into ``channels`` identical channels of exactly ``frames`` frames.
+
+    Longer input is cut, shorter input padded with silence.
+    """
+    info = probe(Path(in_path))
+    written = 0
+    with AudioStreamWriter(Path(out_path), info.sample_rate, channels) as writer:
+        for chunk in iter_chunks(Path(in_path), chunk_frames_for(1, chunk_s, info.sample_rate)):
+            block = chunk.data[0][: max(0, frames - written)]
+            if block.size:
+                writer.write(np.repeat(block[None, :], channels, axis=0))
+                written += block.size
+        if written < frames:
+            writer.write(np.zeros((channels, frames - written), dtype=np.float32))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,7 +14,7 @@ from pydantic import Field
 from tqdm import tqdm
 
 from shellac.engine.atomic import atomic_write_json
-from shellac.engine.audio_io import read_audio, write_audio
+from shellac.engine.audio_io import probe
 from shellac.engine.blocks.autoregressive import (
     REPORT_FREQS_HZ,
     BlockSettings,
@@ -22,11 +23,12 @@ from shellac.engine.blocks.autoregressive import (
 )
 from shellac.engine.blocks.checkpoints import BlockCheckpointStore
 from shellac.engine.diffusion.precond import EDMPrecond
-from shellac.engine.dsp.ltas import compute_ltas, ltas_equalize
-from shellac.engine.dsp.resample import resample
-from shellac.engine.fixity import sha256_bytes, sha256_json
+from shellac.engine.dsp.ltas import ltas_equalize_file, ltas_of_file
+from shellac.engine.dsp.resample import resample_file
+from shellac.engine.fixity import sha256_file, sha256_json
 from shellac.engine.operators.blind_filter import BlindFilter
 from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
+from shellac.engine.stream import array_to_wav, copy_to_layout, map_file, wav_to_memmap
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
 
 # Output/input LTAS difference (dB) above which a band counts as synthesised, for curators.
@@ -68,24 +70,38 @@ def _device(ctx: StageContext) -> torch.device:
 
 
 def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContext) -> StageOutput:
-    """Restore ``audio``; write ``audio.wav``, ``filters.json`` and ``ltas.json`` (and ``blocks/``)."""
+    """Restore ``audio``; write ``audio.wav``, ``filters.json`` and ``ltas.json`` (and ``blocks/``).
+
+    Long recordings never sit whole in memory: the mono signal at the model's rate,
+    its LTAS-equalised version and the output are memory-mapped files in
+    ``work/``, and only blocks are held while sampling.
+    """
     started = time.monotonic()
     device = _device(ctx)
-    audio, sr = read_audio(inputs["audio"])
+    info = probe(inputs["audio"])
+    sr = info.sample_rate
     bundle = ctx.models.load(params.model, device=str(device))
     cfg = bundle.config
     model_sr = cfg.sample_rate
-    mono = resample(audio.mean(axis=0), sr, model_sr)
     ref = bundle.reference_ltas
-    equalised, _, _ = ltas_equalize(mono, model_sr, ref, n_fft=ref.n_fft, max_boost_db=params.max_boost_db)
-    y = equalised if params.ltas_eq_objective else mono
-    x_init = equalised if params.ltas_eq_init else mono
+    work = ctx.stage_dir / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    mono_master, mono = work / "mono_master.wav", work / "mono.wav"
+    map_file(inputs["audio"], mono_master, lambda c: c.centre(c.data).mean(axis=0, keepdims=True),
+             out_channels=1)
+    resample_file(mono_master, mono, model_sr)
+    observed = mono
+    if params.ltas_eq_init or params.ltas_eq_objective:
+        observed = work / "equalised.wav"
+        ltas_equalize_file(mono, observed, ref, n_fft=ref.n_fft, max_boost_db=params.max_boost_db)
+    y = wav_to_memmap(observed if params.ltas_eq_objective else mono, work / "y.npy")
+    x_init = wav_to_memmap(observed if params.ltas_eq_init else mono, work / "x_init.npy")
 
     def make_filter() -> BlindFilter | LowpassBlindFilter:
         kind = BlindFilter if params.filter == "babe2" else LowpassBlindFilter
         return kind(model_sr, n_iters=params.filter_iters, lr=params.filter_lr, device=device)
 
-    run_key = sha256_json({"y": sha256_bytes(y.tobytes()), "x": sha256_bytes(x_init.tobytes()),
+    run_key = sha256_json({"y": sha256_file(work / "y.npy"), "x": sha256_file(work / "x_init.npy"),
                            "params": params.model_dump(mode="json"), "model": bundle.checksum})
     store = BlockCheckpointStore(ctx.stage_dir / "blocks", run_key)
     # The CQT network (BABE-2) constrains the whole denoiser output to its passband.
@@ -97,6 +113,7 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     sampler = SamplerSettings(n_steps=params.n_steps, sigma_start=params.sigma_start,
                               sigma_min=params.sigma_min, rho=params.rho, xi=params.xi,
                               sigma_y=params.sigma_y, s_churn=params.s_churn)
+    out = np.lib.format.open_memmap(work / "restored.npy", mode="w+", dtype=np.float32, shape=y.shape)
     bar = tqdm(desc=f"{ctx.recording_id} generative EQ", unit="step", leave=False, dynamic_ncols=True)
 
     def progress(block: int, n_blocks: int, step: int, n_steps: int) -> None:
@@ -110,15 +127,16 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     try:
         result = restore_blocks(denoiser, y, make_filter=make_filter, sampler=sampler, blocks=blocks,
                                 target_std=cfg.sigma_data, x_init=x_init, checkpoints=store,
-                                device=device, progress=progress)
+                                device=device, progress=progress, out=out)
     finally:
         bar.close()
-    restored = resample(result.audio, model_sr, sr)[: audio.shape[1]]
-    restored = np.pad(restored, (0, audio.shape[1] - restored.shape[0]))
-    out = np.repeat(restored[None, :], audio.shape[0], axis=0)
-
+    out.flush()
+    restored_model, restored = work / "restored_model.wav", work / "restored.wav"
+    array_to_wav(out, restored_model, model_sr)
+    resample_file(restored_model, restored, sr)
     audio_path = ctx.stage_dir / "audio.wav"
-    write_audio(audio_path, out, sr, bit_depth=32)
+    copy_to_layout(restored, audio_path, info.channels, info.frames)
+
     nyquist = model_sr / 2
     filters = {
         "sample_rate": model_sr,
@@ -126,8 +144,7 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
         "gain": result.gain,
         "blocks": result.reports,
     }
-    before = compute_ltas(mono, model_sr, ref.n_fft)
-    after = compute_ltas(result.audio, model_sr, ref.n_fft)
+    before, after = ltas_of_file(mono, ref.n_fft), ltas_of_file(restored_model, ref.n_fft)
     delta = after.db() - before.db()
     generated = before.freqs_hz[delta > GENERATED_BAND_DB]
     curves = {
@@ -139,18 +156,19 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
         "generated_band_hz": [float(generated.min()), float(generated.max())] if generated.size else None,
         "generated_threshold_db": GENERATED_BAND_DB,
     }
+    del y, x_init, out
+    shutil.rmtree(work)
     filters_path = ctx.stage_dir / "filters.json"
     curves_path = ctx.stage_dir / "ltas.json"
     atomic_write_json(filters_path, filters)
     atomic_write_json(curves_path, curves)
     seconds = time.monotonic() - started
-    duration = audio.shape[1] / sr
     return StageOutput(
         artifacts={"audio": audio_path, "filters": filters_path, "generative_ltas": curves_path},
         metrics=json.loads(json.dumps({
             "model": params.model, "model_checksum": bundle.checksum, "device": str(device),
             "blocks": len(result.reports), "resumed_blocks": result.resumed_blocks,
-            "seconds": round(seconds, 2), "real_time_factor": round(seconds / duration, 3),
+            "seconds": round(seconds, 2), "real_time_factor": round(seconds / info.duration_s, 3),
             "generated_band_hz": curves["generated_band_hz"],
         })),
     )
@@ -158,7 +176,7 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
 
 STAGE = Stage(
     name="generative_eq",
-    version="1",
+    version="2",
     params_cls=GenerativeEqParams,
     consumes=("audio",),
     run=run,

@@ -54,7 +54,7 @@ class BlockSettings:
 
 @dataclass
 class BlockRestoration:
-    """The restored signal (input units) and one report per block."""
+    """The restored signal (input units; the ``out`` array given) and one report per block."""
 
     audio: np.ndarray
     reports: list[dict[str, Any]] = field(default_factory=list)
@@ -98,6 +98,7 @@ def restore_blocks(
     checkpoints: BlockCheckpointStore | None = None,
     device: torch.device | str = "cpu",
     progress: ProgressFn | None = None,
+    out: np.ndarray | None = None,
 ) -> BlockRestoration:
     """Restore mono ``y`` block by block with posterior sampling and a blind filter.
 
@@ -120,6 +121,10 @@ def restore_blocks(
         Warm-start estimate (e.g. the LTAS-equalised recording); ``y`` when None.
     checkpoints
         Store for finished blocks; blocks already in it are loaded, not recomputed.
+    out
+        Where to write the restored signal (e.g. a ``numpy.memmap`` for long
+        recordings, with ``y`` and ``x_init`` memory-mapped too: only blocks are
+        then ever held in memory). A float64 array is allocated when None.
 
     Notes
     -----
@@ -136,10 +141,12 @@ def restore_blocks(
     overlap = blocks.overlap
     spans = block_spans(y.shape[0], blocks.segment_length, overlap)
     gain = normalising_gain(y, spans, target_std)
-    y_scaled = y * gain
-    x0_scaled = (np.asarray(x_init, dtype=np.float32) if x_init is not None else y) * gain
+    x0 = np.asarray(x_init, dtype=np.float32) if x_init is not None else y
     schedule = restoration_schedule(sampler.n_steps, sampler.sigma_start, sampler.sigma_min, sampler.rho)
-    out = np.zeros(y.shape[0], dtype=np.float64)
+    if out is None:
+        out = np.zeros(y.shape[0], dtype=np.float64)
+    elif out.shape != y.shape:
+        raise ParameterError(f"out has shape {out.shape}, y has {y.shape}")
     reports: list[dict[str, Any]] = []
     prev_block: torch.Tensor | None = None
     blind = make_filter()
@@ -157,23 +164,25 @@ def restore_blocks(
             if not blocks.carry_filter and span.index > 0:
                 blind = make_filter()
             block_out, report = _restore_block(
-                denoiser, span, y_scaled, x0_scaled, prev_block, blind, schedule,
+                denoiser, span, y, x0, gain, prev_block, blind, schedule,
                 sampler=sampler, blocks=blocks, n_blocks=len(spans), device=device, progress=progress,
             )
             reports.append(report)
             if checkpoints is not None:
                 checkpoints.save(BlockCheckpoint(span.index, block_out, blind.state_dict(), report))
-        join_block(out, block_out.numpy().astype(np.float64), span, overlap)
+        # Joining is linear, so each block is scaled back before it is written.
+        join_block(out, block_out.numpy().astype(np.float64) / gain, span, overlap)
         prev_block = block_out
-    return BlockRestoration(audio=(out / gain).astype(np.float32), reports=reports, gain=gain,
+    return BlockRestoration(audio=out, reports=reports, gain=gain,
                             resumed_blocks=resumed)
 
 
 def _restore_block(
     denoiser: Denoiser,
     span: BlockSpan,
-    y_scaled: np.ndarray,
-    x0_scaled: np.ndarray,
+    y: np.ndarray,
+    x0: np.ndarray,
+    gain: float,
     prev_block: torch.Tensor | None,
     blind: BlindOperator,
     schedule: torch.Tensor,
@@ -188,8 +197,8 @@ def _restore_block(
     started = time.monotonic()
     length, overlap = blocks.segment_length, blocks.overlap
     mask = torch.zeros(length)
-    y_block = torch.from_numpy(extract_block(y_scaled, span).copy())
-    x_block = torch.from_numpy(extract_block(x0_scaled, span).copy())
+    y_block = torch.from_numpy(extract_block(y, span) * np.float32(gain))
+    x_block = torch.from_numpy(extract_block(x0, span) * np.float32(gain))
     mask[span.valid:] = 1.0  # padding past the end: "known" silence, kept out of the fit
     if prev_block is not None and overlap > 0:
         known = prev_block[-overlap:]
