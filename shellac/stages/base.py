@@ -71,6 +71,7 @@ class Stage:
     run: Callable[[Mapping[str, Path], Any, StageContext], StageOutput]
     fingerprint: Callable[[Any, StageContext], str | None]
     description: str = ""
+    gpu: bool = False  # benefits from an accelerator; flows give it a GPU slot when not on CPU
 
 
 def no_fingerprint(params: StageParams, ctx: StageContext) -> None:

@@ -102,5 +102,6 @@ STAGE = Stage(
     consumes=("audio",),
     run=run,
     fingerprint=fingerprint,
+    gpu=True,
     description="HT-Demucs vocal/accompaniment separation",
 )
