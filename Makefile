@@ -16,11 +16,12 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # Debian packages: fluidsynth and the FluidR3 GM soundfont render the demo's scores;
-# mediainfo is the independent reader the tag tests check files with.
+# mediainfo is the independent reader the tag tests check files with; chromium renders
+# the HTML report in its test.
 system-deps:
-	@command -v fluidsynth >/dev/null && command -v mediainfo >/dev/null \
+	@command -v fluidsynth >/dev/null && command -v mediainfo >/dev/null && command -v chromium >/dev/null \
 	  && test -f /usr/share/sounds/sf2/FluidR3_GM.sf2 || \
-	  { apt-get update -qq && apt-get install -y -qq fluidsynth fluid-soundfont-gm mediainfo; }
+	  { apt-get update -qq && apt-get install -y -qq fluidsynth fluid-soundfont-gm mediainfo chromium; }
 
 demo-data: setup system-deps
 	$(PY) scripts/make_demo.py --out catalogs/demo

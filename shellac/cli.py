@@ -15,6 +15,7 @@ from shellac import __version__
 from shellac.bench_cli import add_bench_command
 from shellac.engine.errors import ShellacError
 from shellac.models_cli import add_models_commands
+from shellac.ops_cli import add_ops_commands
 from shellac.training_cli import add_training_commands
 
 
@@ -277,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_training_commands(sub)
     add_models_commands(sub)
     add_bench_command(sub)
+    add_ops_commands(sub)
     return parser
 
 

@@ -1,6 +1,8 @@
-"""Prefect flows: collection runs, per-recording runs, reruns; orchestration only."""
+"""Prefect flows: collection runs, per-recording runs, reruns, training; orchestration only."""
 
 from shellac.flows.collection import restore_collection
 from shellac.flows.recording import restore_recording
+from shellac.flows.rerun import rerun_failed
+from shellac.flows.training import finetune_model, train_model
 
-__all__ = ["restore_collection", "restore_recording"]
+__all__ = ["finetune_model", "rerun_failed", "restore_collection", "restore_recording", "train_model"]

@@ -1,4 +1,4 @@
-"""The collection flow: every selected recording of a catalog as its own sub-flow run, then a summary."""
+"""The collection flow: each recording its own flow run (in-process or fanned out), then a summary."""
 
 from __future__ import annotations
 
@@ -6,24 +6,58 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from prefect.artifacts import (
-    create_markdown_artifact,
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
-)
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.logging import get_run_logger
 
-from shellac.catalogs import load_catalog
+from shellac.catalogs import Catalog, load_catalog
 from shellac.engine.atomic import atomic_write_json
+from shellac.flows.fanout import RECORDING_DEPLOYMENT, dispatch, wait_for
+from shellac.flows.params import Device, Seconds
 from shellac.flows.recording import restore_recording
-from shellac.jobs import Selection, build_job, collection_status, select_recordings
-from shellac.stages.state import utc_now
+from shellac.flows.summary import artifact_key, publish_summary
+from shellac.jobs import Selection, build_job, select_recordings
+from shellac.stages.chain import RecordingJob
+from shellac.stages.state import load_state
 
 
-def _artifact_key(name: str, what: str) -> str:
-    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
-    return f"shellac-{slug}-{what}"
+def _outcome_from_state(job: RecordingJob, prefect_state: str) -> str:
+    """done / failed / busy / unfinished, from the run's final Prefect state and its state.json."""
+    if prefect_state != "COMPLETED":
+        return "failed" if prefect_state in ("FAILED", "CRASHED", "CANCELLED") else "unfinished"
+    state = load_state(Path(job.recording_dir))
+    # A completed run whose state.json is not 'done' found the recording busy (locked elsewhere).
+    return "done" if state is not None and state.status == "done" else "busy"
+
+
+def _run_in_process(jobs: list[RecordingJob], progress_id: Any) -> dict[str, str]:
+    outcomes: dict[str, str] = {}
+    for done, job in enumerate(jobs, start=1):
+        final = restore_recording(job, return_state=True)
+        outcomes[job.recording_id] = final.result()["status"] if final.is_completed() else "failed"
+        update_progress_artifact(progress_id, progress=100.0 * done / len(jobs))
+    return outcomes
+
+
+def _run_fanned_out(jobs: list[RecordingJob], progress_id: Any, deployment: str,
+                    timeout_s: float) -> dict[str, str]:
+    logger = get_run_logger()
+    runs = dispatch(jobs, deployment)
+    logger.info("dispatched %d recording run(s) to %s; waiting up to %.0f s", len(runs), deployment,
+                timeout_s)
+    finished = wait_for(
+        runs, timeout_s=timeout_s,
+        on_finished=lambda n, total: update_progress_artifact(progress_id, progress=100.0 * n / total),
+    )
+    by_id = {job.recording_id: job for job in jobs}
+    return {d.recording_id: _outcome_from_state(by_id[d.recording_id], d.state) for d in finished}
+
+
+def _write_catalog_errors(catalog: Catalog) -> None:
+    catalog.config.collection_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(
+        catalog.config.collection_dir / "catalog-errors.json",
+        [{"line": e.line, "id": e.id, "reason": e.reason} for e in catalog.errors],
+    )
 
 
 @flow(name="restore-collection", flow_run_name="collection {catalog_dir}")
@@ -32,7 +66,10 @@ def restore_collection(
     output: str | None = None,
     only: Selection = "all",
     models_dir: str | None = None,
-    device: str = "cpu",
+    device: Device = "cpu",
+    fan_out: bool = False,
+    recording_deployment: str = RECORDING_DEPLOYMENT,
+    fan_out_timeout_s: Seconds = 24 * 3600.0,
 ) -> dict[str, Any]:
     """Restore the recordings of the catalog in ``catalog_dir``.
 
@@ -48,65 +85,35 @@ def restore_collection(
     models_dir
         Models directory overriding collection.toml and $SHELLAC_MODELS_DIR.
     device
-        ``cpu`` or ``cuda``.
+        ``cpu``, ``cuda`` or ``cuda:N``.
+    recording_deployment, fan_out_timeout_s
+        Where recordings fan out to, and how long to wait for them (seconds).
+    fan_out
+        ``False``: recordings run one after another in this process, each as a sub-flow.
+        ``True``: each becomes a run of ``recording_deployment`` (any worker of its pool
+        takes it); this flow waits at most ``fan_out_timeout_s`` seconds for them.
     """
     logger = get_run_logger()
     catalog = load_catalog(Path(catalog_dir), output_root=Path(output) if output else None)
     name = catalog.config.name
-    catalog.config.collection_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(
-        catalog.config.collection_dir / "catalog-errors.json",
-        [{"line": e.line, "id": e.id, "reason": e.reason} for e in catalog.errors],
-    )
+    _write_catalog_errors(catalog)
     for err in catalog.errors:
         logger.warning("skipped %s", err)
     selected = select_recordings(catalog, only)
     logger.info("%s: %d of %d recordings selected (--only %s)",
                 name, len(selected), len(catalog.recordings), only)
     progress_id = create_progress_artifact(
-        progress=0.0, key=_artifact_key(name, "progress"),
+        progress=0.0, key=artifact_key(name, "progress"),
         description=f"Recordings of {name} processed in this run",
     )
-    outcomes: dict[str, str] = {}
-    for done, recording in enumerate(selected, start=1):
-        job = build_job(catalog, recording, models_dir=Path(models_dir) if models_dir else None,
-                        device=device)
-        final = restore_recording(job, return_state=True)
-        outcomes[recording.id] = final.result()["status"] if final.is_completed() else "failed"
-        update_progress_artifact(progress_id, progress=100.0 * done / max(1, len(selected)))
-    if not selected:
+    jobs = [build_job(catalog, rec, models_dir=Path(models_dir) if models_dir else None, device=device)
+            for rec in selected]
+    if not jobs:
+        outcomes: dict[str, str] = {}
         update_progress_artifact(progress_id, progress=100.0)
-
-    rows = []
-    for entry in collection_status(catalog):
-        state = entry.state
-        rows.append({
-            "id": entry.recording.id,
-            "title": entry.recording.title,
-            "profile": state.profile if state else "",
-            "status": entry.status,
-            "stages": " ".join(f"{k}:{v.status}" for k, v in state.stages.items()) if state else "",
-            "duration_s": round(state.total_duration_s(), 2) if state else 0.0,
-            "error": (state.error or "") if state else "",
-        })
-    create_table_artifact(rows, key=_artifact_key(name, "recordings"),
-                          description=f"Recordings of collection {name}")
-    failed = [r for r in rows if r["status"] == "failed"]
-    summary = {
-        "collection": name,
-        "finished": utc_now(),
-        "selected": len(selected),
-        "done": sum(r["status"] == "done" for r in rows),
-        "failed": len(failed),
-        "busy": sorted(k for k, v in outcomes.items() if v == "busy"),
-        "catalog_errors": [str(e) for e in catalog.errors],
-        "outcomes": outcomes,
-    }
-    lines = [f"# {name}", "", f"{summary['done']} of {len(rows)} recordings done, "
-             f"{len(failed)} failed, {len(catalog.errors)} catalog row(s) rejected.", ""]
-    lines += [f"- **{r['id']}** failed: {r['error']}" for r in failed]
-    lines += [f"- catalog: {e}" for e in catalog.errors]
-    create_markdown_artifact("\n".join(lines), key=_artifact_key(name, "summary"),
-                             description=f"Run summary of {name}")
-    atomic_write_json(catalog.config.collection_dir / "summary.json", summary)
-    return summary
+    elif fan_out:
+        outcomes = _run_fanned_out(jobs, progress_id, recording_deployment, fan_out_timeout_s)
+    else:
+        outcomes = _run_in_process(jobs, progress_id)
+    return publish_summary(catalog, len(selected), outcomes,
+                           mode="fan-out" if fan_out else "in-process")

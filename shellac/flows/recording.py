@@ -9,7 +9,7 @@ from typing import Any
 from prefect import flow
 from prefect.logging import get_run_logger
 
-from shellac.flows.tasks import run_stage
+from shellac.flows.tasks import retry_delays, run_stage
 from shellac.stages.chain import (
     RecordingJob,
     begin_recording,
@@ -38,8 +38,10 @@ def restore_recording(job: RecordingJob) -> dict[str, Any]:
             plan = job_plan(job)
             begin_recording(job, plan)
             outcomes = []
+            delays = retry_delays()
             for index, step in enumerate(plan.steps):
-                stage_task = run_stage.with_options(task_run_name=f"{job.recording_id}:{step.stage}")
+                stage_task = run_stage.with_options(task_run_name=f"{job.recording_id}:{step.stage}",
+                                                    retry_delay_seconds=delays)
                 outcomes.append(stage_task(job, index))
         except Exception as exc:
             state = finish_recording(job, error=exc)

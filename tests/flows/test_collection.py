@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter
+from prefect.client.schemas.filters import (
+    ArtifactCollectionFilter,
+    ArtifactCollectionFilterKey,
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+)
 
 from shellac.catalogs import load_catalog
 from shellac.flows import restore_collection
@@ -21,6 +27,14 @@ async def _artifact_keys(prefix: str) -> set[str]:
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_=prefix))
         )
     return {a.key for a in arts if a.key}
+
+
+async def _table_rows(key: str) -> list[dict[str, object]]:
+    async with get_client() as client:
+        art = await client.read_latest_artifacts(
+            artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=[key])))
+    data = art[0].data
+    return json.loads(data) if isinstance(data, str) else data
 
 
 async def _flow_run_states(name_like: str) -> dict[str, str]:
@@ -50,6 +64,12 @@ def test_collection_run_isolates_failures_and_caches(catalog_dir: Path) -> None:
     assert states["testcoll/a"] == "COMPLETED" and states["testcoll/gone"] == "FAILED"
     keys = asyncio.run(_artifact_keys("shellac-testcoll-%"))
     assert {"shellac-testcoll-recordings", "shellac-testcoll-summary", "shellac-testcoll-progress"} <= keys
+
+    rows = {r["id"]: r for r in asyncio.run(_table_rows("shellac-testcoll-recordings"))}
+    assert rows["a"]["audio_s"] == 4.0
+    assert rows["a"]["rtf"] == pytest.approx(rows["a"]["duration_s"] / 4.0, abs=2e-3)
+    assert rows["gone"]["rtf"] is None and rows["gone"]["status"] == "failed"
+    assert written["mode"] == "in-process"
 
     # Second run over failed recordings only: 'a' is not even visited.
     again = restore_collection(catalog_dir=str(catalog_dir), only="failed")

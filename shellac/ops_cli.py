@@ -1,0 +1,72 @@
+"""``shellac rerun-failed`` and ``shellac report``: operate a collection after its runs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+
+def _device(name: str) -> str:
+    if name != "auto":
+        return name
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def cmd_rerun_failed(args: argparse.Namespace) -> int:
+    """Rerun only the failed recordings, each from its last good stage; exit 1 if any still fails."""
+    # Offline machines: no analytics calls; keep the embedded server's logs quiet.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    from shellac.flows import rerun_failed
+
+    summary = rerun_failed(
+        catalog_dir=str(Path(args.catalog_dir).resolve()),
+        output=str(Path(args.output).resolve()) if args.output else None,
+        models_dir=str(Path(args.models_dir).resolve()) if args.models_dir else None,
+        device=_device(args.device),
+        fan_out=args.fan_out,
+    )
+    reran = sorted(summary["outcomes"])
+    print(f"\n{summary['collection']}: reran {len(reran)} failed recording(s)"
+          + (f" ({', '.join(reran)})" if reran else ""))
+    for rid in reran:
+        print(f"  {rid}: {summary['outcomes'][rid]}")
+    print(f"now {summary['done']} done, {summary['failed']} failed; "
+          f"details: shellac status {args.catalog_dir}")
+    return 1 if summary["failed"] else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the collection's static HTML report."""
+    from shellac.catalogs import load_catalog
+    from shellac.report import write_report
+
+    catalog = load_catalog(Path(args.catalog_dir), output_root=Path(args.output) if args.output else None)
+    path = write_report(catalog, Path(args.output_html) if args.output_html else None)
+    print(f"wrote {path}")
+    return 0
+
+
+def add_ops_commands(subparsers: Any) -> None:
+    """Add the ``rerun-failed`` and ``report`` subcommands to ``shellac``'s subparsers."""
+    p = subparsers.add_parser("rerun-failed", help="rerun only the failed recordings of a collection, "
+                              "each from its last good stage")
+    p.add_argument("catalog_dir", help="folder with catalog.csv and collection.toml")
+    p.add_argument("--output", help="output root, if the runs used --output")
+    p.add_argument("--models-dir", help="models directory")
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
+    p.add_argument("--fan-out", action="store_true",
+                   help="run each recording as a run of the restore-recording deployment "
+                   "(needs a Prefect server with workers; see docs/operations.md)")
+    p.set_defaults(func=cmd_rerun_failed)
+
+    p = subparsers.add_parser("report", help="write a static HTML report of a collection "
+                              "(spectrograms, LTAS, filters, failures)")
+    p.add_argument("catalog_dir", help="folder with catalog.csv and collection.toml")
+    p.add_argument("--output", help="output root, if the runs used --output")
+    p.add_argument("--output-html", help="HTML file to write (default: <collection output>/report.html)")
+    p.set_defaults(func=cmd_report)
