@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from shellac.engine.errors import ShellacError
-from shellac.stages import denoise, generative_eq, ingest, ltas_eq, remix, separate, tag
+from shellac.stages import declip, denoise, generative_eq, ingest, inpaint, ltas_eq, remix, separate, tag
 from shellac.stages.base import Stage
 
 # The restoration chain, in order. A profile uses a subsequence of it.
 CHAIN_ORDER: tuple[str, ...] = (
-    "ingest", "denoise", "separate", "ltas_eq", "generative_eq", "remix", "tag",
+    "ingest", "declip", "denoise", "inpaint", "separate", "ltas_eq", "generative_eq", "remix", "tag",
 )
 
 # Stages with a place in the chain whose implementation has not landed yet.
@@ -16,8 +16,8 @@ PLANNED: dict[str, str] = {}
 
 STAGES: dict[str, Stage] = {
     s.name: s
-    for s in (ingest.STAGE, denoise.STAGE, separate.STAGE, ltas_eq.STAGE, generative_eq.STAGE,
-              remix.STAGE, tag.STAGE)
+    for s in (ingest.STAGE, declip.STAGE, denoise.STAGE, inpaint.STAGE, separate.STAGE, ltas_eq.STAGE,
+              generative_eq.STAGE, remix.STAGE, tag.STAGE)
 }
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from shellac.engine.errors import ParameterError
+
 
 @dataclass(frozen=True)
 class FitReport:
@@ -58,6 +60,19 @@ class Operator(ABC):
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Same as :meth:`forward`."""
         return self.forward(x)
+
+    @property
+    def has_pseudo_inverse(self) -> bool:
+        """Whether :meth:`pseudo_inverse` is implemented (False unless a subclass says so)."""
+        return False
+
+    def pseudo_inverse(self, y: torch.Tensor) -> torch.Tensor:
+        """A⁺y: a signal ``[B, T]`` that the operator maps to ``y`` (least-norm where linear).
+
+        Optional: operators without one raise ``ParameterError``; guidance methods
+        that need it (DC, ΠGDM, DDNM) check :attr:`has_pseudo_inverse` first.
+        """
+        raise ParameterError(f"{type(self).__name__} has no pseudo-inverse")
 
 
 class BlindOperator(Operator):

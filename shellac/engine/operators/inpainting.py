@@ -1,0 +1,135 @@
+"""Inpainting mask operator A(x) = m·x, and gap masks from click maps and dropout detection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+
+from shellac.engine.errors import ParameterError
+from shellac.engine.operators.base import Operator
+
+
+class InpaintingOperator(Operator):
+    """Keep the known samples (m = 1), zero the missing ones (m = 0).
+
+    A is an orthogonal projection, so A⁺ = A and A A⁺ A = A exactly.
+
+    Parameters
+    ----------
+    mask:
+        ``[T]`` or ``[B, T]`` of exact 0s and 1s: 1 where the sample is observed.
+    """
+
+    def __init__(self, mask: torch.Tensor) -> None:
+        if mask.ndim not in (1, 2):
+            raise ParameterError(f"mask must be [T] or [B, T], got {tuple(mask.shape)}")
+        if bool(((mask != 0) & (mask != 1)).any()):
+            raise ParameterError("an inpainting mask holds exact 0s (missing) and 1s (observed)")
+        self.mask = mask.detach()
+
+    def _known(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mask.shape[-1] != x.shape[-1]:
+            raise ParameterError(f"mask length {self.mask.shape[-1]} != signal length {x.shape[-1]}")
+        return self.mask.to(device=x.device) > 0.5
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """m·x (missing samples set to 0), differentiable in ``x``."""
+        return torch.where(self._known(x), x, torch.zeros_like(x))
+
+    @property
+    def has_pseudo_inverse(self) -> bool:
+        """Always True: a mask is its own pseudo-inverse."""
+        return True
+
+    def pseudo_inverse(self, y: torch.Tensor) -> torch.Tensor:
+        """A⁺y = m·y."""
+        return self.forward(y)
+
+    def project(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Observed samples ← y exactly (``torch.where``, no rounding), the gaps keep ``x``."""
+        return torch.where(self._known(x), y.to(x.dtype), x)
+
+
+def gap_mask(n_samples: int, gaps: Iterable[tuple[int, int]]) -> np.ndarray:
+    """Observation mask of ``n_samples``: 0 inside each (start, length) gap (samples), 1 elsewhere."""
+    mask = np.ones(n_samples, dtype=np.float32)
+    for start, length in gaps:
+        if length < 0 or start < 0:
+            raise ParameterError(f"invalid gap start={start}, length={length} (samples)")
+        mask[start:start + length] = 0.0
+    return mask
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(s), int(e - s)) for s, e in zip(starts, ends, strict=True)]
+
+
+def find_dropouts(
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    min_zero_ms: float = 1.0,
+    frame_ms: float = 5.0,
+    drop_db: float = 40.0,
+    context_ms: float = 100.0,
+    max_gap_s: float = 2.0,
+) -> list[tuple[int, int]]:
+    """Find dropouts: runs of exact digital zeros, and sudden silences.
+
+    Parameters
+    ----------
+    audio:
+        ``(channels, frames)`` or ``(frames,)``; a sample counts as dropped when
+        every channel is.
+    sample_rate:
+        Hz.
+    min_zero_ms:
+        Shortest run of exact zeros reported, ms (shorter runs are ordinary
+        zero crossings of quantised audio).
+    frame_ms:
+        RMS frame length for silence detection, ms.
+    drop_db:
+        A frame is a sudden silence when its RMS is this many dB below the median
+        RMS of the surrounding ``context_ms`` (either side).
+    max_gap_s:
+        Longer silences are musical rests or the lead-out, not dropouts, seconds.
+
+    Returns
+    -------
+    list of (start, length) in samples, sorted, non-overlapping.
+    """
+    x = np.atleast_2d(np.asarray(audio, dtype=np.float64))
+    n = x.shape[1]
+    zero = (x == 0).all(axis=0)
+    min_zero = max(1, int(round(min_zero_ms * sample_rate / 1000)))
+    flagged = np.zeros(n, dtype=bool)
+    for start, length in _runs(zero):
+        if length >= min_zero:
+            flagged[start:start + length] = True
+
+    frame = max(1, int(round(frame_ms * sample_rate / 1000)))
+    n_frames = n // frame
+    if n_frames >= 3:
+        peak = np.abs(x).max(axis=0)
+        power = (x[:, : n_frames * frame] ** 2).mean(axis=0).reshape(n_frames, frame).mean(axis=1)
+        db = 10 * np.log10(power + 1e-20)
+        reach = max(1, int(round(context_ms / frame_ms)))
+        for i in range(n_frames):
+            around = np.concatenate([db[max(0, i - reach):i], db[i + 1:i + 1 + reach]])
+            level = float(np.median(around)) if around.size else -np.inf
+            # Quiet against audible surroundings: a dropout, not a soft passage.
+            if level > -80.0 and db[i] < level - drop_db:
+                floor = 10 ** ((level - drop_db) / 20)
+                lo, hi = i * frame, (i + 1) * frame
+                # The dropout rarely starts on a frame boundary: follow it sample by sample.
+                while lo > 0 and peak[lo - 1] < floor:
+                    lo -= 1
+                while hi < n and peak[hi] < floor:
+                    hi += 1
+                flagged[lo:hi] = True
+    max_len = int(round(max_gap_s * sample_rate))
+    return [(s, ln) for s, ln in _runs(flagged) if ln <= max_len]

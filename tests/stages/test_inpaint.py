@@ -1,0 +1,91 @@
+"""inpaint: gaps from the click map and from dropout detection, in the demo-research profile and alone."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from shellac.engine.audio_io import write_audio
+from shellac.stages.base import MasterInfo, StageContext
+from shellac.stages.chain import job_plan, run_plan
+from shellac.stages.inpaint import InpaintParams, run
+from shellac.stages.models import ModelStore
+from shellac.stages.state import load_state
+
+from ..conftest import SR, harmonic_tone
+from ..fixtures.bundles import make_tiny_bundle
+from .helpers import job_for
+from .test_declip import add_recording
+
+FAST = {"model": "tiny", "n_steps": 3, "sigma_start": 0.05}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def test_demo_research_profile_declips_and_inpaints(catalog_dir: Path, tmp_path: Path) -> None:
+    make_tiny_bundle(tmp_path / "models", "tiny")
+    audio = np.clip(2.5 * harmonic_tone(2.0, noise=0.002), -0.5, 0.5)
+    gap = slice(SR // 4, SR // 4 + SR // 20)  # 50 ms dropout inside a sounding note
+    audio[gap] = 0.0
+    add_recording(catalog_dir, "faulty", audio)
+    job = job_for(catalog_dir, "faulty", profile="demo-research", models_dir=str(tmp_path / "models"),
+                  overrides={"declip": FAST, "inpaint": {**FAST, "repaint_u": 1},
+                             "denoise": {"n_fft": 1024}})
+    results = run_plan(job, job_plan(job))
+    assert [r.stage for r in results] == ["ingest", "declip", "denoise", "inpaint", "tag"]
+    rec = Path(job.recording_dir)
+    report = json.loads((rec / "03-inpaint" / "gaps.json").read_text())
+    assert report["dropouts_found"] >= 1 and report["click_map"] == "02-denoise/clicks.json"
+    (first,) = [g for g in report["gaps"] if g["start_sample"] <= gap.start + 50]
+    assert first["start_sample"] + first["length_samples"] >= gap.stop - 50
+    before, _ = sf.read(rec / "02-denoise" / "audio.wav", dtype="float32")
+    after, _ = sf.read(rec / "03-inpaint" / "audio.wav", dtype="float32")
+    filled = np.zeros(before.size, dtype=bool)
+    for g in report["gaps"]:
+        filled[g["start_sample"]:g["start_sample"] + g["length_samples"]] = True
+    assert np.array_equal(after[~filled], before[~filled])
+    inner = slice(gap.start + 110, gap.stop - 110)  # the denoiser's STFT smears 5 ms of the edges
+
+    def rms(x: np.ndarray) -> float:
+        return float(np.sqrt(np.mean(x**2)))
+
+    assert rms(after[inner]) > 10 * rms(before[inner])
+    metrics = load_state(rec).stages["inpaint"].metrics
+    assert metrics["method"] == "repaint" and metrics["gaps_filled"] == len(report["gaps"])
+
+
+def _context(tmp_path: Path, history: tuple[dict, ...]) -> StageContext:
+    stage_dir = tmp_path / "rec" / "03-inpaint"
+    stage_dir.mkdir(parents=True)
+    return StageContext(recording_id="r", metadata={}, master=MasterInfo(tmp_path / "m.wav"),
+                        recording_dir=tmp_path / "rec", stage_dir=stage_dir, base_dir=tmp_path,
+                        models=ModelStore(tmp_path / "models"), history=history)
+
+
+def test_click_map_gaps_are_filled(tmp_path: Path) -> None:
+    make_tiny_bundle(tmp_path / "models", "tiny", sample_rate=SR)
+    record = {"stage": "denoise", "outputs": {"click_map": {"path": "clicks.json", "sha256": ""}}}
+    ctx = _context(tmp_path, (record,))
+    audio = harmonic_tone(1.0)[None]
+    write_audio(tmp_path / "in.wav", audio, SR, bit_depth=32)
+    clicks = {"sample_rate": SR, "clicks": [
+        {"start_sample": 5000, "length_samples": 300, "status": "needs_inpainting"},
+        {"start_sample": 9000, "length_samples": 20, "status": "repaired"}]}
+    (tmp_path / "rec" / "clicks.json").write_text(json.dumps(clicks))
+    params = InpaintParams(**FAST, detect_dropouts=False, margin_ms=0.0)
+    out = run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, ctx)
+    report = json.loads(Path(out.artifacts["gaps"]).read_text())
+    assert report["gaps"] == [{"start_sample": 5000, "length_samples": 300, "start_s": round(5000 / SR, 6),
+                               "length_ms": round(300000 / SR, 3)}]
+    after, _ = sf.read(out.artifacts["audio"], always_2d=True, dtype="float32")
+    keep = np.ones(audio.shape[1], dtype=bool)
+    keep[5000:5300] = False
+    assert np.array_equal(after[keep, 0], audio[0, keep])
+    assert not np.array_equal(after[~keep, 0], audio[0, ~keep])
+    assert out.metrics["from_click_map"] == 1 and out.metrics["samples_filled"] == 300
