@@ -29,13 +29,23 @@ def _outcome_from_state(job: RecordingJob, prefect_state: str) -> str:
     return "done" if state is not None and state.status == "done" else "busy"
 
 
-def _run_in_process(jobs: list[RecordingJob], progress_id: Any) -> dict[str, str]:
+def _run_in_process(
+    jobs: list[RecordingJob], progress_id: Any
+) -> tuple[dict[str, str], dict[str, tuple[float, float]]]:
+    """Outcome per recording, and (chain wall time, stage time) in seconds per completed one."""
     outcomes: dict[str, str] = {}
+    timings: dict[str, tuple[float, float]] = {}
     for done, job in enumerate(jobs, start=1):
         final = restore_recording(job, return_state=True)
-        outcomes[job.recording_id] = final.result()["status"] if final.is_completed() else "failed"
+        if final.is_completed():
+            result = final.result()
+            outcomes[job.recording_id] = result["status"]
+            if "wall_s" in result:
+                timings[job.recording_id] = (result["wall_s"], result["stage_s"])
+        else:
+            outcomes[job.recording_id] = "failed"
         update_progress_artifact(progress_id, progress=100.0 * done / len(jobs))
-    return outcomes
+    return outcomes, timings
 
 
 def _run_fanned_out(jobs: list[RecordingJob], progress_id: Any, deployment: str,
@@ -108,12 +118,13 @@ def restore_collection(
     )
     jobs = [build_job(catalog, rec, models_dir=Path(models_dir) if models_dir else None, device=device)
             for rec in selected]
+    timings: dict[str, tuple[float, float]] = {}
     if not jobs:
         outcomes: dict[str, str] = {}
         update_progress_artifact(progress_id, progress=100.0)
     elif fan_out:
         outcomes = _run_fanned_out(jobs, progress_id, recording_deployment, fan_out_timeout_s)
     else:
-        outcomes = _run_in_process(jobs, progress_id)
+        outcomes, timings = _run_in_process(jobs, progress_id)
     return publish_summary(catalog, len(selected), outcomes,
-                           mode="fan-out" if fan_out else "in-process")
+                           mode="fan-out" if fan_out else "in-process", timings=timings)

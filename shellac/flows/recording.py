@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ def restore_recording(job: RecordingJob) -> dict[str, Any]:
             logger.warning("%s", exc)
             return {"recording_id": job.recording_id, "status": "busy", "reason": str(exc)}
         try:
+            started = time.monotonic()
             plan = job_plan(job)
             begin_recording(job, plan)
             outcomes = []
@@ -42,10 +44,16 @@ def restore_recording(job: RecordingJob) -> dict[str, Any]:
             for index, step in enumerate(plan.steps):
                 stage_task = run_stage.with_options(task_run_name=f"{job.recording_id}:{step.stage}",
                                                     retry_delay_seconds=delays)
-                outcomes.append(stage_task(job, index))
+                # The task returns a State (named "Cached" when skipped); keep its data.
+                outcomes.append(stage_task(job, index).result())
         except Exception as exc:
             state = finish_recording(job, error=exc)
             logger.error("%s failed: %s", job.recording_id, state.error or describe_error(exc))
             raise
         state = finish_recording(job)
-    return {"recording_id": job.recording_id, "status": state.status, "stages": outcomes}
+    # Wall time of the chain against the time the stages themselves report: the difference
+    # is what orchestration (tasks, state writes, hashing for cache keys) costs this recording.
+    wall = time.monotonic() - started
+    stage_s = sum(float(o["duration_s"] or 0.0) for o in outcomes)
+    return {"recording_id": job.recording_id, "status": state.status, "stages": outcomes,
+            "wall_s": round(wall, 3), "stage_s": round(stage_s, 3)}

@@ -41,9 +41,18 @@ def recording_rows(catalog: Catalog) -> list[dict[str, Any]]:
 
 
 def publish_summary(
-    catalog: Catalog, selected: int, outcomes: dict[str, str], *, mode: str = "in-process"
+    catalog: Catalog,
+    selected: int,
+    outcomes: dict[str, str],
+    *,
+    mode: str = "in-process",
+    timings: dict[str, tuple[float, float]] | None = None,
 ) -> dict[str, Any]:
-    """Publish the recordings table and markdown summary, write summary.json, return the summary."""
+    """Publish the recordings table and markdown summary, write summary.json, return the summary.
+
+    ``timings`` (recording -> chain wall time, time inside stages; seconds) gives the
+    orchestration overhead: the share of the chain's time spent outside the stages.
+    """
     name = catalog.config.name
     rows = recording_rows(catalog)
     create_table_artifact(rows, key=artifact_key(name, "recordings"),
@@ -62,6 +71,14 @@ def publish_summary(
         "catalog_errors": [str(e) for e in catalog.errors],
         "outcomes": outcomes,
     }
+    if timings:
+        wall = sum(w for w, _ in timings.values())
+        inside = sum(t for _, t in timings.values())
+        summary["orchestration"] = {
+            "recordings": len(timings), "chain_wall_s": round(wall, 3), "stage_s": round(inside, 3),
+            "overhead_s": round(wall - inside, 3),
+            "overhead_fraction": round((wall - inside) / wall, 4) if wall > 0 else None,
+        }
     timed = [r for r in rows if r["rtf"] is not None]
     audio = sum(r["audio_s"] or 0.0 for r in timed)
     spent = sum(r["duration_s"] for r in timed)
@@ -70,6 +87,11 @@ def publish_summary(
     if audio > 0:
         lines += [f"Processing: {spent:.1f} s for {audio:.1f} s of audio "
                   f"(real-time factor {spent / audio:.2f}).", ""]
+    if "orchestration" in summary and summary["orchestration"]["overhead_fraction"] is not None:
+        orch = summary["orchestration"]
+        lines += [f"Orchestration overhead (outside the stages, Prefect start-up excluded): "
+                  f"{orch['overhead_s']:.2f} s of {orch['chain_wall_s']:.2f} s "
+                  f"({100 * orch['overhead_fraction']:.1f} %).", ""]
     lines += [f"- **{r['id']}** failed: {r['error']}" for r in failed]
     lines += [f"- **{rid}** still running when the run stopped waiting" for rid in summary["unfinished"]]
     lines += [f"- catalog: {e}" for e in catalog.errors]

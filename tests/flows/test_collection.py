@@ -52,6 +52,9 @@ def test_collection_run_isolates_failures_and_caches(catalog_dir: Path) -> None:
     assert summary["done"] == 2 and summary["failed"] == 2
     assert summary["outcomes"] == {"a": "done", "b": "done", "silent": "failed", "gone": "failed"}
     assert len(summary["catalog_errors"]) == 2
+    orch = summary["orchestration"]
+    assert orch["recordings"] == 2 and 0 < orch["stage_s"] <= orch["chain_wall_s"]
+    assert orch["overhead_s"] == round(orch["chain_wall_s"] - orch["stage_s"], 3)
 
     catalog = load_catalog(catalog_dir)
     status = {s.recording.id: s for s in collection_status(catalog)}
