@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +20,7 @@ from shellac.engine.bwf import BextInfo, coding_history_line, write_bext
 from shellac.engine.dsp.resample import resample_file
 from shellac.engine.errors import FixityError
 from shellac.engine.fixity import sha256_file
+from shellac.engine.stream import file_stats
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams, no_fingerprint
 from shellac.stages.state import utc_now
 
@@ -46,6 +48,11 @@ class TagParams(StageParams):
     bit_depth: Literal[16, 24] = Field(default=24, description="Integer bits per sample.")
     sample_rate: int | None = Field(
         default=None, ge=8000, le=384000, description="Output rate in Hz; the master's if unset."
+    )
+    peak_ceiling_dbfs: float = Field(
+        default=-1.0, ge=-20.0, le=0.0,
+        description="Sample peak the access copy may reach, dBFS; louder audio is scaled down "
+        "(never clipped) and the gain recorded.",
     )
 
 
@@ -92,10 +99,10 @@ def _coding_history(ctx: StageContext, out_rate: int, bit_depth: int, channels: 
     return "".join(lines)
 
 
-def _write_wav(path: Path, audio: Path, out_rate: int, params: TagParams, ctx: StageContext,
+def _write_wav(path: Path, audio: Path, gain: float, out_rate: int, params: TagParams, ctx: StageContext,
                source_sha: str, chain: list[str], description: str) -> None:
     """Broadcast Wave access copy: PCM, a bext chunk before the data, an ID3 chunk after it."""
-    resample_file(audio, path, out_rate, bit_depth=params.bit_depth)
+    resample_file(audio, path, out_rate, bit_depth=params.bit_depth, gain=gain)
     now = utc_now()  # ISO 8601, UTC
     meta = ctx.metadata
     summary = ", ".join(v for v in (meta.get("title"), meta.get("performer"), meta.get("year")) if v)
@@ -134,10 +141,10 @@ def _stage_json(record: Mapping[str, Any]) -> str:
                        "model_sha256": record.get("model_hash")}, sort_keys=True)
 
 
-def _write_flac(path: Path, audio: Path, out_rate: int, params: TagParams, ctx: StageContext,
+def _write_flac(path: Path, audio: Path, gain: float, out_rate: int, params: TagParams, ctx: StageContext,
                 source_sha: str, chain: list[str], description: str) -> None:
     """FLAC access copy with Vorbis comments."""
-    resample_file(audio, path, out_rate, bit_depth=params.bit_depth)
+    resample_file(audio, path, out_rate, bit_depth=params.bit_depth, gain=gain)
     flac = FLAC(path)
     for key, value in ctx.metadata.items():
         flac[VORBIS_FIELDS.get(key, f"SHELLAC_META_{key.upper()}")] = value
@@ -169,6 +176,11 @@ def run(inputs: Mapping[str, Path], params: TagParams, ctx: StageContext) -> Sta
             f"{current[:12]}…); restore the original from preservation storage before tagging"
         )
     audio = inputs["audio"]  # streamed into the access copy (resampled on the way if asked)
+    # Integer PCM cannot hold a peak above full scale: scale the whole recording under the
+    # ceiling rather than clip it (restoration stages may raise peaks while keeping the std).
+    peak = file_stats(audio).peak
+    ceiling = 10.0 ** (params.peak_ceiling_dbfs / 20.0)
+    gain = min(1.0, ceiling / peak) if peak > 0 else 1.0
     out_rate = params.sample_rate or int(json.loads(inputs["probe"].read_text())["sample_rate"])
     chain = [str(r["stage"]) for r in ctx.history] + ["tag"]
     access = ctx.recording_dir / f"{ctx.recording_id}.{params.format}"
@@ -178,9 +190,9 @@ def run(inputs: Mapping[str, Path], params: TagParams, ctx: StageContext) -> Sta
     )
     with atomic_path(access) as tmp:
         if params.format == "wav":
-            _write_wav(tmp, audio, out_rate, params, ctx, current, chain, description)
+            _write_wav(tmp, audio, gain, out_rate, params, ctx, current, chain, description)
         else:
-            _write_flac(tmp, audio, out_rate, params, ctx, current, chain, description)
+            _write_flac(tmp, audio, gain, out_rate, params, ctx, current, chain, description)
     access_sha = sha256_file(access)
     tag_event = {
         "eventType": "creation", "stage": "tag",
@@ -189,6 +201,7 @@ def run(inputs: Mapping[str, Path], params: TagParams, ctx: StageContext) -> Sta
         "linkingAgent": {"name": AGENT, "version": __version__, "role": "executing program"},
         "parameters": params.model_dump(mode="json"),
         "outputs": {"access_copy": access_sha},
+        "peakGainDb": round(20.0 * math.log10(gain), 3),
     }
     sidecar = {
         "premis_profile": "shellac-premis-json/1",
@@ -206,13 +219,15 @@ def run(inputs: Mapping[str, Path], params: TagParams, ctx: StageContext) -> Sta
     atomic_write_json(sidecar_path, sidecar)
     return StageOutput(
         artifacts={"access_copy": access, "premis": sidecar_path},
-        metrics={"sample_rate": out_rate, "bit_depth": params.bit_depth, "access_sha256": access_sha},
+        metrics={"sample_rate": out_rate, "bit_depth": params.bit_depth, "access_sha256": access_sha,
+                 "peak_gain_db": round(20.0 * math.log10(gain), 3),
+                 "input_peak_dbfs": round(20.0 * math.log10(max(peak, 1e-12)), 2)},
     )
 
 
 STAGE = Stage(
     name="tag",
-    version="1",
+    version="2",
     params_cls=TagParams,
     consumes=("audio", "probe", "master", "history"),
     run=run,

@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 from mutagen.flac import FLAC
@@ -121,3 +122,26 @@ def test_wav_deliverable_stereo(catalog_dir: Path) -> None:
     assert sf.info(access).channels == 2
     assert "M=stereo" in read_bext(access).coding_history
     assert read_bext(access).description.startswith("Song B, 1910.")
+
+
+def test_peaks_over_full_scale_are_scaled_not_clipped(tmp_path: Path) -> None:
+    from shellac.engine.audio_io import read_audio, write_audio
+    from shellac.stages.base import MasterInfo, StageContext
+    from shellac.stages.models import ModelStore
+    from shellac.stages.tag import TagParams, run
+
+    rng = np.random.default_rng(4)
+    hot = (0.6 * rng.standard_normal((1, 22050))).astype(np.float32)  # peaks near 2.5
+    write_audio(tmp_path / "in.wav", hot, 22050)
+    master = tmp_path / "m.wav"
+    write_audio(master, hot.clip(-1, 1), 22050, bit_depth=16)
+    (tmp_path / "probe.json").write_text('{"sample_rate": 22050}')
+    ctx = StageContext(recording_id="r", metadata={}, master=MasterInfo(master), recording_dir=tmp_path,
+                       stage_dir=tmp_path / "tag", base_dir=tmp_path, models=ModelStore(tmp_path))
+    out = run({"audio": tmp_path / "in.wav", "probe": tmp_path / "probe.json"}, TagParams(), ctx)
+    copy, _ = read_audio(tmp_path / "r.flac")
+    peak_db = 20 * np.log10(np.abs(copy).max())
+    assert peak_db == pytest.approx(-1.0, abs=0.01)
+    assert out.metrics["peak_gain_db"] == pytest.approx(-1.0 - 20 * np.log10(np.abs(hot).max()), abs=1e-3)
+    # Scaled, not clipped: the waveform keeps its shape.
+    assert np.corrcoef(copy[0], hot[0])[0, 1] > 0.9999

@@ -28,8 +28,8 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
 
 
 def resample_file(in_path: Path, out_path: Path, to_rate: int, *, bit_depth: int = 32,
-                  chunk_s: float = 30.0, margin_s: float = 1.0) -> None:
-    """Resample a file chunk by chunk to ``to_rate`` Hz (or copy it when the rates agree).
+                  chunk_s: float = 30.0, margin_s: float = 1.0, gain: float = 1.0) -> None:
+    """Resample a file chunk by chunk to ``to_rate`` Hz (or copy it when the rates agree), times ``gain``.
 
     Chunks start on multiples of the decimation factor, so every chunk maps to a
     whole number of output samples; ``margin_s`` of context on each side covers
@@ -37,7 +37,8 @@ def resample_file(in_path: Path, out_path: Path, to_rate: int, *, bit_depth: int
     """
     info = probe(Path(in_path))
     if info.sample_rate == to_rate:
-        map_file(in_path, out_path, lambda c: c.centre(c.data), bit_depth=bit_depth, chunk_s=chunk_s)
+        map_file(in_path, out_path, lambda c: c.centre(c.data) * np.float32(gain), bit_depth=bit_depth,
+                 chunk_s=chunk_s)
         return
     g = gcd(info.sample_rate, int(to_rate))
     up, down = int(to_rate) // g, info.sample_rate // g
@@ -48,4 +49,4 @@ def resample_file(in_path: Path, out_path: Path, to_rate: int, *, bit_depth: int
             first = chunk.left * up // down
             count = -(-(chunk.stop - chunk.start) * up // down)
             # The last chunk of a file may end off the grid: its output is rounded up, like one-shot.
-            writer.write(out[:, first:first + count])
+            writer.write(out[:, first:first + count] * np.float32(gain))
