@@ -18,6 +18,7 @@ from shellac.engine.diffusion.schedule import restoration_schedule
 from shellac.engine.errors import ParameterError
 from shellac.engine.operators.base import BlindOperator
 from shellac.engine.operators.masked import MaskedOperator
+from shellac.engine.operators.stacked import StackedOperator
 
 # Frequencies (Hz) at which each block's filter estimate is reported.
 REPORT_FREQS_HZ = np.geomspace(20.0, 11025.0, 96)
@@ -134,57 +135,129 @@ def restore_blocks(
     guidance keeps the overlap continuous while the filter fit sees only the new
     audio. The restored blocks are joined with Hann crossfades.
     """
-    device = torch.device(device)
-    y = np.asarray(y, dtype=np.float32)
+    return restore_many(
+        denoiser, [RestorationJob(y, x_init, checkpoints, out)], make_filter=make_filter, sampler=sampler,
+        blocks=blocks, target_std=target_std, device=device, progress=progress,
+    )[0]
+
+
+@dataclass
+class RestorationJob:
+    """One recording for :func:`restore_many`: observation, warm start, checkpoints, output array."""
+
+    y: np.ndarray
+    x_init: np.ndarray | None = None
+    checkpoints: BlockCheckpointStore | None = None
+    out: np.ndarray | None = None
+
+
+@dataclass
+class _Track:
+    """A recording's progress through its blocks during :func:`restore_many`."""
+
+    y: np.ndarray
+    x0: np.ndarray
+    spans: list[BlockSpan]
+    gain: float
+    out: np.ndarray
+    blind: BlindOperator
+    checkpoints: BlockCheckpointStore | None
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    prev_block: torch.Tensor | None = None
+    resumed: int = 0
+
+
+def _track(job: RestorationJob, blocks: BlockSettings, target_std: float,
+           make_filter: Callable[[], BlindOperator]) -> _Track:
+    y = np.asarray(job.y, dtype=np.float32)
     if y.ndim != 1:
         raise ParameterError(f"y must be mono [T], got shape {y.shape}")
-    overlap = blocks.overlap
-    spans = block_spans(y.shape[0], blocks.segment_length, overlap)
-    gain = normalising_gain(y, spans, target_std)
-    x0 = np.asarray(x_init, dtype=np.float32) if x_init is not None else y
-    schedule = restoration_schedule(sampler.n_steps, sampler.sigma_start, sampler.sigma_min, sampler.rho)
+    spans = block_spans(y.shape[0], blocks.segment_length, blocks.overlap)
+    out = job.out
     if out is None:
         out = np.zeros(y.shape[0], dtype=np.float64)
     elif out.shape != y.shape:
         raise ParameterError(f"out has shape {out.shape}, y has {y.shape}")
-    reports: list[dict[str, Any]] = []
-    prev_block: torch.Tensor | None = None
-    blind = make_filter()
-    resumed = 0
-
-    for span in spans:
-        saved = checkpoints.load(span.index) if checkpoints is not None else None
-        if saved is not None:
-            block_out = saved.audio
-            if saved.filter_state is not None:
-                blind.load_state_dict(saved.filter_state)
-            reports.append(saved.report)
-            resumed += 1
-        else:
-            if not blocks.carry_filter and span.index > 0:
-                blind = make_filter()
-            block_out, report = _restore_block(
-                denoiser, span, y, x0, gain, prev_block, blind, schedule,
-                sampler=sampler, blocks=blocks, n_blocks=len(spans), device=device, progress=progress,
-            )
-            reports.append(report)
-            if checkpoints is not None:
-                checkpoints.save(BlockCheckpoint(span.index, block_out, blind.state_dict(), report))
-        # Joining is linear, so each block is scaled back before it is written.
-        join_block(out, block_out.numpy().astype(np.float64) / gain, span, overlap)
-        prev_block = block_out
-    return BlockRestoration(audio=out, reports=reports, gain=gain,
-                            resumed_blocks=resumed)
+    x0 = np.asarray(job.x_init, dtype=np.float32) if job.x_init is not None else y
+    return _Track(y, x0, spans, normalising_gain(y, spans, target_std), out, make_filter(), job.checkpoints)
 
 
-def _restore_block(
+def restore_many(
     denoiser: Denoiser,
-    span: BlockSpan,
-    y: np.ndarray,
-    x0: np.ndarray,
-    gain: float,
-    prev_block: torch.Tensor | None,
-    blind: BlindOperator,
+    jobs: list[RestorationJob],
+    *,
+    make_filter: Callable[[], BlindOperator],
+    sampler: SamplerSettings,
+    blocks: BlockSettings,
+    target_std: float,
+    device: torch.device | str = "cpu",
+    progress: ProgressFn | None = None,
+) -> list[BlockRestoration]:
+    """Restore several recordings at once: block i of every recording is one batch on the device.
+
+    Each recording keeps its own gain, blind filter (and its Adam state), overlap
+    hand-over, checkpoints and per-block noise streams, so each result equals what
+    :func:`restore_blocks` gives for that recording alone, up to the float rounding
+    of a batched network call. Independent work shares each network evaluation,
+    which is what makes a GPU pay off; on one CPU core it changes little.
+    """
+    device = torch.device(device)
+    tracks = [_track(job, blocks, target_std, make_filter) for job in jobs]
+    schedule = restoration_schedule(sampler.n_steps, sampler.sigma_start, sampler.sigma_min, sampler.rho)
+    n_rounds = max(len(t.spans) for t in tracks)
+    for index in range(n_rounds):
+        todo = []
+        for track in [t for t in tracks if index < len(t.spans)]:
+            if index > 0 and not blocks.carry_filter:
+                track.blind = make_filter()
+            saved = track.checkpoints.load(index) if track.checkpoints is not None else None
+            if saved is None:
+                todo.append(track)
+                continue
+            if saved.filter_state is not None:
+                track.blind.load_state_dict(saved.filter_state)
+            track.reports.append(saved.report)
+            track.resumed += 1
+            _join(track, index, saved.audio, blocks.overlap)
+        if todo:
+            outputs, reports = _sample_blocks(denoiser, todo, index, schedule, sampler=sampler, blocks=blocks,
+                                              n_blocks=n_rounds, device=device, progress=progress)
+            for track, block_out, report in zip(todo, outputs, reports, strict=True):
+                track.reports.append(report)
+                if track.checkpoints is not None:
+                    state = track.blind.state_dict()
+                    track.checkpoints.save(BlockCheckpoint(index, block_out, state, report))
+                _join(track, index, block_out, blocks.overlap)
+    return [BlockRestoration(audio=t.out, reports=t.reports, gain=t.gain, resumed_blocks=t.resumed)
+            for t in tracks]
+
+
+def _join(track: _Track, index: int, block_out: torch.Tensor, overlap: int) -> None:
+    # Joining is linear, so each block is scaled back before it is written.
+    join_block(track.out, block_out.numpy().astype(np.float64) / track.gain, track.spans[index], overlap)
+    track.prev_block = block_out
+
+
+def _block_inputs(track: _Track, span: BlockSpan, blocks: BlockSettings
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Observation, warm start and known-sample mask of one block (scaled domain)."""
+    overlap = blocks.overlap
+    mask = torch.zeros(blocks.segment_length)
+    y_block = torch.from_numpy(extract_block(track.y, span) * np.float32(track.gain))
+    x_block = torch.from_numpy(extract_block(track.x0, span) * np.float32(track.gain))
+    mask[span.valid:] = 1.0  # padding past the end: "known" silence, kept out of the fit
+    if track.prev_block is not None and overlap > 0:
+        known = track.prev_block[-overlap:]
+        mask[:overlap] = 1.0
+        y_block[:overlap] = known
+        x_block[:overlap] = known
+    return y_block, x_block, mask
+
+
+def _sample_blocks(
+    denoiser: Denoiser,
+    tracks: list[_Track],
+    index: int,
     schedule: torch.Tensor,
     *,
     sampler: SamplerSettings,
@@ -192,51 +265,49 @@ def _restore_block(
     n_blocks: int,
     device: torch.device,
     progress: ProgressFn | None,
-) -> tuple[torch.Tensor, dict[str, Any]]:
-    """Sample one block with posterior-sampling guidance; return it (CPU, float32) and its report."""
+) -> tuple[list[torch.Tensor], list[dict[str, Any]]]:
+    """Sample block ``index`` of every track as one batch; return the blocks (CPU, float32) and reports."""
     started = time.monotonic()
-    length, overlap = blocks.segment_length, blocks.overlap
-    mask = torch.zeros(length)
-    y_block = torch.from_numpy(extract_block(y, span) * np.float32(gain))
-    x_block = torch.from_numpy(extract_block(x0, span) * np.float32(gain))
-    mask[span.valid:] = 1.0  # padding past the end: "known" silence, kept out of the fit
-    if prev_block is not None and overlap > 0:
-        known = prev_block[-overlap:]
-        mask[:overlap] = 1.0
-        y_block[:overlap] = known
-        x_block[:overlap] = known
-    operator = MaskedOperator(blind, mask.to(device))
-    gen = _block_generator(blocks.seed, span.index, device)
+    inputs = [_block_inputs(t, t.spans[index], blocks) for t in tracks]
+    operator = StackedOperator([MaskedOperator(t.blind, mask.to(device)) for t, (_, _, mask) in
+                                zip(tracks, inputs, strict=True)])
+    # One noise stream per recording and block: batching or resuming draws the same noise.
+    generators = [_block_generator(blocks.seed, index, device) for _ in tracks]
 
     def randn_like(t: torch.Tensor) -> torch.Tensor:
-        return torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
+        return torch.cat([torch.randn((1, *t.shape[1:]), generator=g, dtype=t.dtype, device=t.device)
+                          for g in generators], dim=0)
 
-    guidance = PosteriorSamplingGuidance(
-        operator, y_block[None].to(device), xi=sampler.xi, sigma_y=sampler.sigma_y, randn_like=randn_like,
-    )
+    y_batch = torch.stack([y for y, _, _ in inputs]).to(device)
+    x_batch = torch.stack([x for _, x, _ in inputs]).to(device)
+    guidance = PosteriorSamplingGuidance(operator, y_batch, xi=sampler.xi, sigma_y=sampler.sigma_y,
+                                         randn_like=randn_like)
     losses: list[float] = []
 
     def on_step(step: SamplerStep) -> None:
         if step.guidance.loss is not None:
             losses.append(step.guidance.loss)
         if progress is not None:
-            progress(span.index, n_blocks, step.index + 1, sampler.n_steps)
+            progress(index, n_blocks, step.index + 1, sampler.n_steps)
 
-    sample = edm_sampler(
-        denoiser, x_block[None].to(device), schedule, guidance=guidance, randn_like=randn_like,
-        s_churn=sampler.s_churn, churn_t_range=(0.0, sampler.churn_t_max), callback=on_step,
-    )
-    block_out = sample[0].detach().to("cpu", torch.float32)
-    if not torch.isfinite(block_out).all():
-        raise ParameterError(f"block {span.index} diverged (non-finite samples); lower xi or check the model")
-    report = {
-        "index": span.index, "start": span.start, "valid": span.valid,
-        "seconds": round(time.monotonic() - started, 3),
-        "final_guidance_loss": losses[-1] if losses else None,
-        "filter": blind.to_json() if hasattr(blind, "to_json") else {},
-        "filter_response_db": _response(blind),
-    }
-    return block_out, report
+    sample = edm_sampler(denoiser, x_batch, schedule, guidance=guidance, randn_like=randn_like,
+                         s_churn=sampler.s_churn, churn_t_range=(0.0, sampler.churn_t_max), callback=on_step)
+    outputs, reports = [], []
+    for row, track in enumerate(tracks):
+        block_out = sample[row].detach().to("cpu", torch.float32)
+        if not torch.isfinite(block_out).all():
+            raise ParameterError(f"block {index} diverged (non-finite samples); lower xi or check the model")
+        span = track.spans[index]
+        outputs.append(block_out)
+        reports.append({
+            "index": index, "start": span.start, "valid": span.valid, "batch": len(tracks),
+            "seconds": round(time.monotonic() - started, 3),
+            # The guidance loss is summed over the batch; per recording only when alone.
+            "final_guidance_loss": (losses[-1] if losses else None) if len(tracks) == 1 else None,
+            "filter": track.blind.to_json() if hasattr(track.blind, "to_json") else {},
+            "filter_response_db": _response(track.blind),
+        })
+    return outputs, reports
 
 
 def _response(blind: BlindOperator) -> list[float] | None:

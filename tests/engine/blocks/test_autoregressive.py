@@ -47,25 +47,34 @@ def _filter() -> BlindFilter:
 
 def test_twenty_seconds_end_to_end() -> None:
     y = _observation(20.0)
-    result = restore_blocks(_denoiser(), y, make_filter=_filter, sampler=SAMPLER, blocks=BLOCKS,
-                            target_std=0.1)
+    result = restore_blocks(
+        _denoiser(), y, make_filter=_filter, sampler=SAMPLER, blocks=BLOCKS, target_std=0.1
+    )
     n_blocks = len(block_spans(y.size, 16384, 1638))
     assert n_blocks == 11
     assert result.audio.shape == y.shape and np.isfinite(result.audio).all()
     assert len(result.reports) == n_blocks and result.resumed_blocks == 0
-    assert result.gain == pytest.approx(0.1 / np.median(
-        [np.std(y[s.start:s.start + s.valid]) for s in block_spans(y.size, 16384, 1638)]))
+    assert result.gain == pytest.approx(
+        0.1 / np.median([np.std(y[s.start : s.start + s.valid]) for s in block_spans(y.size, 16384, 1638)])
+    )
     assert all(len(r["filter_response_db"]) > 10 for r in result.reports)
     # The known overlap is enforced by guidance, so block seams stay continuous.
     seam = block_spans(y.size, 16384, 1638)[1].start
-    jump = np.abs(np.diff(result.audio[seam - 4:seam + 4])).max()
+    jump = np.abs(np.diff(result.audio[seam - 4 : seam + 4])).max()
     assert jump < 10 * np.abs(np.diff(result.audio)).mean() + 1e-6
 
 
 def test_resume_after_crash_equals_uninterrupted_run(tmp_path: Path) -> None:
     y = _observation(6.0)
-    full = restore_blocks(_denoiser(), y, make_filter=_filter, sampler=SAMPLER, blocks=BLOCKS,
-                          target_std=0.1, checkpoints=BlockCheckpointStore(tmp_path / "a", "k"))
+    full = restore_blocks(
+        _denoiser(),
+        y,
+        make_filter=_filter,
+        sampler=SAMPLER,
+        blocks=BLOCKS,
+        target_std=0.1,
+        checkpoints=BlockCheckpointStore(tmp_path / "a", "k"),
+    )
 
     class Killed(Exception):
         pass
@@ -76,11 +85,26 @@ def test_resume_after_crash_equals_uninterrupted_run(tmp_path: Path) -> None:
 
     store = BlockCheckpointStore(tmp_path / "b", "k")
     with pytest.raises(Killed):
-        restore_blocks(_denoiser(), y, make_filter=_filter, sampler=SAMPLER, blocks=BLOCKS,
-                       target_std=0.1, checkpoints=store, progress=die_at_block_2)
+        restore_blocks(
+            _denoiser(),
+            y,
+            make_filter=_filter,
+            sampler=SAMPLER,
+            blocks=BLOCKS,
+            target_std=0.1,
+            checkpoints=store,
+            progress=die_at_block_2,
+        )
     assert store.finished() == 2
-    resumed = restore_blocks(_denoiser(), y, make_filter=_filter, sampler=SAMPLER, blocks=BLOCKS,
-                             target_std=0.1, checkpoints=BlockCheckpointStore(tmp_path / "b", "k"))
+    resumed = restore_blocks(
+        _denoiser(),
+        y,
+        make_filter=_filter,
+        sampler=SAMPLER,
+        blocks=BLOCKS,
+        target_std=0.1,
+        checkpoints=BlockCheckpointStore(tmp_path / "b", "k"),
+    )
     assert resumed.resumed_blocks == 2
     assert np.array_equal(resumed.audio, full.audio)
     assert [r["filter"] for r in resumed.reports] == [r["filter"] for r in full.reports]
@@ -88,8 +112,15 @@ def test_resume_after_crash_equals_uninterrupted_run(tmp_path: Path) -> None:
 
 def test_changed_run_key_discards_old_blocks(tmp_path: Path) -> None:
     y = _observation(3.0)
-    restore_blocks(_denoiser(), y, make_filter=_filter, sampler=SAMPLER, blocks=BLOCKS,
-                   target_std=0.1, checkpoints=BlockCheckpointStore(tmp_path, "k1"))
+    restore_blocks(
+        _denoiser(),
+        y,
+        make_filter=_filter,
+        sampler=SAMPLER,
+        blocks=BLOCKS,
+        target_std=0.1,
+        checkpoints=BlockCheckpointStore(tmp_path, "k1"),
+    )
     assert BlockCheckpointStore(tmp_path, "k1").finished() == 2
     assert BlockCheckpointStore(tmp_path, "k2").finished() == 0
 
@@ -97,3 +128,25 @@ def test_changed_run_key_discards_old_blocks(tmp_path: Path) -> None:
 def test_silence_is_rejected() -> None:
     with pytest.raises(ParameterError, match="silent"):
         normalising_gain(np.zeros(1000), block_spans(1000, 100, 10), 0.1)
+
+
+def test_batched_recordings_match_separate_runs() -> None:
+    from shellac.engine.blocks.autoregressive import RestorationJob, restore_many
+
+    long, short = _observation(5.0), _observation(2.5)[::-1].copy()
+    together = restore_many(
+        _denoiser(),
+        [RestorationJob(long), RestorationJob(short)],
+        make_filter=_filter,
+        sampler=SAMPLER,
+        blocks=BLOCKS,
+        target_std=0.1,
+    )
+    for result, y in zip(together, (long, short), strict=True):
+        alone = restore_blocks(
+            _denoiser(), y, make_filter=_filter, sampler=SAMPLER, blocks=BLOCKS, target_std=0.1
+        )
+        assert result.audio.shape == y.shape and len(result.reports) == len(alone.reports)
+        # Same noise streams and filters; only the batched network's float rounding differs.
+        assert np.max(np.abs(result.audio - alone.audio)) < 1e-3 * np.abs(alone.audio).max()
+    assert [r["batch"] for r in together[0].reports] == [2, 2, 1]
