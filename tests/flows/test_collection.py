@@ -15,6 +15,7 @@ from prefect.client.schemas.filters import (
 )
 
 from shellac.catalogs import load_catalog
+from shellac.engine.fixity import sha256_file
 from shellac.flows import restore_collection
 from shellac.jobs import collection_status
 
@@ -48,7 +49,9 @@ async def _flow_run_states(name_like: str) -> dict[str, str]:
 
 
 def test_collection_run_isolates_failures_and_caches(catalog_dir: Path) -> None:
+    masters = {p.name: sha256_file(p) for p in (catalog_dir / "masters").iterdir()}
     summary = restore_collection(catalog_dir=str(catalog_dir))
+    assert {p.name: sha256_file(p) for p in (catalog_dir / "masters").iterdir()} == masters
     assert summary["done"] == 2 and summary["failed"] == 2
     assert summary["outcomes"] == {"a": "done", "b": "done", "silent": "failed", "gone": "failed"}
     assert len(summary["catalog_errors"]) == 2
