@@ -78,9 +78,8 @@ def ltas_curves(curves: Mapping[str, Mapping[str, Any]]) -> str:
         for label, values in lines.items():
             if values is not None and len(values) == len(freqs):
                 ax.semilogx(freqs[keep], np.asarray(values, dtype=float)[keep], label=label, lw=1)
-        band = data.get("generated_band_hz")
-        if band:
-            ax.axvspan(band[0], band[1], color="tab:green", alpha=0.12, label="generated band")
+        for index, (lo, hi) in enumerate(data.get("generated_bands_hz") or []):
+            ax.axvspan(lo, hi, color="tab:green", alpha=0.12, label="generated" if index == 0 else None)
         ax.set_title(f"LTAS ({stage})")
         ax.set_xlabel("frequency (Hz)")
         ax.set_ylabel("level (dB)")

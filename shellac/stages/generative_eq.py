@@ -23,7 +23,7 @@ from shellac.engine.blocks.autoregressive import (
 )
 from shellac.engine.blocks.checkpoints import BlockCheckpointStore
 from shellac.engine.diffusion.precond import EDMPrecond
-from shellac.engine.dsp.ltas import ltas_equalize_file, ltas_of_file
+from shellac.engine.dsp.ltas import Ltas, ltas_equalize_file, ltas_of_file, third_octave_smooth
 from shellac.engine.dsp.resample import resample_file
 from shellac.engine.fixity import sha256_file, sha256_json
 from shellac.engine.operators.blind_filter import BlindFilter
@@ -56,6 +56,29 @@ class GenerativeEqParams(StageParams):
     overlap_fraction: float = Field(default=0.1, ge=0, lt=0.5, description="Block overlap, fraction.")
     carry_filter: bool = Field(default=True, description="Carry the filter and its Adam state across blocks.")
     seed: int = Field(default=0, ge=0, description="Seed of all sampler noise (per-block streams).")
+
+
+def generated_bands(before: Ltas, after: Ltas, *, min_hz: float = 100.0) -> list[list[float]]:
+    """Frequency bands (Hz) where the output's third-octave LTAS exceeds the input's by GENERATED_BAND_DB.
+
+    That is what the model synthesised rather than restored; curators see it in
+    the report and the provenance.
+    """
+    smooth_in = third_octave_smooth(before.power, before.sample_rate, before.n_fft)
+    smooth_out = third_octave_smooth(after.power, after.sample_rate, after.n_fft)
+    delta = 10.0 * np.log10((smooth_out + 1e-20) / (smooth_in + 1e-20))
+    freqs = before.freqs_hz
+    above = (delta > GENERATED_BAND_DB) & (freqs >= min_hz)
+    bands: list[list[float]] = []
+    start = None
+    for k, flag in enumerate(above):
+        if flag and start is None:
+            start = k
+        if (not flag or k == above.size - 1) and start is not None:
+            stop = k if flag else k - 1
+            bands.append([round(float(freqs[start]), 1), round(float(freqs[stop]), 1)])
+            start = None
+    return bands
 
 
 def fingerprint(params: GenerativeEqParams, ctx: StageContext) -> str:
@@ -145,15 +168,14 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
         "blocks": result.reports,
     }
     before, after = ltas_of_file(mono, ref.n_fft), ltas_of_file(restored_model, ref.n_fft)
-    delta = after.db() - before.db()
-    generated = before.freqs_hz[delta > GENERATED_BAND_DB]
+    generated = generated_bands(before, after)
     curves = {
         "sample_rate": model_sr, "n_fft": ref.n_fft,
         "freqs_hz": before.freqs_hz.round(3).tolist(),
         "input_db": before.db().round(3).tolist(),
         "output_db": after.db().round(3).tolist(),
         "reference_db": ref.db().round(3).tolist() if ref.sample_rate == model_sr else None,
-        "generated_band_hz": [float(generated.min()), float(generated.max())] if generated.size else None,
+        "generated_bands_hz": generated,
         "generated_threshold_db": GENERATED_BAND_DB,
     }
     del y, x_init, out
@@ -169,7 +191,7 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
             "model": params.model, "model_checksum": bundle.checksum, "device": str(device),
             "blocks": len(result.reports), "resumed_blocks": result.resumed_blocks,
             "seconds": round(seconds, 2), "real_time_factor": round(seconds / info.duration_s, 3),
-            "generated_band_hz": curves["generated_band_hz"],
+            "generated_bands_hz": generated,
         })),
     )
 

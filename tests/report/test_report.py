@@ -64,7 +64,7 @@ def test_figures_are_pngs() -> None:
     width, height = _png_size(filter_responses(filters))
     assert width > 200 and height > 100
     curves = {"generative_eq": {"freqs_hz": freqs, "input_db": [-30.0] * 96, "output_db": [-20.0] * 96,
-                                "reference_db": None, "generated_band_hz": [3000.0, 8000.0]}}
+                                "reference_db": None, "generated_bands_hz": [[3000.0, 8000.0]]}}
     assert _png_size(ltas_curves(curves))[0] > 200
 
 

@@ -78,3 +78,17 @@ def test_voice_with_accompaniment_full_chain(catalog_dir: Path, tiny_models_dir:
     remix = load_state(Path(job.recording_dir)).stages["remix"].metrics
     assert abs(remix["balance_after_db"] - remix["balance_original_db"]) < 0.1
     assert remix["true_peak_dbtp"] <= -1.0 + 1e-6
+
+
+def test_generated_bands_are_contiguous_ranges() -> None:
+    from shellac.engine.dsp.ltas import Ltas
+    from shellac.stages.generative_eq import generated_bands
+
+    freqs = np.fft.rfftfreq(1024, 1 / 8000)
+    before = Ltas(8000, 1024, np.ones(513))
+    after_power = np.ones(513)
+    after_power[(freqs > 2000) & (freqs < 3000)] = 100.0  # +20 dB
+    bands = generated_bands(before, Ltas(8000, 1024, after_power))
+    assert len(bands) == 1
+    # Third-octave smoothing widens the edges a little.
+    assert 1500 < bands[0][0] < 2100 and 2900 < bands[0][1] < 3500
