@@ -13,7 +13,8 @@ from typing import Literal
 
 from shellac.catalogs import load_catalog
 from shellac.engine.errors import ShellacError
-from shellac.engine.models.bundle import file_sha256, read_card
+from shellac.engine.fixity import sha256_file
+from shellac.engine.models.bundle import read_card
 from shellac.stages.models import ModelStore
 
 Level = Literal["ok", "warn", "fail"]
@@ -51,7 +52,7 @@ def check_models(store: ModelStore) -> Iterator[Check]:
     for path in bundles:
         try:
             card = read_card(path)
-            actual = file_sha256(path / "model.safetensors")
+            actual = sha256_file(path / "model.safetensors")
         except (ShellacError, OSError) as exc:
             yield Check(f"model {path.name}", "fail", str(exc))
             continue

@@ -14,6 +14,7 @@ from shellac.engine.blocks.autoregressive import (
     BlockSettings,
     ProgressFn,
     SamplerSettings,
+    block_generator,
     normalising_gain,
 )
 from shellac.engine.blocks.overlap_add import BlockSpan, block_spans, extract_block, join_block
@@ -29,13 +30,6 @@ from shellac.engine.operators.consistency import KnownSamplesOperator
 OperatorFactory = Callable[[BlockSpan, float], Operator | None]
 """make_operator(span, gain): the degradation of this block in the gain-scaled units, or None
 when the block has nothing to restore (it is then copied from y)."""
-
-
-def _generator(seed: int, index: int, device: torch.device) -> torch.Generator:
-    # One stream per block, so a block's result does not depend on the blocks before it being redrawn.
-    gen = torch.Generator(device=device)
-    gen.manual_seed(seed * 1_000_003 + index)
-    return gen
 
 
 def restore_signal(
@@ -133,7 +127,7 @@ def _sample_block(
     device: torch.device,
     progress: ProgressFn | None,
 ) -> torch.Tensor:
-    gen = _generator(blocks.seed, span.index, device)
+    gen = block_generator(blocks.seed, span.index, device)
 
     def randn_like(t: torch.Tensor) -> torch.Tensor:
         return torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)

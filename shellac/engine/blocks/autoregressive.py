@@ -80,8 +80,8 @@ def normalising_gain(y: np.ndarray, spans: list[BlockSpan], target_std: float) -
     return float(target_std / np.median(audible))
 
 
-def _block_generator(seed: int, index: int, device: torch.device) -> torch.Generator:
-    # One stream per block: a resumed run draws exactly the noise an uninterrupted one would.
+def block_generator(seed: int, index: int, device: torch.device) -> torch.Generator:
+    """The noise stream of block ``index``: a resumed or batched run draws exactly the same noise."""
     gen = torch.Generator(device=device)
     gen.manual_seed(seed * 1_000_003 + index)
     return gen
@@ -272,7 +272,7 @@ def _sample_blocks(
     operator = StackedOperator([MaskedOperator(t.blind, mask.to(device)) for t, (_, _, mask) in
                                 zip(tracks, inputs, strict=True)])
     # One noise stream per recording and block: batching or resuming draws the same noise.
-    generators = [_block_generator(blocks.seed, index, device) for _ in tracks]
+    generators = [block_generator(blocks.seed, index, device) for _ in tracks]
 
     def randn_like(t: torch.Tensor) -> torch.Tensor:
         return torch.cat([torch.randn((1, *t.shape[1:]), generator=g, dtype=t.dtype, device=t.device)

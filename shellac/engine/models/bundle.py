@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -20,9 +19,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from shellac.engine.atomic import atomic_write_json
+from shellac.engine.atomic import atomic_write_json, fsync_dir, fsync_file
 from shellac.engine.dsp.ltas import Ltas
 from shellac.engine.errors import ModelLoadingError, ParameterError, ShellacError
+from shellac.engine.fixity import sha256_file as file_sha256
 from shellac.engine.models.card import BUNDLE_FORMAT_VERSION, BundleConfig, ModelCard
 from shellac.engine.networks.registry import (
     NetworkFamily,
@@ -44,7 +44,6 @@ _LAYOUT = (
     "and checksum)"
 )
 _REEXPORT = "re-export it with `shellac models import`, or copy the bundle again from its source"
-_HASH_CHUNK = 1 << 20  # bytes read at a time when hashing weights
 
 
 @dataclass(frozen=True)
@@ -62,15 +61,6 @@ class LoadedBundle:
     card: ModelCard
     reference_ltas: Ltas
     checksum: str
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def build_network(config: BundleConfig) -> nn.Module:
@@ -151,7 +141,7 @@ def save_bundle(
     try:
         state = {k: v.detach().to("cpu").contiguous().clone() for k, v in network.state_dict().items()}
         save_file(state, str(tmp / WEIGHTS_FILE), metadata={"family": config.family})
-        _fsync(tmp / WEIGHTS_FILE)
+        fsync_file(tmp / WEIGHTS_FILE)
         sealed_card = card.model_copy(update={"weights_sha256": file_sha256(tmp / WEIGHTS_FILE)})
         atomic_write_json(tmp / CONFIG_FILE, config.model_dump(mode="json"))
         atomic_write_json(tmp / LTAS_FILE, ltas.to_json_dict())
@@ -405,19 +395,7 @@ def _swap_into_place(tmp: Path, target: Path) -> None:
         if old is not None:
             os.replace(old, target)
         raise
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        _fsync(path)
