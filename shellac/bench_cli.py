@@ -35,7 +35,8 @@ def add_bench_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         "bench", help="objective benchmark: BABE-2 variants and baselines on degraded clean excerpts",
         description="Cut clean recordings into excerpts, degrade each with a random 78 rpm chain "
         "(known response), restore them with every variant and score LSD, SI-SDR, LTAS distance, "
-        "filter-estimation error, a log-mel Fréchet distance (and ViSQOL if installed), with costs.",
+        "response-estimation errors (effective, from the audio, and of the blind filter), a log-mel Fréchet "
+        "distance (and ViSQOL if installed), with costs.",
     )
     configure_parser(p)
     return p

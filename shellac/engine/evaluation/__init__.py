@@ -3,6 +3,7 @@
 from shellac.engine.evaluation.dataset import Excerpt, build_evaluation_set, clean_files
 from shellac.engine.evaluation.embedding import LogMelEmbedding, frechet_distance, mel_filterbank
 from shellac.engine.evaluation.metrics import (
+    effective_response_db,
     filter_error_db,
     least_squares_gain,
     log_grid,
@@ -30,6 +31,7 @@ __all__ = [
     "Visqol",
     "build_evaluation_set",
     "clean_files",
+    "effective_response_db",
     "filter_error_db",
     "frechet_distance",
     "least_squares_gain",

@@ -1,11 +1,11 @@
-"""Objective restoration metrics: LSD, SI-SDR, LTAS distance and filter-estimation error."""
+"""Objective restoration metrics: LSD, SI-SDR, LTAS distance and response-estimation errors."""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.signal import stft
 
-from shellac.engine.dsp.ltas import Ltas
+from shellac.engine.dsp.ltas import Ltas, compute_ltas, third_octave_smooth
 from shellac.engine.errors import ParameterError
 
 _POWER_FLOOR = 1e-10  # power floor (linear, full scale²) so silent bins do not give log(0)
@@ -158,3 +158,22 @@ def interp_log_freq(target_hz: np.ndarray, freqs_hz: np.ndarray, values: np.ndar
     v = np.asarray(values, dtype=np.float64)
     keep = (f > 0) & np.isfinite(v)
     return np.interp(np.log2(target_hz), np.log2(f[keep]), v[keep])
+
+
+def effective_response_db(before: np.ndarray, after: np.ndarray, sample_rate: int, grid_hz: np.ndarray, *,
+                          n_fft: int = 2048) -> np.ndarray:
+    """The degradation response a restoration undid, from its audio: LTAS(before) − LTAS(after), dB.
+
+    Both signals (mono, same rate) are normalised to unit std and their LTAS
+    smoothed to third octaves before the difference; the curve is returned on
+    ``grid_hz``. Whatever a stage did inside (a fixed EQ curve, a blind filter
+    re-fitted per block, a generative prior filling a band), this is the
+    response it effectively estimated, so different restorations are scored on
+    the same footing by :func:`filter_error_db` against the true response.
+    Raises ``ParameterError`` if either signal is silent.
+    """
+    smooth = [third_octave_smooth(compute_ltas(s, sample_rate, n_fft).power, sample_rate, n_fft)
+              for s in (before, after)]
+    freqs = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
+    diff = 10.0 * np.log10(np.maximum(smooth[0], _POWER_FLOOR) / np.maximum(smooth[1], _POWER_FLOOR))
+    return interp_log_freq(np.asarray(grid_hz, dtype=np.float64), freqs, diff)

@@ -21,6 +21,7 @@ SCORE_COLUMNS = (
     ("si_sdr_db", "SI-SDR dB ↑", "{:.2f}"),
     ("ltas_dist_db", "LTAS dist. dB ↓", "{:.2f}"),
     ("ltas_dist_ref_db", "LTAS dist. ref dB ↓", "{:.2f}"),
+    ("response_err_db", "response err. dB ↓", "{:.2f}"),
     ("filter_err_db", "filter err. dB ↓", "{:.2f}"),
     ("fd_logmel", "FD log-mel ↓", "{:.2f}"),
     ("visqol_moslqo", "ViSQOL ↑", "{:.2f}"),

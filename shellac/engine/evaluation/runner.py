@@ -20,6 +20,7 @@ from shellac.engine.errors import ParameterError
 from shellac.engine.evaluation.dataset import Excerpt
 from shellac.engine.evaluation.embedding import LogMelEmbedding, frechet_distance
 from shellac.engine.evaluation.metrics import (
+    effective_response_db,
     filter_error_db,
     interp_log_freq,
     log_grid,
@@ -33,9 +34,10 @@ from shellac.engine.evaluation.visqol import Visqol
 from shellac.engine.models.bundle import LoadedBundle, load_bundle
 
 LogFn = Callable[[str], None]
-_PER_EXCERPT_KEYS = ("lsd_db", "si_sdr_db", "ltas_dist_db", "filter_err_db", "visqol_moslqo")
-METRIC_KEYS = ("lsd_db", "si_sdr_db", "ltas_dist_db", "ltas_dist_ref_db", "filter_err_db", "fd_logmel",
-               "visqol_moslqo")
+_PER_EXCERPT_KEYS = ("lsd_db", "si_sdr_db", "ltas_dist_db", "response_err_db", "filter_err_db",
+                     "visqol_moslqo")
+METRIC_KEYS = ("lsd_db", "si_sdr_db", "ltas_dist_db", "ltas_dist_ref_db", "response_err_db", "filter_err_db",
+               "fd_logmel", "visqol_moslqo")
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,9 @@ def run_variant(
             "lsd_db": lsd(excerpt.clean, out.audio),
             "si_sdr_db": si_sdr(excerpt.clean, out.audio),
             "ltas_dist_db": ltas_distance_db(compute_ltas(out.audio, sr, n_fft), c_ltas),
+            "response_err_db": filter_error_db(
+                ctx.grid, effective_response_db(excerpt.degraded, out.audio, sr, ctx.grid, n_fft=n_fft),
+                truth, nyquist),
             "filter_err_db": float(np.mean([filter_error_db(ctx.grid, est, truth, nyquist)
                                             for est in out.response_db])),
             "visqol_moslqo": visqol.score(excerpt.clean, out.audio, sr) if visqol else None,

@@ -2,10 +2,12 @@
 
 import numpy as np
 import pytest
+from scipy.signal import butter, sosfilt, sosfreqz
 
 from shellac.engine.dsp.ltas import Ltas, compute_ltas
 from shellac.engine.errors import ParameterError
 from shellac.engine.evaluation.metrics import (
+    effective_response_db,
     filter_error_db,
     least_squares_gain,
     log_grid,
@@ -93,3 +95,26 @@ def test_pass_band_keeps_the_top_20_db_between_50_hz_and_nyquist() -> None:
     assert pass_band(grid, true, 4000.0).tolist() == [False, False, True, True, True, False, False]
     with pytest.raises(ParameterError):
         pass_band(grid, true, 40.0)
+
+
+def test_effective_response_recovers_a_known_filter_from_audio() -> None:
+    sr = 22050
+    rng = np.random.default_rng(3)
+    clean = rng.standard_normal(sr * 4)
+    sos = butter(4, 3000.0, "low", fs=sr, output="sos")
+    degraded = sosfilt(sos, clean)
+    grid = log_grid(sr / 2.0)
+    _, h = sosfreqz(sos, worN=grid, fs=sr)
+    true_db = 20.0 * np.log10(np.abs(h) + 1e-12)
+    # Restoring the degraded file back to the clean one undid exactly the low-pass.
+    estimated = effective_response_db(degraded, clean, sr, grid)
+    assert filter_error_db(grid, estimated, true_db, sr / 2.0) < 1.0
+    # A restoration that changed nothing estimated a flat response: wrong by the filter's own shape.
+    flat = effective_response_db(degraded, degraded, sr, grid)
+    assert np.abs(flat).max() < 1e-9
+    assert filter_error_db(grid, flat, true_db, sr / 2.0) > 3.0
+
+
+def test_effective_response_rejects_silence() -> None:
+    with pytest.raises(ParameterError):
+        effective_response_db(np.zeros(8192), np.ones(8192), 22050, log_grid(11025.0))
