@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -164,7 +165,8 @@ def find_tools(soundfont: Path | None) -> Tools:
 # ----------------------------------------------------------------------------- scores
 
 
-def _seconds_map(start_ql: float, end_ql: float, tempo_bpm: float, rng: np.random.Generator):
+def seconds_map(start_ql: float, end_ql: float, tempo_bpm: float,
+                rng: np.random.Generator) -> Callable[[float], float]:
     """Return a function quarter-length offset -> seconds, with slight rubato.
 
     The tempo breathes by a few percent over 4-bar-ish phrases, as a player would.
@@ -175,10 +177,10 @@ def _seconds_map(start_ql: float, end_ql: float, tempo_bpm: float, rng: np.rando
     grid = np.arange(start_ql, end_ql + 1.0, 1.0 / 32.0)
     bpm = tempo_bpm * (1.0 + depth * np.sin(2.0 * np.pi * grid / period_ql + phase))
     sec = np.concatenate([[0.0], np.cumsum(60.0 / bpm[:-1] * np.diff(grid))])
-    return lambda q: np.interp(q, grid, sec)
+    return lambda q: float(np.interp(q, grid, sec))
 
 
-def _part_notes(part: Any, transpose: int) -> list[tuple[float, float, int]]:
+def part_notes(part: Any, transpose: int) -> list[tuple[float, float, int]]:
     """(offset_ql, length_ql, midi_pitch) for every sounding note of a music21 part."""
     notes = []
     for el in part.stripTies().flatten().notes:
@@ -199,12 +201,12 @@ def piece_to_midi(piece: Piece, part_indices: tuple[int, ...], program: int, is_
     if piece.score not in score_cache:
         score_cache[piece.score] = corpus.parse(piece.score)
     score = score_cache[piece.score]
-    to_s = _seconds_map(piece.start_ql, float(score.highestTime), piece.tempo_bpm, rng)
+    to_s = seconds_map(piece.start_ql, float(score.highestTime), piece.tempo_bpm, rng)
     inst = pretty_midi.Instrument(program=program, name="voice" if is_voice else "accompaniment")
     base_velocity = 92 if is_voice else 70
     for idx in part_indices:
         transpose = piece.voice_transpose if is_voice else 0
-        for off, length, pitch in _part_notes(score.parts[idx], transpose):
+        for off, length, pitch in part_notes(score.parts[idx], transpose):
             if off < piece.start_ql:
                 continue
             start = float(to_s(off))

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import make_demo  # noqa: E402  (scripts/ is not a package; reuse its render helpers)
+import make_demo  # noqa: E402  (scripts/ is not a package; reuse its score helpers)
 
 from shellac.engine.atomic import atomic_write_json  # noqa: E402
 from shellac.engine.audio_io import write_audio  # noqa: E402
@@ -154,7 +154,7 @@ def render_voice(rng: np.random.Generator, part: str, pool: list[str], sr: int, 
             continue
         tempo = float(rng.uniform(50.0, 100.0))
         start = 0.0
-        raw = [n for n in make_demo._part_notes(score.parts[part_index], 0)]
+        raw = [n for n in make_demo.part_notes(score.parts[part_index], 0)]
         if len(raw) < 8:
             continue
         transpose = _fit_range([p for _, _, p in raw], part, rng)
@@ -165,7 +165,7 @@ def render_voice(rng: np.random.Generator, part: str, pool: list[str], sr: int, 
             audio = make_demo.render(midi, tools, sr, clip_s, workdir)
             settings: dict[str, Any] = {"renderer": "fluidsynth GM choir aahs"}
         else:
-            to_s = make_demo._seconds_map(start, float(score.highestTime), tempo, rng)
+            to_s = make_demo.seconds_map(start, float(score.highestTime), tempo, rng)
             vowel = str(rng.choice(VOWELS))
             notes = []
             for off, length, pitch in raw:
