@@ -44,6 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         only=args.only,
         models_dir=str(Path(args.models_dir).resolve()) if args.models_dir else None,
         device=_device(args.device),
+        fan_out=args.fan_out,
     )
     print(f"\n{summary['collection']}: {summary['done']} done, {summary['failed']} failed, "
           f"{len(summary['catalog_errors'])} catalog row(s) rejected")
@@ -236,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models-dir", help="models directory (default: collection.toml, "
                    "$SHELLAC_MODELS_DIR, or ./models)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
+    p.add_argument("--fan-out", action="store_true",
+                   help="run each recording as a run of the restore-recording deployment, so any worker "
+                   "of the server's pools can take it (needs a Prefect server with workers; "
+                   "see docs/operations.md)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("status", help="show each recording's stage states, errors and durations")

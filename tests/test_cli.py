@@ -51,3 +51,23 @@ def test_help_lists_commands() -> None:
     text = build_parser().format_help()
     for cmd in ("run", "status", "restore", "profiles", "ltas"):
         assert cmd in text
+
+
+@pytest.mark.parametrize(("argv", "fan_out"), [([], False), (["--fan-out"], True)])
+def test_run_passes_its_options_to_the_collection_flow(
+    catalog_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    argv: list[str], fan_out: bool,
+) -> None:
+    import shellac.flows
+
+    seen: dict[str, object] = {}
+
+    def fake_flow(**kwargs: object) -> dict[str, object]:
+        seen.update(kwargs)
+        return {"collection": "c", "done": 2, "failed": 0, "catalog_errors": []}
+
+    monkeypatch.setattr(shellac.flows, "restore_collection", fake_flow)
+    assert main(["run", str(catalog_dir), "--only", "failed", *argv]) == 0
+    assert seen["fan_out"] is fan_out and seen["only"] == "failed" and seen["device"] == "cpu"
+    assert seen["catalog_dir"] == str(catalog_dir.resolve())
+    assert "c: 2 done, 0 failed" in capsys.readouterr().out
