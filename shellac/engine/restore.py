@@ -17,6 +17,7 @@ from shellac.engine.blocks.autoregressive import (
     block_generator,
     normalising_gain,
 )
+from shellac.engine.blocks.checkpoints import BlockCheckpoint, BlockCheckpointStore
 from shellac.engine.blocks.overlap_add import BlockSpan, block_spans, extract_block, join_block
 from shellac.engine.diffusion.guidance import Denoiser
 from shellac.engine.diffusion.methods.choice import MethodSettings, build_guidance
@@ -44,6 +45,7 @@ def restore_signal(
     x_init: np.ndarray | None = None,
     device: torch.device | str = "cpu",
     progress: ProgressFn | None = None,
+    checkpoints: BlockCheckpointStore | None = None,
 ) -> BlockRestoration:
     """Restore mono ``y`` with guidance ``method`` and a known (non-blind) operator per block.
 
@@ -63,6 +65,10 @@ def restore_signal(
         σ_data: y is scaled so that its median block std equals it, and back at the end.
     x_init
         Warm start (y when None).
+    checkpoints
+        Where each finished block is saved; blocks already there are loaded
+        instead of sampled, so a killed run resumes at the next block with the
+        same result (every block draws its own seeded noise).
 
     Notes
     -----
@@ -85,7 +91,15 @@ def restore_signal(
     out = np.zeros(y.shape[0], dtype=np.float64)
     reports: list[dict[str, Any]] = []
     prev: torch.Tensor | None = None
+    resumed = 0
     for span in spans:
+        saved = checkpoints.load(span.index) if checkpoints is not None else None
+        if saved is not None:
+            reports.append(saved.report)
+            resumed += 1
+            join_block(out, saved.audio.numpy().astype(np.float64), span, overlap)
+            prev = saved.audio
+            continue
         started, calls = time.monotonic(), counted.calls
         y_block = torch.from_numpy(extract_block(y_scaled, span).copy())
         x_block = torch.from_numpy(extract_block(x_scaled, span).copy())
@@ -103,12 +117,16 @@ def restore_signal(
             block_out = _sample_block(counted, operator, y_block, x_block, schedule, span,
                                       method=method, sampler=sampler, blocks=blocks, target_std=target_std,
                                       n_blocks=len(spans), device=device, progress=progress)
-        reports.append({"index": span.index, "start": span.start, "valid": span.valid,
-                        "restored": inner is not None, "nfe": counted.calls - calls,
-                        "seconds": round(time.monotonic() - started, 3)})
+        report = {"index": span.index, "start": span.start, "valid": span.valid,
+                  "restored": inner is not None, "nfe": counted.calls - calls,
+                  "seconds": round(time.monotonic() - started, 3)}
+        reports.append(report)
+        if checkpoints is not None:
+            checkpoints.save(BlockCheckpoint(span.index, block_out, None, report))
         join_block(out, block_out.numpy().astype(np.float64), span, overlap)
         prev = block_out
-    return BlockRestoration(audio=(out / gain).astype(np.float32), reports=reports, gain=gain)
+    return BlockRestoration(audio=(out / gain).astype(np.float32), reports=reports, gain=gain,
+                            resumed_blocks=resumed)
 
 
 def _sample_block(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -14,10 +15,12 @@ from pydantic import Field
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import read_audio, write_audio
 from shellac.engine.blocks.autoregressive import BlockSettings, SamplerSettings
+from shellac.engine.blocks.checkpoints import BlockCheckpointStore
 from shellac.engine.blocks.overlap_add import BlockSpan
 from shellac.engine.diffusion.methods.choice import MethodName, MethodSettings
 from shellac.engine.diffusion.precond import EDMPrecond
 from shellac.engine.dsp.resample import resample
+from shellac.engine.fixity import sha256_json
 from shellac.engine.models.bundle import LoadedBundle
 from shellac.engine.operators.base import Operator
 from shellac.engine.operators.clipping import LEVEL_SLACK, ClipEstimate, ClippingOperator, estimate_clip_level
@@ -98,11 +101,17 @@ def restore_channel(
     params: GuidedRestorationParams,
     operator_for: Callable[[np.ndarray, float], Operator],
     device: torch.device,
+    *,
+    checkpoint_dir: Path,
+    operator_key: dict[str, Any],
 ) -> np.ndarray:
     """Restore one channel at the model's rate; return it at ``sr`` with the known samples untouched.
 
     ``unknown`` flags (at ``sr``) the samples to restore; ``operator_for(block_unknown,
-    gain)`` builds a block's operator from its flags at the model rate.
+    gain)`` builds a block's operator from its flags at the model rate. Finished
+    blocks are checkpointed in ``checkpoint_dir`` under a key of the signal, the
+    flags, the settings, the model and ``operator_key`` (whatever else decides the
+    operator), so a killed stage resumes at the next block.
     """
     cfg = bundle.config
     model_sr = cfg.sample_rate
@@ -115,13 +124,19 @@ def restore_channel(
         block[: span.valid] = flags[span.start:span.start + span.valid]
         return operator_for(block, gain) if block.any() else None
 
+    run_key = sha256_json({
+        "signal": hashlib.sha256(np.ascontiguousarray(signal, dtype=np.float32).tobytes()).hexdigest(),
+        "unknown": hashlib.sha256(np.packbits(unknown).tobytes()).hexdigest(),
+        "sample_rate": sr, "params": params.model_dump(mode="json"), "model": bundle.checksum,
+        "operator": operator_key,
+    })
     denoiser = EDMPrecond(bundle.network, sigma_data=cfg.sigma_data).to(device).eval()
     result = restore_signal(
         denoiser, mono, make_operator=make_operator, method=params.method_settings(),
         sampler=params.sampler_settings(),
         blocks=BlockSettings(segment_length=cfg.segment_length, overlap_fraction=params.overlap_fraction,
                              seed=params.seed),
-        target_std=cfg.sigma_data, device=device)
+        target_std=cfg.sigma_data, device=device, checkpoints=BlockCheckpointStore(checkpoint_dir, run_key))
     back = resample(result.audio, model_sr, sr)[: signal.size]
     back = np.pad(back, (0, signal.size - back.size))
     # Only the flagged samples change: everything observed stays bit-exact.
@@ -160,7 +175,9 @@ def run(inputs: Mapping[str, Path], params: DeclipParams, ctx: StageContext) -> 
             def operator_for(block: np.ndarray, gain: float) -> Operator:
                 return ClippingOperator(estimate.level * gain, clipped=torch.from_numpy(block).to(device))
 
-            out[ch] = restore_channel(audio[ch], sr, clipped[ch], bundle, params, operator_for, device)
+            out[ch] = restore_channel(audio[ch], sr, clipped[ch], bundle, params, operator_for, device,
+                                      checkpoint_dir=ctx.stage_dir / "blocks" / f"channel{ch}",
+                                      operator_key={"clip_level": estimate.level})
     path = ctx.stage_dir / "audio.wav"
     write_audio(path, out, sr, bit_depth=32)
     report: dict[str, Any] = {

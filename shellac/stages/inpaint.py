@@ -81,7 +81,9 @@ def run(inputs: Mapping[str, Path], params: InpaintParams, ctx: StageContext) ->
             return InpaintingOperator(torch.from_numpy((~block_missing).astype(np.float32)).to(device))
 
         for ch in range(audio.shape[0]):
-            out[ch] = restore_channel(audio[ch], sr, missing, bundle, params, operator_for, device)
+            out[ch] = restore_channel(audio[ch], sr, missing, bundle, params, operator_for, device,
+                                      checkpoint_dir=ctx.stage_dir / "blocks" / f"channel{ch}",
+                                      operator_key={"operator": "inpainting"})
     path = ctx.stage_dir / "audio.wav"
     write_audio(path, out, sr, bit_depth=32)
     edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))

@@ -89,3 +89,30 @@ def test_click_map_gaps_are_filled(tmp_path: Path) -> None:
     assert np.array_equal(after[keep, 0], audio[0, keep])
     assert not np.array_equal(after[~keep, 0], audio[0, ~keep])
     assert out.metrics["from_click_map"] == 1 and out.metrics["samples_filled"] == 300
+
+
+def test_a_rerun_resumes_from_the_block_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_tiny_bundle(tmp_path / "models", "tiny", sample_rate=SR)
+    ctx = _context(tmp_path, ())
+    audio = harmonic_tone(1.0)[None]
+    audio[0, 5000:5200] = 0.0
+    audio[0, 15000:15200] = 0.0
+    write_audio(tmp_path / "in.wav", audio, SR, bit_depth=32)
+    params = InpaintParams(**FAST, use_click_map=False, min_zero_ms=2.0, margin_ms=0.0)
+    first = run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, ctx)
+    assert first.metrics["gaps_filled"] == 2
+    blocks = sorted((ctx.stage_dir / "blocks" / "channel0").glob("block_*.pt"))
+    assert len(blocks) >= 2
+    expected = Path(first.artifacts["audio"]).read_bytes()
+
+    class NoNetwork(torch.nn.Module):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__()
+
+        def forward(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
+            raise AssertionError("a checkpointed block was sampled again")
+
+    monkeypatch.setattr("shellac.stages.declip.EDMPrecond", NoNetwork)
+    Path(first.artifacts["audio"]).unlink()
+    again = run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, ctx)
+    assert Path(again.artifacts["audio"]).read_bytes() == expected

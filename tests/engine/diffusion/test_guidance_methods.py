@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from shellac.engine.blocks.autoregressive import BlockSettings, SamplerSettings
+from shellac.engine.blocks.checkpoints import BlockCheckpointStore
 from shellac.engine.diffusion.guidance import PosteriorSamplingGuidance
 from shellac.engine.diffusion.methods import (
     METHOD_NAMES,
@@ -224,3 +226,40 @@ def test_restore_signal_blocks_skip_and_keep_known_samples() -> None:
                             blocks=BlockSettings(segment_length=1000), target_std=SD)
     assert result.audio.shape == (n,) and np.isfinite(result.audio).all()
     assert all(r["restored"] for r in result.reports)
+
+
+def test_restore_signal_resumes_from_block_checkpoints_with_identical_output(tmp_path: Path) -> None:
+    sr, n = 1000, 3500
+    clean = (0.5 * np.sin(2 * np.pi * 7 * np.arange(n) / sr)).astype(np.float32)
+    mask = gap_mask(n, [(300, 50), (1300, 40), (2400, 60)])
+    y = clean * mask
+    crash_at: list[int] = []
+
+    def make_operator(span, gain):  # type: ignore[no-untyped-def]
+        if span.index in crash_at:
+            raise KeyboardInterrupt  # stands in for the process being killed mid-run
+        m = np.ones(span.length, dtype=np.float32)
+        m[: span.valid] = mask[span.start:span.start + span.valid]
+        return None if m.all() else InpaintingOperator(torch.from_numpy(m))
+
+    sampler = SamplerSettings(n_steps=4, sigma_start=1.0, sigma_min=1e-3, rho=7.0, xi=0.0, sigma_y=0.0)
+
+    def run(store: BlockCheckpointStore | None):  # type: ignore[no-untyped-def]
+        return restore_signal(gaussian_denoiser, y, make_operator=make_operator,
+                              method=MethodSettings(name="dc"), sampler=sampler,
+                              blocks=BlockSettings(segment_length=1000, seed=5), target_std=SD,
+                              checkpoints=store)
+
+    whole = run(None)
+    crash_at.append(2)
+    with pytest.raises(KeyboardInterrupt):
+        run(BlockCheckpointStore(tmp_path / "blocks", "key"))
+    crash_at.clear()
+    resumed = run(BlockCheckpointStore(tmp_path / "blocks", "key"))
+    assert resumed.resumed_blocks == 2 and whole.resumed_blocks == 0
+    assert [r["nfe"] for r in resumed.reports] == [r["nfe"] for r in whole.reports] == [7, 7, 7, 0]
+    np.testing.assert_array_equal(resumed.audio, whole.audio)
+    # Another run key discards the old blocks instead of mixing them in.
+    fresh = run(BlockCheckpointStore(tmp_path / "blocks", "other"))
+    assert fresh.resumed_blocks == 0
+    np.testing.assert_array_equal(fresh.audio, whole.audio)
