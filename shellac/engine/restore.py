@@ -21,8 +21,7 @@ from shellac.engine.blocks.checkpoints import BlockCheckpoint, BlockCheckpointSt
 from shellac.engine.blocks.overlap_add import BlockSpan, block_spans, extract_block, join_block
 from shellac.engine.diffusion.guidance import Denoiser
 from shellac.engine.diffusion.methods.choice import MethodSettings, build_guidance
-from shellac.engine.diffusion.methods.sampler import guided_sampler
-from shellac.engine.diffusion.sampler import CountingDenoiser, SamplerStep
+from shellac.engine.diffusion.sampler import CountingDenoiser, SamplerStep, edm_sampler
 from shellac.engine.diffusion.schedule import restoration_schedule
 from shellac.engine.errors import ParameterError
 from shellac.engine.operators.base import Operator
@@ -157,9 +156,9 @@ def _sample_block(
         if progress is not None:
             progress(span.index, n_blocks, step.index + 1, sampler.n_steps)
 
-    sample = guided_sampler(denoiser, x_block[None].to(device), schedule, guidance=guidance,
-                            randn_like=randn_like, resampling=method.resampling(), s_churn=sampler.s_churn,
-                            churn_t_range=(0.0, sampler.churn_t_max), callback=on_step)
+    sample = edm_sampler(denoiser, x_block[None].to(device), schedule, guidance=guidance,
+                         randn_like=randn_like, resampling=method.resampling(), s_churn=sampler.s_churn,
+                         churn_t_range=(0.0, sampler.churn_t_max), callback=on_step)
     block = sample[0].to("cpu", torch.float32)
     if not torch.isfinite(block).all():
         raise ParameterError(f"block {span.index} diverged (non-finite samples); lower xi or check the model")

@@ -12,6 +12,8 @@ from shellac.engine.diffusion.guidance import (
 from shellac.engine.diffusion.precond import EDMPrecond, edm_loss_weight
 from shellac.engine.diffusion.sampler import (
     CountingDenoiser,
+    PostStep,
+    RePaintWindow,
     SamplerStep,
     churn_gamma,
     edm_sampler,
@@ -25,7 +27,9 @@ __all__ = [
     "EDMPrecond",
     "Guidance",
     "GuidanceOutput",
+    "PostStep",
     "PosteriorSamplingGuidance",
+    "RePaintWindow",
     "RandnLike",
     "SamplerStep",
     "UnconditionalGuidance",

@@ -20,15 +20,12 @@ from shellac.engine.diffusion.methods import (
     MethodSettings,
     NullSpaceGuidance,
     PseudoInverseGuidance,
-    RePaintWindow,
     ScheduledReconstructionGuidance,
     build_guidance,
     drho_weight,
-    guided_nfe,
-    guided_sampler,
     slerp,
 )
-from shellac.engine.diffusion.sampler import CountingDenoiser, edm_sampler
+from shellac.engine.diffusion.sampler import CountingDenoiser, RePaintWindow, edm_sampler, expected_nfe
 from shellac.engine.diffusion.schedule import restoration_schedule
 from shellac.engine.errors import ParameterError
 from shellac.engine.operators.bandlimit import LowpassOperator
@@ -128,25 +125,15 @@ def test_slerp_and_dgg_keep_the_step_length() -> None:
 def test_repaint_window_and_nfe() -> None:
     window = RePaintWindow(2, 1, 2)
     assert [window.cycles(i, 9) for i in range(9)] == [0, 0, 0, 2, 2, 2, 0, 0, 0]
-    assert guided_nfe(9, window) == 17 + 12 and guided_nfe(9, None) == 17
+    assert expected_nfe(9, window) == 17 + 12 and expected_nfe(9) == 17
     with pytest.raises(ParameterError):
         RePaintWindow(1, 2, 2)
     x, y, op = _problem()
     counted = CountingDenoiser(gaussian_denoiser)
     schedule = restoration_schedule(9, 1.0, 1e-3, 7.0)
-    guided_sampler(counted, y, schedule, guidance=DataConsistencyGuidance(op, y, randn_like=seeded_randn(0)),
-                   randn_like=seeded_randn(0), resampling=window)
+    edm_sampler(counted, y, schedule, guidance=DataConsistencyGuidance(op, y, randn_like=seeded_randn(0)),
+                randn_like=seeded_randn(0), resampling=window)
     assert counted.calls == 29
-
-
-def test_guided_sampler_without_hooks_matches_edm_sampler() -> None:
-    x, y, op = _problem()
-    schedule = restoration_schedule(6, 1.0, 1e-3, 7.0)
-    kwargs = {"guidance": PosteriorSamplingGuidance(op, y, xi=0.5, sigma_y=0.0, randn_like=seeded_randn(2))}
-    a = edm_sampler(gaussian_denoiser, y, schedule, randn_like=seeded_randn(5), **kwargs)
-    kwargs = {"guidance": PosteriorSamplingGuidance(op, y, xi=0.5, sigma_y=0.0, randn_like=seeded_randn(2))}
-    b = guided_sampler(gaussian_denoiser, y, schedule, randn_like=seeded_randn(5), **kwargs)
-    assert torch.equal(a, b)
 
 
 @pytest.mark.parametrize("name", METHOD_NAMES)
@@ -157,9 +144,8 @@ def test_every_method_runs_and_is_deterministic(name: str) -> None:
 
     def run(seed: int) -> torch.Tensor:
         guide = build_guidance(settings, op, y, sigma_data=SD, randn_like=seeded_randn(seed))
-        return guided_sampler(gaussian_denoiser, y, schedule, guidance=guide,
-                              randn_like=seeded_randn(seed + 100),
-                              resampling=settings.resampling())
+        return edm_sampler(gaussian_denoiser, y, schedule, guidance=guide,
+                           randn_like=seeded_randn(seed + 100), resampling=settings.resampling())
 
     first, again, other = run(0), run(0), run(1)
     assert first.shape == (2, 64) and torch.isfinite(first).all()
@@ -190,8 +176,8 @@ def test_dc_declipping_keeps_reliable_samples_and_respects_the_level() -> None:
     op = ClippingOperator(0.3)
     y = op(clean)
     guide = DataConsistencyGuidance(op, y, randn_like=seeded_randn(1))
-    out = guided_sampler(gaussian_denoiser, y, restoration_schedule(6, 1.0, 1e-3, 7.0), guidance=guide,
-                         randn_like=seeded_randn(2))
+    out = edm_sampler(gaussian_denoiser, y, restoration_schedule(6, 1.0, 1e-3, 7.0), guidance=guide,
+                      randn_like=seeded_randn(2))
     reliable = y.abs() < 0.3
     assert torch.equal(out[reliable], y[reliable])
     assert bool((out[~reliable] * torch.sign(y[~reliable]) >= 0.3).all())

@@ -14,7 +14,7 @@ from shellac.engine.diffusion.methods.gradient import (
     ScheduledReconstructionGuidance,
 )
 from shellac.engine.diffusion.methods.projection import DataConsistencyGuidance, NullSpaceGuidance
-from shellac.engine.diffusion.methods.sampler import RePaintWindow
+from shellac.engine.diffusion.sampler import RePaintWindow
 from shellac.engine.errors import ParameterError
 from shellac.engine.operators.base import Operator
 
