@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import mmap
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,8 +85,10 @@ class ChannelStats:
         self.count += x.shape[1]
         self.total += x.sum(axis=1)
         self.squares += (x**2).sum(axis=1)
-        self.peak = max(self.peak, float(np.abs(x).max(initial=0.0)))
-        self.clipped += int((np.abs(x) >= clip_level).sum())
+        # x is this method's own copy: magnitudes overwrite it rather than adding two more temporaries.
+        magnitude = np.abs(x, out=x)
+        self.peak = max(self.peak, float(magnitude.max(initial=0.0)))
+        self.clipped += int((magnitude >= clip_level).sum())
 
     @property
     def mean(self) -> np.ndarray:
@@ -180,6 +184,7 @@ def wav_to_memmap(wav_path: Path, npy_path: Path, *, chunk_s: float = 30.0) -> n
     array = np.lib.format.open_memmap(Path(npy_path), mode="w+", dtype=np.float32, shape=(info.frames,))
     for chunk in iter_chunks(Path(wav_path), chunk_frames_for(1, chunk_s, info.sample_rate)):
         array[chunk.start:chunk.stop] = chunk.data[0]
+        release_pages(array, chunk.stop)
     array.flush()
     del array
     return np.load(Path(npy_path), mmap_mode="r")
@@ -190,6 +195,44 @@ def array_to_wav(array: np.ndarray, wav_path: Path, sample_rate: int, *, chunk_f
     with AudioStreamWriter(Path(wav_path), sample_rate, 1) as writer:
         for start in range(0, array.shape[0], chunk_frames):
             writer.write(np.asarray(array[start:start + chunk_frames], dtype=np.float32)[None, :])
+            release_pages(array, start + chunk_frames)
+
+
+def release_pages(signal: np.ndarray, stop: int) -> None:
+    """Let the memory pages of samples before ``stop`` of a memory-mapped mono signal leave the resident set.
+
+    Pages of a file map stay resident once touched, so going through a long
+    recording in one map would grow memory with the recording's length. Call
+    this with how far a pass through the signal has got: the pages that end by
+    ``stop`` are dropped, all of them and not just the latest ones, because a
+    page fault also maps cached neighbours, earlier pages included. Their data
+    stays in the file, written samples included, and a later access reads it
+    back. Arrays in ordinary memory, copy-on-write maps (``np.memmap`` mode
+    ``"c"``, whose writes would be lost) and systems other than Linux (where
+    ``madvise`` may discard unsaved writes) are left as they are.
+    """
+    file_map = _shared_file_map(signal)
+    if file_map is None:
+        return
+    map_address = np.frombuffer(file_map, dtype=np.uint8).ctypes.data
+    first = signal.ctypes.data - map_address
+    end = first + min(stop, signal.shape[0]) * signal.strides[0]
+    # The map starts on a page boundary: its first page may also hold the .npy header.
+    low, high = first // mmap.PAGESIZE * mmap.PAGESIZE, end // mmap.PAGESIZE * mmap.PAGESIZE
+    if high > low:
+        file_map.madvise(mmap.MADV_DONTNEED, low, high - low)
+
+
+def _shared_file_map(signal: np.ndarray) -> mmap.mmap | None:
+    """The shared file map that holds a 1-D ``np.memmap`` (or a view of one) on Linux, else None."""
+    if not sys.platform.startswith("linux") or signal.ndim != 1 or signal.strides[0] <= 0:
+        return None
+    shared = False
+    owner: object = signal
+    while isinstance(owner, np.ndarray):
+        shared = shared or (isinstance(owner, np.memmap) and owner.mode in ("r", "r+", "w+"))
+        owner = owner.base
+    return owner if shared and isinstance(owner, mmap.mmap) else None
 
 
 def copy_to_layout(

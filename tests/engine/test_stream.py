@@ -1,5 +1,6 @@
 """Chunked processing gives the one-shot result: identity, statistics, LTAS-EQ, gating."""
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,14 @@ from scipy.signal import butter, sosfilt
 
 from shellac.engine.dsp.denoise import gate
 from shellac.engine.dsp.ltas import compute_ltas, ltas_equalize, ltas_equalize_file, ltas_of_file
-from shellac.engine.stream import CHUNK_SAMPLES, chunk_frames_for, file_stats, iter_chunks, map_file
+from shellac.engine.stream import (
+    CHUNK_SAMPLES,
+    chunk_frames_for,
+    file_stats,
+    iter_chunks,
+    map_file,
+    release_pages,
+)
 
 SR = 8000
 
@@ -55,6 +63,49 @@ def test_streamed_ltas_eq_equals_one_shot(tmp_path: Path) -> None:
     assert np.allclose(diff, diff_file)
     assert np.max(np.abs(streamed - one_shot)) < 1e-5 * np.abs(one_shot).max()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_ltas_of_file_batch_size_does_not_change_a_bit(tmp_path: Path) -> None:
+    _write(tmp_path / "in.wav", 12.0)
+    one_batch = ltas_of_file(tmp_path / "in.wav", 1024, frames_per_chunk=100, frames_per_batch=100).power
+    for batch in (1, 7, 64):
+        power = ltas_of_file(tmp_path / "in.wav", 1024, frames_per_chunk=100, frames_per_batch=batch).power
+        assert np.array_equal(power, one_batch)
+
+
+def _file_pages_mb() -> float:
+    """File-backed resident memory of this process (MB)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssFile:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no RssFile in /proc/self/status")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pages are released on Linux only")
+def test_released_pages_leave_memory_and_keep_their_data(tmp_path: Path) -> None:
+    n, step = 8 << 20, 1 << 20  # 32 MB of float32, written 4 MB at a time
+    expected = np.arange(n, dtype=np.float32)
+    before = _file_pages_mb()
+    out = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.float32, shape=(n,))
+    for start in range(0, n, step):
+        out[start:start + step] = expected[start:start + step]
+        release_pages(out, start + step)
+    assert _file_pages_mb() - before < 8
+    out.flush()
+    del out
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    view = np.asarray(mapped[1000:], dtype=np.float32)  # a plain ndarray over the same map
+    assert np.array_equal(view, expected[1000:]) and _file_pages_mb() - before > 24
+    release_pages(view, view.shape[0])
+    assert _file_pages_mb() - before < 8
+    assert np.array_equal(mapped, expected)
+
+    plain = np.ones(step, dtype=np.float32)
+    release_pages(plain, step)
+    copy_on_write = np.load(tmp_path / "x.npy", mmap_mode="c")
+    copy_on_write[:step] = -1.0
+    release_pages(copy_on_write, n)
+    assert (plain == 1.0).all() and (copy_on_write[:step] == -1.0).all()
 
 
 def test_chunked_gate_on_the_frame_grid_matches_one_shot(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from shellac.engine.errors import ParameterError
 from shellac.engine.operators.base import BlindOperator
 from shellac.engine.operators.masked import MaskedOperator
 from shellac.engine.operators.stacked import StackedOperator
+from shellac.engine.stream import release_pages
 
 # Frequencies (Hz) at which each block's filter estimate is reported.
 REPORT_FREQS_HZ = np.geomspace(20.0, 11025.0, 96)
@@ -71,9 +72,13 @@ def normalising_gain(y: np.ndarray, spans: list[BlockSpan], target_std: float) -
     """Gain that brings the median block std of ``y`` to ``target_std``.
 
     BABE-2's per-segment normalisation: one gain for the whole recording, so
-    quiet passages stay quiet relative to loud ones.
+    quiet passages stay quiet relative to loud ones. A memory-mapped ``y`` is
+    read a block at a time, never held whole.
     """
-    stds = [float(np.std(y[s.start:s.start + s.valid])) for s in spans]
+    stds = []
+    for s in spans:
+        stds.append(float(np.std(y[s.start:s.start + s.valid])))
+        release_pages(y, s.start + s.valid)
     audible = [s for s in stds if s > 1e-8]
     if not audible:
         raise ParameterError("the recording is silent: no block has any signal to restore")
@@ -125,7 +130,8 @@ def restore_blocks(
     out
         Where to write the restored signal (e.g. a ``numpy.memmap`` for long
         recordings, with ``y`` and ``x_init`` memory-mapped too: only blocks are
-        then ever held in memory). A float64 array is allocated when None.
+        then ever held in memory, as the pages of finished samples are released
+        block by block). A float64 array is allocated when None.
 
     Notes
     -----
@@ -234,8 +240,13 @@ def restore_many(
 
 def _join(track: _Track, index: int, block_out: torch.Tensor, overlap: int) -> None:
     # Joining is linear, so each block is scaled back before it is written.
-    join_block(track.out, block_out.numpy().astype(np.float64) / track.gain, track.spans[index], overlap)
+    span = track.spans[index]
+    join_block(track.out, block_out.numpy().astype(np.float64) / track.gain, span, overlap)
     track.prev_block = block_out
+    # Samples before the next block's start are final: memory-mapped signals can let their pages go.
+    done = track.spans[index + 1].start if index + 1 < len(track.spans) else span.start + span.valid
+    for signal in (track.y, track.x0, track.out):
+        release_pages(signal, done)
 
 
 def _block_inputs(track: _Track, span: BlockSpan, blocks: BlockSettings

@@ -216,11 +216,15 @@ def ltas_equalize(
     return apply_eq_db(audio, sample_rate, n_fft, diff_db), diff_db, observed
 
 
-def ltas_of_file(path: Path, n_fft: int, *, frames_per_chunk: int = 4096) -> Ltas:
+def ltas_of_file(path: Path, n_fft: int, *, frames_per_chunk: int = 4096,
+                 frames_per_batch: int = 256) -> Ltas:
     """:func:`compute_ltas` of a file, read chunk by chunk (same frames, same result).
 
     Chunks are cut on the hop grid and overlap by one window less one hop, so
-    every analysis frame of the one-shot computation is seen exactly once.
+    every analysis frame of the one-shot computation is seen exactly once. A
+    chunk's frames are transformed ``frames_per_batch`` at a time, so memory
+    holds the spectrogram of one batch, not of the chunk (or of a whole short
+    file); the batch size does not change the result.
     """
     info = probe(Path(path))
     win, hop = n_fft // 2, n_fft // 4
@@ -229,20 +233,35 @@ def ltas_of_file(path: Path, n_fft: int, *, frames_per_chunk: int = 4096) -> Lta
     stats = ChannelStats()
     step = frames_per_chunk * hop
     for start in range(0, info.frames, step):
-        data = read_frames(Path(path), start, min(info.frames, start + step + win - hop))
-        mono = data.astype(np.float64).mean(axis=0)
-        stats.update(data.astype(np.float64).mean(axis=0, keepdims=True)[:, : min(step, mono.size)])
-        if mono.size < win:
-            continue
-        _, _, spec = stft(mono, fs=info.sample_rate, boundary=None, padded=False, **_stft_setup(n_fft))
-        power += np.sum(np.abs(spec) ** 2, axis=-1)
-        n_frames += spec.shape[-1]
+        mono = read_frames(Path(path), start, min(info.frames, start + step + win - hop)).mean(
+            axis=0, dtype=np.float64)
+        stats.update(mono[None, : min(step, mono.size)])
+        chunk_power, chunk_frames = _frame_power(mono, info.sample_rate, n_fft, frames_per_batch)
+        power += chunk_power
+        n_frames += chunk_frames
+        del mono  # before the next chunk is read, so two chunks are never held at once
     std = float(stats.std[0]) if stats.count else 0.0
     if std < SILENCE_STD:
         raise ParameterError("audio is silent (std below 1e-6): no spectrum to estimate")
     if n_frames == 0:
         raise ParameterError(f"audio has {info.frames} samples, fewer than one analysis window ({win})")
     return Ltas(sample_rate=info.sample_rate, n_fft=int(n_fft), power=power / n_frames / std**2)
+
+
+def _frame_power(mono: np.ndarray, sample_rate: int, n_fft: int,
+                 frames_per_batch: int) -> tuple[np.ndarray, int]:
+    """Power of every analysis frame of ``mono`` summed per bin, and the number of frames."""
+    win, hop = n_fft // 2, n_fft // 4
+    power = np.zeros(n_fft // 2 + 1)
+    n_frames = 0
+    for first in range(0, mono.size - win + 1, frames_per_batch * hop):
+        batch = mono[first:first + (frames_per_batch - 1) * hop + win]
+        _, _, spec = stft(batch, fs=sample_rate, boundary=None, padded=False, **_stft_setup(n_fft))
+        # Frame by frame, in order: the same sums, to the bit, as one sum over all of mono's frames.
+        for frame_power in (np.abs(spec) ** 2).T:
+            power += frame_power
+        n_frames += spec.shape[-1]
+    return power, n_frames
 
 
 def ltas_equalize_file(
