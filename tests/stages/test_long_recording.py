@@ -25,10 +25,10 @@ print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_max
 """
 
 
-def _write_hour(path: Path, sample_rate: int) -> None:
+def _write_minutes(path: Path, minutes: int, sample_rate: int) -> None:
     rng = np.random.default_rng(0)
     with sf.SoundFile(path, "w", sample_rate, 1, subtype="PCM_16") as out:
-        for _ in range(60):  # one minute at a time: the test itself stays small too
+        for _ in range(minutes):  # one minute at a time: the test itself stays small too
             t = np.arange(60 * sample_rate) / sample_rate
             tone = 0.2 * np.sin(2 * np.pi * rng.uniform(100, 800) * t) * ((t % 0.7) < 0.5)
             out.write((tone + 0.01 * rng.standard_normal(t.size)).astype(np.float32))
@@ -38,7 +38,7 @@ def _write_hour(path: Path, sample_rate: int) -> None:
 def test_one_hour_master_in_bounded_memory(tmp_path: Path) -> None:
     sr = 22050
     master = tmp_path / "hour.wav"
-    _write_hour(master, sr)
+    _write_minutes(master, 60, sr)
     reference = tmp_path / "ref"
     reference.mkdir()
     sf.write(reference / "clean.wav", 0.1 * np.random.default_rng(1).standard_normal(sr * 10), sr)
@@ -55,15 +55,6 @@ def test_one_hour_master_in_bounded_memory(tmp_path: Path) -> None:
     # One hour of float32 mono alone would be 318 MB, and the one-shot STFTs several GB.
     assert peak < 1500, f"peak RSS {peak:.0f} MB"
     assert sha256_file(master) == before
-
-
-def _write_minutes(path: Path, minutes: int, sample_rate: int) -> None:
-    rng = np.random.default_rng(0)
-    with sf.SoundFile(path, "w", sample_rate, 1, subtype="PCM_16") as out:
-        for _ in range(minutes):
-            t = np.arange(60 * sample_rate) / sample_rate
-            tone = 0.2 * np.sin(2 * np.pi * rng.uniform(100, 800) * t) * ((t % 0.7) < 0.5)
-            out.write((tone + 0.01 * rng.standard_normal(t.size)).astype(np.float32))
 
 
 @pytest.mark.slow
