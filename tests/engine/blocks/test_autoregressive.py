@@ -1,12 +1,14 @@
 """Block-autoregressive restoration: end to end on a tiny model, and resume equals an uninterrupted run."""
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
 from shellac.engine.blocks.autoregressive import (
+    BlockRestoration,
     BlockSettings,
     SamplerSettings,
     normalising_gain,
@@ -45,11 +47,15 @@ def _filter() -> BlindFilter:
     return BlindFilter(SR, n_iters=3)
 
 
+def _restore(y: np.ndarray, **kwargs: Any) -> BlockRestoration:
+    """restore_blocks with this file's tiny model, filter, sampler and block settings."""
+    return restore_blocks(_denoiser(), y, make_filter=_filter, sampler=SAMPLER, blocks=BLOCKS, target_std=0.1,
+                          **kwargs)
+
+
 def test_twenty_seconds_end_to_end() -> None:
     y = _observation(20.0)
-    result = restore_blocks(
-        _denoiser(), y, make_filter=_filter, sampler=SAMPLER, blocks=BLOCKS, target_std=0.1
-    )
+    result = _restore(y)
     n_blocks = len(block_spans(y.size, 16384, 1638))
     assert n_blocks == 11
     assert result.audio.shape == y.shape and np.isfinite(result.audio).all()
@@ -66,15 +72,7 @@ def test_twenty_seconds_end_to_end() -> None:
 
 def test_resume_after_crash_equals_uninterrupted_run(tmp_path: Path) -> None:
     y = _observation(6.0)
-    full = restore_blocks(
-        _denoiser(),
-        y,
-        make_filter=_filter,
-        sampler=SAMPLER,
-        blocks=BLOCKS,
-        target_std=0.1,
-        checkpoints=BlockCheckpointStore(tmp_path / "a", "k"),
-    )
+    full = _restore(y, checkpoints=BlockCheckpointStore(tmp_path / "a", "k"))
 
     class Killed(Exception):
         pass
@@ -85,26 +83,9 @@ def test_resume_after_crash_equals_uninterrupted_run(tmp_path: Path) -> None:
 
     store = BlockCheckpointStore(tmp_path / "b", "k")
     with pytest.raises(Killed):
-        restore_blocks(
-            _denoiser(),
-            y,
-            make_filter=_filter,
-            sampler=SAMPLER,
-            blocks=BLOCKS,
-            target_std=0.1,
-            checkpoints=store,
-            progress=die_at_block_2,
-        )
+        _restore(y, checkpoints=store, progress=die_at_block_2)
     assert store.finished() == 2
-    resumed = restore_blocks(
-        _denoiser(),
-        y,
-        make_filter=_filter,
-        sampler=SAMPLER,
-        blocks=BLOCKS,
-        target_std=0.1,
-        checkpoints=BlockCheckpointStore(tmp_path / "b", "k"),
-    )
+    resumed = _restore(y, checkpoints=BlockCheckpointStore(tmp_path / "b", "k"))
     assert resumed.resumed_blocks == 2
     assert np.array_equal(resumed.audio, full.audio)
     assert [r["filter"] for r in resumed.reports] == [r["filter"] for r in full.reports]
@@ -112,15 +93,7 @@ def test_resume_after_crash_equals_uninterrupted_run(tmp_path: Path) -> None:
 
 def test_changed_run_key_discards_old_blocks(tmp_path: Path) -> None:
     y = _observation(3.0)
-    restore_blocks(
-        _denoiser(),
-        y,
-        make_filter=_filter,
-        sampler=SAMPLER,
-        blocks=BLOCKS,
-        target_std=0.1,
-        checkpoints=BlockCheckpointStore(tmp_path, "k1"),
-    )
+    _restore(y, checkpoints=BlockCheckpointStore(tmp_path, "k1"))
     assert BlockCheckpointStore(tmp_path, "k1").finished() == 2
     assert BlockCheckpointStore(tmp_path, "k2").finished() == 0
 
@@ -143,9 +116,7 @@ def test_batched_recordings_match_separate_runs() -> None:
         target_std=0.1,
     )
     for result, y in zip(together, (long, short), strict=True):
-        alone = restore_blocks(
-            _denoiser(), y, make_filter=_filter, sampler=SAMPLER, blocks=BLOCKS, target_std=0.1
-        )
+        alone = _restore(y)
         assert result.audio.shape == y.shape and len(result.reports) == len(alone.reports)
         # Same noise streams and filters; only the batched network's float rounding differs.
         assert np.max(np.abs(result.audio - alone.audio)) < 1e-3 * np.abs(alone.audio).max()
