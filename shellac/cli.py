@@ -15,7 +15,7 @@ from shellac import __version__
 from shellac.bench_cli import add_bench_command
 from shellac.engine.errors import ShellacError
 from shellac.models_cli import add_models_commands
-from shellac.ops_cli import add_ops_commands
+from shellac.ops_cli import add_ops_commands, fan_out_refusal
 from shellac.training_cli import add_training_commands
 
 
@@ -35,6 +35,10 @@ def _device(name: str) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Restore a collection through Prefect (embedded API unless PREFECT_API_URL is set)."""
+    refusal = fan_out_refusal(args.fan_out)
+    if refusal:
+        print(f"shellac run: {refusal}", file=sys.stderr)
+        return 2
     _prefect_defaults()
     from shellac.flows import restore_collection
 

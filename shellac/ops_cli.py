@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,21 @@ def _device(name: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def fan_out_refusal(fan_out: bool) -> str | None:
+    """Why ``--fan-out`` cannot work here (no Prefect server configured), or None when it can."""
+    if fan_out and not os.environ.get("PREFECT_API_URL"):
+        return ("--fan-out hands recordings to the workers of a Prefect server, but PREFECT_API_URL is not "
+                "set (the embedded API has no workers); start a server and workers as in "
+                "docs/operations.md, or run without --fan-out")
+    return None
+
+
 def cmd_rerun_failed(args: argparse.Namespace) -> int:
     """Rerun only the failed recordings, each from its last good stage; exit 1 if any still fails."""
+    refusal = fan_out_refusal(args.fan_out)
+    if refusal:
+        print(f"shellac rerun-failed: {refusal}", file=sys.stderr)
+        return 2
     # Offline machines: no analytics calls; keep the embedded server's logs quiet.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")

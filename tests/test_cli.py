@@ -67,7 +67,18 @@ def test_run_passes_its_options_to_the_collection_flow(
         return {"collection": "c", "done": 2, "failed": 0, "catalog_errors": []}
 
     monkeypatch.setattr(shellac.flows, "restore_collection", fake_flow)
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
     assert main(["run", str(catalog_dir), "--only", "failed", *argv]) == 0
     assert seen["fan_out"] is fan_out and seen["only"] == "failed" and seen["device"] == "cpu"
     assert seen["catalog_dir"] == str(catalog_dir.resolve())
     assert "c: 2 done, 0 failed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["run", "rerun-failed"])
+def test_fan_out_without_a_server_is_refused_clearly(
+    catalog_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str,
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert main([command, str(catalog_dir), "--fan-out"]) == 2
+    err = capsys.readouterr().err
+    assert "PREFECT_API_URL is not set" in err and "docs/operations.md" in err
