@@ -4,24 +4,32 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo demo-data test test-all lint system-deps clean-demo
+.PHONY: setup lock demo demo-data test test-all lint system-deps clean-demo
 
 setup: $(STAMP)
 
-# torch is installed first, pinned, so nothing later resolves a CUDA build.
-$(STAMP): pyproject.toml constraints.txt
+# Every distribution comes from requirements.lock (exact versions and sha256 hashes, CPU
+# torch from the local wheel); nothing floats. `make lock` regenerates it.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install -q --disable-pip-version-check torch==2.13.0
-	$(PIP) install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(PIP) install -q --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(PIP) install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PIP) check
 	touch $(STAMP)
 
-# Debian packages: fluidsynth and the FluidR3 GM soundfont render the demo's scores;
-# mediainfo is the independent reader the tag tests check files with; chromium renders
-# the HTML report in its test.
+lock:
+	bash scripts/lock.sh
+
+# Debian packages: fluidsynth and the General MIDI soundfonts render the demo, training and
+# held-out material (FluidR3 and TimGM6mb train; MuseScore General is held out); mediainfo is
+# the independent reader the tag tests check files with; chromium renders the HTML report.
+SF := /usr/share/sounds
 system-deps:
 	@command -v fluidsynth >/dev/null && command -v mediainfo >/dev/null && command -v chromium >/dev/null \
-	  && test -f /usr/share/sounds/sf2/FluidR3_GM.sf2 || \
-	  { apt-get update -qq && apt-get install -y -qq fluidsynth fluid-soundfont-gm mediainfo chromium; }
+	  && test -f $(SF)/sf2/FluidR3_GM.sf2 && test -f $(SF)/sf2/TimGM6mb.sf2 \
+	  && test -f $(SF)/sf3/MuseScore_General_Full.sf3 || \
+	  { apt-get update -qq && apt-get install -y -qq fluidsynth fluid-soundfont-gm timgm6mb-soundfont \
+	      musescore-general-soundfont mediainfo chromium; }
 
 demo-data: setup system-deps
 	$(PY) scripts/make_demo.py --out catalogs/demo
