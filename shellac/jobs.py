@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import copy
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from shellac.catalogs import Catalog, Recording
+from shellac.engine.atomic import atomic_write_json
 from shellac.engine.errors import ShellacError
 from shellac.stages.chain import RecordingJob
 from shellac.stages.profiles import load_plan
 from shellac.stages.reference import MODEL_PREFIX
-from shellac.stages.state import RecordingState, load_state
+from shellac.stages.state import RecordingState, lock_holder, read_state, utc_now
 
 Selection = Literal["all", "pending", "failed"]
+RUNS_DIR = "runs"
 
 
 def recording_dir(catalog: Catalog, recording: Recording) -> Path:
@@ -72,29 +75,55 @@ def build_job(
         ),
         device=device,
         metadata=recording.metadata(),
+        source_root=str(catalog.config.source_root),
+        allow_external_master=catalog.config.allow_masters_outside_source_root,
     )
 
 
 @dataclass(frozen=True)
 class RecordingStatus:
-    """A recording's catalog row with its state (``None`` if it never ran)."""
+    """A recording's catalog row with its state (``None`` if it never ran).
+
+    ``holder`` names who holds the recording's lock while its state says running;
+    a running state nobody holds was left by a run that died: it is ``interrupted``.
+    """
 
     recording: Recording
     directory: Path
     state: RecordingState | None
+    holder: str | None = None
 
     @property
     def status(self) -> str:
-        """done, failed, running, or pending."""
-        return self.state.status if self.state else "pending"
+        """done, failed, running (lock held), interrupted (left running by a dead run), or pending."""
+        if self.state is None:
+            return "pending"
+        if self.state.status == "running" and self.holder is None:
+            return "interrupted"
+        return self.state.status
+
+
+def read_status(recording: Recording, directory: Path) -> RecordingStatus:
+    """One recording's status; an unreadable state.json makes only this recording ``failed``."""
+    state = read_state(directory, recording.id)
+    holder = lock_holder(directory) if state is not None and state.status == "running" else None
+    return RecordingStatus(recording, directory, state, holder)
 
 
 def collection_status(catalog: Catalog) -> list[RecordingStatus]:
     """The state of every valid recording of ``catalog``, in catalog order."""
-    return [
-        RecordingStatus(rec, recording_dir(catalog, rec), load_state(recording_dir(catalog, rec)))
-        for rec in catalog.recordings
-    ]
+    return [read_status(rec, recording_dir(catalog, rec)) for rec in catalog.recordings]
+
+
+def write_run_summary(catalog: Catalog, summary: dict[str, Any], run_id: str | None = None) -> Path:
+    """Keep this run's summary as ``runs/<time>-<run id>.json``, beside the shared summary.json.
+
+    Concurrent runs each write their own file, so none loses another's result.
+    """
+    stamp = utc_now().replace(":", "").replace("-", "").replace("+0000", "Z")
+    path = catalog.config.collection_dir / RUNS_DIR / f"{stamp}-{run_id or uuid.uuid4().hex[:12]}.json"
+    atomic_write_json(path, summary)
+    return path
 
 
 def select_recordings(catalog: Catalog, only: Selection) -> list[Recording]:
@@ -102,5 +131,5 @@ def select_recordings(catalog: Catalog, only: Selection) -> list[Recording]:
     ``done`` (``pending``), or only those whose last run ``failed``."""
     if only == "all":
         return list(catalog.recordings)
-    wanted = {"pending": {"pending", "running", "failed"}, "failed": {"failed"}}[only]
+    wanted = {"pending": {"pending", "running", "interrupted", "failed"}, "failed": {"failed", "interrupted"}}[only]
     return [s.recording for s in collection_status(catalog) if s.status in wanted]

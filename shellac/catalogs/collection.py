@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shellac.catalogs.errors import CatalogError
+from shellac.engine.errors import UnsafePathError
+from shellac.engine.paths import refuse_write_inside
 
 DEFAULT_PROFILES: dict[str, str] = {
     "piano": "piano",
@@ -28,6 +30,11 @@ class CollectionConfig(BaseModel):
     source_root: Path = Field(description="Where the masters are; read-only to Shellac.")
     output_root: Path = Field(description="Output tree; work dirs are <output_root>/<name>/<id>/.")
     models_dir: Path | None = None
+    allow_masters_outside_source_root: bool = Field(
+        default=False,
+        description="Accept masters whose real path (after symlinks) leaves the source root; "
+        "their real path is then recorded in the provenance.",
+    )
     profiles: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_PROFILES))
     profile_overrides: dict[str, dict[str, dict[str, Any]]] = Field(
         default_factory=dict,
@@ -44,19 +51,12 @@ class CollectionConfig(BaseModel):
         return explicit or self.profiles.get(content, DEFAULT_PROFILES[content])
 
 
-def _inside(child: Path, parent: Path) -> bool:
-    try:
-        child.relative_to(parent)
-    except ValueError:
-        return False
-    return True
-
-
 def load_collection_config(directory: Path, *, output_root: Path | None = None) -> CollectionConfig:
     """Read ``<directory>/collection.toml``; relative paths are relative to ``directory``.
 
-    ``output_root`` overrides the file's value (the CLI's ``--output``). An output
-    root inside the source root is refused: outputs must never land among masters.
+    ``output_root`` overrides the file's value (the CLI's ``--output``). A collection
+    output folder (``<output_root>/<name>``) whose real path overlaps the source root is
+    refused: outputs must never land among masters.
     """
     directory = Path(directory).resolve()
     path = directory / "collection.toml"
@@ -69,7 +69,14 @@ def load_collection_config(directory: Path, *, output_root: Path | None = None) 
     raw.setdefault("name", directory.name)
     for key in ("source_root", "output_root", "models_dir"):
         if key in raw:
-            raw[key] = (directory / str(raw[key])).resolve()
+            if not isinstance(raw[key], str):
+                raise CatalogError(f"{path}: {key!r} must be a path in quotes, not {raw[key]!r}")
+            raw[key] = (directory / raw[key]).resolve()
+    for key in ("profiles", "profile_overrides"):
+        if not isinstance(raw.get(key, {}), dict):
+            raise CatalogError(
+                f"{path}: {key!r} must be a table ([{key}] with one key per line), not {raw[key]!r}"
+            )
     if output_root is not None:
         raw["output_root"] = Path(output_root).resolve()
     raw.setdefault("output_root", (directory / "output").resolve())
@@ -80,11 +87,10 @@ def load_collection_config(directory: Path, *, output_root: Path | None = None) 
         config = CollectionConfig(directory=directory, **raw)
     except ValidationError as exc:
         raise CatalogError(f"{path}: {exc}") from exc
-    if _inside(config.output_root, config.source_root):
-        raise CatalogError(
-            f"output root {config.output_root} lies inside the source root {config.source_root}; "
-            "outputs must never be written among the masters: choose another --output"
-        )
+    try:
+        refuse_write_inside(config.collection_dir, config.source_root, "collection output folder")
+    except UnsafePathError as exc:
+        raise CatalogError(f"{path}: {exc} (set output_root in collection.toml or pass --output)") from exc
     unknown = set(config.profiles) - set(DEFAULT_PROFILES)
     if unknown:
         raise CatalogError(f"{path}: [profiles] has unknown content types {sorted(unknown)}")

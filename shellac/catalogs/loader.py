@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,8 +60,55 @@ def _format_validation(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def read_csv_rows(csv_path: Path) -> tuple[pd.DataFrame, list[CatalogRowError]]:
+    """Read catalog.csv into a frame indexed by each row's physical line number.
+
+    Line numbers count physical lines, so a quoted value spanning lines moves the
+    next rows' numbers as an editor shows them. Duplicate header names raise
+    ``CatalogError``; a row with more or fewer fields than the header is rejected
+    on its own (it is returned as a ``CatalogRowError``), never shifted into other columns.
+    """
+    try:
+        with open(csv_path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh, strict=True)
+            records: list[tuple[int, list[str]]] = []
+            line = 1
+            for fields in reader:
+                records.append((line, fields))
+                line = reader.line_num + 1
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise CatalogError(f"cannot parse {csv_path} near line {line}: {exc}") from exc
+    if not records or not records[0][1]:
+        raise CatalogError(f"{csv_path} is empty: the first line must name the columns (id,file,content,...)")
+    header = [str(c).strip().lower() or f"unnamed: {i}" for i, c in enumerate(records[0][1])]
+    first: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if name in first:
+            raise CatalogError(
+                f"{csv_path} line 1: column {name!r} appears twice (columns {first[name]} and {position}); "
+                "rename or remove one"
+            )
+        first[name] = position
+    rows, lines, errors = [], [], []
+    for line, fields in records[1:]:
+        if not any(f.strip() for f in fields):
+            continue  # blank line
+        if len(fields) != len(header):
+            at = header.index("id") if "id" in header else len(fields)
+            rec_id = fields[at].strip() if at < len(fields) else ""
+            errors.append(CatalogRowError(
+                line, rec_id, f"has {len(fields)} field(s) but the header names {len(header)}; "
+                "put a value holding a comma in double quotes"))
+            continue
+        rows.append(fields)
+        lines.append(line)
+    frame = pd.DataFrame(rows, columns=header, index=lines, dtype=str) if rows else \
+        pd.DataFrame(columns=header, dtype=str)
+    return frame, errors
+
+
 def parse_rows(frame: pd.DataFrame) -> tuple[list[Recording], list[CatalogRowError]]:
-    """Validate every row of a catalog DataFrame (all columns as strings)."""
+    """Validate every row of a catalog DataFrame (all columns as strings, indexed by line number)."""
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise CatalogError(f"catalog.csv lacks the required column(s) {', '.join(missing)}")
@@ -68,7 +116,7 @@ def parse_rows(frame: pd.DataFrame) -> tuple[list[Recording], list[CatalogRowErr
     errors: list[CatalogRowError] = []
     seen: dict[str, int] = {}
     for index, row in frame.iterrows():
-        line = int(index) + 2  # type: ignore[arg-type]
+        line = int(index)  # type: ignore[arg-type]
         values = {k: str(v).strip() for k, v in row.items()}
         rec_id = values.get("id", "")
         if not any(values.values()):
@@ -98,21 +146,16 @@ def load_catalog(directory: Path, *, output_root: Path | None = None) -> Catalog
     The registry is ``models.toml`` in the catalog directory or its parent.
 
     Bad rows are returned in ``Catalog.errors`` with their line numbers; only a
-    missing or unreadable file, or a missing required column, raises ``CatalogError``.
+    missing or unreadable file, a missing required column or a repeated column name
+    raises ``CatalogError``.
     """
     directory = Path(directory).resolve()
     config = load_collection_config(directory, output_root=output_root)
     csv_path = directory / "catalog.csv"
     if not csv_path.is_file():
         raise CatalogError(f"{csv_path} not found: a catalog directory needs a catalog.csv")
-    try:
-        frame = pd.read_csv(
-            csv_path, dtype=str, keep_default_na=False, skip_blank_lines=False,
-            encoding="utf-8", comment=None,
-        )
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise CatalogError(f"cannot parse {csv_path}: {exc}") from exc
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    frame, ragged = read_csv_rows(csv_path)
     recordings, errors = parse_rows(frame)
+    errors = sorted([*ragged, *errors], key=lambda e: e.line)
     registry = load_registry(find_registry(directory))
     return Catalog(directory, config, tuple(recordings), tuple(errors), registry)

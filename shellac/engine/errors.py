@@ -27,3 +27,7 @@ class ParameterError(ShellacError):
 
 class TransientError(ShellacError):
     """A fault worth retrying (I/O hiccup, device out of memory)."""
+
+
+class UnsafePathError(ShellacError):
+    """A write would land among the masters, or a master lies outside its source root."""

@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.logging import get_run_logger
+from prefect.runtime import flow_run
 
 from shellac.catalogs import Catalog, load_catalog
 from shellac.engine.atomic import atomic_write_json
@@ -15,16 +16,16 @@ from shellac.flows.fanout import RECORDING_DEPLOYMENT, dispatch, wait_for
 from shellac.flows.params import Device, Seconds
 from shellac.flows.recording import restore_recording
 from shellac.flows.summary import artifact_key, publish_summary
-from shellac.jobs import Selection, build_job, select_recordings
+from shellac.jobs import Selection, build_job, select_recordings, write_run_summary
 from shellac.stages.chain import RecordingJob
-from shellac.stages.state import load_state
+from shellac.stages.state import read_state
 
 
 def _outcome_from_state(job: RecordingJob, prefect_state: str) -> str:
     """done / failed / busy / unfinished, from the run's final Prefect state and its state.json."""
     if prefect_state != "COMPLETED":
         return "failed" if prefect_state in ("FAILED", "CRASHED", "CANCELLED") else "unfinished"
-    state = load_state(Path(job.recording_dir))
+    state = read_state(Path(job.recording_dir), job.recording_id)
     # A completed run whose state.json is not 'done' found the recording busy (locked elsewhere).
     return "done" if state is not None and state.status == "done" else "busy"
 
@@ -126,5 +127,7 @@ def restore_collection(
         outcomes = _run_fanned_out(jobs, progress_id, recording_deployment, fan_out_timeout_s)
     else:
         outcomes, timings = _run_in_process(jobs, progress_id)
-    return publish_summary(catalog, len(selected), outcomes,
-                           mode="fan-out" if fan_out else "in-process", timings=timings)
+    summary = publish_summary(catalog, len(selected), outcomes,
+                              mode="fan-out" if fan_out else "in-process", timings=timings)
+    summary["run_summary"] = str(write_run_summary(catalog, summary, str(flow_run.id or "") or None))
+    return summary

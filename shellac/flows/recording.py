@@ -16,6 +16,7 @@ from shellac.stages.chain import (
     begin_recording,
     describe_error,
     finish_recording,
+    guard_writes,
     job_plan,
 )
 from shellac.stages.state import RecordingBusyError, recording_lock
@@ -29,6 +30,7 @@ def restore_recording(job: RecordingJob) -> dict[str, Any]:
     status ``busy`` without touching its state.
     """
     logger = get_run_logger()
+    guard_writes(job)  # before the lock file is made: nothing is ever written among the masters
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(recording_lock(Path(job.recording_dir)))

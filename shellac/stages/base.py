@@ -24,6 +24,7 @@ class MasterInfo:
 
     path: Path
     sha256: str | None = None
+    real_path: Path | None = None  # after symlinks; what was read
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class StageContext:
     device: str = "cpu"
     history: tuple[Mapping[str, Any], ...] = ()
     progress: Callable[[float, str], None] | None = None
+    events: tuple[Mapping[str, Any], ...] = ()  # the recording's own PREMIS events (fixity, withdrawal)
 
     def resolve(self, path: str | Path) -> Path:
         """Resolve a path parameter relative to the collection's catalog directory."""

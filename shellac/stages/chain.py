@@ -10,9 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shellac.engine.errors import AudioLoadError, ShellacError
+from shellac.engine.errors import ShellacError
 from shellac.engine.fixity import sha256_file, sha256_json
+from shellac.engine.paths import check_master, refuse_write_inside
 from shellac.stages.base import MasterInfo, StageContext
+from shellac.stages.fixity import verify_master, withdraw_outputs
 from shellac.stages.models import ModelStore
 from shellac.stages.profiles import Plan, Step, load_plan
 from shellac.stages.registry import get_stage
@@ -49,6 +51,18 @@ class RecordingJob(BaseModel):
     )
     device: str = "cpu"
     metadata: dict[str, str] = Field(default_factory=dict)
+    source_root: str | None = Field(
+        default=None, description="Folder of the masters: never written; masters must lie inside it."
+    )
+    allow_external_master: bool = Field(
+        default=False, description="Accept a master whose real path leaves source_root."
+    )
+
+
+def guard_writes(job: RecordingJob) -> None:
+    """Refuse to work when the recording's folder (real path) overlaps the source root."""
+    if job.source_root is not None:
+        refuse_write_inside(job.recording_dir, job.source_root, f"work folder of {job.recording_id}")
 
 
 def job_plan(job: RecordingJob) -> Plan:
@@ -72,6 +86,7 @@ class StepResult:
 
 def begin_recording(job: RecordingJob, plan: Plan) -> RecordingState:
     """Load or create the recording's state and mark it running under ``plan``."""
+    guard_writes(job)
     rec_dir = Path(job.recording_dir)
     state = load_state(rec_dir) or RecordingState(recording_id=job.recording_id)
     state.collection = job.collection
@@ -87,11 +102,12 @@ def begin_recording(job: RecordingJob, plan: Plan) -> RecordingState:
 
 def finish_recording(job: RecordingJob, *, error: BaseException | None = None) -> RecordingState:
     """Mark the recording done, or failed with a readable reason."""
+    guard_writes(job)
     rec_dir = Path(job.recording_dir)
     state = load_state(rec_dir) or RecordingState(recording_id=job.recording_id)
     if error is None:
         state.status = "done"
-        state.error = state.error_stage = None
+        state.error = state.error_stage = state.withdrawn = None
     else:
         state.status = "failed"
         state.error = state.error or describe_error(error)
@@ -145,23 +161,26 @@ def execute_step(
     """
     step: Step = plan.steps[index]
     stage = get_stage(step.stage)
+    guard_writes(job)
     rec_dir = Path(job.recording_dir)
     stage_dir = rec_dir / f"{index:02d}-{step.stage}"
     state = load_state(rec_dir) or RecordingState(recording_id=job.recording_id)
     record = state.stage(step.stage)
     started = time.monotonic()
     touched = False  # whether this call changed the record (a skip leaves it as it was)
+    later = [s.stage for s in plan.steps[index + 1:]]
+    real_master: Path | None = None
     try:
         artifacts = _available_artifacts(state, plan, index)
         inputs: dict[str, str] = {}
         paths: dict[str, Path] = {}
         for name in stage.consumes:
             if name == MASTER:
-                master = Path(job.master_path)
-                if not master.is_file():
-                    raise AudioLoadError(f"master file not found: {master}")
-                inputs[name] = sha256_file(master)
-                paths[name] = master
+                real_master = check_master(job.master_path, job.source_root,
+                                           allow_outside=job.allow_external_master)
+                inputs[name] = sha256_file(real_master)
+                verify_master(rec_dir, state, Path(job.master_path), inputs[name], later)
+                paths[name] = real_master
             elif name == HISTORY:
                 inputs[name] = sha256_json([state.stages[s.stage].key for s in plan.steps[:index]])
             else:
@@ -174,7 +193,7 @@ def execute_step(
         ctx = StageContext(
             recording_id=job.recording_id,
             metadata=job.metadata,
-            master=MasterInfo(Path(job.master_path), inputs.get(MASTER, state.master_sha256)),
+            master=MasterInfo(Path(job.master_path), inputs.get(MASTER, state.master_sha256), real_master),
             recording_dir=rec_dir,
             stage_dir=stage_dir,
             base_dir=Path(job.base_dir),
@@ -184,6 +203,7 @@ def execute_step(
                 state.stages[s.stage].model_dump(mode="json") for s in plan.steps[:index]
             ),
             progress=progress,
+            events=tuple(state.events),
         )
         params_json: dict[str, Any] = step.params.model_dump(mode="json")
         model_hash = stage.fingerprint(step.params, ctx)
@@ -198,6 +218,9 @@ def execute_step(
             return StepResult(stage.name, "skipped", key, 0.0)
 
         touched = True
+        tag = state.stages.get("tag")
+        if MASTER in inputs and tag is not None and tag.inputs.get(MASTER) not in (None, inputs[MASTER]):
+            withdraw_outputs(rec_dir, state, later, "made from an earlier master")
         record.status = "running"
         record.key = None
         record.version = stage.version
@@ -230,6 +253,8 @@ def execute_step(
         record.error_type = type(exc).__name__
         state.status = "failed"
         state.error = f"{step.stage}: {record.error}"
+        if state.withdrawn and state.withdrawn not in state.error:
+            state.error += f" (the previous access copy was withdrawn to {state.withdrawn})"
         state.error_stage = step.stage
         raise
     finally:
@@ -246,8 +271,10 @@ def run_plan(
     """Run a whole plan without Prefect (for tests, notebooks and the engine's users).
 
     Holds the recording's lock throughout; raises ``RecordingBusyError`` if another
-    process is working on the same recording.
+    process is working on the same recording, and ``UnsafePathError`` (before writing
+    anything) if the recording's folder overlaps the source root.
     """
+    guard_writes(job)
     with recording_lock(Path(job.recording_dir)):
         begin_recording(job, plan)
         results = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from shellac.engine.dsp.ltas import Ltas
@@ -11,6 +12,8 @@ from shellac.engine.models.bundle import LoadedBundle, bundle_checksum, load_bun
 
 MODELS_ENV = "SHELLAC_MODELS_DIR"
 BUNDLE_FILES = ("model.safetensors", "config.json", "ltas.json", "card.json")
+# A bundle key names one folder of the models directory, never a path out of it.
+BUNDLE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def default_models_dir() -> Path:
@@ -26,6 +29,11 @@ class ModelStore:
 
     def bundle_dir(self, key: str) -> Path:
         """Directory of bundle ``key``; raises ``ModelLoadingError`` saying where to put it."""
+        if not BUNDLE_KEY.fullmatch(key):
+            raise ModelLoadingError(
+                f"model key {key!r} is not a plain bundle name (letters, digits, '.', '_', '-'): "
+                f"models are looked up only as folders directly inside {self.root}"
+            )
         path = self.root / key
         missing = [f for f in BUNDLE_FILES if not (path / f).is_file()]
         if missing:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,6 +51,11 @@ def builtin_profile_names() -> list[str]:
 
 
 def _read_profile(name: str, search_dirs: tuple[Path, ...]) -> dict[str, Any]:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", name):
+        raise ProfileError(
+            f"profile name {name!r} is not a plain name (letters, digits, '.', '_', '-'): profiles are "
+            "looked up only as <name>.toml in the catalog's profiles folder or among the built-ins"
+        )
     for folder in search_dirs:
         path = folder / f"{name}.toml"
         if path.is_file():

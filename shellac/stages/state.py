@@ -8,6 +8,8 @@ import errno
 import fcntl
 import json
 import os
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -83,6 +85,14 @@ class RecordingState(BaseModel):
     stages: dict[str, StageRecord] = Field(default_factory=dict)
     error: str | None = None
     error_stage: str | None = None
+    events: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="PREMIS events outside the stages: fixity checks that failed, masters accepted, "
+        "access copies withdrawn.",
+    )
+    withdrawn: str | None = Field(
+        default=None, description="Where the last access copy went when it was withdrawn as stale."
+    )
     created: str = Field(default_factory=utc_now)
     updated: str = Field(default_factory=utc_now)
 
@@ -115,32 +125,77 @@ def load_state(recording_dir: Path) -> RecordingState | None:
         ) from exc
 
 
+def read_state(recording_dir: Path, recording_id: str) -> RecordingState | None:
+    """Like :func:`load_state`, but an unreadable state.json reads as a failed recording.
+
+    For status, reports and summaries: one damaged file fails its own recording only.
+    """
+    try:
+        return load_state(recording_dir)
+    except StateError as exc:
+        return RecordingState(recording_id=recording_id, status="failed", error=str(exc))
+
+
 def save_state(recording_dir: Path, state: RecordingState) -> None:
     """Write state.json atomically (temp file + rename)."""
     state.updated = utc_now()
     atomic_write_json(state_path(recording_dir), state.model_dump(mode="json"))
 
 
+def _try_lock(fd: int, mode: int, wait_s: float) -> bool:
+    # A status probe holds a shared lock for microseconds; a short wait lets a run ride it out.
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return True
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def lock_holder(recording_dir: Path) -> str | None:
+    """Who holds the recording's lock ("pid N on HOST since TIME"), or None when nobody does.
+
+    Reads only: a recording that never ran, or whose run died, has no holder.
+    """
+    path = Path(recording_dir) / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        if _try_lock(fd, fcntl.LOCK_SH, 0.0):
+            return None
+        return os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "another process"
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
-def recording_lock(recording_dir: Path) -> Iterator[None]:
+def recording_lock(recording_dir: Path, *, wait_s: float = 1.0) -> Iterator[None]:
     """Hold an exclusive lock on a recording so two runs never process it at once.
 
-    Raises ``RecordingBusyError`` at once (without waiting) if another process holds it.
-    The lock is an OS file lock: it is released if the holder dies, even by kill -9.
+    Raises ``RecordingBusyError`` (after at most ``wait_s`` seconds) if another process
+    holds it, naming the holder. The lock is an OS file lock: it is released if the
+    holder dies, even by kill -9, so a lock left by a dead run is simply taken over
+    (reclaimed); the lock file records the holder's pid, host and start time.
     """
     recording_dir = Path(recording_dir)
     recording_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(recording_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                raise RecordingBusyError(
-                    f"{recording_dir.name} is being processed by another run (lock held on "
-                    f"{recording_dir / LOCK_FILE})"
-                ) from exc
-            raise
+        if not _try_lock(fd, fcntl.LOCK_EX, wait_s):
+            holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "another process"
+            raise RecordingBusyError(
+                f"{recording_dir.name} is busy: another run is processing it ({holder}; lock "
+                f"{recording_dir / LOCK_FILE}); it was left alone by this run"
+            )
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {utc_now()}".encode(), 0)
         yield
     finally:
         os.close(fd)

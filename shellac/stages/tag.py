@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +57,40 @@ class TagParams(StageParams):
         "(never clipped) and the gain recorded.",
     )
 
+# Vorbis comment field names are ASCII 0x20-0x7D without '='; Shellac keeps to A-Z, 0-9, '_'.
+_NOT_TAG_CHAR = re.compile(r"[^A-Z0-9_]+")
+# Control characters other than tab and newline (NUL above all) end or corrupt tag values.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def tag_value(value: str) -> str:
+    """``value`` without NUL and other control characters (tab and newline are kept)."""
+    return _CONTROL.sub("", value)
+
+
+def tag_names(keys: list[str]) -> dict[str, str]:
+    """The tag name of each catalog metadata key: known fields by name, others ``SHELLAC_META_<KEY>``.
+
+    Other keys are folded to ASCII upper case, runs of anything but letters, digits and
+    '_' become one '_', and a name two columns would share gets a ``_2``, ``_3``... suffix,
+    so every column keeps its own legal tag. The PREMIS sidecar keeps the original names.
+    """
+    names: dict[str, str] = {}
+    used = set(VORBIS_FIELDS.values())
+    for key in keys:
+        if key in VORBIS_FIELDS:
+            names[key] = VORBIS_FIELDS[key]
+            continue
+        ascii_key = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
+        base = "SHELLAC_META_" + (_NOT_TAG_CHAR.sub("_", ascii_key.upper()).strip("_") or "FIELD")
+        name, n = base, 1
+        while name in used:
+            n += 1
+            name = f"{base}_{n}"
+        used.add(name)
+        names[key] = name
+    return names
+
 
 def _event(record: Mapping[str, Any]) -> dict[str, Any]:
     name = str(record["stage"])
@@ -104,7 +140,7 @@ def _write_wav(path: Path, audio: Path, gain: float, out_rate: int, params: TagP
     """Broadcast Wave access copy: PCM, a bext chunk before the data, an ID3 chunk after it."""
     resample_file(audio, path, out_rate, bit_depth=params.bit_depth, gain=gain)
     now = utc_now()  # ISO 8601, UTC
-    meta = ctx.metadata
+    meta = {k: tag_value(v) for k, v in ctx.metadata.items()}
     summary = ", ".join(v for v in (meta.get("title"), meta.get("performer"), meta.get("year")) if v)
     write_bext(path, BextInfo(
         # bext text is 256 ASCII bytes: the full description (with the checksum) is in ID3.
@@ -119,12 +155,13 @@ def _write_wav(path: Path, audio: Path, gain: float, out_rate: int, params: TagP
     ))
     wav = WAVE(path)
     wav.add_tags()
+    names = tag_names(list(meta))
     for key, value in meta.items():
         frame = ID3_FRAMES.get(key)
         if frame is not None:
-            wav.tags.add(frame(encoding=3, text=[value]))
+            wav.tags.add(frame(encoding=3, text=[tag_value(value)]))
         else:
-            wav.tags.add(TXXX(encoding=3, desc=f"SHELLAC_META_{key.upper()}", text=[value]))
+            wav.tags.add(TXXX(encoding=3, desc=names[key], text=[tag_value(value)]))
     wav.tags.add(TSSE(encoding=3, text=[f"{AGENT} {__version__}"]))
     wav.tags.add(COMM(encoding=3, lang="eng", desc="", text=[description]))
     for desc, value in (("SOURCE_FILE", ctx.master.path.name), ("SOURCE_SHA256", source_sha),
@@ -146,8 +183,9 @@ def _write_flac(path: Path, audio: Path, gain: float, out_rate: int, params: Tag
     """FLAC access copy with Vorbis comments."""
     resample_file(audio, path, out_rate, bit_depth=params.bit_depth, gain=gain)
     flac = FLAC(path)
+    names = tag_names(list(ctx.metadata))
     for key, value in ctx.metadata.items():
-        flac[VORBIS_FIELDS.get(key, f"SHELLAC_META_{key.upper()}")] = value
+        flac[names[key]] = tag_value(value)
     flac["SOURCE_FILE"] = ctx.master.path.name
     flac["SOURCE_SHA256"] = source_sha
     flac["ENCODER"] = f"{AGENT} {__version__}"
@@ -169,7 +207,7 @@ def _ingest_sha(ctx: StageContext) -> str | None:
 def run(inputs: Mapping[str, Path], params: TagParams, ctx: StageContext) -> StageOutput:
     """Re-verify the master, then write ``<id>.flac`` (or ``.wav``) and ``<id>.premis.json``."""
     recorded = _ingest_sha(ctx)
-    current = sha256_file(ctx.master.path)
+    current = sha256_file(inputs.get("master", ctx.master.path))
     if recorded is not None and current != recorded:
         raise FixityError(
             f"master {ctx.master.path} changed since ingest (sha256 {recorded[:12]}… → "
@@ -208,12 +246,15 @@ def run(inputs: Mapping[str, Path], params: TagParams, ctx: StageContext) -> Sta
         "object": {
             "identifier": ctx.recording_id,
             "metadata": dict(ctx.metadata),
-            "source": {"file": str(ctx.master.path), "sha256": current, "fixity_verified": True},
+            "tagNames": tag_names(list(ctx.metadata)),
+            "source": {"file": str(ctx.master.path), "sha256": current, "fixity_verified": True,
+                       **({"real_path": str(ctx.master.real_path)}
+                          if ctx.master.real_path and ctx.master.real_path != ctx.master.path else {})},
             "access_copy": {"file": access.name, "sha256": access_sha,
                             "format": FORMAT_NAMES[params.format], "bit_depth": params.bit_depth,
                             "sample_rate": out_rate},
         },
-        "events": [_event(r) for r in ctx.history] + [tag_event],
+        "events": [_event(r) for r in ctx.history] + [tag_event] + [dict(e) for e in ctx.events],
     }
     sidecar_path = ctx.recording_dir / f"{ctx.recording_id}.premis.json"
     atomic_write_json(sidecar_path, sidecar)

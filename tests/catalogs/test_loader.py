@@ -66,7 +66,7 @@ def test_missing_required_column(catalog_dir: Path) -> None:
 
 
 def test_output_inside_source_root_is_refused(catalog_dir: Path) -> None:
-    with pytest.raises(CatalogError, match="inside the source root"):
+    with pytest.raises(CatalogError, match="overlaps the source root"):
         load_catalog(catalog_dir, output_root=catalog_dir / "masters" / "out")
 
 

@@ -54,7 +54,7 @@ def test_changed_master_fails_fixity_before_tagging(catalog_dir: Path, tmp_path:
     shutil.copytree(catalog_dir / "masters", masters)
     for p in masters.iterdir():
         p.chmod(0o644)
-    job = job_for(catalog_dir, "a", master_path=str(masters / "a.wav"))
+    job = job_for(catalog_dir, "a", master_path=str(masters / "a.wav"), source_root=str(masters))
     plan = job_plan(job)
     from shellac.stages.chain import begin_recording, execute_step
 
@@ -64,7 +64,7 @@ def test_changed_master_fails_fixity_before_tagging(catalog_dir: Path, tmp_path:
     with open(masters / "a.wav", "r+b") as fh:  # bit rot after ingest
         fh.seek(-2, 2)
         fh.write(b"\x01\x02")
-    with pytest.raises(FixityError, match="changed since ingest"):
+    with pytest.raises(FixityError, match="changed since it was last processed"):
         execute_step(job, plan, 3)
 
 
