@@ -14,6 +14,7 @@ from typing import Any
 from shellac import __version__
 from shellac.bench_cli import add_bench_command
 from shellac.engine.errors import ShellacError
+from shellac.errors_cli import quiet_expected_tracebacks, report_error
 from shellac.models_cli import add_models_commands
 from shellac.ops_cli import add_ops_commands, fan_out_refusal
 from shellac.training_cli import add_training_commands
@@ -39,9 +40,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if refusal:
         print(f"shellac run: {refusal}", file=sys.stderr)
         return 2
+    from shellac.catalogs import load_catalog
+
+    # Catalog and config errors surface here as one line, before any flow run starts.
+    load_catalog(Path(args.catalog_dir), output_root=Path(args.output).resolve() if args.output else None)
     _prefect_defaults()
     from shellac.flows import restore_collection
 
+    if not args.debug:
+        quiet_expected_tracebacks()
     summary = restore_collection(
         catalog_dir=str(Path(args.catalog_dir).resolve()),
         output=str(Path(args.output).resolve()) if args.output else None,
@@ -54,8 +61,13 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{len(summary['catalog_errors'])} catalog row(s) rejected")
     for line in summary["catalog_errors"]:
         print(f"  rejected: {line}")
+    busy = summary.get("busy", [])
+    if busy:
+        print(f"  {len(busy)} busy (another run holds them; not processed by this run): {', '.join(busy)}")
+    if summary.get("unfinished"):
+        print(f"  still running when this run stopped waiting: {', '.join(summary['unfinished'])}")
     print(f"details: shellac status {args.catalog_dir}")
-    return 1 if summary["failed"] or summary["catalog_errors"] else 0
+    return 1 if summary["failed"] or summary["catalog_errors"] or busy else 0
 
 
 def _status_rows(args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]]]:
@@ -80,6 +92,8 @@ def _status_rows(args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]]]:
             "stages": stages,
             "access_copy": str(entry.directory / f"{entry.recording.id}.flac")
             if entry.status == "done" else None,
+            "withdrawn": str(entry.directory / state.withdrawn) if state and state.withdrawn else None,
+            "lock_holder": entry.holder,
         })
     return catalog, rows
 
@@ -96,7 +110,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                                for e in catalog.errors],
         }, indent=2))
         return 0
-    mark = {"done": "✓", "failed": "✗", "running": "…", "pending": "·"}
+    mark = {"done": "✓", "failed": "✗", "running": "…", "pending": "·", "interrupted": "!"}
     print(f"collection {catalog.config.name}  (output {catalog.config.collection_dir})")
     for row in rows:
         stages = " ".join(f"{n}{mark.get(s['status'], '?')}" for n, s in row["stages"].items())
@@ -104,9 +118,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  {row['id']:<20} {row['status']:<8} {row['profile']:<20} {dur:>8}  {stages}")
         if row["error"]:
             print(f"  {'':<20} error: {row['error']}")
+        if row["withdrawn"]:
+            print(f"  {'':<20} stale access copy withdrawn to {row['withdrawn']}")
+        if row["status"] == "interrupted":
+            print(f"  {'':<20} its run died (no process holds it); the next run resumes it")
+        elif row["lock_holder"]:
+            print(f"  {'':<20} being processed: {row['lock_holder']}")
     for err in catalog.errors:
         print(f"  rejected: {err}")
-    counts = {s: sum(r["status"] == s for r in rows) for s in ("done", "failed", "pending", "running")}
+    counts = {s: sum(r["status"] == s for r in rows)
+              for s in ("done", "failed", "pending", "running", "interrupted")}
     print("  " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     return 0
 
@@ -130,17 +151,28 @@ def cmd_restore(args: argparse.Namespace) -> int:
     """Restore one file through a profile's chain, without a catalog."""
     _prefect_defaults()
     from shellac.engine.atomic import atomic_path
+    from shellac.engine.paths import check_master, refuse_write_inside
     from shellac.flows import restore_recording
     from shellac.stages.chain import RecordingJob
 
-    master = Path(args.input).resolve()
-    out = Path(args.output).resolve()
+    master = Path(args.input).absolute()
+    out = Path(args.output).absolute()
     if out.suffix.lower() != ".flac":
         raise ShellacError(f"output {out} must end in .flac")
-    if out == master:
-        raise ShellacError("the output must not be the input: masters are never overwritten")
-    work = Path(args.work).resolve() if args.work else out.with_name(f"{out.stem}.shellac-work")
     overrides = _parse_sets(args.set or [])
+    # The master's real folder (or --source-root) is the source root: nothing is written inside it.
+    if args.source_root:
+        source_root = Path(args.source_root).absolute()
+        check_master(master, source_root, allow_outside=False)
+    else:
+        source_root = check_master(master, None, allow_outside=True).parent
+    work = Path(args.work).absolute() if args.work else out.with_name(f"{out.stem}.shellac-work")
+    refuse_write_inside(out, source_root, "output")
+    refuse_write_inside(work, source_root, "work folder")
+    for target in (out, out.with_suffix(".premis.json")):
+        if (target.exists() or target.is_symlink()) and not args.overwrite:
+            raise ShellacError(f"{target} already exists: pass --overwrite to replace it, "
+                               "or choose another output")
     models_dir = Path(args.models_dir).resolve() if args.models_dir else None
     if args.model:
         # A bundle directory: its parent is the models directory, its name the key.
@@ -161,6 +193,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         overrides=overrides,
         device=_device(args.device),
         metadata={"title": args.title} if args.title else {},
+        source_root=str(source_root),
     )
     final = restore_recording(job, return_state=True)
     if not final.is_completed():
@@ -230,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Masters are read-only; outputs go to the output tree.",
     )
     parser.add_argument("--version", action="version", version=f"shellac {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an error (and of failed runs in the logs)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="restore a collection (catalog directory) through Prefect")
@@ -263,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "parent and generative_eq.model to its name)")
     p.add_argument("--title", help="title tag for the access copy")
     p.add_argument("--work", help="work directory (default: <output stem>.shellac-work beside it)")
+    p.add_argument("--source-root", help="folder of the masters the input belongs to (default: the input's "
+                   "folder); the output and work folder must lie outside it")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output (never one inside the source root)")
     p.add_argument("--models-dir", help="models directory")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
     p.set_defaults(func=cmd_restore)
@@ -293,12 +332,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``shellac`` console script."""
-    args = build_parser().parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    # --debug is accepted anywhere on the line, before or after the subcommand.
+    args = build_parser().parse_args([a for a in raw if a != "--debug"])
+    args.debug = "--debug" in raw
     try:
         return int(args.func(args))
-    except ShellacError as exc:
-        print(f"shellac: error: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("shellac: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - every error ends as one line; --debug shows the rest
+        return report_error(exc, debug=args.debug)
 
 
 if __name__ == "__main__":

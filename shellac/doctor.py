@@ -15,6 +15,8 @@ from shellac.catalogs import load_catalog
 from shellac.engine.errors import ShellacError
 from shellac.engine.fixity import sha256_file
 from shellac.engine.models.bundle import read_card
+from shellac.engine.paths import check_master, refuse_write_inside
+from shellac.jobs import recording_dir
 from shellac.stages.models import ModelStore
 
 Level = Literal["ok", "warn", "fail"]
@@ -126,13 +128,25 @@ def check_catalog(catalog_dir: Path) -> Iterator[Check]:
         "ok" if not catalog.errors else "warn",
         f"{len(catalog.recordings)} recordings, {len(catalog.errors)} rejected row(s)",
     )
-    missing = [r.id for r in catalog.recordings if not os.access(catalog.master_path(r), os.R_OK)]
-    if missing:
-        yield Check(
-            "masters", "fail", f"{len(missing)} master(s) missing or unreadable: {', '.join(missing[:8])}"
-        )
+    # The same real-path checks a run makes (engine.paths): masters inside the source root,
+    # regular files, readable; no recording folder overlapping the source root.
+    problems: list[str] = []
+    for rec in catalog.recordings:
+        try:
+            real = check_master(catalog.master_path(rec), catalog.config.source_root,
+                                allow_outside=catalog.config.allow_masters_outside_source_root)
+            refuse_write_inside(recording_dir(catalog, rec), catalog.config.source_root,
+                                f"work folder of {rec.id}")
+        except ShellacError as exc:
+            problems.append(f"{rec.id}: {exc}")
+            continue
+        if not os.access(real, os.R_OK):
+            problems.append(f"{rec.id}: master {real} is not readable")
+    if problems:
+        yield Check("masters", "fail", f"{len(problems)} problem(s): " + " | ".join(problems[:8]))
     else:
-        yield Check("masters", "ok", f"all {len(catalog.recordings)} masters readable")
+        yield Check("masters", "ok", f"all {len(catalog.recordings)} masters readable inside the source root "
+                    f"{catalog.config.source_root}; no output overlaps it")
     yield from check_output(catalog.config.output_root, 1.0)
 
 

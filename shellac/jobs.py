@@ -131,5 +131,6 @@ def select_recordings(catalog: Catalog, only: Selection) -> list[Recording]:
     ``done`` (``pending``), or only those whose last run ``failed``."""
     if only == "all":
         return list(catalog.recordings)
-    wanted = {"pending": {"pending", "running", "interrupted", "failed"}, "failed": {"failed", "interrupted"}}[only]
+    wanted = {"pending": {"pending", "running", "interrupted", "failed"},
+              "failed": {"failed", "interrupted"}}[only]
     return [s.recording for s in collection_status(catalog) if s.status in wanted]

@@ -1,4 +1,4 @@
-"""``shellac rerun-failed`` and ``shellac report``: operate a collection after its runs."""
+"""``shellac rerun-failed``, ``report`` and ``accept-master``: operate a collection after its runs."""
 
 from __future__ import annotations
 
@@ -32,10 +32,18 @@ def cmd_rerun_failed(args: argparse.Namespace) -> int:
     if refusal:
         print(f"shellac rerun-failed: {refusal}", file=sys.stderr)
         return 2
+    from shellac.catalogs import load_catalog
+    from shellac.errors_cli import quiet_expected_tracebacks
+
+    # Catalog and config errors surface here as one line, before any flow run starts.
+    load_catalog(Path(args.catalog_dir), output_root=Path(args.output).resolve() if args.output else None)
     # Offline machines: no analytics calls; keep the embedded server's logs quiet.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
     from shellac.flows import rerun_failed
+
+    if not getattr(args, "debug", False):
+        quiet_expected_tracebacks()
 
     summary = rerun_failed(
         catalog_dir=str(Path(args.catalog_dir).resolve()),
@@ -65,8 +73,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_accept_master(args: argparse.Namespace) -> int:
+    """Accept a changed master as the recording's master; the next run re-ingests it."""
+    from shellac.catalogs import load_catalog
+    from shellac.engine.paths import check_master
+    from shellac.jobs import recording_dir
+    from shellac.stages.fixity import accept_master
+
+    catalog = load_catalog(Path(args.catalog_dir), output_root=Path(args.output) if args.output else None)
+    recording = catalog.get(args.id)
+    master = check_master(catalog.master_path(recording), catalog.config.source_root,
+                          allow_outside=catalog.config.allow_masters_outside_source_root)
+    old, new = accept_master(recording_dir(catalog, recording), master)
+    if old == new:
+        print(f"{args.id}: master unchanged (sha256 {new}); nothing to accept")
+    else:
+        print(f"{args.id}: accepted the new master (sha256 {old} → {new}); the change is recorded as a "
+              f"PREMIS event and the old access copy withdrawn. Run `shellac rerun-failed "
+              f"{args.catalog_dir}` (or `shellac run`) to restore the new master.")
+    return 0
+
+
 def add_ops_commands(subparsers: Any) -> None:
-    """Add the ``rerun-failed`` and ``report`` subcommands to ``shellac``'s subparsers."""
+    """Add the ``rerun-failed``, ``report`` and ``accept-master`` subcommands to ``shellac``'s subparsers."""
     p = subparsers.add_parser("rerun-failed", help="rerun only the failed recordings of a collection, "
                               "each from its last good stage")
     p.add_argument("catalog_dir", help="folder with catalog.csv and collection.toml")
@@ -84,3 +113,10 @@ def add_ops_commands(subparsers: Any) -> None:
     p.add_argument("--output", help="output root, if the runs used --output")
     p.add_argument("--output-html", help="HTML file to write (default: <collection output>/report.html)")
     p.set_defaults(func=cmd_report)
+
+    p = subparsers.add_parser("accept-master", help="accept a changed master (after a fixity failure) as "
+                              "the recording's master; the change is recorded in its provenance")
+    p.add_argument("catalog_dir", help="folder with catalog.csv and collection.toml")
+    p.add_argument("id", help="recording id")
+    p.add_argument("--output", help="output root, if the runs used --output")
+    p.set_defaults(func=cmd_accept_master)

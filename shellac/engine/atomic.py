@@ -23,12 +23,49 @@ def temp_sibling(path: Path) -> Path:
     return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
 
 
+# Below this many free bytes a failed write is blamed on a full disk: libsndfile reports a
+# full disk only as "System error.", without an errno.
+FULL_DISK_BYTES = 1 << 20
+
+
+def free_bytes(folder: Path) -> int:
+    """Bytes the current user may still write on the file system holding ``folder``."""
+    st = os.statvfs(folder)
+    return (st.f_bfree if os.geteuid() == 0 else st.f_bavail) * st.f_frsize
+
+
+def mount_point(path: Path) -> Path:
+    """The mount point of the file system holding ``path`` (the disk a message should name)."""
+    path = Path(os.path.realpath(path))
+    while not os.path.ismount(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _disk_full(path: Path, exc: BaseException) -> AudioWriteError | None:
+    full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+    if not full and isinstance(exc, (OSError, RuntimeError)):  # LibsndfileError is a RuntimeError
+        try:
+            full = free_bytes(path.parent) < FULL_DISK_BYTES
+        except OSError:
+            full = False
+    if not full:
+        return None
+    disk = mount_point(path.parent)
+    return AudioWriteError(
+        f"no space left on device: the disk mounted at {disk} is full while writing {path}; "
+        "free space there (or choose another --output) and rerun: finished stages are kept"
+    )
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path`` atomically.
 
     On any exception the temporary file is removed and ``path`` is left as it was,
-    so a reader never sees a partial file.
+    so a reader never sees a partial file. A write that fails because the disk is full
+    (however the writing library reports it) raises ``AudioWriteError`` naming the
+    disk's mount point and the path.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -38,13 +75,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
         fsync_file(tmp)
         os.replace(tmp, path)
         fsync_dir(path.parent)
-    except OSError as exc:
+    except BaseException as exc:
+        full = _disk_full(path, exc)  # judged before the partial file frees its space
         tmp.unlink(missing_ok=True)
-        if exc.errno == errno.ENOSPC:
-            raise AudioWriteError(f"no space left on device while writing {path}") from exc
-        raise
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+        if full is not None:
+            raise full from exc
         raise
 
 

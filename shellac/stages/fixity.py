@@ -73,8 +73,8 @@ def withdraw_outputs(rec_dir: Path, state: RecordingState, later: Sequence[str],
             src = rec_dir / art.path
             if not src.is_file():
                 continue
-            sidecar = src.name.endswith(".premis.json")
-            base, ext = (src.name[: -len(".premis.json")], ".premis.json") if sidecar else (src.stem, src.suffix)
+            ext = ".premis.json" if src.name.endswith(".premis.json") else src.suffix
+            base = src.name[: -len(ext)]
             dest = rec_dir / WITHDRAWN_DIR / f"{base}.{stamp}{ext}"
             dest.parent.mkdir(exist_ok=True)
             os.replace(src, dest)
