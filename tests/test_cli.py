@@ -1,6 +1,7 @@
 """The shellac command line: status output, restore of one file, argument errors."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,79 @@ def test_fan_out_without_a_server_is_refused_clearly(
     assert main([command, str(catalog_dir), "--fan-out"]) == 2
     err = capsys.readouterr().err
     assert "PREFECT_API_URL is not set" in err and "docs/operations.md" in err
+
+
+def test_restore_refuses_to_overwrite_or_write_among_masters(
+    catalog_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shellac.engine.fixity import sha256_file
+
+    masters = catalog_dir / "masters"
+    other = tmp_path / "other-masters"
+    other.mkdir()
+    victim = other / "master.flac"  # another collection's read-only master
+    victim.write_bytes((masters / "b.flac").read_bytes())
+    victim.chmod(0o444)
+    before = {p: sha256_file(p) for p in (masters / "a.wav", victim)}
+    cases = [
+        ([str(victim)], f"{victim} already exists: pass --overwrite"),
+        ([str(masters / "a-restored.flac")], "output .*a-restored.flac .*overlaps the source root"),
+        ([str(tmp_path / "o.flac"), "--work", str(masters / "work")],
+         "work folder .* overlaps the source root"),
+        ([str(tmp_path / "o.flac"), "--source-root", str(tmp_path)], "output .* overlaps the source root"),
+    ]
+    for extra, needle in cases:
+        rc = main(["restore", str(masters / "a.wav"), *extra, "--profile", "ltas-only"])
+        err = capsys.readouterr().err
+        assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err
+        assert re.search(needle, err), err
+    assert {p: sha256_file(p) for p in before} == before
+    assert sorted(p.name for p in masters.iterdir()) == ["a.wav", "b.flac", "silent.wav"]
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "toml_extra", "needle"),
+    [
+        ("id,file,file,content\nx,a.wav,a.wav,piano\n", "", "column 'file' appears twice"),
+        ("id,file,content\nx,a.wav,piano\n", 'profiles = "piano"\n', "'profiles' must be a table"),
+    ],
+)
+def test_catalog_errors_are_one_clean_line_and_debug_shows_the_traceback(
+    catalog_dir: Path, capsys: pytest.CaptureFixture[str], csv_text: str, toml_extra: str, needle: str,
+) -> None:
+    (catalog_dir / "catalog.csv").write_text(csv_text)
+    if toml_extra:
+        (catalog_dir / "collection.toml").write_text(
+            'name = "t"\nsource_root = "masters"\noutput_root = "../out"\n' + toml_extra)
+    for command in (["run"], ["rerun-failed"], ["status"], ["report"]):
+        assert main([*command, str(catalog_dir)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("shellac: error: ") and err.count("\n") == 1 and needle in err
+    assert main(["status", str(catalog_dir), "--debug"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback") and err.splitlines()[-1].startswith("shellac: error: ")
+
+
+def test_unexpected_errors_are_one_line_too(monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import shellac.cli
+
+    def boom(args: object) -> int:
+        raise PermissionError(13, "Permission denied", "/archive/out")
+
+    monkeypatch.setattr(shellac.cli, "cmd_profiles", boom)
+    assert main(["profiles"]) == 1
+    err = capsys.readouterr().err
+    assert err == ("shellac: error: PermissionError: [Errno 13] Permission denied: '/archive/out' "
+                   "(run with --debug for the traceback)\n")
+
+
+def test_run_names_busy_recordings_and_fails(
+    catalog_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shellac.flows
+
+    monkeypatch.setattr(shellac.flows, "restore_collection", lambda **kw: {
+        "collection": "c", "done": 1, "failed": 0, "catalog_errors": [], "busy": ["b"], "unfinished": []})
+    assert main(["run", str(catalog_dir)]) == 1
+    assert "1 busy (another run holds them; not processed by this run): b" in capsys.readouterr().out

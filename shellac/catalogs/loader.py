@@ -68,16 +68,21 @@ def read_csv_rows(csv_path: Path) -> tuple[pd.DataFrame, list[CatalogRowError]]:
     ``CatalogError``; a row with more or fewer fields than the header is rejected
     on its own (it is returned as a ``CatalogRowError``), never shifted into other columns.
     """
+    # csv's default 128 kB field limit would reject the whole catalog over one long field;
+    # the row's own size check rejects that row alone (schema.MAX_FIELD_BYTES).
+    previous_limit = csv.field_size_limit(1 << 30)
+    line = 1
     try:
         with open(csv_path, encoding="utf-8-sig", newline="") as fh:
             reader = csv.reader(fh, strict=True)
             records: list[tuple[int, list[str]]] = []
-            line = 1
             for fields in reader:
                 records.append((line, fields))
                 line = reader.line_num + 1
     except (csv.Error, UnicodeDecodeError) as exc:
         raise CatalogError(f"cannot parse {csv_path} near line {line}: {exc}") from exc
+    finally:
+        csv.field_size_limit(previous_limit)
     if not records or not records[0][1]:
         raise CatalogError(f"{csv_path} is empty: the first line must name the columns (id,file,content,...)")
     header = [str(c).strip().lower() or f"unnamed: {i}" for i, c in enumerate(records[0][1])]

@@ -1,12 +1,13 @@
 """Each master of the bad-input matrix is restored or fails with its own clear reason."""
 
+import json
 from pathlib import Path
 
 import pytest
 import soundfile as sf
 
 from shellac.catalogs import load_catalog
-from shellac.engine.errors import ShellacError
+from shellac.engine.errors import AudioLoadError, ShellacError, UnsafePathError
 from shellac.engine.fixity import sha256_file
 from shellac.jobs import build_job
 from shellac.stages.chain import job_plan, run_plan
@@ -54,3 +55,56 @@ def test_each_bad_input(bad_catalog: Path, index: int) -> None:
         assert state.error_stage == "ingest"
     if before is not None:
         assert sha256_file(master) == before
+
+
+def _linked_catalog(catalog_dir: Path, tmp_path: Path, opt_in: bool = False) -> Path:
+    """Masters reached through links: a file link and a folder link out of the source root,
+    and a link to /dev/zero."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "x.wav").write_bytes((catalog_dir / "masters" / "a.wav").read_bytes())
+    masters = catalog_dir / "masters"
+    (masters / "file-link.wav").symlink_to(outside / "x.wav")
+    (masters / "folder-link").symlink_to(outside)
+    (masters / "zero.wav").symlink_to("/dev/zero")
+    (catalog_dir / "catalog.csv").write_text(
+        "id,file,content\nfilelink,file-link.wav,piano\nfolderlink,folder-link/x.wav,piano\n"
+        "zero,zero.wav,piano\n", encoding="utf-8")
+    if opt_in:
+        text = (catalog_dir / "collection.toml").read_text()
+        (catalog_dir / "collection.toml").write_text(
+            text.replace('output_root = "../out"\n',
+                         'output_root = "../out"\nallow_masters_outside_source_root = true\n'))
+    return outside
+
+
+@pytest.mark.parametrize("rec_id", ["filelink", "folderlink"])
+def test_links_out_of_the_source_root_are_refused(catalog_dir: Path, tmp_path: Path, rec_id: str) -> None:
+    _linked_catalog(catalog_dir, tmp_path)
+    catalog = load_catalog(catalog_dir)
+    job = build_job(catalog, catalog.get(rec_id))
+    with pytest.raises(UnsafePathError, match="outside the source root"):
+        run_plan(job, job_plan(job))
+    state = load_state(Path(job.recording_dir))
+    assert state.status == "failed" and "allow_masters_outside_source_root" in state.error
+    assert not (Path(job.recording_dir) / f"{rec_id}.flac").exists()
+
+
+def test_links_out_of_the_source_root_with_opt_in_record_the_real_path(
+    catalog_dir: Path, tmp_path: Path
+) -> None:
+    outside = _linked_catalog(catalog_dir, tmp_path, opt_in=True)
+    catalog = load_catalog(catalog_dir)
+    job = build_job(catalog, catalog.get("folderlink"))
+    run_plan(job, job_plan(job))
+    source = json.loads((Path(job.recording_dir) / "folderlink.premis.json").read_text())["object"]["source"]
+    assert source["file"] == str(catalog_dir / "masters" / "folder-link" / "x.wav")
+    assert source["real_path"] == str((outside / "x.wav").resolve())
+
+
+def test_a_link_to_dev_zero_is_refused_as_a_device(catalog_dir: Path, tmp_path: Path) -> None:
+    _linked_catalog(catalog_dir, tmp_path, opt_in=True)  # even when links may leave the root
+    catalog = load_catalog(catalog_dir)
+    job = build_job(catalog, catalog.get("zero"))
+    with pytest.raises(AudioLoadError, match=r"is a character device \(/dev/zero\), not a regular file"):
+        run_plan(job, job_plan(job))

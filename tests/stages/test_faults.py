@@ -192,3 +192,81 @@ def test_two_concurrent_runs_never_process_a_recording_twice(catalog_dir: Path, 
         job = _gen_job(catalog_dir, models, rec)
         run_plan(job, job_plan(job))
         assert load_state(Path(job.recording_dir)).status == "done"
+
+
+@pytest.mark.parametrize("free", [0, 10 * 1024**3])
+def test_disk_full_reported_by_libsndfile_names_the_disk_and_the_path(
+    catalog_dir: Path, monkeypatch: pytest.MonkeyPatch, free: int
+) -> None:
+    import shellac.engine.atomic as atomic
+
+    job = job_for(catalog_dir, "a")
+    real_write = sf.SoundFile.write
+    calls = {"n": 0}
+
+    def failing_write(self: sf.SoundFile, data: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:  # libsndfile says only "System error." when the disk fills up
+            raise sf.LibsndfileError(2, "Error writing: ")
+        real_write(self, data)
+
+    monkeypatch.setattr(sf.SoundFile, "write", failing_write)
+    monkeypatch.setattr(atomic, "free_bytes", lambda folder: free)
+    if free:  # plenty of room: the library's own error stands, nothing is blamed on the disk
+        with pytest.raises(sf.LibsndfileError):
+            run_plan(job, job_plan(job))
+        return
+    target = Path(job.recording_dir) / "01-denoise" / "audio.wav"
+    disk = atomic.mount_point(target.parent)
+    with pytest.raises(AudioWriteError, match=f"the disk mounted at {disk} is full while writing {target}"):
+        run_plan(job, job_plan(job))
+    assert "no space left on device" in load_state(Path(job.recording_dir)).stages["denoise"].error
+
+
+def test_corrupt_state_json_fails_only_its_recording(
+    catalog_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shellac.catalogs import load_catalog
+    from shellac.cli import main
+    from shellac.jobs import collection_status, select_recordings
+
+    for rec in ("a", "b"):
+        job = job_for(catalog_dir, rec, profile="ltas-only")
+        run_plan(job, job_plan(job))
+    (Path(job_for(catalog_dir, "b").recording_dir) / "state.json").write_text('{"recording_id": "b", ')
+    catalog = load_catalog(catalog_dir)
+    status = {s.recording.id: s for s in collection_status(catalog)}
+    assert (status["a"].status, status["b"].status, status["silent"].status) == ("done", "failed", "pending")
+    assert "unreadable" in status["b"].state.error and "move it aside" in status["b"].state.error
+    assert [r.id for r in select_recordings(catalog, "failed")] == ["b"]
+    assert main(["status", str(catalog_dir)]) == 0
+    assert "1 done, 1 failed, 2 pending" in capsys.readouterr().out
+    assert main(["report", str(catalog_dir)]) == 0
+    page = (catalog.config.collection_dir / "report.html").read_text()
+    assert "state.json is unreadable" in page
+
+
+def test_killed_run_is_reported_interrupted_and_its_lock_reclaimed(catalog_dir: Path) -> None:
+    from shellac.catalogs import load_catalog
+    from shellac.jobs import collection_status
+    from shellac.stages.state import RecordingBusyError, RecordingState, recording_lock, save_state
+
+    job = job_for(catalog_dir, "a", profile="ltas-only")
+    rec_dir = Path(job.recording_dir)
+    rec_dir.mkdir(parents=True)
+    save_state(rec_dir, RecordingState(recording_id="a", status="running"))
+    (rec_dir / ".lock").write_text("pid 999999 on gone-host since 2026-01-01T00:00:00+00:00")
+    catalog = load_catalog(catalog_dir)
+    entry = {s.recording.id: s for s in collection_status(catalog)}["a"]
+    assert (entry.status, entry.holder) == ("interrupted", None)  # nobody holds it: its run died
+
+    with recording_lock(rec_dir):  # a live run holds it: "running", and who holds it is named
+        entry = {s.recording.id: s for s in collection_status(catalog)}["a"]
+        assert entry.status == "running" and entry.holder.startswith(f"pid {os.getpid()} on ")
+        busy = f"a is busy: another run is processing it \\(pid {os.getpid()}"
+        with pytest.raises(RecordingBusyError, match=busy):
+            run_plan(job, job_plan(job))
+
+    run_plan(job, job_plan(job))  # the lock of the dead run is simply taken over
+    assert load_state(rec_dir).status == "done"
+    assert (rec_dir / ".lock").read_text().startswith(f"pid {os.getpid()} on ")

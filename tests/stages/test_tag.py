@@ -145,3 +145,31 @@ def test_peaks_over_full_scale_are_scaled_not_clipped(tmp_path: Path) -> None:
     assert out.metrics["peak_gain_db"] == pytest.approx(-1.0 - 20 * np.log10(np.abs(hot).max()), abs=1e-3)
     # Scaled, not clipped: the waveform keeps its shape.
     assert np.corrcoef(copy[0], hot[0])[0, 1] > 0.9999
+
+
+def test_illegal_tag_names_are_sanitised_and_nul_bytes_stripped(catalog_dir: Path) -> None:
+    from mutagen.wave import WAVE
+
+    from shellac.catalogs import load_catalog
+    from shellac.jobs import build_job
+
+    (catalog_dir / "catalog.csv").write_text(
+        'id,file,title,content,Signatur Ä,a=b,x~y,a_b\n'
+        'a,a.wav,"Vesti\x00 la giubba",piano,S-1,eq,tilde,plain\n', encoding="utf-8")
+    catalog = load_catalog(catalog_dir)
+    job = build_job(catalog, catalog.get("a")).model_copy(update={"profile": "ltas-only"})
+    run_plan(job, job_plan(job))
+    rec = Path(job.recording_dir)
+    tags = FLAC(rec / "a.flac")
+    assert tags["TITLE"] == ["Vesti la giubba"]
+    assert (tags["SHELLAC_META_SIGNATUR_A"], tags["SHELLAC_META_A_B"], tags["SHELLAC_META_X_Y"],
+            tags["SHELLAC_META_A_B_2"]) == (["S-1"], ["eq"], ["tilde"], ["plain"])
+    sidecar = json.loads((rec / "a.premis.json").read_text())["object"]
+    assert sidecar["metadata"]["signatur ä"] == "S-1"  # the original column names are kept
+    assert sidecar["tagNames"]["a=b"] == "SHELLAC_META_A_B"
+    assert sidecar["tagNames"]["a_b"] == "SHELLAC_META_A_B_2"
+
+    wav_job = job.model_copy(update={"overrides": {**job.overrides, "tag": {"format": "wav"}}})
+    run_plan(wav_job, job_plan(wav_job))
+    id3 = WAVE(rec / "a.wav").tags
+    assert str(id3["TIT2"]) == "Vesti la giubba" and str(id3["TXXX:SHELLAC_META_X_Y"]) == "tilde"
