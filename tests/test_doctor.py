@@ -50,8 +50,9 @@ def test_doctor_makes_the_runtimes_path_checks(catalog_dir: Path, tmp_path: Path
         "id,file,content\na,a.wav,piano\nlink,link.wav,piano\nzero,zero.wav,piano\npipe,pipe.wav,piano\n")
     checks = {c.name: c for c in run_checks(catalog_dir, tmp_path / "none", tmp_path, 0.0)}
     detail = checks["masters"].detail
-    assert checks["masters"].level == "fail" and detail.startswith("3 problem(s)")
-    assert "link: master" in detail and "zero: master" in detail and "outside the source root" in detail
+    assert checks["masters"].level == "fail" and detail.startswith("3 problem(s)")  # of 4 masters
+    assert "link: master" in detail and "outside the source root" in detail
+    assert "zero: master" in detail and "is a character device (/dev/zero)" in detail
     assert "pipe: master" in detail and "is a FIFO" in detail
 
 

@@ -47,12 +47,6 @@ def check_master(master: Path | str, source_root: Path | str | None, *, allow_ou
     ``/dev/zero``, a FIFO, a folder), since it would never end or never hold audio.
     """
     real = real_path(master)
-    if source_root is not None and not allow_outside and not is_inside(real, source_root):
-        raise UnsafePathError(
-            f"master {master} resolves to {real}, outside the source root {real_path(source_root)}; "
-            "replace the link with the file, or set allow_masters_outside_source_root = true in "
-            "collection.toml to accept it (its real path is then recorded in the provenance)"
-        )
     try:
         mode = os.stat(real).st_mode
     except FileNotFoundError as exc:
@@ -65,5 +59,11 @@ def check_master(master: Path | str, source_root: Path | str | None, *, allow_ou
                 else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
         raise AudioLoadError(
             f"master {master} is {kind} ({real}), not a regular file: point the catalog at the audio file"
+        )
+    if source_root is not None and not allow_outside and not is_inside(real, source_root):
+        raise UnsafePathError(
+            f"master {master} resolves to {real}, outside the source root {real_path(source_root)}; "
+            "replace the link with the file, or set allow_masters_outside_source_root = true in "
+            "collection.toml to accept it (its real path is then recorded in the provenance)"
         )
     return real

@@ -231,8 +231,6 @@ def execute_step(
         record.started = utc_now()
         record.ended = record.error = record.error_type = None
         record.attempts += 1
-        if MASTER in inputs:
-            state.master_sha256 = inputs[MASTER]
         save_state(rec_dir, state)
 
         stage_dir.mkdir(parents=True, exist_ok=True)
@@ -246,6 +244,10 @@ def execute_step(
         record.metrics = dict(output.metrics)
         record.status = "done"
         record.key = key
+        if MASTER in inputs:
+            # Recorded only once a stage accepted the master: a transfer that failed ingest
+            # may be replaced freely; one that was restored is guarded by verify_master.
+            state.master_sha256 = inputs[MASTER]
     except BaseException as exc:
         touched = True
         record.status = "failed"

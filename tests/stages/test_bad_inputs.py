@@ -103,7 +103,7 @@ def test_links_out_of_the_source_root_with_opt_in_record_the_real_path(
 
 
 def test_a_link_to_dev_zero_is_refused_as_a_device(catalog_dir: Path, tmp_path: Path) -> None:
-    _linked_catalog(catalog_dir, tmp_path, opt_in=True)  # even when links may leave the root
+    _linked_catalog(catalog_dir, tmp_path)
     catalog = load_catalog(catalog_dir)
     job = build_job(catalog, catalog.get("zero"))
     with pytest.raises(AudioLoadError, match=r"is a character device \(/dev/zero\), not a regular file"):

@@ -103,3 +103,15 @@ def test_accept_master_of_a_recording_that_never_ran_is_refused(
     assert main(["accept-master", str(catalog_dir), "b"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "never ran, nothing to accept" in err
+
+
+def test_a_master_that_failed_ingest_may_be_replaced_without_accepting(catalog_dir: Path) -> None:
+    job = job_for(catalog_dir, "silent", profile="ltas-only")
+    with pytest.raises(AudioLoadError, match="is silent"):
+        run_plan(job, job_plan(job))
+    assert load_state(Path(job.recording_dir)).master_sha256 is None  # never accepted into the chain
+    _replace_master(Path(job.master_path), harmonic_tone(3.0, seed=4))
+    run_plan(job, job_plan(job))
+    state = load_state(Path(job.recording_dir))
+    assert state.status == "done" and state.master_sha256 == sha256_file(Path(job.master_path))
+    assert not [e for e in state.events if e["eventType"] == "fixity check"]
