@@ -67,7 +67,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if summary.get("unfinished"):
         print(f"  still running when this run stopped waiting: {', '.join(summary['unfinished'])}")
     print(f"details: shellac status {args.catalog_dir}")
-    return 1 if summary["failed"] or summary["catalog_errors"] or busy else 0
+    # A run refused before it wrote any state (e.g. an unsafe work folder) counts as failed too.
+    failed = summary["failed"] or "failed" in summary.get("outcomes", {}).values()
+    return 1 if failed or summary["catalog_errors"] or busy else 0
 
 
 def _status_rows(args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]]]:
