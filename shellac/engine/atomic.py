@@ -44,7 +44,9 @@ def mount_point(path: Path) -> Path:
 
 def _disk_full(path: Path, exc: BaseException) -> AudioWriteError | None:
     full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
-    if not full and isinstance(exc, (OSError, RuntimeError)):  # LibsndfileError is a RuntimeError
+    # Writers wrap the OS error their own way (libsndfile: "System error.", mutagen: MutagenError),
+    # so any failure with the disk (nearly) full is put down to it, with the writer's words kept.
+    if not full and isinstance(exc, Exception):
         try:
             full = free_bytes(path.parent) < FULL_DISK_BYTES
         except OSError:
@@ -53,8 +55,9 @@ def _disk_full(path: Path, exc: BaseException) -> AudioWriteError | None:
         return None
     disk = mount_point(path.parent)
     return AudioWriteError(
-        f"no space left on device: the disk mounted at {disk} is full while writing {path}; "
-        "free space there (or choose another --output) and rerun: finished stages are kept"
+        f"no space left on device: the disk mounted at {disk} is full while writing {path} "
+        f"({type(exc).__name__}: {exc}); free space there (or choose another --output) and rerun: "
+        "finished stages are kept"
     )
 
 
