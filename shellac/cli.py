@@ -40,16 +40,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"shellac run: {refusal}", file=sys.stderr)
         return 2
     _prefect_defaults()
-    from shellac.flows import restore_collection
+    from shellac.flows import restore_collection, summary_of
 
-    summary = restore_collection(
+    summary = summary_of(restore_collection(
         catalog_dir=str(Path(args.catalog_dir).resolve()),
         output=str(Path(args.output).resolve()) if args.output else None,
         only=args.only,
         models_dir=str(Path(args.models_dir).resolve()) if args.models_dir else None,
         device=_device(args.device),
         fan_out=args.fan_out,
-    )
+        return_state=True,
+    ))
     print(f"\n{summary['collection']}: {summary['done']} done, {summary['failed']} failed, "
           f"{len(summary['catalog_errors'])} catalog row(s) rejected")
     for line in summary["catalog_errors"]:

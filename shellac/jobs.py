@@ -85,7 +85,7 @@ class RecordingStatus:
 
     @property
     def status(self) -> str:
-        """done, failed, running, or pending."""
+        """done, failed, cancelled, running, or pending."""
         return self.state.status if self.state else "pending"
 
 
@@ -102,5 +102,5 @@ def select_recordings(catalog: Catalog, only: Selection) -> list[Recording]:
     ``done`` (``pending``), or only those whose last run ``failed``."""
     if only == "all":
         return list(catalog.recordings)
-    wanted = {"pending": {"pending", "running", "failed"}, "failed": {"failed"}}[only]
+    wanted = {"pending": {"pending", "running", "failed", "cancelled"}, "failed": {"failed"}}[only]
     return [s.recording for s in collection_status(catalog) if s.status in wanted]

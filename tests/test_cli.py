@@ -2,9 +2,11 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import soundfile as sf
+from prefect.states import Completed, State
 
 from shellac.cli import build_parser, main
 from shellac.stages.chain import job_plan, run_plan
@@ -62,9 +64,9 @@ def test_run_passes_its_options_to_the_collection_flow(
 
     seen: dict[str, object] = {}
 
-    def fake_flow(**kwargs: object) -> dict[str, object]:
+    def fake_flow(**kwargs: object) -> State[Any]:
         seen.update(kwargs)
-        return {"collection": "c", "done": 2, "failed": 0, "catalog_errors": []}
+        return Completed(data={"collection": "c", "done": 2, "failed": 0, "catalog_errors": []})
 
     monkeypatch.setattr(shellac.flows, "restore_collection", fake_flow)
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
