@@ -22,14 +22,15 @@ lock:
 
 # Debian packages: fluidsynth and the General MIDI soundfonts render the demo, training and
 # held-out material (FluidR3 and TimGM6mb train; MuseScore General is held out); mediainfo is
-# the independent reader the tag tests check files with; chromium renders the HTML report.
+# the independent reader the tag tests check files with; chromium renders the HTML report;
+# postgresql is the database of the Prefect-server integration test (a throwaway cluster).
 SF := /usr/share/sounds
 system-deps:
 	@command -v fluidsynth >/dev/null && command -v mediainfo >/dev/null && command -v chromium >/dev/null \
 	  && test -f $(SF)/sf2/FluidR3_GM.sf2 && test -f $(SF)/sf2/TimGM6mb.sf2 \
-	  && test -f $(SF)/sf3/MuseScore_General_Full.sf3 || \
+	  && test -f $(SF)/sf3/MuseScore_General_Full.sf3 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  { apt-get update -qq && apt-get install -y -qq fluidsynth fluid-soundfont-gm timgm6mb-soundfont \
-	      musescore-general-soundfont mediainfo chromium; }
+	      musescore-general-soundfont mediainfo chromium postgresql; }
 
 demo-data: setup system-deps
 	$(PY) scripts/make_demo.py --out catalogs/demo

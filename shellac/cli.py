@@ -207,14 +207,21 @@ def cmd_ltas(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    """Check models, Prefect, GPU, disk and access; exit 1 if anything would stop a run."""
+    """Check models, references, Prefect (pools, limit, deployments), GPU, disk and access; exit 1
+    if anything would stop a run."""
     from shellac.doctor import run_checks
+    from shellac.flows.readiness import check_server, check_stage_data
 
-    checks = run_checks(
+    checks: list[Any] = run_checks(
         Path(args.catalog_dir) if args.catalog_dir else None,
         Path(args.models_dir) if args.models_dir else None,
         Path(args.output), args.min_free_gb,
     )
+    if args.catalog_dir:
+        checks += check_stage_data(Path(args.catalog_dir), Path(args.models_dir) if args.models_dir else None)
+    # Pools, workers, the gpu limit and deployments, when a server is configured and answers.
+    if not any(c.name == "prefect API" and c.level == "fail" for c in checks):
+        checks += check_server(Path(__file__).resolve().parent.parent / "prefect.yaml")
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
     for check in checks:
         print(f"[{marks[check.level]}] {check.name}: {check.detail}")

@@ -80,7 +80,10 @@ def test_run_passes_its_options_to_the_collection_flow(
 def test_fan_out_without_a_server_is_refused_clearly(
     catalog_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str,
 ) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    assert main([command, str(catalog_dir), "--fan-out"]) == 2
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):  # no server in env or profile
+        assert main([command, str(catalog_dir), "--fan-out"]) == 2
     err = capsys.readouterr().err
     assert "PREFECT_API_URL is not set" in err and "docs/operations.md" in err

@@ -101,6 +101,11 @@ def pool_of(client: SyncPrefectClient, deployment: str) -> str:
     return dep.work_pool_name
 
 
+def is_online(worker: Any) -> bool:
+    """Whether the server counts a worker as online (it has heartbeated recently)."""
+    return str(getattr(worker.status, "value", worker.status)).upper() == "ONLINE"
+
+
 def await_worker(client: SyncPrefectClient, deployment: str, wait_s: float, poll_s: float = 2.0) -> str:
     """Wait at most ``wait_s`` seconds for an online worker of ``deployment``'s pool; return the pool.
 
@@ -110,8 +115,7 @@ def await_worker(client: SyncPrefectClient, deployment: str, wait_s: float, poll
     pool = pool_of(client, deployment)
     deadline = time.monotonic() + wait_s
     while True:
-        workers = client.read_workers_for_work_pool(pool)
-        if any(str(getattr(w.status, "value", w.status)).upper() == "ONLINE" for w in workers):
+        if any(is_online(w) for w in client.read_workers_for_work_pool(pool)):
             return pool
         if time.monotonic() >= deadline:
             raise NoWorkerError(
