@@ -145,11 +145,12 @@ def server(postgres: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 @pytest.fixture(scope="module")
 def workers(server: dict[str, str], tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
-    """One CPU-pool worker (--limit 2) and one GPU-pool worker (--limit 1; a CPU stands in for it)."""
+    """One CPU-pool worker (--limit 3: a collection run and two recordings) and one GPU-pool
+    worker (--limit 1; a CPU stands in for the GPU)."""
     logs = tmp_path_factory.mktemp("workers")
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        for pool, limit in (("cpu", "2"), ("gpu", "1")):
+        for pool, limit in (("cpu", "3"), ("gpu", "1")):
             procs[pool] = subprocess.Popen(
                 [PREFECT, "worker", "start", "--pool", pool, "--name", f"itest-{pool}", "--limit", limit],
                 env=server, cwd=logs, stdout=(logs / f"{pool}.log").open("wb"), stderr=subprocess.STDOUT,
