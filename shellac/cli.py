@@ -219,9 +219,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     )
     if args.catalog_dir:
         checks += check_stage_data(Path(args.catalog_dir), Path(args.models_dir) if args.models_dir else None)
-    # Pools, workers, the gpu limit and deployments, when a server is configured and answers.
+    # Pools, workers, the gpu limit and deployments, when PREFECT_API_URL names a server that answers.
     if not any(c.name == "prefect API" and c.level == "fail" for c in checks):
-        checks += check_server(Path(__file__).resolve().parent.parent / "prefect.yaml")
+        checks += check_server(Path(__file__).resolve().parent.parent / "prefect.yaml",
+                               os.environ.get("PREFECT_API_URL"))
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
     for check in checks:
         print(f"[{marks[check.level]}] {check.name}: {check.detail}")

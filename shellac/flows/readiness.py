@@ -37,17 +37,17 @@ def expected_deployments(prefect_yaml: Path) -> dict[str, str]:
     return {d["name"]: d.get("work_pool", {}).get("name", "") for d in config.get("deployments", [])}
 
 
-def check_server(prefect_yaml: Path) -> Iterator[Finding]:
-    """The configured server has prefect.yaml's pools (each with an online worker), the ``gpu``
-    concurrency limit, and every deployment; nothing is checked without a configured server."""
+def check_server(prefect_yaml: Path, api_url: str | None) -> Iterator[Finding]:
+    """The server at ``api_url`` has prefect.yaml's pools (each with an online worker), the ``gpu``
+    concurrency limit, and every deployment; nothing is checked without a server."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    if not PREFECT_API_URL.value():
+    if not api_url:
         return
     expected = expected_deployments(prefect_yaml)
-    with get_client(sync_client=True) as client:
+    with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
         for pool in sorted(set(expected.values()) - {""}):
             try:
                 client.read_work_pool(pool)
