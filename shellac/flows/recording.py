@@ -14,6 +14,7 @@ from prefect.states import Completed, Failed, State
 
 from shellac.engine.errors import ShellacError
 from shellac.flows.gpu import require_device
+from shellac.flows.logs import one_line_failures
 from shellac.flows.tasks import retry_delays, run_stage
 from shellac.stages.chain import (
     RecordingJob,
@@ -27,6 +28,9 @@ from shellac.stages.state import RecordingBusyError, recording_lock
 
 # Name of the Completed state of a run that found its recording locked by another run.
 BUSY = "Busy"
+
+# Loaded by a worker's flow-run process before the flow runs: expected failures stay one line.
+one_line_failures()
 
 
 class StageRejected(ShellacError):

@@ -22,6 +22,8 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterDeploymentId,
     FlowRunFilterName,
+    LogFilter,
+    LogFilterFlowRunId,
 )
 from prefect.client.schemas.objects import FlowRun
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -136,6 +138,13 @@ def test_failed_recording_turns_the_collection_red_and_rerun_failed_reports_to_t
     assert orch["fan_out"]["flow_runs"] == 2 and orch["recordings"] == 2
     assert orch["overhead_per_recording_s"] > 0 and orch["stage_s"] > 0
     assert "cannot read bad.wav" in _state(catalog, "ired", "bad")["error"]
+    # The expected failure is logged in one line: no traceback in the bad run's logs.
+    named = FlowRunFilter(name=FlowRunFilterName(any_=["ired/bad"]))
+    (bad_run,) = client.read_flow_runs(flow_run_filter=named)
+    of_run = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[bad_run.id]))
+    logs = [log.message for log in client.read_logs(log_filter=of_run)]
+    assert any("bad failed: ingest: cannot read bad.wav" in m for m in logs)
+    assert not any("Traceback" in m for m in logs), logs
 
     # The archivist replaces the bad transfer and reruns it from the command line, against the server.
     (catalog / "masters" / "bad.wav").unlink()
