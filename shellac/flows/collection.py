@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ from shellac.flows.params import Device, Seconds
 from shellac.flows.recording import restore_recording
 from shellac.flows.summary import artifact_key, publish_summary
 from shellac.jobs import Selection, build_job, select_recordings
-from shellac.stages.chain import RecordingJob, is_current
+from shellac.stages.chain import RecordingJob, is_current, job_plan
+from shellac.stages.profiles import Plan
 from shellac.stages.state import load_state
 
 
@@ -69,6 +71,22 @@ def _run_fanned_out(jobs: list[RecordingJob], progress_id: Any, cpu_deployment: 
     # Stage time of this run: what the recorded stage durations grew by (skipped stages add 0).
     stage_s = {job.recording_id: max(0.0, _stage_seconds(job) - before[job.recording_id]) for job in jobs}
     return result.outcomes, overhead(result.runs, stage_s)
+
+
+def current_recordings(jobs: list[RecordingJob]) -> set[str]:
+    """Ids of the jobs with nothing to do (``is_current``), each profile setting parsed once."""
+    plans: dict[str, Plan | None] = {}
+    current = set()
+    for job in jobs:
+        key = job.model_dump_json(include={"profile", "profile_dirs", "overrides"})
+        if key not in plans:
+            plans[key] = None
+            with contextlib.suppress(ShellacError):  # the recording's own run reports it
+                plans[key] = job_plan(job)
+        plan = plans[key]
+        if plan is not None and is_current(job, plan):
+            current.add(job.recording_id)
+    return current
 
 
 def _write_catalog_errors(catalog: Catalog) -> None:
@@ -168,7 +186,7 @@ def restore_collection(
     jobs = [build_job(catalog, rec, models_dir=Path(models_dir) if models_dir else None, device=device)
             for rec in selected]
     checked = time.monotonic()
-    current = {job.recording_id for job in jobs if is_current(job)}
+    current = current_recordings(jobs)
     check_s = time.monotonic() - checked
     todo = [job for job in jobs if job.recording_id not in current]
     logger.info("%s: %d of %d recordings selected (--only %s); %d already current (checked in %.1f s), "

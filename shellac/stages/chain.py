@@ -205,16 +205,17 @@ def prepare_step(
     return PreparedStep(key, inputs, paths, ctx, params_json, model_hash)
 
 
-def is_current(job: RecordingJob) -> bool:
+def is_current(job: RecordingJob, plan: Plan | None = None) -> bool:
     """Whether every step of the job's plan would be skipped: nothing to do for this recording.
 
     Decided from state.json and the same content keys ``execute_step`` computes (the
     master and every output are hashed), so a collection run can leave a finished
     recording alone without starting anything for it. Any doubt (no state, another
     plan, an unreadable state, a missing model) answers ``False``: the run decides.
+    ``plan`` is ``job_plan(job)`` when the caller already has it.
     """
     try:
-        plan = job_plan(job)
+        plan = plan or job_plan(job)
         state = load_state(Path(job.recording_dir))
         if state is None or state.status != "done" or state.plan != [s.stage for s in plan.steps]:
             return False
