@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup lock demo demo-data test test-all lint system-deps clean-demo
+.PHONY: setup lock demo demo-data test test-all test-server lint system-deps clean-demo
 
 setup: $(STAMP)
 
@@ -47,6 +47,10 @@ lint: setup
 test: setup system-deps lint
 	$(PY) -m pytest -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The Prefect-server integration test alone (PostgreSQL cluster, server, workers); also in `test`.
+test-server: setup system-deps
+	$(PY) -m pytest -q tests/integration
 
 # Everything, slow tests included (not GPU tests).
 test-all: setup system-deps

@@ -90,7 +90,8 @@ def restore_recording(job: RecordingJob, first_step: int = 0, last_step: int | N
         except BaseException as exc:
             # Bugs keep their traceback; a cancellation or a stopped worker is recorded as cancelled.
             state = finish_recording(job, error=exc)
-            logger.error("%s %s: %s", job.recording_id, state.status, state.error or describe_error(exc))
+            log = logger.warning if state.status == "cancelled" else logger.error
+            log("%s %s: %s", job.recording_id, state.status, state.error or describe_error(exc))
             raise
         ends_plan = last == len(plan.steps) - 1
         status = finish_recording(job).status if ends_plan else "running"
