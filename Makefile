@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup lock demo demo-data test test-all lint system-deps clean-demo
+.PHONY: setup lock demo demo-data test test-all test-server lint system-deps clean-demo
 
 setup: $(STAMP)
 
@@ -22,14 +22,15 @@ lock:
 
 # Debian packages: fluidsynth and the General MIDI soundfonts render the demo, training and
 # held-out material (FluidR3 and TimGM6mb train; MuseScore General is held out); mediainfo is
-# the independent reader the tag tests check files with; chromium renders the HTML report.
+# the independent reader the tag tests check files with; chromium renders the HTML report;
+# postgresql is the database of the Prefect-server integration test (a throwaway cluster).
 SF := /usr/share/sounds
 system-deps:
 	@command -v fluidsynth >/dev/null && command -v mediainfo >/dev/null && command -v chromium >/dev/null \
 	  && test -f $(SF)/sf2/FluidR3_GM.sf2 && test -f $(SF)/sf2/TimGM6mb.sf2 \
-	  && test -f $(SF)/sf3/MuseScore_General_Full.sf3 || \
+	  && test -f $(SF)/sf3/MuseScore_General_Full.sf3 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  { apt-get update -qq && apt-get install -y -qq fluidsynth fluid-soundfont-gm timgm6mb-soundfont \
-	      musescore-general-soundfont mediainfo chromium; }
+	      musescore-general-soundfont mediainfo chromium postgresql; }
 
 demo-data: setup system-deps
 	$(PY) scripts/make_demo.py --out catalogs/demo
@@ -46,6 +47,10 @@ lint: setup
 test: setup system-deps lint
 	$(PY) -m pytest -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The Prefect-server integration test alone (PostgreSQL cluster, server, workers); also in `test`.
+test-server: setup system-deps
+	$(PY) -m pytest -q tests/integration
 
 # Everything, slow tests included (not GPU tests).
 test-all: setup system-deps

@@ -45,18 +45,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Catalog and config errors surface here as one line, before any flow run starts.
     load_catalog(Path(args.catalog_dir), output_root=Path(args.output).resolve() if args.output else None)
     _prefect_defaults()
-    from shellac.flows import restore_collection
+    from shellac.flows import restore_collection, summary_of
 
     if not args.debug:
         quiet_expected_tracebacks()
-    summary = restore_collection(
+    summary = summary_of(restore_collection(
         catalog_dir=str(Path(args.catalog_dir).resolve()),
         output=str(Path(args.output).resolve()) if args.output else None,
         only=args.only,
         models_dir=str(Path(args.models_dir).resolve()) if args.models_dir else None,
         device=_device(args.device),
         fan_out=args.fan_out,
-    )
+        return_state=True,
+    ))
     print(f"\n{summary['collection']}: {summary['done']} done, {summary['failed']} failed, "
           f"{len(summary['catalog_errors'])} catalog row(s) rejected")
     for line in summary["catalog_errors"]:
@@ -241,14 +242,22 @@ def cmd_ltas(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    """Check models, Prefect, GPU, disk and access; exit 1 if anything would stop a run."""
+    """Check models, references, Prefect (pools, limit, deployments), GPU, disk and access; exit 1
+    if anything would stop a run."""
     from shellac.doctor import run_checks
+    from shellac.flows.readiness import check_server, check_stage_data
 
-    checks = run_checks(
+    checks: list[Any] = run_checks(
         Path(args.catalog_dir) if args.catalog_dir else None,
         Path(args.models_dir) if args.models_dir else None,
         Path(args.output), args.min_free_gb,
     )
+    if args.catalog_dir:
+        checks += check_stage_data(Path(args.catalog_dir), Path(args.models_dir) if args.models_dir else None)
+    # Pools, workers, the gpu limit and deployments, when PREFECT_API_URL names a server that answers.
+    if not any(c.name == "prefect API" and c.level == "fail" for c in checks):
+        checks += check_server(Path(__file__).resolve().parent.parent / "prefect.yaml",
+                               os.environ.get("PREFECT_API_URL"))
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
     for check in checks:
         print(f"[{marks[check.level]}] {check.name}: {check.detail}")

@@ -95,7 +95,7 @@ class RecordingStatus:
 
     @property
     def status(self) -> str:
-        """done, failed, running (lock held), interrupted (left running by a dead run), or pending."""
+        """done, failed, cancelled, running (lock held), interrupted (left by a dead run), or pending."""
         if self.state is None:
             return "pending"
         if self.state.status == "running" and self.holder is None:
@@ -131,6 +131,6 @@ def select_recordings(catalog: Catalog, only: Selection) -> list[Recording]:
     ``done`` (``pending``), or only those whose last run ``failed``."""
     if only == "all":
         return list(catalog.recordings)
-    wanted = {"pending": {"pending", "running", "interrupted", "failed"},
+    wanted = {"pending": {"pending", "running", "interrupted", "failed", "cancelled"},
               "failed": {"failed", "interrupted"}}[only]
     return [s.recording for s in collection_status(catalog) if s.status in wanted]

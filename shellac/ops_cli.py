@@ -17,9 +17,25 @@ def _device(name: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def configured_api_url() -> str:
+    """The Prefect server this machine is configured for ($PREFECT_API_URL or the active Prefect
+    profile), or "" when runs use a temporary embedded API."""
+    from prefect.settings import PREFECT_API_URL
+
+    return str(PREFECT_API_URL.value() or "")
+
+
+def api_description() -> str:
+    """Where flow runs started here are recorded, in words."""
+    url = configured_api_url()
+    return (f"the Prefect server at {url}" if url else
+            "a temporary embedded Prefect API (no server configured: set PREFECT_API_URL to record "
+            "this run on your server)")
+
+
 def fan_out_refusal(fan_out: bool) -> str | None:
     """Why ``--fan-out`` cannot work here (no Prefect server configured), or None when it can."""
-    if fan_out and not os.environ.get("PREFECT_API_URL"):
+    if fan_out and not configured_api_url():
         return ("--fan-out hands recordings to the workers of a Prefect server, but PREFECT_API_URL is not "
                 "set (the embedded API has no workers); start a server and workers as in "
                 "docs/operations.md, or run without --fan-out")
@@ -40,18 +56,20 @@ def cmd_rerun_failed(args: argparse.Namespace) -> int:
     # Offline machines: no analytics calls; keep the embedded server's logs quiet.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
-    from shellac.flows import rerun_failed
+    from shellac.flows import rerun_failed, summary_of
 
     if not getattr(args, "debug", False):
         quiet_expected_tracebacks()
 
-    summary = rerun_failed(
+    print(f"shellac rerun-failed: reporting to {api_description()}", file=sys.stderr)
+    summary = summary_of(rerun_failed(
         catalog_dir=str(Path(args.catalog_dir).resolve()),
         output=str(Path(args.output).resolve()) if args.output else None,
         models_dir=str(Path(args.models_dir).resolve()) if args.models_dir else None,
         device=_device(args.device),
         fan_out=args.fan_out,
-    )
+        return_state=True,
+    ))
     reran = sorted(summary["outcomes"])
     print(f"\n{summary['collection']}: reran {len(reran)} failed recording(s)"
           + (f" ({', '.join(reran)})" if reran else ""))

@@ -3,9 +3,11 @@
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import soundfile as sf
+from prefect.states import Completed, State
 
 from shellac.cli import build_parser, main
 from shellac.stages.chain import job_plan, run_plan
@@ -63,9 +65,9 @@ def test_run_passes_its_options_to_the_collection_flow(
 
     seen: dict[str, object] = {}
 
-    def fake_flow(**kwargs: object) -> dict[str, object]:
+    def fake_flow(**kwargs: object) -> State[Any]:
         seen.update(kwargs)
-        return {"collection": "c", "done": 2, "failed": 0, "catalog_errors": []}
+        return Completed(data={"collection": "c", "done": 2, "failed": 0, "catalog_errors": []})
 
     monkeypatch.setattr(shellac.flows, "restore_collection", fake_flow)
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
@@ -79,8 +81,11 @@ def test_run_passes_its_options_to_the_collection_flow(
 def test_fan_out_without_a_server_is_refused_clearly(
     catalog_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str,
 ) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    assert main([command, str(catalog_dir), "--fan-out"]) == 2
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):  # no server in env or profile
+        assert main([command, str(catalog_dir), "--fan-out"]) == 2
     err = capsys.readouterr().err
     assert "PREFECT_API_URL is not set" in err and "docs/operations.md" in err
 

@@ -1,15 +1,16 @@
-"""GPU slots for accelerator stages, and the smaller-work fallback after a GPU out-of-memory."""
+"""GPU slots for accelerator stages, the refusal of a missing CUDA device, and out-of-memory fallbacks."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Mapping
+import socket
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 from prefect.concurrency.sync import concurrency
 
-from shellac.engine.errors import ParameterError
+from shellac.engine.errors import ParameterError, ShellacError
 from shellac.stages.base import Stage
 
 # Name of the Prefect global concurrency limit: `prefect gcl create gpu --limit <GPUs>`.
@@ -21,9 +22,6 @@ GPU_SLOT_TIMEOUT_ENV = "SHELLAC_GPU_SLOT_TIMEOUT_S"
 DEFAULT_SLOT_TIMEOUT_S = 6 * 3600.0
 
 SlotPolicy = Literal["auto", "always", "never"]
-
-# Model training segment of htdemucs, seconds: the chunk length separate uses when unset.
-HTDEMUCS_SEGMENT_S = 7.8
 
 
 def slot_policy() -> SlotPolicy:
@@ -69,22 +67,38 @@ def is_out_of_memory(error: str | None) -> bool:
     return "out of memory" in text or "outofmemoryerror" in text or "memoryerror" in text
 
 
-def _smaller_separate(params: Mapping[str, Any], attempt: int) -> dict[str, Any]:
-    # Demucs holds one chunk's activations at a time: halving the chunk roughly halves
-    # peak memory, at a small cost in separation quality near chunk borders.
-    segment = float(params.get("segment_s") or HTDEMUCS_SEGMENT_S)
-    return {"segment_s": round(max(1.0, segment / 2 ** attempt), 3)}
+def oom_overrides(stage: Stage, params: Mapping[str, Any], attempt: int) -> dict[str, Any]:
+    """Overrides that make ``stage`` use less memory on retry ``attempt`` ({} if it declares none)."""
+    if stage.oom_fallback is None or attempt <= 0:
+        return {}
+    return stage.oom_fallback(params, attempt)
 
 
-# Stage -> parameters that do less work at once, for retry ``attempt`` (1, 2, ...).
-# generative_eq has none: its block length is the model's training segment (the CQT
-# U-Net is built for that length) and it already runs one block at a time, batch 1.
-OOM_FALLBACKS: dict[str, Callable[[Mapping[str, Any], int], dict[str, Any]]] = {
-    "separate": _smaller_separate,
-}
+class DeviceUnavailableError(ShellacError):
+    """A run asks for an accelerator this worker does not have; it is refused, never run on the CPU."""
 
 
-def oom_overrides(stage: str, params: Mapping[str, Any], attempt: int) -> dict[str, Any]:
-    """Parameter overrides that make ``stage`` use less memory on retry ``attempt`` ({} if none)."""
-    fallback = OOM_FALLBACKS.get(stage)
-    return fallback(params, attempt) if fallback and attempt > 0 else {}
+def require_device(device: str, stages: Iterable[Stage], *, cuda_available: bool | None = None) -> None:
+    """Refuse a CUDA device that is not there when any of ``stages`` would use it.
+
+    Called before a GPU slot is requested, so a misconfigured GPU node holds no slot
+    and the recording fails with a reason instead of running slowly on the CPU.
+    """
+    if not device.lower().startswith("cuda"):
+        return
+    users = [s.name for s in stages if s.gpu]
+    if not users:
+        return
+    if cuda_available is None:
+        import torch
+
+        cuda_available = bool(torch.cuda.is_available())
+        if cuda_available and ":" in device:
+            cuda_available = int(device.split(":", 1)[1]) < torch.cuda.device_count()
+    if not cuda_available:
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES", "unset")
+        raise DeviceUnavailableError(
+            f"device {device!r} requested for {', '.join(users)} but this worker "
+            f"({socket.gethostname()}, CUDA_VISIBLE_DEVICES={visible}) has no such CUDA device; "
+            "refused rather than run on the CPU: start GPU workers on GPU machines, or run with device=cpu"
+        )

@@ -40,6 +40,51 @@ def recording_rows(catalog: Catalog) -> list[dict[str, Any]]:
     return rows
 
 
+def orchestration(timings: dict[str, tuple[float, float]], run: dict[str, Any]) -> dict[str, Any]:
+    """What the run spent outside the stages, seconds: per recording run, and for the whole run."""
+    fan_out = run.get("fan_out") or {}
+    if fan_out:
+        wall, inside, count = fan_out["chain_wall_s"], fan_out["stage_s"], fan_out["recordings"]
+    else:
+        wall = sum(w for w, _ in timings.values())
+        inside = sum(t for _, t in timings.values())
+        count = len(timings)
+    result: dict[str, Any] = {
+        "recordings": count, "chain_wall_s": round(wall, 3), "stage_s": round(inside, 3),
+        "overhead_s": round(wall - inside, 3),
+        "overhead_per_recording_s": round((wall - inside) / count, 3) if count else None,
+        "overhead_fraction": round((wall - inside) / wall, 4) if wall > 0 else None,
+        "current": run.get("current", 0), "current_check_s": run.get("current_check_s"),
+    }
+    if "wall_s" in run:
+        # The whole flow body: catalog, checks, dispatch, waiting, artifacts; only the stages excluded.
+        total = float(run["wall_s"])
+        result.update(run_wall_s=round(total, 3), run_overhead_s=round(total - inside, 3),
+                      run_overhead_fraction=round((total - inside) / total, 4) if total > 0 else None)
+    if fan_out:
+        result["fan_out"] = fan_out
+    return result
+
+
+def orchestration_lines(orch: dict[str, Any]) -> list[str]:
+    """The summary's markdown lines on orchestration overhead."""
+    lines = []
+    if orch.get("current"):
+        lines += [f"{orch['current']} recording(s) already current: checked from state.json in "
+                  f"{orch['current_check_s']:.2f} s, no flow run created.", ""]
+    if orch.get("overhead_fraction") is not None:
+        lines += [f"Overhead per recording run (outside the stages): {orch['overhead_s']:.2f} s of "
+                  f"{orch['chain_wall_s']:.2f} s ({100 * orch['overhead_fraction']:.1f} %; "
+                  f"{orch['overhead_per_recording_s']:.2f} s per recording"
+                  + (f", {orch['fan_out']['waiting_for_start_s']:.1f} s of it waiting for workers to "
+                     "start runs" if "fan_out" in orch else "") + ").", ""]
+    if orch.get("run_overhead_fraction") is not None:
+        lines += [f"Whole run (Prefect start-up excluded): {orch['run_wall_s']:.2f} s, of which "
+                  f"{orch['run_overhead_s']:.2f} s outside the stages "
+                  f"({100 * orch['run_overhead_fraction']:.1f} %).", ""]
+    return lines
+
+
 def publish_summary(
     catalog: Catalog,
     selected: int,
@@ -47,11 +92,14 @@ def publish_summary(
     *,
     mode: str = "in-process",
     timings: dict[str, tuple[float, float]] | None = None,
+    run: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Publish the recordings table and markdown summary, write summary.json, return the summary.
 
-    ``timings`` (recording -> chain wall time, time inside stages; seconds) gives the
-    orchestration overhead: the share of the chain's time spent outside the stages.
+    ``timings`` (recording -> wall time of its sub-flow call, time inside stages; seconds)
+    and ``run`` (the collection flow's ``wall_s``, the ``current`` recordings left alone
+    after ``current_check_s`` seconds of checking, and the ``fan_out`` costs) give the
+    orchestration overhead: everything outside the stages (Prefect's own start-up excepted).
     """
     name = catalog.config.name
     rows = recording_rows(catalog)
@@ -68,17 +116,11 @@ def publish_summary(
         "failed": len(failed),
         "busy": sorted(k for k, v in outcomes.items() if v == "busy"),
         "unfinished": sorted(k for k, v in outcomes.items() if v == "unfinished"),
+        "cancelled": sorted(k for k, v in outcomes.items() if v == "cancelled"),
         "catalog_errors": [str(e) for e in catalog.errors],
         "outcomes": outcomes,
     }
-    if timings:
-        wall = sum(w for w, _ in timings.values())
-        inside = sum(t for _, t in timings.values())
-        summary["orchestration"] = {
-            "recordings": len(timings), "chain_wall_s": round(wall, 3), "stage_s": round(inside, 3),
-            "overhead_s": round(wall - inside, 3),
-            "overhead_fraction": round((wall - inside) / wall, 4) if wall > 0 else None,
-        }
+    summary["orchestration"] = orchestration(timings or {}, run or {})
     timed = [r for r in rows if r["rtf"] is not None]
     audio = sum(r["audio_s"] or 0.0 for r in timed)
     spent = sum(r["duration_s"] for r in timed)
@@ -87,13 +129,10 @@ def publish_summary(
     if audio > 0:
         lines += [f"Processing: {spent:.1f} s for {audio:.1f} s of audio "
                   f"(real-time factor {spent / audio:.2f}).", ""]
-    if "orchestration" in summary and summary["orchestration"]["overhead_fraction"] is not None:
-        orch = summary["orchestration"]
-        lines += [f"Orchestration overhead (outside the stages, Prefect start-up excluded): "
-                  f"{orch['overhead_s']:.2f} s of {orch['chain_wall_s']:.2f} s "
-                  f"({100 * orch['overhead_fraction']:.1f} %).", ""]
+    lines += orchestration_lines(summary["orchestration"])
     lines += [f"- **{r['id']}** failed: {r['error']}" for r in failed]
     lines += [f"- **{rid}** still running when the run stopped waiting" for rid in summary["unfinished"]]
+    lines += [f"- **{rid}** cancelled" for rid in summary["cancelled"]]
     lines += [f"- catalog: {e}" for e in catalog.errors]
     create_markdown_artifact("\n".join(lines), key=artifact_key(name, "summary"),
                              description=f"Run summary of {name}")

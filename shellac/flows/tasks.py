@@ -11,11 +11,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.logging import get_run_logger
 from prefect.runtime import task_run as current_task_run
-from prefect.states import Completed, State
+from prefect.states import Completed, Failed, State
 
 from shellac.engine.errors import ParameterError, ShellacError, TransientError
-from shellac.flows.gpu import gpu_slot, is_out_of_memory, oom_overrides
-from shellac.stages.chain import RecordingJob, execute_step, job_plan
+from shellac.flows.gpu import gpu_slot, is_out_of_memory, oom_overrides, require_device
+from shellac.stages.base import Stage
+from shellac.stages.chain import RecordingJob, describe_error, execute_step, job_plan
 from shellac.stages.registry import get_stage
 from shellac.stages.state import load_state
 
@@ -54,13 +55,13 @@ def is_transient(task_: Task[Any, Any], task_run: TaskRun, state: State[Any]) ->
     return False
 
 
-def _retry_job(job: RecordingJob, stage: str, params: dict[str, Any], attempt: int) -> RecordingJob:
+def _retry_job(job: RecordingJob, stage: Stage, params: dict[str, Any], attempt: int) -> RecordingJob:
     """The job for retry ``attempt`` after an out-of-memory: the stage does less work at once."""
     smaller = oom_overrides(stage, params, attempt)
     if not smaller:
         return job
     overrides = {k: dict(v) for k, v in job.overrides.items()}
-    overrides.setdefault(stage, {}).update(smaller)
+    overrides.setdefault(stage.name, {}).update(smaller)
     return job.model_copy(update={"overrides": overrides})
 
 
@@ -79,8 +80,11 @@ def run_stage(job: RecordingJob, index: int) -> State[Any]:
     """Run step ``index`` of the job's plan; a skipped step ends in a state named 'Cached'.
 
     GPU stages hold a slot of the ``gpu`` global concurrency limit while they run on
-    an accelerator. A retry after an out-of-memory runs the stage with smaller work
-    (see ``flows.gpu.OOM_FALLBACKS``); the parameters used are recorded as usual.
+    an accelerator (a CUDA device this worker lacks is refused before the slot is
+    asked for). A retry after an out-of-memory runs the stage with the smaller work
+    its record declares (``Stage.oom_fallback``); the parameters used are recorded.
+    Expected failures (bad input, missing models: ``ShellacError`` that is not
+    transient) end the task Failed with their one-line reason, without a traceback.
     """
     logger = get_run_logger()
     plan = job_plan(job)
@@ -91,15 +95,22 @@ def run_stage(job: RecordingJob, index: int) -> State[Any]:
         state = load_state(Path(job.recording_dir))
         record = state.stages.get(step.stage) if state else None
         if record is not None and is_out_of_memory(record.error):
-            retry_job = _retry_job(job, step.stage, step.params.model_dump(mode="json"), attempt)
+            retry_job = _retry_job(job, stage, step.params.model_dump(mode="json"), attempt)
             if retry_job is not job:
                 logger.warning("%s: out of memory last time; retrying with %s",
                                step.stage, retry_job.overrides[step.stage])
                 job, plan = retry_job, job_plan(retry_job)
-    with gpu_slot(stage, job.device) as held:
-        if held:
-            logger.info("%s: holding a GPU slot on %s", step.stage, job.device)
-        result = execute_step(job, plan, index)
+    try:
+        require_device(job.device, [stage])
+        with gpu_slot(stage, job.device) as held:
+            if held:
+                logger.info("%s: holding a GPU slot on %s", step.stage, job.device)
+            result = execute_step(job, plan, index)
+    except TransientError:
+        raise
+    except ShellacError as exc:
+        logger.error("%s: %s", step.stage, describe_error(exc))
+        return Failed(message=f"{step.stage}: {describe_error(exc)}")
     data = {"stage": result.stage, "outcome": result.outcome, "key": result.key,
             "duration_s": result.duration_s}
     if result.outcome == "skipped":

@@ -57,6 +57,9 @@ class StageOutput:
     metrics: Mapping[str, Any] = field(default_factory=dict)
 
 
+OomFallback = Callable[[Mapping[str, Any], int], dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class Stage:
     """A registered stage: its name, code version, parameters and functions.
@@ -73,7 +76,12 @@ class Stage:
     run: Callable[[Mapping[str, Path], Any, StageContext], StageOutput]
     fingerprint: Callable[[Any, StageContext], str | None]
     description: str = ""
-    gpu: bool = False  # benefits from an accelerator; flows give it a GPU slot when not on CPU
+    # Benefits from an accelerator: fanned out to the GPU pool, and holds a `gpu` slot when
+    # its device is not the CPU. Flows read this, never the stage's name.
+    gpu: bool = False
+    # Parameters that make the stage do less work at once on retry ``attempt`` (1, 2, ...)
+    # after an out-of-memory, from the parameters it ran with; ``None``: retried as it was.
+    oom_fallback: OomFallback | None = None
 
 
 def no_fingerprint(params: StageParams, ctx: StageContext) -> None:

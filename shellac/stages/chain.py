@@ -109,16 +109,27 @@ def finish_recording(job: RecordingJob, *, error: BaseException | None = None) -
         state.status = "done"
         state.error = state.error_stage = state.withdrawn = None
     else:
-        state.status = "failed"
+        state.status = "cancelled" if is_interruption(error) else "failed"
         state.error = state.error or describe_error(error)
     save_state(rec_dir, state)
     return state
+
+
+def is_interruption(exc: BaseException) -> bool:
+    """Whether ``exc`` stopped the work from outside (a signal, a cancellation), not a fault.
+
+    Such exceptions (KeyboardInterrupt, SystemExit, the orchestrator's termination
+    signal) derive from ``BaseException`` but not ``Exception``.
+    """
+    return not isinstance(exc, Exception)
 
 
 def describe_error(exc: BaseException) -> str:
     """A one-line, human-readable reason: our own errors as they are, others with their type."""
     if isinstance(exc, ShellacError):
         return str(exc)
+    if is_interruption(exc):
+        return f"cancelled: stopped from outside ({type(exc).__name__}); a rerun resumes here"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -146,6 +157,98 @@ def _clean_temp_files(stage_dir: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+@dataclass(frozen=True)
+class PreparedStep:
+    """A step ready to run: its cache key, consumed input hashes and paths, and its context."""
+
+    key: str
+    inputs: dict[str, str]
+    paths: dict[str, Path]
+    ctx: StageContext
+    params_json: dict[str, Any]
+    model_hash: str | None
+
+
+def prepare_step(
+    job: RecordingJob,
+    plan: Plan,
+    index: int,
+    state: RecordingState,
+    *,
+    progress: Callable[[float, str], None] | None = None,
+) -> PreparedStep:
+    """Compute step ``index``'s cache key from the content of what it consumes (never paths)."""
+    step: Step = plan.steps[index]
+    stage = get_stage(step.stage)
+    rec_dir = Path(job.recording_dir)
+    artifacts = _available_artifacts(state, plan, index)
+    inputs: dict[str, str] = {}
+    paths: dict[str, Path] = {}
+    real_master: Path | None = None
+    for name in stage.consumes:
+        if name == MASTER:
+            real_master = check_master(job.master_path, job.source_root,
+                                       allow_outside=job.allow_external_master)
+            inputs[name] = sha256_file(real_master)
+            paths[name] = real_master
+        elif name == HISTORY:
+            inputs[name] = sha256_json([state.stages[s.stage].key for s in plan.steps[:index]])
+        else:
+            if name not in artifacts:
+                raise ShellacError(
+                    f"stage {step.stage!r} needs a {name!r} artifact that no earlier stage made"
+                )
+            inputs[name] = artifacts[name].sha256
+            paths[name] = rec_dir / artifacts[name].path
+    ctx = StageContext(
+        recording_id=job.recording_id,
+        metadata=job.metadata,
+        master=MasterInfo(Path(job.master_path), inputs.get(MASTER, state.master_sha256), real_master),
+        recording_dir=rec_dir,
+        stage_dir=rec_dir / f"{index:02d}-{step.stage}",
+        base_dir=Path(job.base_dir),
+        models=ModelStore(Path(job.models_dir) if job.models_dir else None),
+        device=job.device,
+        history=tuple(state.stages[s.stage].model_dump(mode="json") for s in plan.steps[:index]),
+        progress=progress,
+        events=tuple(state.events),
+    )
+    params_json: dict[str, Any] = step.params.model_dump(mode="json")
+    model_hash = stage.fingerprint(step.params, ctx)
+    key = sha256_json(
+        {"stage": stage.name, "version": stage.version, "params": params_json,
+         "model": model_hash, "inputs": inputs}
+    )
+    return PreparedStep(key, inputs, paths, ctx, params_json, model_hash)
+
+
+def is_current(job: RecordingJob, plan: Plan | None = None) -> bool:
+    """Whether every step of the job's plan would be skipped: nothing to do for this recording.
+
+    Decided from state.json and the same content keys ``execute_step`` computes (the
+    master and every output are hashed), so a collection run can leave a finished
+    recording alone without starting anything for it. Any doubt (no state, another
+    plan, an unreadable state, a missing model) answers ``False``: the run decides.
+    ``plan`` is ``job_plan(job)`` when the caller already has it.
+    """
+    try:
+        plan = plan or job_plan(job)
+        state = load_state(Path(job.recording_dir))
+        if state is None or state.status != "done" or state.plan != [s.stage for s in plan.steps]:
+            return False
+        for index, step in enumerate(plan.steps):
+            record = state.stages.get(step.stage)
+            if record is None or record.status != "done":
+                return False
+            if prepare_step(job, plan, index, state).key != record.key:
+                return False
+            if not _verify_outputs(Path(job.recording_dir), record.outputs):
+                return False
+    except (ShellacError, OSError):
+        return False
+    return True
+
+
 def execute_step(
     job: RecordingJob,
     plan: Plan,
@@ -157,60 +260,23 @@ def execute_step(
 
     The key hashes the stage name and code version, the parameters, the model
     fingerprint and the content hashes of the consumed artifacts (never their
-    paths). A failure is recorded in state.json with its reason and re-raised.
+    paths). A failure is recorded in state.json with its reason and re-raised; an
+    interruption from outside (cancellation, a stopped worker) is recorded as cancelled.
     """
     step: Step = plan.steps[index]
     stage = get_stage(step.stage)
     guard_writes(job)
     rec_dir = Path(job.recording_dir)
-    stage_dir = rec_dir / f"{index:02d}-{step.stage}"
     state = load_state(rec_dir) or RecordingState(recording_id=job.recording_id)
     record = state.stage(step.stage)
     started = time.monotonic()
     touched = False  # whether this call changed the record (a skip leaves it as it was)
     later = [s.stage for s in plan.steps[index + 1:]]
-    real_master: Path | None = None
     try:
-        artifacts = _available_artifacts(state, plan, index)
-        inputs: dict[str, str] = {}
-        paths: dict[str, Path] = {}
-        for name in stage.consumes:
-            if name == MASTER:
-                real_master = check_master(job.master_path, job.source_root,
-                                           allow_outside=job.allow_external_master)
-                inputs[name] = sha256_file(real_master)
-                verify_master(rec_dir, state, Path(job.master_path), inputs[name], later)
-                paths[name] = real_master
-            elif name == HISTORY:
-                inputs[name] = sha256_json([state.stages[s.stage].key for s in plan.steps[:index]])
-            else:
-                if name not in artifacts:
-                    raise ShellacError(
-                        f"stage {step.stage!r} needs a {name!r} artifact that no earlier stage made"
-                    )
-                inputs[name] = artifacts[name].sha256
-                paths[name] = rec_dir / artifacts[name].path
-        ctx = StageContext(
-            recording_id=job.recording_id,
-            metadata=job.metadata,
-            master=MasterInfo(Path(job.master_path), inputs.get(MASTER, state.master_sha256), real_master),
-            recording_dir=rec_dir,
-            stage_dir=stage_dir,
-            base_dir=Path(job.base_dir),
-            models=ModelStore(Path(job.models_dir) if job.models_dir else None),
-            device=job.device,
-            history=tuple(
-                state.stages[s.stage].model_dump(mode="json") for s in plan.steps[:index]
-            ),
-            progress=progress,
-            events=tuple(state.events),
-        )
-        params_json: dict[str, Any] = step.params.model_dump(mode="json")
-        model_hash = stage.fingerprint(step.params, ctx)
-        key = sha256_json(
-            {"stage": stage.name, "version": stage.version, "params": params_json,
-             "model": model_hash, "inputs": inputs}
-        )
+        prepared = prepare_step(job, plan, index, state, progress=progress)
+        key = prepared.key
+        if MASTER in prepared.inputs:
+            verify_master(rec_dir, state, Path(job.master_path), prepared.inputs[MASTER], later)
         if (
             record.status == "done" and record.key == key
             and _verify_outputs(rec_dir, record.outputs)
@@ -219,23 +285,25 @@ def execute_step(
 
         touched = True
         tag = state.stages.get("tag")
-        if MASTER in inputs and tag is not None and tag.inputs.get(MASTER) not in (None, inputs[MASTER]):
+        master_sha = prepared.inputs.get(MASTER)
+        if master_sha is not None and tag is not None and tag.inputs.get(MASTER) not in (None, master_sha):
             withdraw_outputs(rec_dir, state, later, "made from an earlier master")
         record.status = "running"
         record.key = None
         record.version = stage.version
-        record.params = params_json
-        record.params_hash = sha256_json(params_json)
-        record.model_hash = model_hash
-        record.inputs = inputs
+        record.params = prepared.params_json
+        record.params_hash = sha256_json(prepared.params_json)
+        record.model_hash = prepared.model_hash
+        record.inputs = prepared.inputs
         record.started = utc_now()
         record.ended = record.error = record.error_type = None
         record.attempts += 1
         save_state(rec_dir, state)
 
+        stage_dir = prepared.ctx.stage_dir
         stage_dir.mkdir(parents=True, exist_ok=True)
         _clean_temp_files(stage_dir)
-        output = stage.run(paths, step.params, ctx)
+        output = stage.run(prepared.paths, step.params, prepared.ctx)
         record.outputs = {
             name: ArtifactRecord(path=str(Path(p).resolve().relative_to(rec_dir.resolve())),
                                  sha256=sha256_file(Path(p)))
@@ -244,16 +312,16 @@ def execute_step(
         record.metrics = dict(output.metrics)
         record.status = "done"
         record.key = key
-        if MASTER in inputs:
+        if MASTER in prepared.inputs:
             # Recorded only once a stage accepted the master: a transfer that failed ingest
             # may be replaced freely; one that was restored is guarded by verify_master.
-            state.master_sha256 = inputs[MASTER]
+            state.master_sha256 = prepared.inputs[MASTER]
     except BaseException as exc:
         touched = True
-        record.status = "failed"
+        record.status = "cancelled" if is_interruption(exc) else "failed"
         record.error = describe_error(exc)
         record.error_type = type(exc).__name__
-        state.status = "failed"
+        state.status = record.status
         state.error = f"{step.stage}: {record.error}"
         if state.withdrawn and state.withdrawn not in state.error:
             state.error += f" (the previous access copy was withdrawn to {state.withdrawn})"

@@ -204,5 +204,8 @@ STAGE = Stage(
     run=run,
     fingerprint=fingerprint,
     gpu=True,
+    # No out-of-memory fallback: the block length is the model's training segment (the CQT
+    # U-Net is built for it) and blocks already run one at a time, batch 1.
+    oom_fallback=None,
     description="BABE-2 generative equalisation (diffusion posterior sampling, blind filter)",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import Field
@@ -95,6 +96,20 @@ def run(inputs: Mapping[str, Path], params: SeparateParams, ctx: StageContext) -
     )
 
 
+# Training segment of htdemucs, seconds: the chunk length separate uses when segment_s is unset.
+HTDEMUCS_SEGMENT_S = 7.8
+
+
+def smaller_chunks(params: Mapping[str, Any], attempt: int) -> dict[str, Any]:
+    """Out-of-memory fallback: halve the chunk per retry, never below 1 s.
+
+    Demucs holds one chunk's activations at a time, so halving the chunk roughly halves
+    peak memory, at a small cost in separation quality near chunk borders.
+    """
+    segment = float(params.get("segment_s") or HTDEMUCS_SEGMENT_S)
+    return {"segment_s": round(max(1.0, segment / 2 ** attempt), 3)}
+
+
 STAGE = Stage(
     name="separate",
     version="1",
@@ -103,5 +118,6 @@ STAGE = Stage(
     run=run,
     fingerprint=fingerprint,
     gpu=True,
+    oom_fallback=smaller_chunks,
     description="HT-Demucs vocal/accompaniment separation",
 )

@@ -23,8 +23,9 @@ STATE_FILE = "state.json"
 LOCK_FILE = ".lock"
 STATE_VERSION = 1
 
-StageStatus = Literal["pending", "running", "done", "failed"]
-RecordingStatus = Literal["pending", "running", "done", "failed"]
+# "cancelled": stopped from outside (a cancelled flow run, a stopped worker), not by its input.
+StageStatus = Literal["pending", "running", "done", "failed", "cancelled"]
+RecordingStatus = Literal["pending", "running", "done", "failed", "cancelled"]
 
 
 class StateError(ShellacError):

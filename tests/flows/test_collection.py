@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     ArtifactCollectionFilter,
@@ -16,8 +17,10 @@ from prefect.client.schemas.filters import (
 
 from shellac.catalogs import load_catalog
 from shellac.engine.fixity import sha256_file
-from shellac.flows import restore_collection
-from shellac.jobs import collection_status
+from shellac.flows import restore_collection, summary_of
+from shellac.jobs import build_job, collection_status
+from shellac.stages.chain import is_current
+from tests.conftest import SR, harmonic_tone
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -50,14 +53,22 @@ async def _flow_run_states(name_like: str) -> dict[str, str]:
 
 def test_collection_run_isolates_failures_and_caches(catalog_dir: Path) -> None:
     masters = {p.name: sha256_file(p) for p in (catalog_dir / "masters").iterdir()}
-    summary = restore_collection(catalog_dir=str(catalog_dir))
+    final = restore_collection(catalog_dir=str(catalog_dir), return_state=True)
+    summary = summary_of(final)
     assert {p.name: sha256_file(p) for p in (catalog_dir / "masters").iterdir()} == masters
     assert summary["done"] == 2 and summary["failed"] == 2
+    # Failed recordings turn the collection run red, with the count and where the summary is.
+    summary_path = catalog_dir.parent / "out" / "testcoll" / "summary.json"
+    assert final.is_failed()
+    assert final.message == f"2 of 4 recordings failed; 2 catalog row(s) rejected; summary: {summary_path}"
     assert summary["outcomes"] == {"a": "done", "b": "done", "silent": "failed", "gone": "failed"}
     assert len(summary["catalog_errors"]) == 2
     orch = summary["orchestration"]
     assert orch["recordings"] == 2 and 0 < orch["stage_s"] <= orch["chain_wall_s"]
     assert orch["overhead_s"] == round(orch["chain_wall_s"] - orch["stage_s"], 3)
+    # The whole run's overhead counts everything outside the stages, so it is the larger one.
+    assert orch["run_wall_s"] > orch["chain_wall_s"] and orch["run_overhead_s"] > orch["overhead_s"]
+    assert orch["current"] == 0
 
     catalog = load_catalog(catalog_dir)
     status = {s.recording.id: s for s in collection_status(catalog)}
@@ -78,5 +89,30 @@ def test_collection_run_isolates_failures_and_caches(catalog_dir: Path) -> None:
     assert written["mode"] == "in-process"
 
     # Second run over failed recordings only: 'a' is not even visited.
-    again = restore_collection(catalog_dir=str(catalog_dir), only="failed")
+    again = summary_of(restore_collection(catalog_dir=str(catalog_dir), only="failed", return_state=True))
     assert again["selected"] == 2 and set(again["outcomes"]) == {"silent", "gone"}
+
+
+def test_current_recordings_get_no_flow_run(catalog_dir: Path) -> None:
+    """A rerun decides from state.json that a finished recording has nothing to do and
+    creates no flow run for it; a changed master makes it run again."""
+    catalog_dir.joinpath("catalog.csv").write_text(
+        "id,file,title,content\na,a.wav,Song A,piano\nb,b.flac,Song B,piano\n", encoding="utf-8")
+    catalog_dir.joinpath("collection.toml").write_text(
+        catalog_dir.joinpath("collection.toml").read_text().replace("testcoll", "noopcoll"))
+    first = restore_collection(catalog_dir=str(catalog_dir), return_state=True)
+    assert first.is_completed() and summary_of(first)["outcomes"] == {"a": "done", "b": "done"}
+    runs_before = asyncio.run(_flow_run_states("noopcoll/%"))
+    catalog = load_catalog(catalog_dir)
+    assert all(is_current(build_job(catalog, rec)) for rec in catalog.recordings)
+
+    again = summary_of(restore_collection(catalog_dir=str(catalog_dir), return_state=True))
+    assert again["outcomes"] == {"a": "done", "b": "done"} and again["orchestration"]["current"] == 2
+    assert asyncio.run(_flow_run_states("noopcoll/%")) == runs_before  # no new recording run
+
+    master = catalog_dir / "masters" / "a.wav"
+    master.chmod(0o644)
+    sf.write(master, harmonic_tone(3.5, seed=4), SR, subtype="PCM_16")  # a new transfer of 'a'
+    assert not is_current(build_job(catalog, catalog.get("a")))
+    third = summary_of(restore_collection(catalog_dir=str(catalog_dir), return_state=True))
+    assert third["orchestration"]["current"] == 1 and third["orchestration"]["recordings"] == 1

@@ -16,7 +16,15 @@ from prefect.exceptions import ObjectNotFound
 
 from shellac.engine.errors import TransientError
 from shellac.flows import restore_recording
-from shellac.flows.gpu import GPU_LIMIT, OOM_FALLBACKS, gpu_slot, needs_gpu_slot, oom_overrides, slot_policy
+from shellac.flows.gpu import (
+    GPU_LIMIT,
+    DeviceUnavailableError,
+    gpu_slot,
+    needs_gpu_slot,
+    oom_overrides,
+    require_device,
+    slot_policy,
+)
 from shellac.stages import denoise, generative_eq, ltas_eq, separate
 from shellac.stages.registry import STAGES
 from shellac.stages.state import load_state
@@ -38,12 +46,27 @@ def test_gpu_flags_and_slot_policy(monkeypatch: pytest.MonkeyPatch) -> None:
         slot_policy()
 
 
-def test_oom_overrides_halve_the_separation_chunk() -> None:
-    assert oom_overrides("separate", {"segment_s": None}, 1) == {"segment_s": 3.9}
-    assert oom_overrides("separate", {"segment_s": 6.0}, 2) == {"segment_s": 1.5}
-    assert oom_overrides("separate", {"segment_s": 2.0}, 2) == {"segment_s": 1.0}  # floor
-    assert oom_overrides("separate", {"segment_s": None}, 0) == {}
-    assert oom_overrides("generative_eq", {"model": "piano"}, 1) == {}
+def test_oom_overrides_come_from_the_stage_records() -> None:
+    # separate declares its fallback (halve the chunk, from htdemucs's 7.8 s, never below 1 s).
+    assert oom_overrides(separate.STAGE, {"segment_s": None}, 1) == {"segment_s": 3.9}
+    assert oom_overrides(separate.STAGE, {"segment_s": 6.0}, 2) == {"segment_s": 1.5}
+    assert oom_overrides(separate.STAGE, {"segment_s": 2.0}, 2) == {"segment_s": 1.0}  # floor
+    assert oom_overrides(separate.STAGE, {"segment_s": None}, 0) == {}
+    assert oom_overrides(generative_eq.STAGE, {"model": "piano"}, 1) == {}
+    # Any stage record may declare one; the flows never look at the name.
+    renamed = dataclasses.replace(separate.STAGE, name="split")
+    assert oom_overrides(renamed, {"segment_s": 4.0}, 1) == {"segment_s": 2.0}
+
+
+def test_missing_cuda_is_refused_for_gpu_stages_only() -> None:
+    with pytest.raises(DeviceUnavailableError, match=r"'cuda' requested for generative_eq.*refused rather "
+                       r"than run on the CPU"):
+        require_device("cuda", [ltas_eq.STAGE, generative_eq.STAGE], cuda_available=False)
+    with pytest.raises(DeviceUnavailableError, match="CUDA_VISIBLE_DEVICES"):
+        require_device("cuda:1", [separate.STAGE], cuda_available=False)
+    require_device("cuda", [ltas_eq.STAGE, denoise.STAGE], cuda_available=False)  # no GPU stage: fine
+    require_device("cpu", [generative_eq.STAGE], cuda_available=False)
+    require_device("cuda", [generative_eq.STAGE], cuda_available=True)
 
 
 @pytest.mark.usefixtures("prefect_api")
@@ -106,9 +129,9 @@ def test_transient_fault_and_oom_are_retried(catalog_dir: Path, monkeypatch: pyt
         return ltas_eq.STAGE.run(inputs, params, ctx)
 
     monkeypatch.setitem(STAGES, "denoise", dataclasses.replace(denoise.STAGE, run=flaky_denoise))
-    monkeypatch.setitem(STAGES, "ltas_eq", dataclasses.replace(ltas_eq.STAGE, run=hungry_ltas_eq, gpu=True))
-    monkeypatch.setitem(OOM_FALLBACKS, "ltas_eq",
-                        lambda params, attempt: {"n_fft": params["n_fft"] // 2 ** attempt})
+    monkeypatch.setitem(STAGES, "ltas_eq", dataclasses.replace(
+        ltas_eq.STAGE, run=hungry_ltas_eq, gpu=True,
+        oom_fallback=lambda params, attempt: {"n_fft": params["n_fft"] // 2 ** attempt}))
     job = job_for(catalog_dir, "a", collection="retrytest-ok")
     final = restore_recording(job, return_state=True)
     assert final.is_completed(), final.message
@@ -118,3 +141,31 @@ def test_transient_fault_and_oom_are_retried(catalog_dir: Path, monkeypatch: pyt
     assert state.status == "done"
     assert state.stages["ltas_eq"].params["n_fft"] == 1024 and state.stages["ltas_eq"].attempts == 2
     assert _task_run_counts("retrytest-ok/a") == {"a:ingest": 1, "a:denoise": 2, "a:ltas_eq": 2, "a:tag": 1}
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_cuda_without_a_device_fails_the_recording_before_any_slot(
+    catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """device=cuda on a machine without CUDA: the recording fails with the reason, no stage
+    runs (not even ingest), and no GPU slot is asked for: with a limit of 0 slots and a 1 s
+    slot timeout, asking would have failed with a timeout instead of the refusal."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("SHELLAC_RETRY_DELAYS_S", "0,0")
+    monkeypatch.setenv("SHELLAC_GPU_SLOT_TIMEOUT_S", "1")
+    job = job_for(catalog_dir, "a", collection="cudatest", profile="piano", overrides={}, device="cuda")
+    with get_client(sync_client=True) as client:
+        with contextlib.suppress(ObjectNotFound):
+            client.delete_global_concurrency_limit_by_name(GPU_LIMIT)
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=GPU_LIMIT, limit=0))
+        try:
+            final = restore_recording(job, return_state=True)
+        finally:
+            client.delete_global_concurrency_limit_by_name(GPU_LIMIT)
+    assert final.is_failed() and "refused rather than run on the CPU" in final.message
+    state = load_state(Path(job.recording_dir))
+    assert state.status == "failed" and "'cuda' requested for generative_eq" in state.error
+    assert state.stages == {}
+    assert _task_run_counts("cudatest/a") == {}
