@@ -18,8 +18,9 @@ from prefect.client.schemas.filters import (
 from shellac.catalogs import load_catalog
 from shellac.engine.fixity import sha256_file
 from shellac.flows import restore_collection, summary_of
-from shellac.jobs import build_job, collection_status
+from shellac.jobs import build_job, collection_status, recording_dir
 from shellac.stages.chain import is_current
+from shellac.stages.fixity import accept_master
 from tests.conftest import SR, harmonic_tone
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -114,5 +115,12 @@ def test_current_recordings_get_no_flow_run(catalog_dir: Path) -> None:
     master.chmod(0o644)
     sf.write(master, harmonic_tone(3.5, seed=4), SR, subtype="PCM_16")  # a new transfer of 'a'
     assert not is_current(build_job(catalog, catalog.get("a")))
-    third = summary_of(restore_collection(catalog_dir=str(catalog_dir), return_state=True))
-    assert third["orchestration"]["current"] == 1 and third["orchestration"]["recordings"] == 1
+    # A changed master is a fixity alarm: 'a' runs again and fails; 'b' is still left alone.
+    third = restore_collection(catalog_dir=str(catalog_dir), return_state=True)
+    assert third.is_failed() and summary_of(third)["outcomes"] == {"a": "failed", "b": "done"}
+    assert summary_of(third)["orchestration"]["current"] == 1
+    # Once the operator accepts the new transfer, the next run restores it.
+    accept_master(recording_dir(catalog, catalog.get("a")), master)
+    fourth = summary_of(restore_collection(catalog_dir=str(catalog_dir), return_state=True))
+    assert fourth["outcomes"] == {"a": "done", "b": "done"}
+    assert fourth["orchestration"]["current"] == 1 and fourth["orchestration"]["recordings"] == 1
