@@ -160,7 +160,9 @@ def test_run_names_busy_recordings_and_fails(
 ) -> None:
     import shellac.flows
 
-    monkeypatch.setattr(shellac.flows, "restore_collection", lambda **kw: {
-        "collection": "c", "done": 1, "failed": 0, "catalog_errors": [], "busy": ["b"], "unfinished": []})
+    from prefect.states import Completed
+
+    monkeypatch.setattr(shellac.flows, "restore_collection", lambda **kw: Completed(data={
+        "collection": "c", "done": 1, "failed": 0, "catalog_errors": [], "busy": ["b"], "unfinished": []}))
     assert main(["run", str(catalog_dir)]) == 1
     assert "1 busy (another run holds them; not processed by this run): b" in capsys.readouterr().out
