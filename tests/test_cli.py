@@ -158,9 +158,9 @@ def test_unexpected_errors_are_one_line_too(monkeypatch: pytest.MonkeyPatch,
 def test_run_names_busy_recordings_and_fails(
     catalog_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import shellac.flows
-
     from prefect.states import Completed
+
+    import shellac.flows
 
     monkeypatch.setattr(shellac.flows, "restore_collection", lambda **kw: Completed(data={
         "collection": "c", "done": 1, "failed": 0, "catalog_errors": [], "busy": ["b"], "unfinished": []}))
