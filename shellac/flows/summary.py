@@ -58,8 +58,13 @@ def publish_summary(
             "overhead_s": round(wall - inside, 3),
             "overhead_fraction": round((wall - inside) / wall, 4) if wall > 0 else None,
         }
-    create_markdown_artifact(board.markdown(unfinished=summary["unfinished"],
-                                            orchestration=summary.get("orchestration")),
+    timing: list[str] = []
+    if "orchestration" in summary and summary["orchestration"]["overhead_fraction"] is not None:
+        orch = summary["orchestration"]
+        timing += [f"Orchestration overhead (outside the stages, Prefect start-up excluded): "
+                   f"{orch['overhead_s']:.2f} s of {orch['chain_wall_s']:.2f} s "
+                   f"({100 * orch['overhead_fraction']:.1f} %)."]
+    create_markdown_artifact(board.markdown(unfinished=summary["unfinished"], timing_lines=timing),
                              key=artifact_key(name, "summary"), description=board.headline())
     atomic_write_json(catalog.config.collection_dir / "summary.json", summary)
     return summary

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,9 +115,12 @@ class Dashboard:
         """The recordings table artifact's rows, in catalog order."""
         return [e.table_row() for e in self.entries]
 
-    def markdown(self, *, unfinished: Sequence[str] = (),
-                 orchestration: Mapping[str, Any] | None = None) -> str:
-        """The dashboard as markdown: counts first, then failures, timing, and the stage grid."""
+    def markdown(self, *, unfinished: Sequence[str] = (), timing_lines: Sequence[str] = ()) -> str:
+        """The dashboard as markdown: counts first, then failures, timing, and the stage grid.
+
+        ``unfinished`` names recordings a run stopped waiting for; ``timing_lines`` are the
+        publisher's own lines on the run (orchestration overhead), shown under the timing.
+        """
         counts = self.counts()
         lines = [f"# {self.headline()}", "",
                  "| " + " | ".join([*counts, "rejected catalog rows"]) + " |",
@@ -138,10 +141,7 @@ class Dashboard:
         lines.append(f"Real-time factor **{rtf[0] / rtf[1]:.2f}**: {rtf[0]:.1f} s of processing for "
                      f"{rtf[1]:.1f} s of audio ({rtf[2]} done recording(s))." if rtf
                      else "No done recording has a real-time factor yet.")
-        if orchestration and orchestration.get("overhead_fraction") is not None:
-            lines += ["", "Orchestration overhead (outside the stages, Prefect start-up excluded): "
-                      f"{orchestration['overhead_s']:.2f} s of {orchestration['chain_wall_s']:.2f} s "
-                      f"({100 * orchestration['overhead_fraction']:.1f} %)."]
+        lines += [line for line in ("", *timing_lines) if timing_lines]
         return "\n".join([*lines, "", *self._grid()])
 
     def _grid(self) -> list[str]:

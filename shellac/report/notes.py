@@ -15,6 +15,8 @@ from shellac.stages.state import RecordingState
 
 GENERATIVE_STAGE = "generative_eq"
 QUALITY_GATE_KEY = "quality_gate"
+# Fields that state an outcome lead the quality-gate line, in this order, when a record has them.
+LEAD_FIELDS = ("decision", "fallback", "passed", "reason")
 
 
 def hz(value: float) -> str:
@@ -28,7 +30,12 @@ def access_copy_note(state: RecordingState | None, rec_dir: Path) -> str | None:
     An access copy is current only when the latest run finished: after a failed or
     unfinished run the file on disk (if any) was made by an earlier run, from a master
     or chain that may since have changed. ``rec_dir`` is the recording's work directory.
+    A ``withdrawn`` entry on the state (where a stale access copy was moved) is named.
     """
+    withdrawn = getattr(state, "withdrawn", None)
+    if withdrawn:
+        return (f"The access copy an earlier run made was withdrawn as stale (to {withdrawn}): "
+                "none is current.")
     tag = state.stages.get("tag") if state is not None else None
     if state is None or tag is None or tag.status != "done" or "access_copy" not in tag.outputs:
         return None
@@ -42,18 +49,43 @@ def access_copy_note(state: RecordingState | None, rec_dir: Path) -> str | None:
             "the current master and chain.")
 
 
+def _checks(items: Sequence[Any]) -> str | None:
+    """``7 (2 failed: a, b)`` for a list of records with a boolean ``passed``, else ``None``."""
+    if not items or not all(isinstance(c, Mapping) and isinstance(c.get("passed"), bool) for c in items):
+        return None
+    failed = [str(c.get("name", i)) for i, c in enumerate(items) if not c["passed"]]
+    return f"{len(items)} ({len(failed)} failed{': ' + ', '.join(failed) if failed else ''})"
+
+
 def _describe(value: object) -> str:
-    if isinstance(value, Mapping):
-        parts = []
-        for key, item in value.items():
-            if isinstance(item, bool):
-                parts.append(f"{key}: {'yes' if item else 'no'}")
-            elif isinstance(item, str | int | float) or item is None:
-                parts.append(f"{key}: {item}")
-            else:
-                parts.append(f"{key}: {json.dumps(item, default=str)[:200]}")
-        return "; ".join(parts)
-    return str(value)
+    """A recorded outcome in one line: outcome fields first, then the rest as recorded."""
+    if not isinstance(value, Mapping):
+        return str(value)
+    keys = [k for k in LEAD_FIELDS if k in value] + [k for k in value if k not in LEAD_FIELDS]
+    parts = []
+    for key in keys:
+        item = value[key]
+        if item is None:
+            continue
+        if isinstance(item, bool):
+            parts.append(f"{key}: {'yes' if item else 'no'}")
+        elif isinstance(item, str | int | float):
+            parts.append(f"{key}: {item}")
+        elif isinstance(item, list):
+            parts.append(f"{key}: {_checks(item) or json.dumps(item, default=str)[:120]}")
+        else:
+            parts.append(f"{key}: {json.dumps(item, default=str)[:120]}")
+    return "; ".join(parts)
+
+
+def _gate_record(state: RecordingState) -> object:
+    """The ``quality_gate`` entry on the state itself, else the first in a stage's metrics (chain order)."""
+    found = getattr(state, QUALITY_GATE_KEY, None)
+    for name in chain_order(state):
+        if found:
+            break
+        found = state.stages[name].metrics.get(QUALITY_GATE_KEY) if name in state.stages else None
+    return found
 
 
 def quality_gate_note(state: RecordingState | None) -> str | None:
@@ -62,13 +94,7 @@ def quality_gate_note(state: RecordingState | None) -> str | None:
     Looks for a ``quality_gate`` entry on the state itself, then in each stage's
     metrics in chain order; its fields are shown as they are, nothing is inferred.
     """
-    if state is None:
-        return None
-    found = getattr(state, QUALITY_GATE_KEY, None)
-    for name in chain_order(state):
-        if found:
-            break
-        found = state.stages[name].metrics.get(QUALITY_GATE_KEY) if name in state.stages else None
+    found = _gate_record(state) if state is not None else None
     return _describe(found) if found else None
 
 
@@ -130,7 +156,7 @@ def synthesis_note(state: RecordingState | None, curves: Mapping[str, Any] | Non
     typical = typical_response(freqs, responses)
     if typical is None:
         return (lead, f"{_bands(bands, curves)} (no filter response recorded, so no cut-off to compare "
-                      "with).")
+                      "with).", *_fallback(state))
     band = pass_band(freqs, typical)
     above = [b for b in bands if _centre(b) > band.high_hz]
     below = [b for b in bands if _centre(b) < band.low_hz]
@@ -142,7 +168,17 @@ def synthesis_note(state: RecordingState | None, curves: Mapping[str, Any] | Non
     if below:
         lines.append(f"Below the lower cut-off ({hz(band.low_hz)}): {_bands(below, curves)}.")
     lines.append(f"Cut-offs: where the fitted degradation filter falls {band.drop_db:.0f} dB below its peak.")
-    return tuple(lines)
+    return (*lines, *_fallback(state))
+
+
+def _fallback(state: RecordingState) -> tuple[str, ...]:
+    """A line saying the access copy is not the generative output, when the recorded gate fell back."""
+    gate = _gate_record(state)
+    if not (isinstance(gate, Mapping) and gate.get("fallback") is True):
+        return ()
+    decision = f" (decision: {gate['decision']})" if gate.get("decision") else ""
+    return (f"The quality gate fell back{decision}: the access copy is not the generative output, so "
+            "what is listed here is not in it.",)
 
 
 def _centre(band: Sequence[float]) -> float:

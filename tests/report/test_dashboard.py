@@ -4,24 +4,22 @@ import contextlib
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
 from shellac.catalogs import load_catalog
 from shellac.engine.errors import ShellacError
 from shellac.jobs import collection_status
 from shellac.report.dashboard import Dashboard
+from shellac.report.notes import access_copy_note
 from shellac.stages.chain import job_plan, run_plan
-from shellac.stages.state import load_state, save_state
+from shellac.stages.state import RecordingState, load_state, save_state
 from tests.stages.helpers import job_for
 
 
-def _replace_master_with_silence(catalog_dir: Path, name: str) -> None:
-    """The master changes and its re-ingest fails (issue 16, item 10)."""
-    master = catalog_dir / "masters" / name
-    master.chmod(0o644)
-    sf.write(master, np.zeros(22050 * 2, dtype=np.float32), 22050, subtype="PCM_16")
+class _FixityState(RecordingState):
+    """A state as the fixity work records it: ``withdrawn`` names where a stale access copy went."""
+
+    withdrawn: str | None = None
 
 
 def test_dashboard_counts_failures_rtf_and_chain_order(mixed_catalog: Path) -> None:
@@ -62,9 +60,10 @@ def test_dashboard_counts_failures_rtf_and_chain_order(mixed_catalog: Path) -> N
 def test_stale_access_copy_and_quality_gate_show(catalog_dir: Path) -> None:
     job = job_for(catalog_dir, "a")
     run_plan(job, job_plan(job))
-    _replace_master_with_silence(catalog_dir, "a.wav")
+    # A rerun with another LTAS-EQ reference fails at ltas_eq: tag's access copy is the earlier run's.
+    rerun = job_for(catalog_dir, "a", overrides={"ltas_eq": {"reference": "no-such-folder"}})
     with contextlib.suppress(ShellacError):
-        run_plan(job, job_plan(job))
+        run_plan(rerun, job_plan(rerun))
     rec_dir = Path(job.recording_dir)
     state = load_state(rec_dir)
     assert state.status == "failed" and state.stages["tag"].status == "done"  # the old access copy
@@ -75,26 +74,30 @@ def test_stale_access_copy_and_quality_gate_show(catalog_dir: Path) -> None:
 
     board = Dashboard.of(load_catalog(catalog_dir))
     entry = next(e for e in board.entries if e.id == "a")
-    assert entry.stages == (("ingest", "failed"), ("denoise", "done (earlier run)"),
-                            ("ltas_eq", "done (earlier run)"), ("tag", "done (earlier run)"))
+    assert entry.stages == (("ingest", "done"), ("denoise", "done"), ("ltas_eq", "failed"),
+                            ("tag", "done (earlier run)"))
     assert entry.notes == (
-        "The access copy is from an earlier run; the latest run failed at ingest, so it does not reflect "
+        "The access copy is from an earlier run; the latest run failed at ltas_eq, so it does not reflect "
         "the current master and chain.",
-        "fallback: ltas_eq; passed: no; reason: noise floor above the cut-off +9 dB")  # state.json sorts keys
+        "fallback: ltas_eq; passed: no; reason: noise floor above the cut-off +9 dB")
     lines = board.markdown().splitlines()
-    assert "| a | failed | ingest | a.wav is silent (peak -240.0 dBFS): nothing to restore |" in lines
+    failure = next(line for line in lines if line.startswith("| a | failed | ltas_eq | "))
+    assert "no-such-folder" in failure
     grid = lines[lines.index("## Recordings (stages in chain order)"):]
     row_a = next(line for line in grid if line.startswith("| a |"))
-    assert re.fullmatch(r"\| a \| failed \| [0-9.]+ \| ✗ \| old ✓ \| old ✓ \| old ✓ \| The access copy is "
+    assert re.fullmatch(r"\| a \| failed \| [0-9.]+ \| ✓ \| ✓ \| ✗ \| old ✓ \| The access copy is "
                         r"from an earlier run;.* reason: noise floor above the cut-off \+9 dB \|", row_a)
     assert board.real_time_factor() is None  # only finished recordings count; 'a' failed
     assert any(line.startswith("old ✓: done by an earlier run") for line in grid)
-    assert board.table_rows()[0]["stages"] == (
-        "ingest:failed denoise:done(old) ltas_eq:done(old) tag:done(old)")
+    assert board.table_rows()[0]["stages"] == "ingest:done denoise:done ltas_eq:failed tag:done(old)"
 
-    (rec_dir / "a.flac").unlink()  # withdrawn
+    (rec_dir / "a.flac").unlink()  # moved away by hand
     entry = Dashboard.of(load_catalog(catalog_dir)).entries[0]
     assert entry.notes[0] == "The access copy an earlier run made is no longer there (withdrawn or moved)."
+    withdrawn = _FixityState(**state.model_dump(), withdrawn="withdrawn/a.20261130T100000Z.flac")
+    assert access_copy_note(withdrawn, rec_dir) == (
+        "The access copy an earlier run made was withdrawn as stale (to withdrawn/a.20261130T100000Z.flac): "
+        "none is current.")
 
 
 def test_markdown_cells_cannot_break_the_table() -> None:
@@ -102,9 +105,8 @@ def test_markdown_cells_cannot_break_the_table() -> None:
 
     entry = DashboardEntry("x", "", "p", "failed", (("ingest", "failed"),), error="ingest: bad | pipe\nline",
                            error_stage="ingest")
-    text = Dashboard("c", (entry,)).markdown(unfinished=["y"], orchestration={
-        "overhead_s": 1.5, "chain_wall_s": 10.0, "overhead_fraction": 0.15})
+    text = Dashboard("c", (entry,)).markdown(unfinished=["y"], timing_lines=["Overhead: 1.50 s of 10.00 s."])
     assert "| x | failed | ingest | bad \\| pipe line |" in text
     assert "- **y** still running when the run stopped waiting" in text
-    assert "1.50 s of 10.00 s (15.0 %)" in text
+    assert "No done recording has a real-time factor yet.\n\nOverhead: 1.50 s of 10.00 s.\n" in text
     assert "No done recording has a real-time factor yet." in text

@@ -94,11 +94,32 @@ def test_synthesis_note_is_honest_when_nothing_is_recorded() -> None:
         "The generative stage has not finished (failed): nothing recorded.",)
 
 
+# A gate record as the generative stage's quality gate writes it, keys sorted as state.json stores them.
+GATE = {"checks": [{"name": "noise_above_cutoff", "passed": False, "value": 9.1},
+                   {"name": "pass_band_deviation", "passed": True, "value": 1.2}],
+        "decision": "ltas_eq", "fallback": True, "high_cutoff_hz": 4100.0, "low_cutoff_hz": None,
+        "reason": "noise above the cut-off 9.1 dB over the input's", "version": 1}
+
+
 def test_quality_gate_is_read_as_recorded() -> None:
     assert quality_gate_note(_generative({})) is None
     assert quality_gate_note(_generative({"quality_gate": "passed"})) == "passed"
     assert quality_gate_note(_generative({"quality_gate": {"passed": True, "checks": [1, 2]}})) == (
         "passed: yes; checks: [1, 2]")
+    # Outcome first, empty fields left out, a list of checks counted with the failed ones named.
+    assert quality_gate_note(_generative({"quality_gate": GATE})) == (
+        "decision: ltas_eq; fallback: yes; reason: noise above the cut-off 9.1 dB over the input's; "
+        "checks: 2 (1 failed: noise_above_cutoff); high_cutoff_hz: 4100.0; version: 1")
+
+
+def test_synthesis_note_says_when_the_gate_fell_back() -> None:
+    state = _generative({"generated_bands_hz": [[5000.0, 8000.0]], "quality_gate": GATE})
+    assert synthesis_note(state, None, None)[-1] == (
+        "The quality gate fell back (decision: ltas_eq): the access copy is not the generative output, so "
+        "what is listed here is not in it.")
+    kept = _generative({"generated_bands_hz": [[5000.0, 8000.0]],
+                        "quality_gate": {**GATE, "fallback": False}})
+    assert "fell back" not in " ".join(synthesis_note(kept, None, None))
 
 
 def test_chain_order_and_columns() -> None:

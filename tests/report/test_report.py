@@ -62,11 +62,8 @@ def test_gather_reads_states_and_artifacts(ran_catalog: Path) -> None:
 
 
 def _make_stale(catalog_dir: Path, rec_id: str = "a") -> None:
-    """The master of ``rec_id`` changes and its re-ingest fails: the old access copy stays on disk."""
-    master = catalog_dir / "masters" / f"{rec_id}.wav"
-    master.chmod(0o644)
-    sf.write(master, np.zeros(22050 * 2, dtype=np.float32), 22050, subtype="PCM_16")
-    job = job_for(catalog_dir, rec_id)
+    """A rerun of ``rec_id`` with a changed LTAS-EQ reference fails there: the old access copy stays."""
+    job = job_for(catalog_dir, rec_id, overrides={"ltas_eq": {"reference": "no-such-folder"}})
     with contextlib.suppress(ShellacError):
         run_plan(job, job_plan(job))
 
@@ -126,9 +123,10 @@ def test_stale_access_copy_does_not_look_current(ran_catalog: Path, tmp_path: Pa
     assert "<td class='failed'>failed</td><td class='failed access-stale'>not current</td>" in page
     assert "<section class='recording stale' id='rec-a'>" in page
     assert ("<p class='stale'>Access copy not current. The access copy is from an earlier run; the latest "
-            "run failed at ingest, so it does not reflect the current master and chain. Its figures and "
+            "run failed at ltas_eq, so it does not reflect the current master and chain. Its figures and "
             "excerpts are left out until a run of this recording finishes.</p>") in page
-    assert "<td>denoise</td><td class='old'>done (earlier run)</td>" in page
+    assert "<td>ltas_eq</td><td class='failed'>failed</td>" in page
+    assert "<td>tag</td><td class='old'>done (earlier run)</td>" in page
     # Nothing of the earlier run is presented as a current result.
     assert "<img" not in page and "<audio" not in page
     assert not (tmp_path / "report-audio" / "a-after.flac").exists()
