@@ -23,7 +23,8 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 th{background:#f3f3f3}.done{color:#176f2c}.failed{color:#b00020}.pending,.running{color:#8a6d00}
 section.recording{border-top:2px solid #ddd;margin-top:2em}img{max-width:100%}
 p.stale{background:#fff0f0;border-left:4px solid #b00020;padding:.4em .8em;color:#b00020;font-weight:bold}
-section.stale{border-left:4px solid #b00020;padding-left:1em}.old{color:#777;font-style:italic;white-space:nowrap}
+section.stale{border-left:4px solid #b00020;padding-left:1em}
+.old{color:#777;font-style:italic;white-space:nowrap}
 .synthesis,.gate{background:#f6f8fa;padding:.4em .8em}.ab{display:flex;gap:2em;flex-wrap:wrap}
 .ab figure{margin:0}.ab figcaption{font-weight:bold}
 """
