@@ -26,7 +26,7 @@ from shellac.report.passband import pass_band, recorded_responses, typical_respo
 MAX_SPECTROGRAM_S = 30.0
 DPI = 96
 DB_FLOOR = -100.0
-# The filter plot shows this many dB below the pass-band peak: the pass band's shape stays
+# The filter plot shows this many dB below the pass-band level: the pass band's shape stays
 # readable and the stop band's slopes run off the bottom instead of flattening it.
 FILTER_VIEW_DB = 30.0
 FILTER_VIEW_OCTAVES = 3.0  # and this many octaves either side of the pass band
@@ -109,7 +109,7 @@ def filter_responses(filters: Mapping[str, Any]) -> str:
     """The fitted degradation filter's magnitude response (dB over Hz), scaled to its pass band.
 
     Every recorded response is drawn (one per block, or one for the recording); the
-    axes span ``FILTER_VIEW_DB`` below the peak and ``FILTER_VIEW_OCTAVES`` either side
+    axes span ``FILTER_VIEW_DB`` below the pass-band level and ``FILTER_VIEW_OCTAVES`` either side
     of the pass band of the typical response (median over blocks), which is shaded with
     its cut-offs marked.
     """
@@ -122,13 +122,13 @@ def filter_responses(filters: Mapping[str, Any]) -> str:
     if typical is not None:
         band = pass_band(freqs, typical)
         ax.axvspan(band.low_hz, band.high_hz, color="tab:blue", alpha=0.08,
-                   label=f"pass band (within {band.drop_db:.0f} dB of peak)")
+                   label=f"pass band (within {band.drop_db:.0f} dB of its level)")
+        ax.axhline(band.level_db, color="tab:blue", ls=":", lw=1)
         for edge, side, dx in ((band.low_hz, "right", -4), (band.high_hz, "left", 4)):
             ax.axvline(edge, color="tab:blue", ls="--", lw=1)
-            ax.annotate(f"{edge:.0f} Hz", (edge, band.peak_db - band.drop_db), fontsize=9, ha=side,
+            ax.annotate(f"{edge:.0f} Hz", (edge, band.level_db - band.drop_db), fontsize=9, ha=side,
                         xytext=(dx, -14), textcoords="offset points", color="tab:blue")
-        top = max(float(r.max()) for _, r in curves) + 3.0
-        ax.set_ylim(top - FILTER_VIEW_DB - 3.0, top)
+        ax.set_ylim(band.level_db - FILTER_VIEW_DB, max(float(r.max()) for _, r in curves) + 3.0)
         ax.set_xlim(max(float(freqs[0]), band.low_hz / 2**FILTER_VIEW_OCTAVES),
                     min(float(freqs[-1]), band.high_hz * 2**FILTER_VIEW_OCTAVES))
     _hz_ticks(ax)

@@ -167,7 +167,8 @@ def synthesis_note(state: RecordingState | None, curves: Mapping[str, Any] | Non
                      f"{_bands(within, curves)}.")
     if below:
         lines.append(f"Below the lower cut-off ({hz(band.low_hz)}): {_bands(below, curves)}.")
-    lines.append(f"Cut-offs: where the fitted degradation filter falls {band.drop_db:.0f} dB below its peak.")
+    lines.append(f"Cut-offs: where the fitted degradation filter falls {band.drop_db:.0f} dB below its "
+                 "pass-band level.")
     return (*lines, *_fallback(state))
 
 

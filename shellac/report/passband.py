@@ -8,17 +8,20 @@ from typing import Any
 
 import numpy as np
 
-# The conventional cut-off: where the response falls this far below its pass-band peak.
+# The conventional cut-off: where the response falls this far below its pass-band level.
 CUTOFF_DROP_DB = 3.0
+# The pass-band level is the median of the response within this many dB of its peak, so a
+# resonance (a few dB above the rest of the band) does not pass for the pass band itself.
+PLATEAU_DB = 10.0
 
 
 @dataclass(frozen=True)
 class PassBand:
-    """Where a response stays within ``drop_db`` of its peak: ``low_hz``..``high_hz``; peak gain in dB."""
+    """Cut-offs ``low_hz``..``high_hz``: where the response is ``drop_db`` below its level ``level_db``."""
 
     low_hz: float
     high_hz: float
-    peak_db: float
+    level_db: float
     drop_db: float = CUTOFF_DROP_DB
 
 
@@ -51,21 +54,25 @@ def typical_response(freqs: np.ndarray, curves: list[tuple[str, np.ndarray]]) ->
 
 
 def pass_band(freqs_hz: np.ndarray, response_db: np.ndarray, drop_db: float = CUTOFF_DROP_DB) -> PassBand:
-    """The contiguous band around the response's peak where it stays within ``drop_db`` of the peak.
+    """The widest contiguous band (in octaves) where the response stays within ``drop_db`` of its
+    pass-band level (the median of the response within ``PLATEAU_DB`` of its peak).
 
     The edges are interpolated linearly in log frequency between the neighbouring points;
     an edge at the end of the recorded range is that end (no cut-off seen there).
     """
     freqs = np.asarray(freqs_hz, dtype=float)[: response_db.size]
     response = np.asarray(response_db, dtype=float)
-    peak = int(np.argmax(response))
-    level = response[peak] - drop_db
-    lo = peak
-    while lo > 0 and response[lo - 1] >= level:
-        lo -= 1
-    hi = peak
-    while hi < response.size - 1 and response[hi + 1] >= level:
-        hi += 1
+    level_db = float(np.median(response[response >= response.max() - PLATEAU_DB]))
+    level = level_db - drop_db
+    runs, start = [], None
+    for k, inside in enumerate(response >= level):
+        if inside and start is None:
+            start = k
+        if start is not None and (not inside or k == response.size - 1):
+            runs.append((start, k if inside else k - 1))
+            start = None
+    octaves = np.log2(np.maximum(freqs, 1e-3))
+    lo, hi = max(runs, key=lambda run: octaves[run[1]] - octaves[run[0]])
 
     def edge(inside: int, outside: int) -> float:
         if outside < 0 or outside >= response.size:
@@ -76,5 +83,4 @@ def pass_band(freqs_hz: np.ndarray, response_db: np.ndarray, drop_db: float = CU
             return float(a + frac * (b - a))
         return float(np.exp(np.log(a) + frac * (np.log(b) - np.log(a))))
 
-    return PassBand(low_hz=edge(lo, lo - 1), high_hz=edge(hi, hi + 1), peak_db=float(response[peak]),
-                    drop_db=drop_db)
+    return PassBand(low_hz=edge(lo, lo - 1), high_hz=edge(hi, hi + 1), level_db=level_db, drop_db=drop_db)

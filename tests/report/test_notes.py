@@ -23,7 +23,16 @@ def test_pass_band_edges_are_the_3_db_points() -> None:
     # -3 dB: a quarter octave below 100 Hz on the 12 dB/octave slope, an eighth above 4 kHz.
     assert band.low_hz == pytest.approx(100.0 / 2 ** 0.25, rel=1e-3)
     assert band.high_hz == pytest.approx(4000.0 * 2 ** 0.125, rel=1e-3)
-    assert band.peak_db == 0.0
+    assert band.level_db == 0.0
+    # A resonance a few dB above the band is part of the band, not the band itself.
+    resonant = band_pass_db(FREQS) + 4.0 * np.exp(-0.5 * (np.log2(FREQS / 2500.0) / 0.15) ** 2)
+    with_resonance = pass_band(FREQS, resonant)
+    assert with_resonance.level_db == pytest.approx(0.0, abs=1e-9)
+    edges = (with_resonance.low_hz, with_resonance.high_hz)
+    assert edges == pytest.approx((band.low_hz, band.high_hz), rel=1e-4)
+    # A notch deeper than the cut-off splits the band: the wider side is the pass band.
+    notched = band_pass_db(FREQS) - 20.0 * (np.abs(np.log2(FREQS / 3000.0)) < 0.1)
+    assert pass_band(FREQS, notched).high_hz < 3000.0 < band.high_hz
     wide = pass_band(FREQS, band_pass_db(FREQS), drop_db=12.0)
     assert wide.low_hz == pytest.approx(50.0, rel=1e-3)
     assert wide.high_hz == pytest.approx(4000 * 2 ** 0.5, rel=1e-3)
@@ -73,7 +82,7 @@ def test_synthesis_note_says_what_was_generated_relative_to_the_cut_off() -> Non
                            "input's by more than 6 dB")
     assert lines == ["Above the upper cut-off (4.4 kHz): 5.0–8.0 kHz (+10.0 dB).",
                      "Below the lower cut-off (84 Hz): 60–70 Hz (+0.0 dB).",
-                     "Cut-offs: where the fitted degradation filter falls 3 dB below its peak."]
+                     "Cut-offs: where the fitted degradation filter falls 3 dB below its pass-band level."]
     # Nothing above the cut-off is said plainly; without a filter there is no cut-off to compare with.
     only_low = _generative({"generated_bands_hz": [[60.0, 70.0]]})
     assert synthesis_note(only_low, curves, filters)[1] == "Above the upper cut-off (4.4 kHz): none."
