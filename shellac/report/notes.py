@@ -43,8 +43,9 @@ def access_copy_note(state: RecordingState | None, rec_dir: Path) -> str | None:
         return "The access copy an earlier run made is no longer there (withdrawn or moved)."
     if state.status == "done":
         return None
-    latest = (f"failed at {state.error_stage}" if state.status == "failed" and state.error_stage
-              else state.status)
+    latest = {"failed": f"failed at {state.error_stage}" if state.error_stage else "failed",
+              "running": "is still running", "cancelled": "was cancelled"}.get(state.status,
+                                                                                "has not finished")
     return (f"The access copy is from an earlier run; the latest run {latest}, so it does not reflect "
             "the current master and chain.")
 

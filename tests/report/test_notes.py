@@ -1,9 +1,11 @@
 """Plain-words notes, the pass band of a recorded filter response, and chain order."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from shellac.report.notes import hz_range, quality_gate_note, synthesis_note
+from shellac.report.notes import access_copy_note, hz_range, quality_gate_note, synthesis_note
 from shellac.report.order import chain_columns, chain_order, stage_statuses
 from shellac.report.passband import pass_band, recorded_responses, typical_response
 from shellac.stages.state import RecordingState, StageRecord
@@ -141,6 +143,20 @@ def test_chain_order_and_columns() -> None:
     piano, voice = ["ingest", "denoise", "ltas_eq", "tag"], ["ingest", "generative_eq", "remix", "tag"]
     assert chain_columns([piano, voice]) == ["ingest", "denoise", "ltas_eq", "generative_eq", "remix", "tag"]
     assert chain_columns([["ingest", "future_stage", "tag"]]) == ["ingest", "tag", "future_stage"]
+
+
+def test_access_copy_note_names_how_the_latest_run_ended(tmp_path: Path) -> None:
+    (tmp_path / "r.flac").write_bytes(b"x")
+    tag = StageRecord(stage="tag", status="done",
+                      outputs={"access_copy": {"path": "r.flac", "sha256": "0" * 64}})
+    state = _state(["ingest", "tag"], tag=tag)
+    assert access_copy_note(state, tmp_path) is None  # done: current
+    state.status = "running"
+    assert access_copy_note(state, tmp_path) == (
+        "The access copy is from an earlier run; the latest run is still running, so it does not reflect "
+        "the current master and chain.")
+    state.status, state.error_stage = "failed", None
+    assert "the latest run failed, so" in access_copy_note(state, tmp_path)
 
 
 def test_hz_range() -> None:
