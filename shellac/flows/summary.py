@@ -8,8 +8,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from shellac.catalogs import Catalog
 from shellac.engine.atomic import atomic_write_json
-from shellac.jobs import collection_status
-from shellac.report.timing import audio_duration_s, processing_s, real_time_factor
+from shellac.report.dashboard import Dashboard
 from shellac.stages.state import utc_now
 
 
@@ -17,27 +16,6 @@ def artifact_key(name: str, what: str) -> str:
     """Artifact key of collection ``name``: ``shellac-<slug>-<what>`` (keys allow a-z, 0-9, -)."""
     slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
     return f"shellac-{slug}-{what}"
-
-
-def recording_rows(catalog: Catalog) -> list[dict[str, Any]]:
-    """One dashboard row per valid recording: status, stages, audio duration, time and RTF."""
-    rows = []
-    for entry in collection_status(catalog):
-        state = entry.state
-        duration = audio_duration_s(state)
-        rtf = real_time_factor(state)
-        rows.append({
-            "id": entry.recording.id,
-            "title": entry.recording.title,
-            "profile": state.profile if state else "",
-            "status": entry.status,
-            "stages": " ".join(f"{k}:{v.status}" for k, v in state.stages.items()) if state else "",
-            "audio_s": round(duration, 2) if duration is not None else None,
-            "duration_s": round(processing_s(state), 2),
-            "rtf": round(rtf, 3) if rtf is not None else None,
-            "error": (state.error or "") if state else "",
-        })
-    return rows
 
 
 def orchestration(timings: dict[str, tuple[float, float]], run: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +80,8 @@ def publish_summary(
     orchestration overhead: everything outside the stages (Prefect's own start-up excepted).
     """
     name = catalog.config.name
-    rows = recording_rows(catalog)
+    board = Dashboard.of(catalog)
+    rows = board.table_rows()
     create_table_artifact(rows, key=artifact_key(name, "recordings"),
                           description=f"Recordings of collection {name}: status, audio length (s), "
                           "processing time (s) and real-time factor")
@@ -121,20 +100,8 @@ def publish_summary(
         "outcomes": outcomes,
     }
     summary["orchestration"] = orchestration(timings or {}, run or {})
-    timed = [r for r in rows if r["rtf"] is not None]
-    audio = sum(r["audio_s"] or 0.0 for r in timed)
-    spent = sum(r["duration_s"] for r in timed)
-    lines = [f"# {name}", "", f"{summary['done']} of {len(rows)} recordings done, "
-             f"{len(failed)} failed, {len(catalog.errors)} catalog row(s) rejected.", ""]
-    if audio > 0:
-        lines += [f"Processing: {spent:.1f} s for {audio:.1f} s of audio "
-                  f"(real-time factor {spent / audio:.2f}).", ""]
-    lines += orchestration_lines(summary["orchestration"])
-    lines += [f"- **{r['id']}** failed: {r['error']}" for r in failed]
-    lines += [f"- **{rid}** still running when the run stopped waiting" for rid in summary["unfinished"]]
-    lines += [f"- **{rid}** cancelled" for rid in summary["cancelled"]]
-    lines += [f"- catalog: {e}" for e in catalog.errors]
-    create_markdown_artifact("\n".join(lines), key=artifact_key(name, "summary"),
-                             description=f"Run summary of {name}")
+    timing = orchestration_lines(summary["orchestration"])
+    create_markdown_artifact(board.markdown(unfinished=summary["unfinished"], timing_lines=timing),
+                             key=artifact_key(name, "summary"), description=board.headline())
     atomic_write_json(catalog.config.collection_dir / "summary.json", summary)
     return summary

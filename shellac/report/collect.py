@@ -9,6 +9,8 @@ from typing import Any
 
 from shellac.catalogs import Catalog
 from shellac.jobs import collection_status
+from shellac.report.notes import access_copy_note, quality_gate_note, synthesis_note
+from shellac.report.order import stage_statuses
 from shellac.report.timing import audio_duration_s, processing_s, real_time_factor
 from shellac.stages.state import RecordingState
 
@@ -45,6 +47,9 @@ class RecordingReport:
     filters: dict[str, Any] | None = None  # generative_eq filters.json
     clicks_found: int | None = None
     clicks_needing_inpainting: int | None = None
+    synthesis: tuple[str, ...] = ()  # plain words: what the generative stage synthesised
+    quality_gate: str | None = None  # the recorded quality-gate outcome, as recorded
+    stale: str | None = None  # why the access copy on disk is not current
 
 
 def _artifact(rec_dir: Path, state: RecordingState, stage: str, name: str) -> Path | None:
@@ -84,20 +89,23 @@ def gather(catalog: Catalog) -> list[RecordingReport]:
             continue
         rec_dir = entry.directory
         stages = tuple(
-            StageRow(name, state.stages[name].status, state.stages[name].duration_s,
-                     state.stages[name].error)
-            for name in state.plan if name in state.stages
+            StageRow(name, status, state.stages[name].duration_s, state.stages[name].error)
+            for name, status in stage_statuses(state) if name in state.stages
         )
         ltas = {stage: data for stage, name in LTAS_ARTIFACTS
                 if (data := _json(_artifact(rec_dir, state, stage, name))) is not None}
         found, inpaint = _clicks(_artifact(rec_dir, state, "denoise", "click_map"))
+        filters = _json(_artifact(rec_dir, state, "generative_eq", "filters"))
+        after = _artifact(rec_dir, state, "tag", "access_copy")
         reports.append(RecordingReport(
             id=rec.id, title=rec.title or "", status=state.status, profile=state.profile,
             error=state.error, audio_s=audio_duration_s(state), processing_s=processing_s(state),
             rtf=real_time_factor(state), stages=stages,
             before=_artifact(rec_dir, state, "ingest", "audio"),
-            after=_artifact(rec_dir, state, "tag", "access_copy"),
-            ltas=ltas, filters=_json(_artifact(rec_dir, state, "generative_eq", "filters")),
+            after=after, ltas=ltas, filters=filters,
             clicks_found=found, clicks_needing_inpainting=inpaint,
+            synthesis=synthesis_note(state, ltas.get("generative_eq"), filters),
+            quality_gate=quality_gate_note(state),
+            stale=access_copy_note(state, rec_dir),
         ))
     return reports
