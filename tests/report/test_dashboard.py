@@ -12,14 +12,8 @@ from shellac.jobs import collection_status
 from shellac.report.dashboard import Dashboard
 from shellac.report.notes import access_copy_note
 from shellac.stages.chain import job_plan, run_plan
-from shellac.stages.state import RecordingState, load_state, save_state
+from shellac.stages.state import load_state, save_state
 from tests.stages.helpers import job_for
-
-
-class _FixityState(RecordingState):
-    """A state as the fixity work records it: ``withdrawn`` names where a stale access copy went."""
-
-    withdrawn: str | None = None
 
 
 def test_dashboard_counts_failures_rtf_and_chain_order(mixed_catalog: Path) -> None:
@@ -94,7 +88,7 @@ def test_stale_access_copy_and_quality_gate_show(catalog_dir: Path) -> None:
     (rec_dir / "a.flac").unlink()  # moved away by hand
     entry = Dashboard.of(load_catalog(catalog_dir)).entries[0]
     assert entry.notes[0] == "The access copy an earlier run made is no longer there (withdrawn or moved)."
-    withdrawn = _FixityState(**state.model_dump(), withdrawn="withdrawn/a.20261130T100000Z.flac")
+    withdrawn = state.model_copy(update={"withdrawn": "withdrawn/a.20261130T100000Z.flac"})
     assert access_copy_note(withdrawn, rec_dir) == (
         "The access copy an earlier run made was withdrawn as stale (to withdrawn/a.20261130T100000Z.flac): "
         "none is current.")
