@@ -11,7 +11,9 @@ cd "$(dirname "$0")/.."
 CATALOG=$(realpath "${1:-catalogs/demo}")
 BIN=${VENV:-.venv}/bin
 PORT=${PORT:-4200}
-CPU_LIMIT=${CPU_LIMIT:-1}
+# The collection run holds one slot of the CPU worker while it waits for its recordings: at
+# least 2 (one collection run and one recording at a time on a 2-core machine).
+CPU_LIMIT=${CPU_LIMIT:-2}
 WORK=$(mktemp -d)
 export PREFECT_HOME=${PREFECT_HOME:-$WORK/prefect}
 export PREFECT_API_URL=http://127.0.0.1:$PORT/api
