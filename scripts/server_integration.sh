@@ -78,6 +78,6 @@ echo "demo deployment run finished in $((SECONDS - t1)) s (CPU worker --limit $C
 "$BIN/shellac" status "$CATALOG"
 summary=$("$BIN/python" -c "import sys; from pathlib import Path; from shellac.catalogs import load_catalog
 print(load_catalog(Path(sys.argv[1])).config.collection_dir / 'summary.json')" "$CATALOG")
-"$BIN/python" -c "import json, sys; print(json.dumps(json.load(open(sys.argv[1]))['orchestration'], indent=1))" \
-  "$summary"
+[ -f "$summary" ] && "$BIN/python" -c \
+  "import json, sys; print(json.dumps(json.load(open(sys.argv[1]))['orchestration'], indent=1))" "$summary"
 grep -q "finished successfully" "$PREFECT_HOME/run.log" || { echo "collection run did not complete" >&2; exit 1; }
