@@ -112,12 +112,16 @@ def cmd_accept_master(args: argparse.Namespace) -> int:
     return 0
 
 
+def _catalog_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("catalog_dir", help="folder with catalog.csv and collection.toml")
+    p.add_argument("--output", help="output root, if the runs used --output")
+
+
 def add_ops_commands(subparsers: Any) -> None:
     """Add the ``rerun-failed``, ``report`` and ``accept-master`` subcommands to ``shellac``'s subparsers."""
     p = subparsers.add_parser("rerun-failed", help="rerun only the failed recordings of a collection, "
                               "each from its last good stage")
-    p.add_argument("catalog_dir", help="folder with catalog.csv and collection.toml")
-    p.add_argument("--output", help="output root, if the runs used --output")
+    _catalog_arguments(p)
     p.add_argument("--models-dir", help="models directory")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
     p.add_argument("--fan-out", action="store_true",
@@ -127,14 +131,12 @@ def add_ops_commands(subparsers: Any) -> None:
 
     p = subparsers.add_parser("report", help="write a static HTML report of a collection "
                               "(spectrograms, LTAS, filters, failures)")
-    p.add_argument("catalog_dir", help="folder with catalog.csv and collection.toml")
-    p.add_argument("--output", help="output root, if the runs used --output")
+    _catalog_arguments(p)
     p.add_argument("--output-html", help="HTML file to write (default: <collection output>/report.html)")
     p.set_defaults(func=cmd_report)
 
     p = subparsers.add_parser("accept-master", help="accept a changed master (after a fixity failure) as "
                               "the recording's master; the change is recorded in its provenance")
-    p.add_argument("catalog_dir", help="folder with catalog.csv and collection.toml")
+    _catalog_arguments(p)
     p.add_argument("id", help="recording id")
-    p.add_argument("--output", help="output root, if the runs used --output")
     p.set_defaults(func=cmd_accept_master)
