@@ -17,6 +17,14 @@ STATUS_ORDER = ("done", "failed", "cancelled", "running", "pending")
 MARKS = {"done": "✓", "failed": "✗", "running": "▶", "pending": "·", OLD_DONE: "old ✓"}
 
 
+def status_counts(statuses: Sequence[str]) -> dict[str, int]:
+    """How many of each status, in ``STATUS_ORDER`` (done, failed, running, pending always shown;
+    cancelled when present), then any other status a state records, alphabetically."""
+    order = [s for s in STATUS_ORDER if s != "cancelled" or s in statuses]
+    order += sorted({s for s in statuses if s not in order})
+    return {status: list(statuses).count(status) for status in order}
+
+
 @dataclass(frozen=True)
 class DashboardEntry:
     """One recording on the dashboard: its status, stages in chain order, timing and notes."""
@@ -82,11 +90,8 @@ class Dashboard:
                    tuple(str(e) for e in catalog.errors))
 
     def counts(self) -> dict[str, int]:
-        """Recordings per status, in ``STATUS_ORDER`` (zeros kept for done/failed/running/pending)."""
-        seen = [e.status for e in self.entries]
-        order = [s for s in STATUS_ORDER if s != "cancelled" or s in seen]
-        order += sorted({s for s in seen if s not in order})
-        return {status: seen.count(status) for status in order}
+        """Recordings per status (see :func:`status_counts`)."""
+        return status_counts([e.status for e in self.entries])
 
     def real_time_factor(self) -> tuple[float, float, int] | None:
         """(processing s, audio s, recordings) over the done recordings, or ``None`` if there are none.

@@ -10,12 +10,15 @@ from shellac.catalogs import Catalog
 from shellac.engine.atomic import atomic_path
 from shellac.report import figures
 from shellac.report.collect import RecordingReport, gather
+from shellac.report.dashboard import status_counts
 from shellac.report.excerpts import Excerpt, write_excerpts
 from shellac.report.order import OLD_DONE
 from shellac.report.passband import recorded_responses
 from shellac.stages.state import utc_now
 
 REPORT_FILE = "report.html"
+# Statuses that are not failures: every other one (failed, cancelled, ...) is listed with its reason.
+UNFAILED = ("done", "pending", "running")
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:96em;color:#222}
@@ -87,8 +90,8 @@ def _access(report: RecordingReport) -> str:
 
 
 def _failures(reports: Sequence[RecordingReport], rejected: Sequence[str]) -> str:
-    items = [f"<li class='failure' data-id='{_e(r.id)}'><b>{_e(r.id)}</b>: {_e(r.error or 'failed')}</li>"
-             for r in reports if r.status == "failed"]
+    items = [f"<li class='failure' data-id='{_e(r.id)}'><b>{_e(r.id)}</b>: {_e(r.error or r.status)}</li>"
+             for r in reports if r.status not in UNFAILED]
     items += [f"<li class='rejected'>{_e(line)}</li>" for line in rejected]
     body = f"<ul>{''.join(items)}</ul>" if items else "<p>None.</p>"
     return f"<section id='failures'><h2>Failures ({len(items)})</h2>{body}</section>"
@@ -156,7 +159,7 @@ def render_report(catalog: Catalog, reports: Sequence[RecordingReport],
     """The report page of ``catalog`` as one HTML string; ``excerpts`` by recording id."""
     excerpts = excerpts or {}
     name = catalog.config.name
-    counts = {s: sum(r.status == s for r in reports) for s in ("done", "failed", "pending", "running")}
+    counts = status_counts([r.status for r in reports])
     summary = ", ".join(f"{v} {k}" for k, v in counts.items())
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

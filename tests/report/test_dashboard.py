@@ -9,7 +9,7 @@ import pytest
 from shellac.catalogs import load_catalog
 from shellac.engine.errors import ShellacError
 from shellac.jobs import collection_status
-from shellac.report.dashboard import Dashboard
+from shellac.report.dashboard import Dashboard, DashboardEntry, status_counts
 from shellac.report.notes import access_copy_note
 from shellac.stages.chain import job_plan, run_plan
 from shellac.stages.state import load_state, save_state
@@ -94,9 +94,13 @@ def test_stale_access_copy_and_quality_gate_show(catalog_dir: Path) -> None:
         "none is current.")
 
 
-def test_markdown_cells_cannot_break_the_table() -> None:
-    from shellac.report.dashboard import DashboardEntry
+def test_status_counts_keep_the_usual_four_and_add_others() -> None:
+    assert status_counts(["done", "failed", "done"]) == {"done": 2, "failed": 1, "running": 0, "pending": 0}
+    assert list(status_counts(["cancelled", "paused", "done"])) == [
+        "done", "failed", "cancelled", "running", "pending", "paused"]
 
+
+def test_markdown_cells_cannot_break_the_table() -> None:
     entry = DashboardEntry("x", "", "p", "failed", (("ingest", "failed"),), error="ingest: bad | pipe\nline",
                            error_stage="ingest")
     text = Dashboard("c", (entry,)).markdown(unfinished=["y"], timing_lines=["Overhead: 1.50 s of 10.00 s."])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import dataclasses
 import re
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ import soundfile as sf
 from shellac.catalogs import load_catalog
 from shellac.engine.errors import ShellacError
 from shellac.ops_cli import add_ops_commands
-from shellac.report import gather, write_report
+from shellac.report import gather, render_report, write_report
 from shellac.report.figures import filter_responses, ltas_curves
 from shellac.report.notes import hz_range
 from shellac.stages.chain import job_plan, run_plan
@@ -115,6 +116,15 @@ def test_report_html_is_self_contained(mixed_catalog: Path, tmp_path: Path) -> N
     # Default location: beside the collection's outputs.
     catalog = load_catalog(mixed_catalog)
     assert write_report(catalog) == catalog.config.collection_dir / "report.html"
+
+
+def test_cancelled_recordings_are_counted_and_listed(ran_catalog: Path) -> None:
+    catalog = load_catalog(ran_catalog)
+    reports = [dataclasses.replace(r, status="cancelled", error=None) if r.id == "b" else r
+               for r in gather(catalog)]
+    page = render_report(catalog, reports)
+    assert "4 recordings: 1 done, 1 failed, 1 cancelled, 0 running, 1 pending." in page
+    assert "<li class='failure' data-id='b'><b>b</b>: cancelled</li>" in page
 
 
 def test_stale_access_copy_does_not_look_current(ran_catalog: Path, tmp_path: Path) -> None:
