@@ -20,7 +20,7 @@ KNOWN_COLUMNS: tuple[str, ...] = (
 # Names Shellac itself uses in a collection's output folder; a recording id must not take one
 # (compared without case: some file systems do not tell case apart).
 RESERVED_IDS: frozenset[str] = frozenset({
-    "summary.json", "report.html", "catalog-errors.json", "runs", "withdrawn", "profiles",
+    "summary.json", "report.html", "catalog-errors.json", "runs", "withdrawn", "profiles", "report-audio",
 })
 # Metadata limits, UTF-8 bytes: a job travels as a Prefect parameter (512 kB at most), and
 # tags this large help no one. Longer texts belong in a file the catalog points to.

@@ -32,7 +32,7 @@ def access_copy_note(state: RecordingState | None, rec_dir: Path) -> str | None:
     or chain that may since have changed. ``rec_dir`` is the recording's work directory.
     A ``withdrawn`` entry on the state (where a stale access copy was moved) is named.
     """
-    withdrawn = state.withdrawn
+    withdrawn = state.withdrawn if state is not None else None
     if withdrawn:
         return (f"The access copy an earlier run made was withdrawn as stale (to {withdrawn}): "
                 "none is current.")
