@@ -143,17 +143,20 @@ def third_octave_smooth(power: np.ndarray, sample_rate: int, n_fft: int) -> np.n
     """Smooth a power spectrum with a Gaussian in linear frequency of width σ_f = F/(3π) at bin F.
 
     The width grows with frequency, giving roughly third-octave resolution.
-    Bin 0 (DC) is left as it is.
+    Every bin (DC included) contributes to every smoothed bin, as in the
+    BABE-2 reference: the Gaussian is not truncated, so a strong partial
+    still lifts bins many widths away by its (tiny) tail. Bin 0 (DC) is left
+    as it is.
     """
     freqs = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
-    out = np.array(power, dtype=np.float64, copy=True)
-    for k in range(1, freqs.size):
-        sigma = freqs[k] / (3.0 * np.pi)
-        # Only bins within 4 σ matter; the window keeps this O(F·width), not O(F²).
-        lo = np.searchsorted(freqs, freqs[k] - 4.0 * sigma)
-        hi = np.searchsorted(freqs, freqs[k] + 4.0 * sigma, side="right")
-        w = np.exp(-0.5 * ((freqs[lo:hi] - freqs[k]) / sigma) ** 2)
-        out[k] = np.dot(w, power[lo:hi]) / w.sum()
+    p = np.asarray(power, dtype=np.float64)
+    out = np.array(p, copy=True)
+    # Rows of the (bins × bins) weight matrix a block at a time: exact, memory bounded.
+    rows = 256
+    for start in range(1, freqs.size, rows):
+        centre = freqs[start:start + rows, None]
+        w = np.exp(-0.5 * ((freqs[None, :] - centre) / (centre / (3.0 * np.pi))) ** 2)
+        out[start:start + rows] = (w @ p) / w.sum(axis=1)
     return out
 
 
