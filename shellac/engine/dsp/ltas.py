@@ -26,6 +26,8 @@ class Ltas:
     sample_rate: int
     n_fft: int
     power: np.ndarray
+    stored_scale: float = 1.0
+    """Factor from ``power`` back to the level it was stored at (e.g. in a published checkpoint)."""
 
     def __post_init__(self) -> None:
         if self.power.shape != (self.n_fft // 2 + 1,):
@@ -42,13 +44,20 @@ class Ltas:
         """Power in dB (10 log10)."""
         return 10.0 * np.log10(self.power + _EPS)
 
+    def stored_power(self) -> np.ndarray:
+        """The power at its stored level (what the BABE-2 reference compares against)."""
+        return self.power * self.stored_scale
+
     def to_json_dict(self) -> dict[str, object]:
         """Return a JSON-ready dict (the format stored in model bundles and reference files)."""
-        return {
+        data: dict[str, object] = {
             "sample_rate": int(self.sample_rate),
             "n_fft": int(self.n_fft),
             "power": [float(p) for p in self.power],
         }
+        if self.stored_scale != 1.0:  # absent when 1, so older files and checksums stay as they were
+            data["stored_scale"] = float(self.stored_scale)
+        return data
 
     @classmethod
     def from_json_dict(cls, data: dict[str, object]) -> Ltas:
@@ -58,6 +67,7 @@ class Ltas:
                 sample_rate=int(data["sample_rate"]),  # type: ignore[arg-type]
                 n_fft=int(data["n_fft"]),  # type: ignore[arg-type]
                 power=np.asarray(data["power"], dtype=np.float64),
+                stored_scale=float(data.get("stored_scale", 1.0)),  # type: ignore[arg-type]
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ParameterError(f"malformed LTAS data: {exc}") from exc
