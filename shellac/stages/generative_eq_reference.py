@@ -14,7 +14,7 @@ import torch
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe, read_audio
 from shellac.engine.blocks.autoregressive import SamplerSettings
-from shellac.engine.blocks.reference_driver import ReferenceBlockSampler, restore_blocks_reference
+from shellac.engine.blocks.reference_driver import SIGMA_NORM, ReferenceBlockSampler, restore_blocks_reference
 from shellac.engine.diffusion.precond import EDMPrecond
 from shellac.engine.dsp.ltas import ltas_of_file
 from shellac.engine.dsp.ltas_reference import reference_ltas_eq
@@ -23,9 +23,6 @@ from shellac.engine.operators.blind_filter import BlindFilter
 from shellac.engine.stream import array_to_wav, copy_to_layout, map_file
 from shellac.stages.base import StageContext, StageOutput
 from shellac.stages.generative_eq import GenerativeEqParams, generated_bands
-
-SIGMA_NORM = {22050: 0.07, 44100: 1.0}
-"""The reference testers' block gain target (blind_bwe.sigma_norm) by model sample rate; else σ_data."""
 
 
 def run_reference(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContext) -> StageOutput:

@@ -16,6 +16,9 @@ from shellac.engine.errors import ParameterError
 from shellac.engine.operators.base import BlindOperator
 from shellac.engine.operators.masked import MaskedOperator
 
+SIGMA_NORM = {22050: 0.07, 44100: 1.0}
+"""The reference testers' block gain target (blind_bwe.sigma_norm) by model sample rate (Hz)."""
+
 BlockSampler = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]
 """sample(y [T], x_init [T], mask [T], index) -> the restored block [T]; mask 1 marks known samples of y."""
 
