@@ -266,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model bundle directory for generative_eq (sets --models-dir to its "
                    "parent and generative_eq.model to its name)")
     p.add_argument("--preset", choices=("shellac", "reference"), default="shellac",
-                   help="'reference': LTAS-EQ and generative EQ as the BABE-2 reference implementation does them")
+                   help="'reference': LTAS-EQ and generative EQ as the BABE-2 reference code does them")
     p.add_argument("--title", help="title tag for the access copy")
     p.add_argument("--work", help="work directory (default: <output stem>.shellac-work beside it)")
     p.add_argument("--models-dir", help="models directory")

@@ -59,7 +59,7 @@ class GenerativeEqParams(StageParams):
     seed: int = Field(default=0, ge=0, description="Seed of all sampler noise (per-block streams).")
     preset: Literal["shellac", "reference"] = Field(
         default="shellac",
-        description="'shellac': this engine's restoration; 'reference': the BABE-2 reference implementation's, "
+        description="'shellac': this engine's restoration; 'reference': the BABE-2 reference code's, "
         "item by item (docs/babe2-parity.md).",
     )
 

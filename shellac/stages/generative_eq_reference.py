@@ -51,12 +51,14 @@ def run_reference(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: S
     equalised = y
     if params.ltas_eq_init or params.ltas_eq_objective:
         power = ref.on_bins(model_sr, ref.n_fft) * ref.stored_scale
-        equalised, _ = reference_ltas_eq(y, model_sr, power, n_fft=ref.n_fft, max_boost_db=params.max_boost_db)
+        equalised, _ = reference_ltas_eq(y, model_sr, power, n_fft=ref.n_fft,
+                                         max_boost_db=params.max_boost_db)
     sampler = SamplerSettings(n_steps=params.n_steps, sigma_start=params.sigma_start,
                               sigma_min=params.sigma_min, rho=params.rho, xi=params.xi,
                               sigma_y=params.sigma_y, s_churn=params.s_churn)
     output_filter = getattr(bundle.network, "band_complement", None)
-    denoiser = EDMPrecond(bundle.network, sigma_data=cfg.sigma_data, output_filter=output_filter).to(device).eval()
+    denoiser = EDMPrecond(bundle.network, sigma_data=cfg.sigma_data, output_filter=output_filter)
+    denoiser = denoiser.to(device).eval()
 
     def make_filter() -> BlindFilter:
         return BlindFilter(model_sr, design="reference", n_iters=params.filter_iters, lr=params.filter_lr,
@@ -77,8 +79,8 @@ def run_reference(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: S
     generated = generated_bands(before, after)
     shutil.rmtree(work)
     filters_path, curves_path = ctx.stage_dir / "filters.json", ctx.stage_dir / "ltas.json"
-    atomic_write_json(filters_path, {"sample_rate": model_sr, "preset": "reference",
-                                     "blocks": [{"index": i, "filter": f} for i, f in enumerate(block.filters)]})
+    blocks = [{"index": i, "filter": f} for i, f in enumerate(block.filters)]
+    atomic_write_json(filters_path, {"sample_rate": model_sr, "preset": "reference", "blocks": blocks})
     atomic_write_json(curves_path, {
         "sample_rate": model_sr, "n_fft": ref.n_fft, "freqs_hz": before.freqs_hz.round(3).tolist(),
         "input_db": before.db().round(3).tolist(), "output_db": after.db().round(3).tolist(),

@@ -25,14 +25,16 @@ def test_presets_are_named_options() -> None:
 
 
 @pytest.mark.usefixtures("prefect_api")
-def test_piano_profile_with_the_reference_preset_restores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_piano_profile_with_the_reference_preset_restores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     models = tmp_path / "models"
     import_babe2(CHECKPOINT, models / "piano", name="piano")
     rng = np.random.default_rng(7)
     t = np.arange(22050) / 22050
     master = tmp_path / "master.wav"
-    sf.write(master, (0.2 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.standard_normal(t.size)).astype(np.float32),
-             22050)
+    tone = 0.2 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.standard_normal(t.size)
+    sf.write(master, tone.astype(np.float32), 22050)
     out = tmp_path / "restored.flac"
     monkeypatch.chdir(tmp_path)
     rc = main(["restore", str(master), str(out), "--profile", "piano", "--preset", "reference",

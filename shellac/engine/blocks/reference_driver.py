@@ -41,7 +41,7 @@ def _cut(signal: torch.Tensor, start: int, segment_length: int) -> torch.Tensor:
 
 
 def reference_block_std(signal: torch.Tensor, starts: list[int], segment_length: int) -> float:
-    """torch.median (the lower middle value) of the blocks' unbiased stds, the zero-padded last one included."""
+    """torch.median (lower middle value) of the blocks' unbiased stds, the zero-padded last one included."""
     stds = torch.stack([_cut(signal, s, segment_length).std() for s in starts])
     return float(torch.median(stds))
 
@@ -68,7 +68,7 @@ def restore_blocks_reference(
     yt = torch.as_tensor(np.asarray(y, dtype=np.float64))
     xt = torch.as_tensor(np.asarray(x_init, dtype=np.float64))
     if yt.ndim != 1 or xt.shape != yt.shape:
-        raise ParameterError(f"y {tuple(yt.shape)} and x_init {tuple(xt.shape)} must be mono and of one length")
+        raise ParameterError(f"y {tuple(yt.shape)} and x_init {tuple(xt.shape)} must be mono, of one length")
     overlap = int(overlap_fraction * segment_length)
     starts = reference_segment_starts(yt.shape[0], segment_length, overlap)
     std = reference_block_std(yt, starts, segment_length)
@@ -92,7 +92,7 @@ def restore_blocks_reference(
 
 
 class ReferenceBlockSampler:
-    """One block of the reference: a fresh filter, fitted against all of y; schedule N+1 churn; no final Euler.
+    """One reference block: a fresh filter fitted against all of y, churn S_churn/(N+1), no final Euler.
 
     Noise comes from one seeded stream per block (the reference draws from
     torch's global stream); each block's filter is kept in ``filters``.
@@ -114,7 +114,8 @@ class ReferenceBlockSampler:
         self.seed = int(seed)
         self.device = torch.device(device)
         self.dtype = dtype
-        self.schedule = restoration_schedule(sampler.n_steps, sampler.sigma_start, sampler.sigma_min, sampler.rho)
+        s = sampler
+        self.schedule = restoration_schedule(s.n_steps, s.sigma_start, s.sigma_min, s.rho)
         self.filters: list[dict[str, Any]] = []
 
     def __call__(self, y: torch.Tensor, x_init: torch.Tensor, mask: torch.Tensor, index: int) -> torch.Tensor:

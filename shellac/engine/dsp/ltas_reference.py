@@ -57,7 +57,7 @@ def reference_ltas_eq(
     """
     ref = np.asarray(reference_power, dtype=np.float64).reshape(-1)
     if ref.size != n_fft // 2 + 1:
-        raise ParameterError(f"reference LTAS has {ref.size} bins, expected {n_fft // 2 + 1} for n_fft {n_fft}")
+        raise ParameterError(f"reference LTAS has {ref.size} bins, expected {n_fft // 2 + 1} (n_fft {n_fft})")
     ltas_y = reference_ltas(audio, n_fft)
     diff = 10.0 * np.log10(third_octave_smooth(ltas_y, sample_rate, n_fft)) - 10.0 * np.log10(
         third_octave_smooth(ref, sample_rate, n_fft))

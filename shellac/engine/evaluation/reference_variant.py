@@ -1,4 +1,4 @@
-"""The benchmark's "reference" row: one excerpt restored exactly as the BABE-2 reference implementation does."""
+"""The benchmark's "reference" row: one excerpt restored exactly as the BABE-2 reference code does."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def run_reference_on_excerpt(
     seed: int,
     device: torch.device,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Reference LTAS-EQ (stored level) as y and warm start, the reference driver and filter; per-block responses."""
+    """Reference LTAS-EQ as y and warm start, reference driver and filter; audio and per-block responses."""
     power = reference_ltas.on_bins(sample_rate, reference_ltas.n_fft) * reference_ltas.stored_scale
     equalised, _ = reference_ltas_eq(np.asarray(degraded, np.float64), sample_rate, power,
                                      n_fft=reference_ltas.n_fft, max_boost_db=max_boost_db)
@@ -40,7 +40,8 @@ def run_reference_on_excerpt(
     def make_filter() -> BlindFilter:
         return BlindFilter(sample_rate, design="reference", n_iters=filter_iters, lr=filter_lr, device=device)
 
-    block = ReferenceBlockSampler(denoiser, make_filter=make_filter, sampler=sampler, seed=seed, device=device)
+    block = ReferenceBlockSampler(denoiser, make_filter=make_filter, sampler=sampler, seed=seed,
+                                  device=device)
     audio = restore_blocks_reference(equalised, equalised, segment_length=segment_length,
                                      overlap_fraction=overlap_fraction,
                                      sigma_norm=SIGMA_NORM.get(sample_rate, target_std), sample_block=block)

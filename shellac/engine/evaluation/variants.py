@@ -202,9 +202,10 @@ def run_variant_on_excerpt(
 
     def make_filter() -> ParametricBlindFilter:
         if kind == "babe2":
-            return BlindFilter(sample_rate, n_iters=settings.filter_iters, lr=settings.filter_lr, device=device,
-                               design=variant.filter_design)
-        return LowpassBlindFilter(sample_rate, n_iters=settings.filter_iters, lr=settings.filter_lr, device=device)
+            return BlindFilter(sample_rate, n_iters=settings.filter_iters, lr=settings.filter_lr,
+                               device=device, design=variant.filter_design)
+        return LowpassBlindFilter(sample_rate, n_iters=settings.filter_iters, lr=settings.filter_lr,
+                                  device=device)
 
     sampler = settings.sampler if variant.noise_regularisation else replace(settings.sampler, sigma_y=0.0)
     if variant.reference_sampling:

@@ -119,19 +119,11 @@ class ReferenceBlindFilter(BlindFilter):
 
     def set_values(self, values: dict[str, Any]) -> None:
         """Overwrite parameters (no projection); ``a_p``/``a_m`` with 2 values keep their outer slope."""
-        tensors = self._tensors()
-        unknown = set(values) - set(tensors)
-        if unknown:
-            raise ParameterError(f"unknown filter parameters {sorted(unknown)}")
-        with torch.no_grad():
-            for name, new in values.items():
-                target = tensors[name]
-                new_t = torch.as_tensor(new, dtype=target.dtype, device=target.device).reshape(-1)
-                if name in ("a_p", "a_m") and new_t.numel() == 2:
-                    new_t = torch.cat([new_t, target[2:].detach()])
-                if new_t.shape != target.shape:
-                    raise ParameterError(f"parameter {name!r} needs {target.numel()} values, got {new_t.numel()}")
-                target.copy_(new_t)
+        full = dict(values)
+        for name, tensor in (("a_p", self.a_p), ("a_m", self.a_m)):
+            if name in full and len(list(full[name])) == 2:
+                full[name] = [*[float(v) for v in full[name]], float(tensor[2])]
+        self._assign_values(full)
 
     def response_db_log2(self, log2_freqs: torch.Tensor) -> torch.Tensor:
         """Response in dB at log2(f / 1 Hz), segments anchored on the 4096-point rFFT grid."""
@@ -182,7 +174,7 @@ class ReferenceBlindFilter(BlindFilter):
         return reference_istft(spec * gain[:, None], x.shape[-1]).to(x.dtype)
 
     def data_loss(self, x0_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """‖√w ⊙ (|X̂|·H − |Y|)‖₂ over all frames (w = linspace(0, 1, 2049)), differentiable in the parameters."""
+        """‖√w ⊙ (|X̂|·H − |Y|)‖₂ over all frames, w = linspace(0, 1, 2049); differentiable in φ."""
         mag_x = reference_stft(x0_hat.detach()).abs().to(self.device, torch.float64)
         mag_y = reference_stft(y.detach()).abs().to(self.device, torch.float64)
         w = torch.sqrt(torch.linspace(0.0, 1.0, N_BINS, dtype=torch.float64, device=self.device))[:, None]

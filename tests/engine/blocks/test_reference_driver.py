@@ -18,15 +18,9 @@ from shellac.engine.blocks.reference_driver import (
 from shellac.engine.dsp.ltas_reference import reference_ltas_eq
 from shellac.engine.errors import ParameterError
 from shellac.engine.operators.blind_filter import BlindFilter
+from tests.fixtures.babe2_inputs import demo_recording
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "babe2_reference"
-
-
-def demo_recording(n: int) -> np.ndarray:
-    rng = np.random.default_rng(2014)
-    x = np.convolve(rng.standard_normal(n), np.ones(8) / 8, mode="same") * 0.1
-    t = np.arange(n) / 22050
-    return x + 0.05 * np.sin(2 * np.pi * 440 * t) + 0.02 * np.sin(2 * np.pi * 3000 * t)
 
 
 def stub_block(y: torch.Tensor, x_init: torch.Tensor, mask: torch.Tensor, index: int) -> torch.Tensor:
@@ -45,8 +39,8 @@ def test_segments_are_the_references() -> None:
 def test_gain_uses_torch_median_with_the_padded_last_block() -> None:
     signal = torch.cat([torch.ones(2700) * 0, torch.linspace(-1, 1, 5400), torch.zeros(1000)])
     starts = reference_segment_starts(signal.shape[0], 3000, 300)
-    stds = sorted(float(torch.cat([signal[s:s + 3000], torch.zeros(max(0, s + 3000 - signal.shape[0]))]).std())
-                  for s in starts)
+    padded = torch.cat([signal, torch.zeros(3000)])
+    stds = sorted(float(padded[s:s + 3000].std()) for s in starts)
     assert reference_block_std(signal, starts, 3000) == pytest.approx(stds[(len(stds) - 1) // 2], rel=1e-12)
 
 

@@ -9,16 +9,9 @@ import pytest
 
 from shellac.engine.dsp.ltas_reference import reference_ltas, reference_ltas_eq
 from shellac.engine.errors import ParameterError
+from tests.fixtures.babe2_inputs import demo_recording
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "babe2_reference"
-
-
-def demo_recording(n: int) -> np.ndarray:
-    """The fixture's input, rebuilt from its seed (see the fixtures' README)."""
-    rng = np.random.default_rng(2014)
-    x = np.convolve(rng.standard_normal(n), np.ones(8) / 8, mode="same") * 0.1
-    t = np.arange(n) / 22050
-    return x + 0.05 * np.sin(2 * np.pi * 440 * t) + 0.02 * np.sin(2 * np.pi * 3000 * t)
 
 
 @pytest.fixture(scope="module")

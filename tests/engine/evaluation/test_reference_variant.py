@@ -23,7 +23,9 @@ def test_ablations_run_only_when_named() -> None:
     assert [v.key for v in select_variants(ROWS)] == ROWS
 
 
-def test_reference_and_ablation_rows_give_finite_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reference_and_ablation_rows_give_finite_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     clean = tmp_path / "clean"
     clean.mkdir()
     t = np.arange(3 * 16000) / 16000
@@ -35,7 +37,8 @@ def test_reference_and_ablation_rows_give_finite_numbers(tmp_path: Path, capsys:
                  "--filter-iters", "1", "--n-mels", "16", "--visqol", "off", "--device", "cpu",
                  "--variants", ",".join(ROWS), "--name", "t", "--out", str(out)])
     assert code == 0
-    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "variant" not in line]
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith("| ") and "variant" not in line]
     assert len(rows) == len(ROWS)
     for row in rows:
         assert all(math.isfinite(float(c.strip())) for c in row.strip("| ").split(" | ")[1:]), row

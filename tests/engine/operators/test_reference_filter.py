@@ -32,7 +32,8 @@ def with_values(sample_rate: int, flat: np.ndarray) -> ReferenceBlindFilter:
     """A reference filter holding the 11 fixture values (f_ref, fc_p, fc_m, a_p, a_m), unprojected."""
     f = BlindFilter(sample_rate, design="reference")
     assert isinstance(f, ReferenceBlindFilter)
-    f.set_values({"f_ref": flat[0:1], "fc_p": flat[1:3], "fc_m": flat[3:5], "a_p": flat[5:8], "a_m": flat[8:11]})
+    f.set_values({"f_ref": flat[0:1], "fc_p": flat[1:3], "fc_m": flat[3:5], "a_p": flat[5:8],
+                  "a_m": flat[8:11]})
     return f
 
 
@@ -60,7 +61,8 @@ def test_a_reference_filter_survives_deepcopy() -> None:
 
 @pytest.mark.parametrize("sample_rate", RATES)
 def test_design_matches_the_reference_on_random_parameter_sets(design: dict, sample_rate: int) -> None:
-    for flat, expected in zip(design[f"params_{sample_rate}"], design[f"response_{sample_rate}"], strict=True):
+    sets = zip(design[f"params_{sample_rate}"], design[f"response_{sample_rate}"], strict=True)
+    for flat, expected in sets:
         h = with_values(sample_rate, flat).magnitude().detach().numpy()
         assert h[0] == expected[0] == 0.0
         assert rel(h[1:], expected[1:]) < TOL
@@ -81,7 +83,8 @@ def test_segments_step_at_breakpoints_between_bins() -> None:
 @pytest.mark.parametrize("sample_rate", RATES)
 def test_projection_matches_the_reference(operator: dict, sample_rate: int) -> None:
     checked = 0
-    for raw, expected in zip(operator[f"proj_raw_{sample_rate}"], operator[f"proj_out_{sample_rate}"], strict=True):
+    sets = zip(operator[f"proj_raw_{sample_rate}"], operator[f"proj_out_{sample_rate}"], strict=True)
+    for raw, expected in sets:
         f = with_values(sample_rate, raw)
         f.project_()
         if np.isnan(expected).any():
@@ -93,7 +96,8 @@ def test_projection_matches_the_reference(operator: dict, sample_rate: int) -> N
 
 @pytest.mark.parametrize("sample_rate", RATES)
 def test_regulariser_matches_the_reference(operator: dict, sample_rate: int) -> None:
-    for raw, expected in zip(operator[f"proj_raw_{sample_rate}"], operator[f"proj_reg_{sample_rate}"], strict=True):
+    sets = zip(operator[f"proj_raw_{sample_rate}"], operator[f"proj_reg_{sample_rate}"], strict=True)
+    for raw, expected in sets:
         f = with_values(sample_rate, raw)
         f.project_()
         assert float(f.regulariser().detach()) == pytest.approx(10.0 * expected, rel=TOL)
@@ -109,7 +113,8 @@ def test_fit_loss_matches_the_reference(operator: dict, sample_rate: int) -> Non
     y = torch.tensor(operator[f"y_{sample_rate}"])
     for flat, expected in zip(operator[f"loss_params_{sample_rate}"], operator[f"loss_data_{sample_rate}"],
                               strict=True):
-        assert float(with_values(sample_rate, flat).data_loss(x, y).detach()) == pytest.approx(expected, rel=TOL)
+        loss = float(with_values(sample_rate, flat).data_loss(x, y).detach())
+        assert loss == pytest.approx(expected, rel=TOL)
 
 
 @pytest.mark.parametrize("sample_rate", RATES)
