@@ -19,6 +19,7 @@ from shellac.engine.diffusion.precond import EDMPrecond
 from shellac.engine.dsp.ltas import ltas_of_file
 from shellac.engine.dsp.ltas_reference import reference_ltas_eq
 from shellac.engine.dsp.resample import resample_file
+from shellac.engine.networks.cqt_reference import reference_output_filter
 from shellac.engine.operators.blind_filter import BlindFilter
 from shellac.engine.stream import array_to_wav, copy_to_layout, map_file
 from shellac.stages.base import StageContext, StageOutput
@@ -56,7 +57,8 @@ def run_reference(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: S
     sampler = SamplerSettings(n_steps=params.n_steps, sigma_start=params.sigma_start,
                               sigma_min=params.sigma_min, rho=params.rho, xi=params.xi,
                               sigma_y=params.sigma_y, s_churn=params.s_churn)
-    output_filter = getattr(bundle.network, "band_complement", None)
+    # The reference's DC/Nyquist filter, not the CQT round trip's passband (they differ at the edge bins).
+    output_filter = reference_output_filter(bundle.network)
     denoiser = EDMPrecond(bundle.network, sigma_data=cfg.sigma_data, output_filter=output_filter)
     denoiser = denoiser.to(device).eval()
 
