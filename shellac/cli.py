@@ -176,6 +176,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
         if (target.exists() or target.is_symlink()) and not args.overwrite:
             raise ShellacError(f"{target} already exists: pass --overwrite to replace it, "
                                "or choose another output")
+    if args.preset == "reference":
+        # The BABE-2 reference's LTAS-EQ and generative EQ (docs/babe2-parity.md); --set still wins.
+        for stage, key in (("ltas_eq", "method"), ("generative_eq", "preset")):
+            overrides.setdefault(stage, {}).setdefault(key, "reference")
     models_dir = Path(args.models_dir).resolve() if args.models_dir else None
     if args.model:
         # A bundle directory: its parent is the models directory, its name the key.
@@ -307,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a profile parameter, e.g. ltas_eq.reference=refs/piano (repeatable)")
     p.add_argument("--model", help="model bundle directory for generative_eq (sets --models-dir to its "
                    "parent and generative_eq.model to its name)")
+    p.add_argument("--preset", choices=("shellac", "reference"), default="shellac",
+                   help="'reference': LTAS-EQ and generative EQ as the BABE-2 reference code does them")
     p.add_argument("--title", help="title tag for the access copy")
     p.add_argument("--work", help="work directory (default: <output stem>.shellac-work beside it)")
     p.add_argument("--source-root", help="folder of the masters the input belongs to (default: the input's "

@@ -7,6 +7,7 @@ import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -56,6 +57,11 @@ class GenerativeEqParams(StageParams):
     overlap_fraction: float = Field(default=0.1, ge=0, lt=0.5, description="Block overlap, fraction.")
     carry_filter: bool = Field(default=True, description="Carry the filter and its Adam state across blocks.")
     seed: int = Field(default=0, ge=0, description="Seed of all sampler noise (per-block streams).")
+    preset: Literal["shellac", "reference"] = Field(
+        default="shellac",
+        description="'shellac': this engine's restoration; 'reference': the BABE-2 reference code's, "
+        "item by item (docs/babe2-parity.md).",
+    )
 
 
 def generated_bands(before: Ltas, after: Ltas, *, min_hz: float = 100.0) -> list[list[float]]:
@@ -99,6 +105,10 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     its LTAS-equalised version and the output are memory-mapped files in
     ``work/``, and only blocks are held while sampling.
     """
+    if params.preset == "reference":
+        from shellac.stages.generative_eq_reference import run_reference
+
+        return run_reference(inputs, params, ctx)
     started = time.monotonic()
     device = _device(ctx)
     info = probe(inputs["audio"])

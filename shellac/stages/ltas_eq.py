@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
 from shellac.engine.atomic import atomic_write_json
-from shellac.engine.audio_io import probe
-from shellac.engine.dsp.ltas import ltas_equalize_file, third_octave_smooth
+from shellac.engine.audio_io import probe, read_audio, write_audio
+from shellac.engine.dsp.ltas import Ltas, ltas_equalize_file, third_octave_smooth
+from shellac.engine.dsp.ltas_reference import reference_ltas, reference_ltas_eq
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
 from shellac.stages.reference import REFERENCE_HELP, load_reference, reference_fingerprint
 
@@ -27,6 +29,11 @@ class LtasEqParams(StageParams):
         default=20.0, ge=0, le=60, description="Largest boost in dB (the −20 dB floor of diff_dB)."
     )
     smooth: bool = Field(default=True, description="Third-octave smoothing of both LTAS curves.")
+    method: Literal["shellac", "reference"] = Field(
+        default="shellac",
+        description="'shellac': streamed, reference LTAS at unit-variance level; 'reference': the BABE-2 "
+        "reference's LTAS-EQ (centred frames, reference LTAS at its stored level, whole file in memory).",
+    )
 
 
 def fingerprint(params: LtasEqParams, ctx: StageContext) -> str:
@@ -39,11 +46,14 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
     sr = probe(inputs["audio"]).sample_rate
     reference = load_reference(params.reference, ctx, sample_rate=sr, n_fft=params.n_fft)
     audio_path = ctx.stage_dir / "audio.wav"
-    # Two streamed passes (LTAS, then EQ and std restore): memory follows the chunk, not the file.
-    diff_db, observed = ltas_equalize_file(
-        inputs["audio"], audio_path, reference, n_fft=params.n_fft, max_boost_db=params.max_boost_db,
-        smooth=params.smooth,
-    )
+    if params.method == "reference":
+        diff_db, observed = _reference_eq(inputs["audio"], audio_path, reference, params)
+    else:
+        # Two streamed passes (LTAS, then EQ and std restore): memory follows the chunk, not the file.
+        diff_db, observed = ltas_equalize_file(
+            inputs["audio"], audio_path, reference, n_fft=params.n_fft, max_boost_db=params.max_boost_db,
+            smooth=params.smooth,
+        )
     ref_power = reference.on_bins(sr, params.n_fft)
     if params.smooth:
         ref_power = third_octave_smooth(ref_power, sr, params.n_fft)
@@ -64,6 +74,18 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
             "max_cut_db": round(float(np.max(diff_db)), 2),
         },
     )
+
+
+def _reference_eq(in_path: Path, out_path: Path, reference: Ltas, params: LtasEqParams
+                  ) -> tuple[np.ndarray, Ltas]:
+    """The reference's LTAS-EQ of each channel (the reference handles mono; its curve is reported)."""
+    audio, sr = read_audio(in_path)
+    x = audio.astype(np.float64)
+    power = reference.on_bins(sr, params.n_fft) * reference.stored_scale
+    eq = [reference_ltas_eq(ch, sr, power, n_fft=params.n_fft, max_boost_db=params.max_boost_db) for ch in x]
+    write_audio(out_path, np.stack([out for out, _ in eq]), sr)
+    diff_db = np.mean([diff for _, diff in eq], axis=0)
+    return diff_db, Ltas(sr, params.n_fft, reference_ltas(x.mean(axis=0), params.n_fft))
 
 
 STAGE = Stage(

@@ -37,6 +37,8 @@ class SamplerSettings:
     sigma_y: float
     s_churn: float = 10.0
     churn_t_max: float = 50.0
+    churn_n: int | None = None
+    final_euler: bool = True
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,8 @@ def _sample_blocks(
             progress(index, n_blocks, step.index + 1, sampler.n_steps)
 
     sample = edm_sampler(denoiser, x_batch, schedule, guidance=guidance, randn_like=randn_like,
-                         s_churn=sampler.s_churn, churn_t_range=(0.0, sampler.churn_t_max), callback=on_step)
+                         s_churn=sampler.s_churn, churn_t_range=(0.0, sampler.churn_t_max), callback=on_step,
+                         churn_n=sampler.churn_n, final_euler=sampler.final_euler)
     outputs, reports = [], []
     for row, track in enumerate(tracks):
         block_out = sample[row].detach().to("cpu", torch.float32)

@@ -111,6 +111,8 @@ def edm_sampler(
     s_noise: float = 1.0,
     warm_start: bool = True,
     callback: Callable[[SamplerStep], None] | None = None,
+    churn_n: int | None = None,
+    final_euler: bool = True,
 ) -> torch.Tensor:
     """Integrate the probability-flow ODE with churn from ``schedule[0]`` down to 0.
 
@@ -147,6 +149,12 @@ def edm_sampler(
         Add σ_start·ε to ``x_init`` before the first step.
     callback:
         Called after every step with a :class:`SamplerStep`.
+    churn_n:
+        The N of γ = min(S_churn/N, √2 − 1); None: the number of steps. The
+        BABE-2 reference divides by the schedule's length, N + 1.
+    final_euler:
+        Take the last step, σ_min → 0, as an Euler step (the EDM sampler). False
+        (the BABE-2 reference): stop after N − 1 steps and return x at σ_min.
 
     Returns
     -------
@@ -168,7 +176,7 @@ def edm_sampler(
     def step(x_cur: torch.Tensor, t_cur: float, t_next: float) -> tuple[torch.Tensor, float, GuidanceOutput]:
         # Churn: raise the noise level from t_cur to t_hat by adding fresh noise,
         # which lets the sampler correct errors made on earlier steps.
-        gamma = churn_gamma(t_cur, n_steps, s_churn, churn_t_range)
+        gamma = churn_gamma(t_cur, churn_n or n_steps, s_churn, churn_t_range)
         t_hat = t_cur + gamma * t_cur
         x_hat = x_cur
         if gamma > 0:
@@ -191,6 +199,8 @@ def edm_sampler(
         x_next = x_next + t_steps[0] * randn_like(x_next)
     with torch.no_grad():
         for i, (t_cur, t_next) in enumerate(zip(t_steps[:-1], t_steps[1:], strict=True)):
+            if t_next == 0.0 and not final_euler:
+                break
             x_next, t_hat, out = step(x_next, t_cur, t_next)
             for _ in range(resampling.cycles(i, n_steps) if resampling is not None else 0):
                 # Jump back: re-noise from t_next to t_cur, then take the step again.

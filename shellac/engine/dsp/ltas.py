@@ -26,6 +26,8 @@ class Ltas:
     sample_rate: int
     n_fft: int
     power: np.ndarray
+    stored_scale: float = 1.0
+    """Factor from ``power`` back to the level it was stored at (e.g. in a published checkpoint)."""
 
     def __post_init__(self) -> None:
         if self.power.shape != (self.n_fft // 2 + 1,):
@@ -42,13 +44,20 @@ class Ltas:
         """Power in dB (10 log10)."""
         return 10.0 * np.log10(self.power + _EPS)
 
+    def stored_power(self) -> np.ndarray:
+        """The power at its stored level (what the BABE-2 reference compares against)."""
+        return self.power * self.stored_scale
+
     def to_json_dict(self) -> dict[str, object]:
         """Return a JSON-ready dict (the format stored in model bundles and reference files)."""
-        return {
+        data: dict[str, object] = {
             "sample_rate": int(self.sample_rate),
             "n_fft": int(self.n_fft),
             "power": [float(p) for p in self.power],
         }
+        if self.stored_scale != 1.0:  # absent when 1, so older files and checksums stay as they were
+            data["stored_scale"] = float(self.stored_scale)
+        return data
 
     @classmethod
     def from_json_dict(cls, data: dict[str, object]) -> Ltas:
@@ -58,6 +67,7 @@ class Ltas:
                 sample_rate=int(data["sample_rate"]),  # type: ignore[arg-type]
                 n_fft=int(data["n_fft"]),  # type: ignore[arg-type]
                 power=np.asarray(data["power"], dtype=np.float64),
+                stored_scale=float(data.get("stored_scale", 1.0)),  # type: ignore[arg-type]
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ParameterError(f"malformed LTAS data: {exc}") from exc
@@ -143,17 +153,20 @@ def third_octave_smooth(power: np.ndarray, sample_rate: int, n_fft: int) -> np.n
     """Smooth a power spectrum with a Gaussian in linear frequency of width σ_f = F/(3π) at bin F.
 
     The width grows with frequency, giving roughly third-octave resolution.
-    Bin 0 (DC) is left as it is.
+    Every bin (DC included) contributes to every smoothed bin, as in the
+    BABE-2 reference: the Gaussian is not truncated, so a strong partial
+    still lifts bins many widths away by its (tiny) tail. Bin 0 (DC) is left
+    as it is.
     """
     freqs = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
-    out = np.array(power, dtype=np.float64, copy=True)
-    for k in range(1, freqs.size):
-        sigma = freqs[k] / (3.0 * np.pi)
-        # Only bins within 4 σ matter; the window keeps this O(F·width), not O(F²).
-        lo = np.searchsorted(freqs, freqs[k] - 4.0 * sigma)
-        hi = np.searchsorted(freqs, freqs[k] + 4.0 * sigma, side="right")
-        w = np.exp(-0.5 * ((freqs[lo:hi] - freqs[k]) / sigma) ** 2)
-        out[k] = np.dot(w, power[lo:hi]) / w.sum()
+    p = np.asarray(power, dtype=np.float64)
+    out = np.array(p, copy=True)
+    # Rows of the (bins × bins) weight matrix a block at a time: exact, memory bounded.
+    rows = 256
+    for start in range(1, freqs.size, rows):
+        centre = freqs[start:start + rows, None]
+        w = np.exp(-0.5 * ((freqs[None, :] - centre) / (centre / (3.0 * np.pi))) ** 2)
+        out[start:start + rows] = (w @ p) / w.sum(axis=1)
     return out
 
 

@@ -13,6 +13,7 @@ from shellac.engine.diffusion.guidance import Denoiser
 from shellac.engine.dsp.ltas import Ltas, ltas_equalize
 from shellac.engine.errors import ParameterError
 from shellac.engine.evaluation.metrics import interp_log_freq
+from shellac.engine.evaluation.reference_variant import run_reference_on_excerpt
 from shellac.engine.operators.blind_filter import BlindFilter
 from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
 from shellac.engine.operators.parametric import ParametricBlindFilter
@@ -34,6 +35,14 @@ class Variant:
         Generative rows: start the sampler from / guide towards the LTAS-equalised input.
     noise_regularisation
         Generative rows: use σ_y of the sampler settings (False: σ_y = 0).
+    preset
+        ``"reference"``: the BABE-2 reference implementation item by item
+        (docs/babe2-parity.md); the other fields then do not apply.
+    filter_design, carry_filter, reference_sampling
+        Shellac rows, for ablations: the filter design (``"shellac"`` continuous or
+        ``"reference"`` bin-anchored, with the reference's fit), whether the filter
+        is carried across blocks, and the reference's γ = S_churn/(N+1) with no final
+        Euler step.
     """
 
     key: str
@@ -43,6 +52,10 @@ class Variant:
     ltas_eq_init: bool = False
     ltas_eq_objective: bool = False
     noise_regularisation: bool = True
+    preset: str = "shellac"
+    filter_design: str = "shellac"
+    carry_filter: bool = True
+    reference_sampling: bool = False
 
     @property
     def generative(self) -> bool:
@@ -63,17 +76,28 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("babe2_ltas_both", "BABE-2 w/ LTAS-EQ obj. + init.", filter_kind="babe2",
             ltas_eq_init=True, ltas_eq_objective=True),
 )
-VARIANT_KEYS: tuple[str, ...] = tuple(v.key for v in VARIANTS)
+# Shellac's own choices, each put back to the reference's on top of the full Shellac row, and the reference.
+ABLATIONS: tuple[Variant, ...] = (
+    Variant("babe2_reference", "BABE-2 reference preset", filter_kind="babe2", ltas_eq_init=True,
+            ltas_eq_objective=True, preset="reference"),
+    Variant("ablate_filter_design", "Shellac w/ reference filter design + fit", filter_kind="babe2",
+            ltas_eq_init=True, ltas_eq_objective=True, filter_design="reference"),
+    Variant("ablate_carry_filter", "Shellac w/ fresh filter per block", filter_kind="babe2",
+            ltas_eq_init=True, ltas_eq_objective=True, carry_filter=False),
+    Variant("ablate_sampling", "Shellac w/ reference churn (N+1) and no final Euler", filter_kind="babe2",
+            ltas_eq_init=True, ltas_eq_objective=True, reference_sampling=True),
+)
+VARIANT_KEYS: tuple[str, ...] = tuple(v.key for v in (*VARIANTS, *ABLATIONS))
 
 
 def select_variants(keys: list[str] | None) -> tuple[Variant, ...]:
-    """The variants named by ``keys`` in table order (all when None)."""
+    """The variants named by ``keys`` in table order (the paper's rows when None; ablations by name)."""
     if not keys:
         return VARIANTS
     unknown = sorted(set(keys) - set(VARIANT_KEYS))
     if unknown:
         raise ParameterError(f"unknown variants {unknown}; known: {', '.join(VARIANT_KEYS)}")
-    return tuple(v for v in VARIANTS if v.key in keys)
+    return tuple(v for v in (*VARIANTS, *ABLATIONS) if v.key in keys)
 
 
 # The paper's Table 3 sampler settings per content type.
@@ -111,7 +135,8 @@ class ExcerptOutput:
 
 def _rebuild_filter(kind: str, sample_rate: int, values: dict[str, object]) -> ParametricBlindFilter:
     cls = BlindFilter if kind == "babe2" else LowpassBlindFilter
-    blind = cls(sample_rate)
+    design = "reference" if values.get("kind") == "ReferenceBlindFilter" else "shellac"
+    blind = cls(sample_rate, design=design) if cls is BlindFilter else cls(sample_rate)
     blind.set_values({k: v for k, v in values.items() if k not in ("kind", "sample_rate")})
     return blind
 
@@ -164,17 +189,30 @@ def run_variant_on_excerpt(
         return ExcerptOutput(audio=np.asarray(degraded, dtype=np.float64), response_db=[flat])
     if denoiser is None:
         raise ParameterError(f"variant {variant.key!r} needs a model")
+    if variant.preset == "reference":
+        audio, responses = run_reference_on_excerpt(
+            degraded, sample_rate, reference_ltas, grid_hz, denoiser=denoiser, sampler=settings.sampler,
+            segment_length=settings.segment_length, target_std=settings.target_std,
+            filter_iters=settings.filter_iters, filter_lr=settings.filter_lr,
+            overlap_fraction=settings.overlap_fraction, max_boost_db=settings.max_boost_db, seed=seed,
+            device=device)
+        return ExcerptOutput(audio=audio, response_db=responses)
 
     kind = variant.filter_kind or "babe2"
 
     def make_filter() -> ParametricBlindFilter:
-        cls = BlindFilter if kind == "babe2" else LowpassBlindFilter
-        return cls(sample_rate, n_iters=settings.filter_iters, lr=settings.filter_lr, device=device)
+        if kind == "babe2":
+            return BlindFilter(sample_rate, n_iters=settings.filter_iters, lr=settings.filter_lr,
+                               device=device, design=variant.filter_design)
+        return LowpassBlindFilter(sample_rate, n_iters=settings.filter_iters, lr=settings.filter_lr,
+                                  device=device)
 
     sampler = settings.sampler if variant.noise_regularisation else replace(settings.sampler, sigma_y=0.0)
+    if variant.reference_sampling:
+        sampler = replace(sampler, churn_n=sampler.n_steps + 1, final_euler=False)
     # Excerpts are separate recordings: a fresh filter each, carried only across an excerpt's own blocks.
     blocks = BlockSettings(segment_length=settings.segment_length, overlap_fraction=settings.overlap_fraction,
-                           carry_filter=True, seed=seed)
+                           carry_filter=variant.carry_filter, seed=seed)
     y = equalised if variant.ltas_eq_objective else degraded
     x_init = equalised if variant.ltas_eq_init else degraded
     result = restore_blocks(denoiser, np.asarray(y, np.float32), make_filter=make_filter, sampler=sampler,

@@ -33,7 +33,8 @@ def import_babe2(
     The EMA weights go to ``model.safetensors`` (no pickle remains), the network
     configuration and the diffusion numbers (σ_data, σ range) to ``config.json``,
     and the checkpoint's reference LTAS — rescaled to this engine's level
-    convention by :func:`calibrate_power` — to ``ltas.json``. A checkpoint
+    convention by :func:`calibrate_power`, with the factor back to its stored
+    level — to ``ltas.json``. A checkpoint
     without an LTAS needs ``reference_ltas`` (e.g. from ``shellac ltas``).
     """
     ckpt = load_babe2_checkpoint(Path(checkpoint))
@@ -49,7 +50,10 @@ def import_babe2(
             )
         power = ckpt.reference_ltas.detach().double().cpu().numpy().reshape(-1)
         n_fft = 2 * (power.size - 1)
-        reference_ltas = Ltas(cfg.sample_rate, n_fft, calibrate_power(np.abs(power), n_fft))
+        calibrated = calibrate_power(np.abs(power), n_fft)
+        # Keep the way back to the stored level: the reference preset's LTAS-EQ floor acts there.
+        scale = float(np.sum(np.abs(power)) / np.sum(calibrated))
+        reference_ltas = Ltas(cfg.sample_rate, n_fft, calibrated, stored_scale=scale)
     config = BundleConfig(
         family="cqt_unet",
         network=cfg,

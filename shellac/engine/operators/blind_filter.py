@@ -13,6 +13,9 @@ from shellac.engine.operators.parametric import ParametricBlindFilter
 MIN_GAP_HZ = 0.01
 """Smallest distance kept between adjacent breakpoints, so their order stays strict."""
 
+DESIGNS = ("shellac", "reference")
+"""Filter designs: Shellac's continuous curve, or the reference's bin-anchored one."""
+
 
 @dataclass(frozen=True)
 class BlindFilterParams:
@@ -87,6 +90,10 @@ class BlindFilter(ParametricBlindFilter):
         Fit settings of :class:`ParametricBlindFilter` (``n_iters``, ``lr``,
         ``grad_clip``, ``tol_hz``, ``tol_db``, ``device``).
 
+    design:
+        ``"shellac"`` (this class) or ``"reference"``: the reference's design,
+        framing and fit (:class:`~shellac.engine.operators.reference_filter.ReferenceBlindFilter`).
+
     Notes
     -----
     The outermost slopes are constants rather than optimised-then-reset
@@ -94,11 +101,22 @@ class BlindFilter(ParametricBlindFilter):
     (g = 0.01 Hz) so that the strict breakpoint order is always feasible.
     """
 
+    def __new__(cls, *args: Any, design: str = "shellac", **kwargs: Any) -> BlindFilter:
+        """Pick the class of the requested ``design``."""
+        if design not in DESIGNS:
+            raise ParameterError(f"unknown blind filter design {design!r}; choose one of {DESIGNS}")
+        if design == "reference" and cls is BlindFilter:
+            from shellac.engine.operators.reference_filter import ReferenceBlindFilter
+
+            return super().__new__(ReferenceBlindFilter)
+        return super().__new__(cls)
+
     def __init__(
         self,
         sample_rate: int,
         init: BlindFilterParams | None = None,
         *,
+        design: str = "shellac",
         f_min: float = 11.0,
         free_slope_limit_db: float = 40.0,
         outer_slope_db: float = 80.0,

@@ -118,6 +118,11 @@ class ParametricBlindFilter(BlindOperator):
 
     def set_values(self, values: dict[str, Any]) -> None:
         """Overwrite the parameters from :meth:`values`-style numbers, then project."""
+        self._assign_values(values)
+        self.project_()
+
+    def _assign_values(self, values: dict[str, Any]) -> None:
+        """Overwrite the parameters from :meth:`values`-style numbers (no projection)."""
         tensors = self._tensors()
         unknown = set(values) - set(tensors)
         if unknown:
@@ -131,7 +136,6 @@ class ParametricBlindFilter(BlindOperator):
                         f"parameter {name!r} needs {target.numel()} values, got {new_t.numel()}"
                     )
                 target.copy_(new_t)
-        self.project_()
 
     def response_db_torch(self, freqs_hz: torch.Tensor) -> torch.Tensor:
         """Magnitude response in dB at strictly positive ``freqs_hz`` (Hz), differentiable."""

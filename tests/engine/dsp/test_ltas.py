@@ -1,5 +1,7 @@
 """LTAS and LTAS-EQ: known filters are undone; smoothing, the boost limit and std restore hold."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.signal import butter, sosfilt
@@ -97,3 +99,12 @@ def test_json_round_trip() -> None:
     assert back.sample_rate == SR and np.allclose(back.power, ltas.power)
     with pytest.raises(ParameterError):
         Ltas.from_json_dict({"sample_rate": 1})
+
+
+@pytest.mark.parametrize(("sample_rate", "n_fft"), [(22050, 2048), (44100, 4096)])
+def test_third_octave_smoothing_matches_the_reference(sample_rate: int, n_fft: int) -> None:
+    """Untruncated Gaussian: equal to the BABE-2 reference's smoothing (fixture) to 1e-6 relative."""
+    ref = np.load(Path(__file__).parents[2] / "fixtures" / "babe2_reference" / "smoothing.npz")
+    smooth = third_octave_smooth(ref[f"power_{sample_rate}"], sample_rate, n_fft)
+    expected = ref[f"smoothed_{sample_rate}"]
+    assert np.max(np.abs(smooth - expected) / expected) < 1e-6
