@@ -22,13 +22,18 @@ export SHELLAC_HOME=$PWD
 mkdir -p "$PREFECT_HOME"
 pids=()
 PGDATA=""
-# Workers first, then the server (a worker shutting down still talks to it), then PostgreSQL;
-# SIGTERM, as background jobs of a non-interactive shell ignore SIGINT.
+# Job control: each background job gets its own process group and keeps SIGINT (a plain
+# background job of a non-interactive shell ignores SIGINT, and a Prefect worker turns SIGTERM
+# into SIGINT, so it would never stop). Workers first, then the server (a worker shutting down
+# still talks to it), then PostgreSQL; SIGTERM to each job's whole group, as systemd does.
+set -m
 cleanup() {
   local rc=$?
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${pids[i]}" 2>/dev/null || true
-    for _ in $(seq 1 30); do kill -0 "${pids[i]}" 2>/dev/null || break; sleep 0.5; done
+    kill -TERM -- "-${pids[i]}" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "${pids[i]}" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "${pids[i]}" 2>/dev/null && { echo "PID ${pids[i]} ignored SIGTERM for 20 s; killing it" >&2
+      kill -KILL -- "-${pids[i]}" 2>/dev/null || true; }
   done
   if [ -n "$PGDATA" ] && [ -f "$PGDATA/postmaster.pid" ]; then
     kill -INT "$(head -1 "$PGDATA/postmaster.pid")" 2>/dev/null || true
