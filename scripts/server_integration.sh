@@ -22,18 +22,24 @@ export SHELLAC_HOME=$PWD
 mkdir -p "$PREFECT_HOME"
 pids=()
 PGDATA=""
-# Workers first, then the server (a worker shutting down still talks to it), then PostgreSQL;
-# SIGTERM, as background jobs of a non-interactive shell ignore SIGINT.
+# Job control: each background job gets its own process group and keeps SIGINT (a plain
+# background job of a non-interactive shell ignores SIGINT, and a Prefect worker turns SIGTERM
+# into SIGINT, so it would never stop). Workers first, then the server (a worker shutting down
+# still talks to it), then PostgreSQL; SIGTERM to each job's whole group, as systemd does.
+set -m
 cleanup() {
+  local rc=$?
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${pids[i]}" 2>/dev/null || true
-    for _ in $(seq 1 30); do kill -0 "${pids[i]}" 2>/dev/null || break; sleep 0.5; done
+    kill -TERM -- "-${pids[i]}" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "${pids[i]}" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "${pids[i]}" 2>/dev/null && { echo "PID ${pids[i]} ignored SIGTERM for 20 s; killing it" >&2
+      kill -KILL -- "-${pids[i]}" 2>/dev/null || true; }
   done
   if [ -n "$PGDATA" ] && [ -f "$PGDATA/postmaster.pid" ]; then
     kill -INT "$(head -1 "$PGDATA/postmaster.pid")" 2>/dev/null || true
     for _ in $(seq 1 30); do [ -f "$PGDATA/postmaster.pid" ] || break; sleep 0.5; done
   fi
-  rm -rf "$WORK"
+  if [ "$rc" = 0 ]; then rm -rf "$WORK"; else echo "failed (exit $rc); logs kept in $PREFECT_HOME" >&2; fi
 }
 trap cleanup EXIT
 
@@ -60,10 +66,12 @@ for _ in $(seq 1 240); do curl -sf "$PREFECT_API_URL/health" >/dev/null && break
 curl -sf "$PREFECT_API_URL/health" >/dev/null || { echo "server did not start" >&2; exit 1; }
 echo "server up after $((SECONDS - t0)) s (PREFECT_HOME=$PREFECT_HOME)"
 
-"$BIN/prefect" work-pool create cpu --type process >/dev/null
-"$BIN/prefect" work-pool create gpu --type process >/dev/null
-"$BIN/prefect" gcl create gpu --limit 1 >/dev/null
-"$BIN/prefect" --no-prompt deploy --all >/dev/null
+# --overwrite / update: a loaded machine's CLI may retry a create that already went through.
+setup_log=$PREFECT_HOME/setup.log
+"$BIN/prefect" work-pool create cpu --type process --overwrite >>"$setup_log"
+"$BIN/prefect" work-pool create gpu --type process --overwrite >>"$setup_log"
+"$BIN/prefect" gcl create gpu --limit 1 >>"$setup_log" || "$BIN/prefect" gcl update gpu --limit 1 >>"$setup_log"
+"$BIN/prefect" --no-prompt deploy --all >>"$setup_log"
 echo "pools, gpu limit and deployments created after $((SECONDS - t0)) s"
 
 # The demo deployment sends every stage to the CPU deployment: one CPU worker serves it.

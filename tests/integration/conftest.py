@@ -132,8 +132,9 @@ def server(postgres: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"Prefect server did not start: {(home / 'server.log').read_text()[-2000:]}")
             time.sleep(0.5)
-        cli(env, "work-pool", "create", "cpu", "--type", "process")
-        cli(env, "work-pool", "create", "gpu", "--type", "process")
+        # --overwrite: on a loaded machine the CLI may retry a create that already went through.
+        cli(env, "work-pool", "create", "cpu", "--type", "process", "--overwrite")
+        cli(env, "work-pool", "create", "gpu", "--type", "process", "--overwrite")
         cli(env, "gcl", "create", "gpu", "--limit", "1")
         cli(env, "--no-prompt", "deploy", "--all")
         yield env
