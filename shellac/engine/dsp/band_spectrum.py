@@ -42,7 +42,7 @@ class BandGrid:
 
 def band_grid(sample_rate: int, *, low_hz: float = LOW_HZ, bands_per_octave: int = BANDS_PER_OCTAVE,
               n_fft: int = N_FFT) -> BandGrid:
-    """Bands from ``low_hz`` to 0.97·Nyquist: ``bands_per_octave`` per octave, but never narrower than 2 FFT bins.
+    """Bands from ``low_hz`` to 0.97·Nyquist, ``bands_per_octave`` per octave, never under 2 FFT bins wide.
 
     Low down, where a fraction of an octave holds less than two bins, the bands
     are two bins wide (linear spacing); above, they are log-spaced.

@@ -81,7 +81,8 @@ def _bounds(settings: ChainFitSettings, n_res: int) -> tuple[np.ndarray, np.ndar
     hi = [200.0, np.log(s.highpass_range_hz[1]), s.highpass_slope_range_db[1],
           np.log(s.lowpass_range_hz[1]), s.lowpass_slope_range_db[1]]
     for _ in range(n_res):
-        lo += [np.log(s.highpass_range_hz[0] * 2.0), s.resonance_gain_range_db[0], np.log(s.resonance_q_range[0])]
+        lo += [np.log(s.highpass_range_hz[0] * 2.0), s.resonance_gain_range_db[0],
+               np.log(s.resonance_q_range[0])]
         hi += [np.log(s.lowpass_range_hz[1]), s.resonance_gain_range_db[1], np.log(s.resonance_q_range[1])]
     return np.asarray(lo), np.asarray(hi)
 

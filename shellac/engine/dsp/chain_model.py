@@ -69,7 +69,7 @@ class ChainResponse:
         return gain
 
     def to_vector(self) -> np.ndarray:
-        """Parameters as one vector: gain, log f_hp, slope_hp, log f_lp, slope_lp, then (log f, g, log q) each."""
+        """One vector: gain, log f_hp, slope_hp, log f_lp, slope_lp, then (log f, g, log q) per resonance."""
         head = [self.gain_db, np.log(self.highpass_hz), self.highpass_slope_db,
                 np.log(self.lowpass_hz), self.lowpass_slope_db]
         tail = [v for r in self.resonances for v in (np.log(r.freq_hz), r.gain_db, np.log(r.q))]
@@ -94,7 +94,9 @@ class ChainResponse:
             "highpass_slope_db_per_oct": round(self.highpass_slope_db, 2),
             "lowpass_hz": round(self.lowpass_hz, 2),
             "lowpass_slope_db_per_oct": round(self.lowpass_slope_db, 2),
-            "resonances": [{"freq_hz": round(r.freq_hz, 2), "gain_db": round(r.gain_db, 2), "q": round(r.q, 3)}
-                           for r in self.resonances],
+            "resonances": [
+                {"freq_hz": round(r.freq_hz, 2), "gain_db": round(r.gain_db, 2), "q": round(r.q, 3)}
+                for r in self.resonances
+            ],
             "gain_db": round(self.gain_db, 3),
         }

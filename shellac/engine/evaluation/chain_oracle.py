@@ -18,7 +18,7 @@ from shellac.engine.synthesis.notes import random_notes
 
 @dataclass(frozen=True)
 class OracleResult:
-    """Pass-band RMS errors (dB, gain removed) of the fitted chain, its BABE-2 projection and BABE-2's start."""
+    """Pass-band RMS errors (dB, gain removed): fitted chain, its BABE-2 projection, BABE-2's own start."""
 
     seed: int
     chain: DegradationParams
@@ -31,7 +31,7 @@ class OracleResult:
 
 def oracle_fit(seed: int, *, sample_rate: int = 22050, seconds: float = 6.0,
                clean: np.ndarray | None = None) -> OracleResult:
-    """Degrade ``clean`` (default: :func:`random_notes` from ``seed``) by the random chain of ``seed``; fit it.
+    """Degrade ``clean`` (default :func:`random_notes` of ``seed``) by the random chain of ``seed``; fit it.
 
     The chain, hiss, clicks and saturation come from
     :func:`~shellac.engine.degradation.params.random_params`; the fit sees the
