@@ -41,5 +41,6 @@ def random_notes(rng: np.random.Generator, sample_rate: int, seconds: float, *,
         amp = 1.0 / k ** rng.uniform(0.7, 1.3)
         phase = rng.uniform(0.0, 2.0 * np.pi, (k.size, 1))
         partials = amp * np.sin(2.0 * np.pi * f0 * k * np.sqrt(1.0 + 1e-4 * k**2) * tt + phase)
-        x[start:start + length] += np.exp(-tt * rng.uniform(1.0, 4.0)) * rng.uniform(0.3, 1.0) * partials.sum(0)
+        envelope = np.exp(-tt * rng.uniform(1.0, 4.0)) * rng.uniform(0.3, 1.0)
+        x[start:start + length] += envelope * partials.sum(0)
     return rms * x / max(float(np.std(x)), 1e-12)
