@@ -1,16 +1,18 @@
-"""ltas_eq: equalise a recording so its long-term spectrum matches a clean reference (BABE-2 LTAS-EQ)."""
+"""ltas_eq: equalise a recording towards a clean reference: BABE-2 LTAS-EQ, or the inverse of its chain."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe
-from shellac.engine.dsp.ltas import ltas_equalize_file, third_octave_smooth
+from shellac.engine.dsp.chain_eq import ChainEqSettings, chain_equalize_file
+from shellac.engine.dsp.ltas import ltas_equalize_file, ltas_of_file, third_octave_smooth
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
 from shellac.stages.reference import REFERENCE_HELP, load_reference, reference_fingerprint
 
@@ -27,6 +29,23 @@ class LtasEqParams(StageParams):
         default=20.0, ge=0, le=60, description="Largest boost in dB (the −20 dB floor of diff_dB)."
     )
     smooth: bool = Field(default=True, description="Third-octave smoothing of both LTAS curves.")
+    method: Literal["ltas", "chain"] = Field(
+        default="ltas",
+        description="'ltas': BABE-2's LTAS-EQ (a free third-octave curve onto the reference); 'chain': "
+        "undo only the recording chain, fitted against the reference (smooth, low-order, boosts limited "
+        "by the noise floor); see docs/models.md.",
+    )
+    edge_boost_db: float = Field(
+        default=6.0, ge=0, le=60, description="chain: largest boost below 80 Hz and in the top octave, dB."
+    )
+    snr_margin_db: float = Field(
+        default=3.0, ge=0, le=40,
+        description="chain: boosted hiss stays this far below the clean level the reference expects, dB.",
+    )
+    min_snr_db: float = Field(
+        default=3.0, ge=0, le=40,
+        description="chain: no boost where the input is less than this above its noise floor, dB.",
+    )
 
 
 def fingerprint(params: LtasEqParams, ctx: StageContext) -> str:
@@ -39,11 +58,20 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
     sr = probe(inputs["audio"]).sample_rate
     reference = load_reference(params.reference, ctx, sample_rate=sr, n_fft=params.n_fft)
     audio_path = ctx.stage_dir / "audio.wav"
-    # Two streamed passes (LTAS, then EQ and std restore): memory follows the chunk, not the file.
-    diff_db, observed = ltas_equalize_file(
-        inputs["audio"], audio_path, reference, n_fft=params.n_fft, max_boost_db=params.max_boost_db,
-        smooth=params.smooth,
-    )
+    chain: dict[str, object] | None = None
+    if params.method == "chain":
+        settings = ChainEqSettings(max_boost_db=params.max_boost_db, edge_boost_db=params.edge_boost_db,
+                                   snr_margin_db=params.snr_margin_db, min_snr_db=params.min_snr_db)
+        diff_db, eq, _ = chain_equalize_file(inputs["audio"], audio_path, reference, n_fft=params.n_fft,
+                                             settings=settings)
+        observed = ltas_of_file(inputs["audio"], params.n_fft)
+        chain = eq.to_json()
+    else:
+        # Two streamed passes (LTAS, then EQ and std restore): memory follows the chunk, not the file.
+        diff_db, observed = ltas_equalize_file(
+            inputs["audio"], audio_path, reference, n_fft=params.n_fft, max_boost_db=params.max_boost_db,
+            smooth=params.smooth,
+        )
     ref_power = reference.on_bins(sr, params.n_fft)
     if params.smooth:
         ref_power = third_octave_smooth(ref_power, sr, params.n_fft)
@@ -55,6 +83,9 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
         "reference_db": (10 * np.log10(ref_power + 1e-12)).round(3).tolist(),
         "applied_gain_db": (-diff_db).round(3).tolist(),
     }
+    if chain is not None:
+        curves["method"] = "chain"
+        curves["chain"] = chain
     curves_path = ctx.stage_dir / "ltas.json"
     atomic_write_json(curves_path, curves)
     return StageOutput(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -18,18 +18,33 @@ MIN_SNR_DB = 3.0
 
 @dataclass(frozen=True)
 class ChainFitSettings:
-    """Bounds and search settings of :func:`fit_chain` (Hz, dB/octave, dB)."""
+    """Bounds and search settings of :func:`fit_chain` (Hz, dB/octave, dB).
 
-    highpass_range_hz: tuple[float, float] = (40.0, 800.0)
-    lowpass_range_hz: tuple[float, float] = (1200.0, 11000.0)
+    ``resonance_penalty`` adds penalty·Σ g_k² (g in dB) to the squared misfit, whose
+    band terms are weighted by :func:`band_weights` (each at most 1). ``smooth_octaves``
+    (σ of a Gaussian over log frequency, 0 = off) smooths the observed and clean band
+    powers before the fit.
+    """
+
+    highpass_range_hz: tuple[float, float] = (40.0, 600.0)
+    lowpass_range_hz: tuple[float, float] = (1500.0, 11000.0)
     highpass_slope_range_db: tuple[float, float] = (6.0, 48.0)
     lowpass_slope_range_db: tuple[float, float] = (12.0, 96.0)
     max_resonances: int = 4
-    resonance_gain_range_db: tuple[float, float] = (-12.0, 15.0)
+    resonance_gain_range_db: tuple[float, float] = (-6.0, 15.0)
     resonance_q_range: tuple[float, float] = (1.5, 12.0)
     grid_points: int = 12
     starts: int = 3
+    min_improvement: float = 0.05
+    resonance_penalty: float = 0.0
+    smooth_octaves: float = 0.0
     min_snr_db: float = MIN_SNR_DB
+
+
+REFERENCE_FIT = ChainFitSettings(resonance_penalty=0.5, smooth_octaves=1.0 / 6.0)
+"""Settings for fits against a reference LTAS rather than the true clean signal. A piece's own
+notes make narrow peaks a reference does not have, and they look like horn resonances: both
+spectra are smoothed (σ = 1/6 octave) and resonances pay a ridge prior (0.5 per dB² of gain)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,13 @@ class ChainFit:
     starts_tried: int
 
 
+def smooth_bands(power: np.ndarray, centres_hz: np.ndarray, sigma_octaves: float) -> np.ndarray:
+    """Band powers averaged with a Gaussian over log2 frequency of width ``sigma_octaves``."""
+    ell = np.log2(centres_hz)
+    kernel = np.exp(-0.5 * ((ell[:, None] - ell[None, :]) / sigma_octaves) ** 2)
+    return (kernel @ power) / kernel.sum(axis=1)
+
+
 def band_weights(observed: BandSpectrum, *, min_snr_db: float = MIN_SNR_DB) -> np.ndarray:
     """Weight per band: the share of the observed power above the noise floor, 0 below ``min_snr_db``."""
     snr = observed.snr_db()
@@ -52,17 +74,21 @@ def band_weights(observed: BandSpectrum, *, min_snr_db: float = MIN_SNR_DB) -> n
 class _Problem:
     """Weighted log-spectral misfit of observed ≈ |H|²·clean + noise, over the analysis bands."""
 
-    def __init__(self, observed: BandSpectrum, clean_power: np.ndarray, weights: np.ndarray) -> None:
+    def __init__(self, observed: BandSpectrum, clean_power: np.ndarray, weights: np.ndarray,
+                 resonance_penalty: float = 0.0) -> None:
         self.freqs = observed.grid.centres_hz
         self.obs_db = 10.0 * np.log10(np.maximum(observed.mean_power, 1e-30))
         self.clean = np.maximum(np.asarray(clean_power, dtype=np.float64), 1e-30)
         self.noise = np.asarray(observed.noise_power, dtype=np.float64)
         self.sqrt_w = np.sqrt(weights)
+        self.sqrt_penalty = float(np.sqrt(resonance_penalty))
 
     def residuals(self, theta: np.ndarray) -> np.ndarray:
         gain = ChainResponse.from_vector(theta).response_db(self.freqs)
         model = 10.0 ** (gain / 10.0) * self.clean + self.noise
-        return self.sqrt_w * (10.0 * np.log10(model) - self.obs_db)
+        misfit = self.sqrt_w * (10.0 * np.log10(model) - self.obs_db)
+        # Ridge prior on resonance gains (dB): against a reference, the music's own peaks look alike.
+        return np.concatenate([misfit, self.sqrt_penalty * theta[6::3]])
 
     def best_level(self, theta: np.ndarray) -> np.ndarray:
         """``theta`` with its broadband gain set to the weighted mean offset (noise ignored)."""
@@ -111,21 +137,23 @@ def _refine(problem: _Problem, theta: np.ndarray, settings: ChainFitSettings) ->
     return float(np.sum(result.fun**2)), result.x
 
 
-def _next_resonance(problem: _Problem, theta: np.ndarray, settings: ChainFitSettings) -> np.ndarray | None:
-    """A resonance seeded at the largest peak or dip of the current residual (None if none stands out)."""
-    residual = np.where(problem.sqrt_w > 0, -problem.residuals(theta) / np.maximum(problem.sqrt_w, 1e-9), 0.0)
+def _resonance_seeds(problem: _Problem, theta: np.ndarray, settings: ChainFitSettings,
+                     count: int = 3) -> list[np.ndarray]:
+    """Resonances seeded at the ``count`` most prominent peaks and dips of the current residual."""
+    weighted = problem.sqrt_w > 0
+    misfit = problem.residuals(theta)[: problem.freqs.size]
+    residual = np.where(weighted, -misfit / np.maximum(problem.sqrt_w, 1e-9), 0.0)
     kernel = np.hanning(5) / np.hanning(5).sum()
     smooth = np.convolve(residual, kernel, mode="same")
     lo, hi = _bounds(settings, 1)
     found = []
     for sign in (1.0, -1.0):
         peaks, props = find_peaks(sign * smooth, prominence=0.5)
-        found += [(float(props["prominences"][i]), int(p), sign) for i, p in enumerate(peaks)]
-    if not found:
-        return None
-    prominence, index, sign = max(found)
-    seed = [np.log(problem.freqs[index]), sign * prominence, np.log(4.0)]
-    return np.clip(np.asarray(seed), lo[5:] + 1e-6, hi[5:] - 1e-6)
+        found += [(float(props["prominences"][i]), int(p), sign) for i, p in enumerate(peaks) if weighted[p]]
+    found.sort(reverse=True)
+    return [np.clip(np.array([np.log(problem.freqs[index]), sign * prominence, np.log(4.0)]),
+                    lo[5:] + 1e-6, hi[5:] - 1e-6)
+            for prominence, index, sign in found[:count]]
 
 
 def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
@@ -156,19 +184,25 @@ def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
     weights = band_weights(observed, min_snr_db=settings.min_snr_db)
     if np.count_nonzero(weights) < 8:
         raise ParameterError("fewer than 8 analysis bands stand above the noise floor: nothing to fit")
-    problem = _Problem(observed, clean_power, weights)
+    if settings.smooth_octaves > 0:
+        centres = observed.grid.centres_hz
+        sigma = settings.smooth_octaves
+        observed = replace(observed, mean_power=smooth_bands(observed.mean_power, centres, sigma))
+        clean_power = smooth_bands(np.asarray(clean_power, dtype=np.float64), centres, sigma)
+    problem = _Problem(observed, clean_power, weights, settings.resonance_penalty)
     best: tuple[float, np.ndarray] | None = None
     starts = _grid_starts(problem, settings)
     for start in starts:
         cost, theta = _refine(problem, start, settings)
-        # Greedy resonances: seed one at the largest residual peak or dip, refine everything,
-        # keep it only if the misfit drops by more than 2 %.
+        # Greedy resonances: seed one at each of the largest residual peaks and dips, refine
+        # everything, keep the best only if the misfit drops by more than min_improvement.
         for _ in range(settings.max_resonances):
-            seed = _next_resonance(problem, theta, settings)
-            if seed is None:
+            tries = [_refine(problem, np.concatenate([theta, seed]), settings)
+                     for seed in _resonance_seeds(problem, theta, settings)]
+            if not tries:
                 break
-            new_cost, new_theta = _refine(problem, np.concatenate([theta, seed]), settings)
-            if new_cost > 0.98 * cost:
+            new_cost, new_theta = min(tries, key=lambda item: item[0])
+            if new_cost > (1.0 - settings.min_improvement) * cost:
                 break
             cost, theta = new_cost, new_theta
         if best is None or cost < best[0]:
@@ -181,6 +215,7 @@ def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
     response = ChainResponse(response.highpass_hz, response.highpass_slope_db, response.lowpass_hz,
                              response.lowpass_slope_db, tuple(sorted(kept, key=lambda r: r.freq_hz)),
                              response.gain_db)
-    rms = float(np.sqrt(cost / max(float(np.sum(weights)), 1e-12)))
+    misfit = problem.residuals(theta)[: problem.freqs.size]
+    rms = float(np.sqrt(np.sum(misfit**2) / max(float(np.sum(weights)), 1e-12)))
     return ChainFit(response, weights, rms, len(starts))
 

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 from scipy.optimize import least_squares
 
+from shellac.engine.audio_io import probe
+from shellac.engine.dsp.band_spectrum import band_spectrum_of_file, ltas_on_bands
+from shellac.engine.dsp.chain_fit import REFERENCE_FIT, fit_chain
 from shellac.engine.dsp.chain_model import ChainResponse
+from shellac.engine.dsp.ltas import Ltas
 from shellac.engine.errors import ParameterError
 from shellac.engine.operators.blind_filter import BlindFilter, BlindFilterParams
 
@@ -78,3 +86,40 @@ def project_to_blind_filter(response: ChainResponse, sample_rate: int, freqs_hz:
     result = least_squares(residuals, theta0, bounds=(lo, hi), method="trf", diff_step=1e-4, max_nfev=300)
     blind.set_values(_params(result.x).to_json())
     return blind.filter_params()
+
+
+@dataclass(frozen=True)
+class ChainStart:
+    """The blind filter's start from a chain fit (``params`` None, with a reason, when none was fitted)."""
+
+    params: BlindFilterParams | None
+    chain: ChainResponse | None
+    fit_rms_db: float | None
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready record for filters.json."""
+        return {
+            "params": None if self.params is None else self.params.to_json(),
+            "chain": None if self.chain is None else self.chain.to_json(),
+            "fit_rms_db": None if self.fit_rms_db is None else round(self.fit_rms_db, 3),
+            "fallback_reason": self.reason or None,
+        }
+
+
+def chain_filter_start(observation: Path, reference: Ltas) -> ChainStart:
+    """Fit the chain of a whole recording (a mono file at the model's rate) against ``reference``; project it.
+
+    Pooled over every frame of the recording, so each block's filter starts from the
+    same, global estimate instead of BABE-2's 2 kHz low-pass. When too few bands stand
+    above the noise floor, BABE-2's start is kept and the reason recorded.
+    """
+    sample_rate = probe(Path(observation)).sample_rate
+    observed = band_spectrum_of_file(Path(observation))
+    try:
+        reference_power = ltas_on_bands(reference, observed.grid, sample_rate)
+        fit = fit_chain(observed, reference_power, settings=REFERENCE_FIT)
+    except ParameterError as exc:
+        return ChainStart(None, None, None, reason=str(exc))
+    params = project_to_blind_filter(fit.response, sample_rate, observed.grid.centres_hz, fit.weights)
+    return ChainStart(params, fit.response, fit.rms_db)
