@@ -1,6 +1,7 @@
 """Build a reference LTAS from many renders (several soundfonts, many works and registers); update bundles.
 
-Renders clips with scripts/make_training_data.py's renderers (FluidSynth for
+Either reads clips already rendered by scripts/make_training_data.py (--from-dir,
+its manifest names each clip's score and soundfont), or renders clips with its renderers (FluidSynth for
 piano; the singing synthesiser, plus GM choir through each soundfont, for voice)
 from music21 corpus works of the given composers, never from a soundfont or a
 work listed in catalogs/heldout.toml, and averages their LTAS (each clip at unit
@@ -15,6 +16,7 @@ Run: ``.venv/bin/python scripts/build_reference_ltas.py --kind piano --out /tmp/
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 import tempfile
@@ -95,6 +97,25 @@ def render_clips(kind: str, soundfonts: list[Path], composers: list[str], clips:
     return audio, info
 
 
+def clips_from_dir(folder: Path, sr: int, exclude: list[str]
+                   ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
+    """Clips listed in a make_training_data manifest, leaving out the ``exclude`` composers."""
+    from shellac.engine.audio_io import read_audio
+    from shellac.engine.dsp.resample import resample
+
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    audio, info = [], []
+    for name, entry in sorted(manifest["files"].items()):
+        composer = entry["score"].split("/corpus/")[-1].split("/")[0]
+        if composer in exclude:
+            continue
+        clip, rate = read_audio(folder / name)
+        audio.append(resample(clip, rate, sr).mean(axis=0) if clip.ndim == 2 else resample(clip, rate, sr))
+        info.append({"file": name, "composer": composer, **{k: entry[k] for k in entry
+                                                             if k in ("score", "soundfont", "transpose")}})
+    return audio, info
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -102,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="LTAS JSON to write (with provenance)")
     parser.add_argument("--bundle", type=Path, action="append", default=[],
                         help="bundle folder whose ltas.json is replaced (repeatable)")
+    parser.add_argument("--from-dir", type=Path, action="append", default=[],
+                        help="use the clips of a make_training_data output folder instead of rendering")
+    parser.add_argument("--source-note", default="",
+                        help="with --from-dir: how the folder's clips were made (kept in the provenance)")
+    parser.add_argument("--exclude-composer", action="append", default=[],
+                        help="with --from-dir: leave these composers out (e.g. the evaluation's)")
     parser.add_argument("--soundfont", type=Path, action="append", default=None,
                         help=f"soundfont(s) (default: {', '.join(SOUNDFONTS)})")
     parser.add_argument("--composer", action="append", default=None,
@@ -114,17 +141,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     soundfonts = [Path(p) for p in (args.soundfont or SOUNDFONTS)]
     composers = list(args.composer or (PIANO_COMPOSERS if args.kind == "piano" else ("bach",)))
-    check_not_heldout(args.kind, soundfonts, composers)
-
-    audio, info = render_clips(args.kind, soundfonts, composers, args.clips, args.clip_seconds,
-                               args.sample_rate, args.seed)
+    if args.from_dir:
+        audio, info = [], []
+        for folder in args.from_dir:
+            clips, meta = clips_from_dir(folder, args.sample_rate, args.exclude_composer)
+            audio += clips
+            info += meta
+        composers = sorted({i["composer"] for i in info})
+        soundfonts = [Path(f) for f in sorted({i.get("soundfont") or "?" for i in info})]
+        check_not_heldout(args.kind, soundfonts, composers)
+    else:
+        check_not_heldout(args.kind, soundfonts, composers)
+        audio, info = render_clips(args.kind, soundfonts, composers, args.clips, args.clip_seconds,
+                                   args.sample_rate, args.seed)
     power = np.mean([compute_ltas(a, args.sample_rate, args.n_fft).power for a in audio], axis=0)
     ltas = Ltas(sample_rate=args.sample_rate, n_fft=args.n_fft, power=power)
     command = "scripts/build_reference_ltas.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     scores = sorted({i["score"].split("/corpus/")[-1] for i in info})
-    provenance = (f"mean LTAS (unit-std clips, n_fft {args.n_fft}) of {len(audio)} clips of "
-                  f"{args.clip_seconds:g} s, {len(scores)} works by {', '.join(composers)}, rendered with "
-                  f"{', '.join(f.name for f in soundfonts)} (seed {args.seed}; {command})")
+    seconds = sum(a.shape[-1] for a in audio) / args.sample_rate
+    provenance = (f"mean LTAS (unit-std clips, n_fft {args.n_fft}) of {len(audio)} clips "
+                  f"({seconds / 60:.1f} min), "
+                  f"{len(scores)} works by {', '.join(composers)}, rendered with "
+                  f"{', '.join(f.name for f in soundfonts)}"
+                  f"{'; ' + args.source_note if args.source_note else ''} ({command})")
     atomic_write_json(args.out, {**ltas.to_json_dict(), "provenance": provenance, "clips": info})
     print(f"build_reference_ltas: {provenance}")
     for bundle_dir in args.bundle:

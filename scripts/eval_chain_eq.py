@@ -102,7 +102,7 @@ def plot(path: Path, title: str, curves: dict[str, np.ndarray], chain: Any) -> N
                     color="k" if name == "clean" else None)
     for f in (chain.highpass_hz, chain.lowpass_hz):
         ax.axvline(f, color="grey", ls=":", lw=1)
-    ax.set(xlim=(30, SR / 2), ylim=(-110, -20), xlabel="Hz", ylabel="dB (unit-std LTAS, 1/3 oct)",
+    ax.set(xlim=(30, SR / 2), ylim=(-110, 0), xlabel="Hz", ylabel="dB (unit-std LTAS, 1/3 oct)",
            title=title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)

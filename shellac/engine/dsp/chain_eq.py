@@ -40,6 +40,11 @@ class ChainEqSettings:
         No boost where the observation is less than this above its noise floor.
     boost_per_snr_db:
         If given, boost allowed per dB of the observation's excess over ``min_snr_db``.
+    hiss_cut:
+        In bands where the input is only noise, cut hiss that stands above the clean level the
+        reference expects there (less ``snr_margin_db``), by at most ``max_cut_db``.
+    max_cut_db:
+        Largest hiss cut.
     smooth_octaves:
         Width (σ) of the Gaussian smoothing of the final curve over log frequency.
     """
@@ -50,6 +55,8 @@ class ChainEqSettings:
     snr_margin_db: float = 3.0
     min_snr_db: float = 3.0
     boost_per_snr_db: float | None = None
+    hiss_cut: bool = True
+    max_cut_db: float = 20.0
     smooth_octaves: float = 1.0 / 6.0
 
 
@@ -98,7 +105,8 @@ def design_chain_eq(observed: BandSpectrum, reference_power: np.ndarray, sample_
     stays ``snr_margin_db`` below the clean level the reference expects there
     (reference + fitted level − noise floor), to nothing where the observation is
     within ``min_snr_db`` of its floor, to ``edge_boost_db`` at the spectrum's edges
-    and to ``max_boost_db`` anywhere. Cuts are never limited. The curve is smoothed
+    and to ``max_boost_db`` anywhere. Cuts of the chain's peaks are never limited; in
+    noise-only bands, hiss above the expected clean level is cut down to it (``hiss_cut``). The curve is smoothed
     over log frequency, so the EQ stays in the smooth, low-order family of the chain.
     When no chain can be fitted the EQ is flat (it does nothing) and says why.
     """
@@ -123,6 +131,13 @@ def design_chain_eq(observed: BandSpectrum, reference_power: np.ndarray, sample_
     cap = np.minimum(cap, np.where(edge, s.edge_boost_db, s.max_boost_db))
     cap = np.maximum(cap, 0.0)
     gain = np.where(inverse > 0, np.minimum(inverse, cap), inverse)
+    if s.hiss_cut:
+        # Where the input is only noise, hiss above the clean level the reference expects is
+        # brought down to it: the EQ never leaves hiss above the music it stands for.
+        obs_db = 10.0 * np.log10(np.maximum(observed.mean_power, 1e-30))
+        excess = obs_db - (ref_db + fit.response.gain_db) + s.snr_margin_db
+        noise_only = observed.snr_db() < s.min_snr_db
+        gain = np.where(noise_only, np.minimum(gain, -np.clip(excess, 0.0, s.max_cut_db)), gain)
     gain = smooth_bands(gain, centres, s.smooth_octaves)
     return ChainEq(fit=fit, grid=observed.grid, gain_db=gain, inverse_db=inverse, boost_cap_db=cap)
 
