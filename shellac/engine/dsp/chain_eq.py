@@ -106,8 +106,9 @@ def design_chain_eq(observed: BandSpectrum, reference_power: np.ndarray, sample_
     (reference + fitted level − noise floor), to nothing where the observation is
     within ``min_snr_db`` of its floor, to ``edge_boost_db`` at the spectrum's edges
     and to ``max_boost_db`` anywhere. Cuts of the chain's peaks are never limited; in
-    noise-only bands, hiss above the expected clean level is cut down to it (``hiss_cut``). The curve is smoothed
-    over log frequency, so the EQ stays in the smooth, low-order family of the chain.
+    noise-only bands, hiss above the expected clean level is cut down to it (``hiss_cut``).
+    The curve is smoothed over log frequency, so the EQ stays in the smooth, low-order
+    family of the chain.
     When no chain can be fitted the EQ is flat (it does nothing) and says why.
     """
     s = settings or ChainEqSettings()
