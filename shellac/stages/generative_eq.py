@@ -28,6 +28,7 @@ from shellac.engine.dsp.ltas import Ltas, ltas_equalize_file, ltas_of_file, thir
 from shellac.engine.dsp.resample import resample_file
 from shellac.engine.fixity import sha256_file, sha256_json
 from shellac.engine.operators.blind_filter import BlindFilter
+from shellac.engine.operators.chain_init import chain_filter_start
 from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
 from shellac.engine.stream import array_to_wav, copy_to_layout, map_file, wav_to_memmap
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
@@ -49,6 +50,11 @@ class GenerativeEqParams(StageParams):
     sigma_y: float = Field(default=0.25, ge=0, description="Noise regularisation σ_y on y (0 = off).")
     filter: str = Field(default="babe2", pattern="^(babe2|lowpass)$",
                         description="Blind filter: BABE-2's piecewise dB/oct, or BABE v1-style low-pass.")
+    filter_init: str = Field(
+        default="babe2", pattern="^(babe2|chain)$",
+        description="Start of the BABE-2 filter: the paper's 2 kHz low-pass ('babe2'), or the recording "
+        "chain fitted once over the whole input against the model's reference LTAS ('chain').",
+    )
     filter_iters: int = Field(default=100, ge=1, le=1000, description="Adam iterations per filter fit.")
     filter_lr: float = Field(default=10.0, gt=0, description="Adam learning rate of the filter fit.")
     ltas_eq_init: bool = Field(default=True, description="Start the sampler from the LTAS-equalised input.")
@@ -130,9 +136,17 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     y = wav_to_memmap(observed if params.ltas_eq_objective else mono, work / "y.npy")
     x_init = wav_to_memmap(observed if params.ltas_eq_init else mono, work / "x_init.npy")
 
+    chain_start = None
+    if params.filter_init == "chain" and params.filter == "babe2":
+        chain_start = chain_filter_start(observed if params.ltas_eq_objective else mono, ref)
+
     def make_filter() -> BlindFilter | LowpassBlindFilter:
-        kind = BlindFilter if params.filter == "babe2" else LowpassBlindFilter
-        return kind(model_sr, n_iters=params.filter_iters, lr=params.filter_lr, device=device)
+        if params.filter == "lowpass":
+            return LowpassBlindFilter(model_sr, n_iters=params.filter_iters, lr=params.filter_lr,
+                                      device=device)
+        init = chain_start.params if chain_start is not None else None
+        return BlindFilter(model_sr, init=init, n_iters=params.filter_iters, lr=params.filter_lr,
+                           device=device)
 
     run_key = sha256_json({"y": sha256_file(work / "y.npy"), "x": sha256_file(work / "x_init.npy"),
                            "params": params.model_dump(mode="json"), "model": bundle.checksum})
@@ -177,6 +191,8 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
         "gain": result.gain,
         "blocks": result.reports,
     }
+    if chain_start is not None:
+        filters["chain_init"] = chain_start.to_json()
     before, after = ltas_of_file(mono, ref.n_fft), ltas_of_file(restored_model, ref.n_fft)
     generated = generated_bands(before, after)
     curves = {

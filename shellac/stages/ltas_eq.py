@@ -1,4 +1,4 @@
-"""ltas_eq: equalise a recording so its long-term spectrum matches a clean reference (BABE-2 LTAS-EQ)."""
+"""ltas_eq: equalise a recording towards a clean reference: BABE-2 LTAS-EQ, or the inverse of its chain."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pydantic import Field
 
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe, read_audio, write_audio
-from shellac.engine.dsp.ltas import Ltas, ltas_equalize_file, third_octave_smooth
+from shellac.engine.dsp.chain_eq import ChainEqSettings, chain_equalize_file
+from shellac.engine.dsp.ltas import Ltas, ltas_equalize_file, ltas_of_file, third_octave_smooth
 from shellac.engine.dsp.ltas_reference import reference_ltas, reference_ltas_eq
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
 from shellac.stages.reference import REFERENCE_HELP, load_reference, reference_fingerprint
@@ -29,10 +30,24 @@ class LtasEqParams(StageParams):
         default=20.0, ge=0, le=60, description="Largest boost in dB (the −20 dB floor of diff_dB)."
     )
     smooth: bool = Field(default=True, description="Third-octave smoothing of both LTAS curves.")
-    method: Literal["shellac", "reference"] = Field(
-        default="shellac",
-        description="'shellac': streamed, reference LTAS at unit-variance level; 'reference': the BABE-2 "
-        "reference's LTAS-EQ (centred frames, reference LTAS at its stored level, whole file in memory).",
+    method: Literal["ltas", "chain", "reference"] = Field(
+        default="ltas",
+        description="'ltas': BABE-2's LTAS-EQ (a free third-octave curve onto the reference; streamed, "
+        "reference LTAS at unit-variance level); 'chain': undo only the recording chain, fitted against "
+        "the reference (smooth, low-order, boosts limited by the noise floor; docs/models.md); "
+        "'reference': the BABE-2 reference code's LTAS-EQ (centred frames, reference LTAS at its stored "
+        "level, whole file in memory; docs/babe2-parity.md).",
+    )
+    edge_boost_db: float = Field(
+        default=6.0, ge=0, le=60, description="chain: largest boost below 80 Hz and in the top octave, dB."
+    )
+    snr_margin_db: float = Field(
+        default=3.0, ge=0, le=40,
+        description="chain: boosted hiss stays this far below the clean level the reference expects, dB.",
+    )
+    min_snr_db: float = Field(
+        default=3.0, ge=0, le=40,
+        description="chain: no boost where the input is less than this above its noise floor, dB.",
     )
 
 
@@ -46,8 +61,16 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
     sr = probe(inputs["audio"]).sample_rate
     reference = load_reference(params.reference, ctx, sample_rate=sr, n_fft=params.n_fft)
     audio_path = ctx.stage_dir / "audio.wav"
+    chain: dict[str, object] | None = None
     if params.method == "reference":
         diff_db, observed = _reference_eq(inputs["audio"], audio_path, reference, params)
+    elif params.method == "chain":
+        settings = ChainEqSettings(max_boost_db=params.max_boost_db, edge_boost_db=params.edge_boost_db,
+                                   snr_margin_db=params.snr_margin_db, min_snr_db=params.min_snr_db)
+        diff_db, eq, _ = chain_equalize_file(inputs["audio"], audio_path, reference, n_fft=params.n_fft,
+                                             settings=settings)
+        observed = ltas_of_file(inputs["audio"], params.n_fft)
+        chain = eq.to_json()
     else:
         # Two streamed passes (LTAS, then EQ and std restore): memory follows the chunk, not the file.
         diff_db, observed = ltas_equalize_file(
@@ -65,6 +88,9 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
         "reference_db": (10 * np.log10(ref_power + 1e-12)).round(3).tolist(),
         "applied_gain_db": (-diff_db).round(3).tolist(),
     }
+    if chain is not None:
+        curves["method"] = "chain"
+        curves["chain"] = chain
     curves_path = ctx.stage_dir / "ltas.json"
     atomic_write_json(curves_path, curves)
     return StageOutput(

@@ -92,3 +92,21 @@ def test_generated_bands_are_contiguous_ranges() -> None:
     assert len(bands) == 1
     # Third-octave smoothing widens the edges a little.
     assert 1500 < bands[0][0] < 2100 and 2900 < bands[0][1] < 4000
+
+
+def test_chain_filter_init_is_recorded(catalog_dir: Path, tmp_path: Path) -> None:
+    # The chain fitted over the whole input starts every block's filter; filters.json says which.
+    make_tiny_bundle(tmp_path / "models", "tiny")
+    _write_profile(catalog_dir)
+    job = job_for(catalog_dir, "b", profile="gen", models_dir=str(tmp_path / "models"),
+                  overrides={"generative_eq": {**FAST, "filter_init": "chain"}})
+    results = run_plan(job, job_plan(job))
+    assert [r.outcome for r in results] == ["ran", "ran", "ran"]
+    filters = json.loads((Path(job.recording_dir) / "01-generative_eq" / "filters.json").read_text())
+    start = filters["chain_init"]
+    # Steady test tones give no noise floor to fit against: BABE-2's start is kept, with the reason.
+    if start["params"] is None:
+        assert "noise floor" in start["fallback_reason"]
+    else:
+        assert start["chain"]["lowpass_hz"] > start["chain"]["highpass_hz"]
+        assert set(start["params"]) == {"f_ref", "fc_p", "a_p", "fc_m", "a_m"}

@@ -19,7 +19,7 @@ CHECKPOINT = Path(__file__).parents[1] / "fixtures" / "babe2_reference" / "tiny_
 
 def test_presets_are_named_options() -> None:
     assert GenerativeEqParams(model="piano").preset == "shellac"
-    assert LtasEqParams(reference="model:piano").method == "shellac"
+    assert LtasEqParams(reference="model:piano").method == "ltas"
     with pytest.raises(ValueError, match="preset"):
         GenerativeEqParams(model="piano", preset="other")
 

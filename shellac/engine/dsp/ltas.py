@@ -296,6 +296,18 @@ def ltas_equalize_file(
     """
     observed = ltas_of_file(in_path, n_fft)
     diff_db = ltas_eq_gain_db(observed, reference, max_boost_db=max_boost_db, smooth=smooth)
+    equalize_file_db(in_path, out_path, diff_db, n_fft=n_fft, chunk_s=chunk_s)
+    return diff_db, observed
+
+
+def equalize_file_db(in_path: Path, out_path: Path, diff_db: np.ndarray, *, n_fft: int,
+                     chunk_s: float = 30.0) -> None:
+    """:func:`apply_eq_db` from file to file (divide by 10^(diff_db/20)), memory bounded by the chunk.
+
+    Chunks start on the STFT hop grid with a margin of two windows, so each kept
+    sample sees the same frames as in a one-shot run; a second pass restores each
+    channel's std exactly.
+    """
     info = probe(Path(in_path))
     hop = n_fft // 4
     in_stats = ChannelStats()
@@ -311,7 +323,6 @@ def ltas_equalize_file(
         map_file(unscaled, out_path, lambda c: c.data * scale[:, None], chunk_s=chunk_s)
     finally:
         unscaled.unlink(missing_ok=True)
-    return diff_db, observed
 
 
 def _map_aligned(in_path, out_path, fn, chunk_s, margin, align):  # type: ignore[no-untyped-def]

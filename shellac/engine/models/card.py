@@ -70,6 +70,9 @@ class ModelCard(BaseModel):
     base_model: str | None = Field(None, description="name and checksum of the model fine-tuned from, if any")
     licence: str = Field(description="licence of the weights, e.g. 'MIT', 'CC-BY-4.0'")
     created: datetime = Field(default_factory=lambda: datetime.now(UTC), description="creation time (UTC)")
+    reference_ltas: str | None = Field(
+        None, description="where the reference LTAS (ltas.json) comes from, when not from the training data"
+    )
     weights_sha256: str | None = Field(
         None,
         pattern=r"^[0-9a-f]{64}$",

@@ -1,6 +1,7 @@
-"""Offline training material: a source-filter singing synthesiser and its vowel formant tables."""
+"""Offline training material: a source-filter singing synthesiser, its vowel formant tables, random notes."""
 
 from shellac.engine.synthesis.formants import FORMANTS, VOWELS, Formants, FormantSet, vowel_formants
+from shellac.engine.synthesis.notes import random_notes
 from shellac.engine.synthesis.singing import SungNote, Voice, midi_to_hz, render_melody
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "SungNote",
     "Voice",
     "midi_to_hz",
+    "random_notes",
     "render_melody",
     "vowel_formants",
 ]

@@ -1,0 +1,182 @@
+"""Build a reference LTAS from many renders (several soundfonts, many works and registers); update bundles.
+
+Either reads clips already rendered by scripts/make_training_data.py (--from-dir,
+its manifest names each clip's score and soundfont), or renders clips with its renderers (FluidSynth for
+piano; the singing synthesiser, plus GM choir through each soundfont, for voice)
+from music21 corpus works of the given composers, never from a soundfont or a
+work listed in catalogs/heldout.toml, and averages their LTAS (each clip at unit
+std, the convention of shellac.engine.dsp.ltas). With --bundle, the LTAS replaces
+the bundle's ltas.json through the bundle-writing code (so the checksums stay
+valid) and the card's ``reference_ltas`` records where it came from.
+
+Run: ``.venv/bin/python scripts/build_reference_ltas.py --kind piano --out /tmp/piano-ltas.json
+--bundle models/piano``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_demo  # noqa: E402
+import make_training_data as mtd  # noqa: E402
+
+from shellac.engine.atomic import atomic_write_json  # noqa: E402
+from shellac.engine.dsp.ltas import Ltas, compute_ltas  # noqa: E402
+from shellac.engine.models.bundle import load_bundle, save_bundle  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SOUNDFONTS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/sounds/sf2/TimGM6mb.sf2")
+# haydn is left out of the reference so scripts/eval_chain_eq.py can judge it on unseen works.
+PIANO_COMPOSERS = ("bach", "mozart", "beethoven")
+
+
+def heldout() -> dict[str, Any]:
+    """catalogs/heldout.toml."""
+    return tomllib.loads((REPO / "catalogs" / "heldout.toml").read_text(encoding="utf-8"))
+
+
+def check_not_heldout(kind: str, soundfonts: list[Path], composers: list[str]) -> None:
+    """Exit if a soundfont or composer is held out for ``kind``."""
+    section = heldout()["piano" if kind == "piano" else "voice"]
+    banned_fonts = set(section.get("soundfonts", []))
+    banned_works = set(section.get("validation", [])) | set(section.get("benchmark", []))
+    for font in soundfonts:
+        if font.name in banned_fonts:
+            sys.exit(f"build_reference_ltas: {font.name} is held out (catalogs/heldout.toml)")
+    for composer in composers:
+        if composer in banned_works:
+            sys.exit(f"build_reference_ltas: {composer} is held out (catalogs/heldout.toml)")
+
+
+def piano_pool(composers: list[str]) -> list[str]:
+    """Corpus files of ``composers``, demo scores excluded."""
+    from music21 import corpus
+
+    excluded = mtd.demo_scores()
+    paths = [Path(str(p)) for c in composers for p in corpus.getComposer(c)]
+    return sorted(str(p) for p in paths if not mtd.is_excluded(p, excluded))
+
+
+def render_clips(kind: str, soundfonts: list[Path], composers: list[str], clips: int, clip_s: float, sr: int,
+                 seed: int) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
+    """``clips`` clips per soundfont (piano) or per part (voice), with what each one is."""
+    audio, info = [], []
+    cache: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="shellac-ref-ltas-") as tmp:
+        for f_index, font in enumerate(soundfonts):
+            tools = make_demo.find_tools(font)
+            if kind == "piano":
+                pool = piano_pool(composers)
+                for i in range(clips):
+                    rng = np.random.default_rng([seed, f_index, i])
+                    clip, meta = mtd.render_piano(rng, pool, tools, sr, clip_s, cache, Path(tmp))
+                    audio.append(clip)
+                    info.append({"soundfont": font.name, **meta})
+                    print(f"build_reference_ltas: {font.name} {meta['score'].rsplit('/', 2)[-1]}", flush=True)
+            else:
+                pool = mtd.score_pool("voice")
+                for i in range(clips):
+                    rng = np.random.default_rng([seed, f_index, i])
+                    part = ("tenor", "soprano")[i % 2]
+                    # Half the clips sung by the synthesiser, half as GM choir through this soundfont.
+                    clip, meta = mtd.render_voice(rng, part, pool, sr, clip_s, cache, tools,
+                                                  1.0 if i % 4 >= 2 else 0.0, Path(tmp))
+                    audio.append(clip)
+                    info.append({"soundfont": font.name, **meta})
+                    print(f"build_reference_ltas: {part} {meta['score'].rsplit('/', 2)[-1]}", flush=True)
+    return audio, info
+
+
+def clips_from_dir(folder: Path, sr: int, exclude: list[str]
+                   ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
+    """Clips listed in a make_training_data manifest, leaving out the ``exclude`` composers."""
+    from shellac.engine.audio_io import read_audio
+    from shellac.engine.dsp.resample import resample
+
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    audio, info = [], []
+    for name, entry in sorted(manifest["files"].items()):
+        composer = entry["score"].split("/corpus/")[-1].split("/")[0]
+        if composer in exclude:
+            continue
+        clip, rate = read_audio(folder / name)
+        audio.append(resample(clip, rate, sr).mean(axis=0) if clip.ndim == 2 else resample(clip, rate, sr))
+        info.append({"file": name, "composer": composer, **{k: entry[k] for k in entry
+                                                             if k in ("score", "soundfont", "transpose")}})
+    return audio, info
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kind", choices=("piano", "voice"), required=True)
+    parser.add_argument("--out", type=Path, required=True, help="LTAS JSON to write (with provenance)")
+    parser.add_argument("--bundle", type=Path, action="append", default=[],
+                        help="bundle folder whose ltas.json is replaced (repeatable)")
+    parser.add_argument("--from-dir", type=Path, action="append", default=[],
+                        help="use the clips of a make_training_data output folder instead of rendering")
+    parser.add_argument("--source-note", default="",
+                        help="with --from-dir: how the folder's clips were made (kept in the provenance)")
+    parser.add_argument("--exclude-composer", action="append", default=[],
+                        help="with --from-dir: leave these composers out (e.g. the evaluation's)")
+    parser.add_argument("--soundfont", type=Path, action="append", default=None,
+                        help=f"soundfont(s) (default: {', '.join(SOUNDFONTS)})")
+    parser.add_argument("--composer", action="append", default=None,
+                        help=f"music21 corpus composer(s) for piano (default: {', '.join(PIANO_COMPOSERS)})")
+    parser.add_argument("--clips", type=int, default=36, help="clips per soundfont")
+    parser.add_argument("--clip-seconds", type=float, default=10.0)
+    parser.add_argument("--sample-rate", type=int, default=22050)
+    parser.add_argument("--n-fft", type=int, default=2048)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    soundfonts = [Path(p) for p in (args.soundfont or SOUNDFONTS)]
+    composers = list(args.composer or (PIANO_COMPOSERS if args.kind == "piano" else ("bach",)))
+    if args.from_dir:
+        audio, info = [], []
+        for folder in args.from_dir:
+            clips, meta = clips_from_dir(folder, args.sample_rate, args.exclude_composer)
+            audio += clips
+            info += meta
+        composers = sorted({i["composer"] for i in info})
+        soundfonts = [Path(f) for f in sorted({i.get("soundfont") or "?" for i in info})]
+        check_not_heldout(args.kind, soundfonts, composers)
+    else:
+        check_not_heldout(args.kind, soundfonts, composers)
+        audio, info = render_clips(args.kind, soundfonts, composers, args.clips, args.clip_seconds,
+                                   args.sample_rate, args.seed)
+    power = np.mean([compute_ltas(a, args.sample_rate, args.n_fft).power for a in audio], axis=0)
+    ltas = Ltas(sample_rate=args.sample_rate, n_fft=args.n_fft, power=power)
+    command = "scripts/build_reference_ltas.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    scores = sorted({i["score"].split("/corpus/")[-1] for i in info})
+    seconds = sum(a.shape[-1] for a in audio) / args.sample_rate
+    provenance = (f"mean LTAS (unit-std clips, n_fft {args.n_fft}) of {len(audio)} clips "
+                  f"({seconds / 60:.1f} min), "
+                  f"{len(scores)} works by {', '.join(composers)}, rendered with "
+                  f"{', '.join(f.name for f in soundfonts)}"
+                  f"{'; ' + args.source_note if args.source_note else ''} ({command})")
+    atomic_write_json(args.out, {**ltas.to_json_dict(), "provenance": provenance, "clips": info})
+    print(f"build_reference_ltas: {provenance}")
+    for bundle_dir in args.bundle:
+        bundle = load_bundle(bundle_dir)
+        if bundle.config.sample_rate != args.sample_rate:
+            sys.exit(f"build_reference_ltas: {bundle_dir} runs at {bundle.config.sample_rate} Hz, "
+                     f"the LTAS is at {args.sample_rate} Hz")
+        card = bundle.card.model_copy(update={"reference_ltas": provenance})
+        save_bundle(bundle_dir, bundle.network, bundle.config, card, ltas, overwrite=True)
+        print(f"build_reference_ltas: {bundle_dir}/ltas.json replaced; checksum "
+              f"{load_bundle(bundle_dir).checksum[:12]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,175 @@
+"""An equaliser that only undoes the recording chain: the inverse of its fitted response, SNR-limited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shellac.engine.audio_io import probe
+from shellac.engine.dsp.band_spectrum import (
+    BandGrid,
+    BandSpectrum,
+    band_grid,
+    band_spectrum,
+    band_spectrum_of_file,
+    ltas_on_bands,
+)
+from shellac.engine.dsp.chain_fit import REFERENCE_FIT, ChainFit, ChainFitSettings, fit_chain, smooth_bands
+from shellac.engine.dsp.ltas import Ltas, apply_eq_db, equalize_file_db
+from shellac.engine.errors import ParameterError
+
+
+@dataclass(frozen=True)
+class ChainEqSettings:
+    """Limits of the chain EQ (dB, Hz, octaves).
+
+    Parameters
+    ----------
+    max_boost_db:
+        Largest boost anywhere.
+    edge_boost_db:
+        Largest boost below ``edge_low_hz`` and in the top octave (above Nyquist/2).
+    edge_low_hz:
+        Upper end of the bottom band whose boost ``edge_boost_db`` limits, Hz.
+    snr_margin_db:
+        Boosted hiss stays this far below the clean level the reference expects there.
+    min_snr_db:
+        No boost where the observation is less than this above its noise floor.
+    boost_per_snr_db:
+        If given, boost allowed per dB of the observation's excess over ``min_snr_db``.
+    hiss_cut:
+        In bands where the input is only noise, cut hiss that stands above the clean level the
+        reference expects there (less ``snr_margin_db``), by at most ``max_cut_db``.
+    max_cut_db:
+        Largest hiss cut.
+    smooth_octaves:
+        Width (σ) of the Gaussian smoothing of the final curve over log frequency.
+    """
+
+    max_boost_db: float = 20.0
+    edge_boost_db: float = 6.0
+    edge_low_hz: float = 80.0
+    snr_margin_db: float = 3.0
+    min_snr_db: float = 3.0
+    boost_per_snr_db: float | None = None
+    hiss_cut: bool = True
+    max_cut_db: float = 20.0
+    smooth_octaves: float = 1.0 / 6.0
+
+
+@dataclass(frozen=True)
+class ChainEq:
+    """A designed chain EQ: the fit it inverts and its gain per analysis band (dB, + = boost).
+
+    ``fit`` is None (and the gain flat, with ``reason`` saying why) when no chain could be
+    fitted, e.g. a recording too steady or too noisy to tell music from noise floor.
+    """
+
+    fit: ChainFit | None
+    grid: BandGrid
+    gain_db: np.ndarray
+    inverse_db: np.ndarray
+    boost_cap_db: np.ndarray
+    reason: str = ""
+
+    def gain_on_bins(self, sample_rate: int, n_fft: int) -> np.ndarray:
+        """The gain (dB, + = boost) on the ``n_fft`` rFFT bins, interpolated over log frequency."""
+        freqs = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
+        ell = np.log2(np.maximum(freqs, 1e-3))
+        return np.interp(ell, np.log2(self.grid.centres_hz), self.gain_db)
+
+    def to_json(self) -> dict[str, Any]:
+        """The fitted chain, the fit's misfit and the per-band curves, JSON-ready."""
+        return {
+            "chain": None if self.fit is None else self.fit.response.to_json(),
+            "fit_rms_db": None if self.fit is None else round(self.fit.rms_db, 3),
+            "not_fitted_reason": self.reason or None,
+            "band_centres_hz": self.grid.centres_hz.round(2).tolist(),
+            "band_weights": None if self.fit is None else self.fit.weights.round(3).tolist(),
+            "inverse_db": self.inverse_db.round(3).tolist(),
+            "boost_cap_db": self.boost_cap_db.round(3).tolist(),
+            "gain_db": self.gain_db.round(3).tolist(),
+        }
+
+
+def design_chain_eq(observed: BandSpectrum, reference_power: np.ndarray, sample_rate: int, *,
+                    settings: ChainEqSettings | None = None,
+                    fit_settings: ChainFitSettings | None = None) -> ChainEq:
+    """Fit the chain against the reference and design the EQ that undoes it where the noise allows.
+
+    The wanted gain is the inverse of the fitted chain's shape (its level removed):
+    resonances are cut, roll-offs boosted. A boost is then limited so the hiss it lifts
+    stays ``snr_margin_db`` below the clean level the reference expects there
+    (reference + fitted level − noise floor), to nothing where the observation is
+    within ``min_snr_db`` of its floor, to ``edge_boost_db`` at the spectrum's edges
+    and to ``max_boost_db`` anywhere. Cuts of the chain's peaks are never limited; in
+    noise-only bands, hiss above the expected clean level is cut down to it (``hiss_cut``).
+    The curve is smoothed over log frequency, so the EQ stays in the smooth, low-order
+    family of the chain.
+    When no chain can be fitted the EQ is flat (it does nothing) and says why.
+    """
+    s = settings or ChainEqSettings()
+    fit_settings = fit_settings or replace(REFERENCE_FIT, min_snr_db=s.min_snr_db)
+    centres = observed.grid.centres_hz
+    try:
+        fit = fit_chain(observed, reference_power, settings=fit_settings)
+    except ParameterError as exc:
+        flat = np.zeros(centres.size)
+        return ChainEq(fit=None, grid=observed.grid, gain_db=flat, inverse_db=flat, boost_cap_db=flat,
+                       reason=str(exc))
+    inverse = -(fit.response.response_db(centres) - fit.response.gain_db)
+    ref_db = 10.0 * np.log10(np.maximum(reference_power, 1e-30))
+    noise_db = 10.0 * np.log10(np.maximum(observed.noise_power, 1e-30))
+    cap = ref_db + fit.response.gain_db - noise_db - s.snr_margin_db
+    cap = np.where(observed.snr_db() >= s.min_snr_db, cap, 0.0)
+    if s.boost_per_snr_db is not None:
+        # Boosts grow with the evidence: none at min_snr_db above the floor, then so many dB per dB.
+        cap = np.minimum(cap, s.boost_per_snr_db * (observed.snr_db() - s.min_snr_db))
+    edge = (centres < s.edge_low_hz) | (centres > sample_rate / 4.0)
+    cap = np.minimum(cap, np.where(edge, s.edge_boost_db, s.max_boost_db))
+    cap = np.maximum(cap, 0.0)
+    gain = np.where(inverse > 0, np.minimum(inverse, cap), inverse)
+    if s.hiss_cut:
+        # Where the input is only noise, hiss above the clean level the reference expects is
+        # brought down to it: the EQ never leaves hiss above the music it stands for.
+        obs_db = 10.0 * np.log10(np.maximum(observed.mean_power, 1e-30))
+        excess = obs_db - (ref_db + fit.response.gain_db) + s.snr_margin_db
+        noise_only = observed.snr_db() < s.min_snr_db
+        gain = np.where(noise_only, np.minimum(gain, -np.clip(excess, 0.0, s.max_cut_db)), gain)
+    gain = smooth_bands(gain, centres, s.smooth_octaves)
+    return ChainEq(fit=fit, grid=observed.grid, gain_db=gain, inverse_db=inverse, boost_cap_db=cap)
+
+
+def chain_equalize(audio: np.ndarray, sample_rate: int, reference: Ltas, *, n_fft: int,
+                   settings: ChainEqSettings | None = None) -> tuple[np.ndarray, np.ndarray, ChainEq]:
+    """Chain EQ of (channels, frames) or mono audio in memory.
+
+    Returns
+    -------
+    equalized, diff_db, eq
+        The equalised audio (each channel's std kept), the applied curve as LTAS-EQ's
+        ``diff_db`` (the negated gain) on the ``n_fft`` bins, and the design.
+    """
+    x = np.asarray(audio, dtype=np.float64)
+    mono = x.mean(axis=0) if x.ndim == 2 else x
+    grid = band_grid(sample_rate)
+    eq = design_chain_eq(band_spectrum(mono, sample_rate, grid), ltas_on_bands(reference, grid, sample_rate),
+                         sample_rate, settings=settings)
+    diff_db = -eq.gain_on_bins(sample_rate, n_fft)
+    return apply_eq_db(audio, sample_rate, n_fft, diff_db), diff_db, eq
+
+
+def chain_equalize_file(in_path: Path, out_path: Path, reference: Ltas, *, n_fft: int,
+                        settings: ChainEqSettings | None = None, chunk_s: float = 30.0
+                        ) -> tuple[np.ndarray, ChainEq, BandSpectrum]:
+    """:func:`chain_equalize` file to file, memory bounded by the chunk; returns diff_db, design, spectrum."""
+    sample_rate = probe(Path(in_path)).sample_rate
+    observed = band_spectrum_of_file(Path(in_path))
+    eq = design_chain_eq(observed, ltas_on_bands(reference, observed.grid, sample_rate), sample_rate,
+                         settings=settings)
+    diff_db = -eq.gain_on_bins(sample_rate, n_fft)
+    equalize_file_db(Path(in_path), Path(out_path), diff_db, n_fft=n_fft, chunk_s=chunk_s)
+    return diff_db, eq, observed

@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from shellac.engine.degradation.historical import degrade
+from shellac.engine.degradation.params import DegradationParams, Resonance
+from shellac.engine.dsp.band_spectrum import band_spectrum
+from shellac.engine.dsp.chain_eq import chain_equalize, chain_equalize_file
+from shellac.engine.dsp.ltas import Ltas, compute_ltas, third_octave_smooth
+from shellac.engine.synthesis.notes import random_notes
+
+SR = 22050
+N_FFT = 2048
+CHAIN = DegradationParams(
+    highpass_hz=250.0, highpass_slope_db_per_oct=18.0, lowpass_hz=3500.0, lowpass_slope_db_per_oct=36.0,
+    resonances=(Resonance(freq_hz=800.0, gain_db=8.0, q=4.0),), hiss_snr_db=25.0, click_rate_hz=0.0,
+    crackle_rate_hz=0.0, drive_db=0.0,
+)
+
+
+@pytest.fixture(scope="module")
+def reference() -> Ltas:
+    clips = [random_notes(np.random.default_rng(100 + i), SR, 5.0) for i in range(4)]
+    return Ltas(SR, N_FFT, np.mean([compute_ltas(c, SR, N_FFT).power for c in clips], axis=0))
+
+
+@pytest.fixture(scope="module")
+def case(reference):
+    rng = np.random.default_rng(3)
+    clean = random_notes(rng, SR, 5.0)
+    degraded = degrade(clean, SR, CHAIN, rng)
+    return clean, degraded, chain_equalize(degraded.audio, SR, reference, n_fft=N_FFT)
+
+
+def _smooth_db(x):
+    return 10 * np.log10(third_octave_smooth(compute_ltas(x, SR, N_FFT).power, SR, N_FFT))
+
+
+def test_chain_eq_undoes_the_chain_in_the_pass_band(case):
+    clean, degraded, (out, _, eq) = case
+    freqs = np.fft.rfftfreq(N_FFT, 1 / SR)
+    grid = np.geomspace(150.0, 5000.0, 64)  # the pass band and its skirts, every octave alike
+
+    def error(x):
+        d = np.interp(np.log2(grid), np.log2(freqs[1:]), (_smooth_db(x) - _smooth_db(clean))[1:])
+        return float(np.sqrt(np.mean((d - d.mean()) ** 2)))
+
+    before, after = error(degraded.audio), error(out)
+    assert before > 4.0  # 4.3 dB
+    assert after < 0.4 * before  # 1.5 dB
+    # It found the resonance (+8 dB at 800 Hz) and cuts it.
+    assert eq.gain_on_bins(SR, N_FFT)[np.argmin(np.abs(freqs - 800))] < -2.5
+
+
+def test_chain_eq_never_boosts_the_noise_only_bands(case):
+    _, degraded, (_, diff_db, eq) = case
+    observed = band_spectrum(degraded.audio, SR, eq.grid)
+    noise_only = observed.snr_db() < 3.0
+    assert noise_only.sum() > 10
+    assert np.all(eq.boost_cap_db[noise_only] == 0.0)
+    # Top octave: at most the edge limit of 6 dB (2.2 dB on the skirt at 5.5 kHz), none in the hiss above.
+    freqs = np.fft.rfftfreq(N_FFT, 1 / SR)
+    assert np.max(-diff_db[freqs > SR / 4]) <= 6.0
+    assert np.max(-diff_db[freqs > 8000]) < 0.5
+
+
+def test_flat_when_nothing_can_be_fitted(reference):
+    # Steady noise: nothing stands above its own floor, so the EQ does nothing and says why.
+    noise = 0.05 * np.random.default_rng(4).standard_normal(SR * 3)
+    out, diff_db, eq = chain_equalize(noise, SR, reference, n_fft=N_FFT)
+    assert eq.fit is None and "noise floor" in eq.reason
+    assert np.all(diff_db == 0.0)
+    np.testing.assert_allclose(out, noise, atol=1e-4)
+
+
+def test_file_version_matches_memory(case, reference, tmp_path):
+    _, degraded, (out, diff_db, _) = case
+    sf.write(tmp_path / "in.wav", degraded.audio, SR, subtype="DOUBLE")
+    diff_file, eq, _ = chain_equalize_file(tmp_path / "in.wav", tmp_path / "out.wav", reference, n_fft=N_FFT,
+                                           chunk_s=1.0)
+    np.testing.assert_allclose(diff_file, diff_db, atol=1e-6)
+    written, _ = sf.read(tmp_path / "out.wav")
+    np.testing.assert_allclose(written, out, atol=1e-5)
+    assert eq.to_json()["chain"]["lowpass_hz"] > 2000
