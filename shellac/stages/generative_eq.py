@@ -30,6 +30,7 @@ from shellac.engine.operators.blind_filter import BlindFilter
 from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
 from shellac.engine.stream import array_to_wav, copy_to_layout, map_file, wav_to_memmap
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
+from shellac.stages.quality_gate import GateInputs, mono_at_rate, record_gate, run_gate, untouched_input
 
 # Output/input LTAS difference (dB) above which a band counts as synthesised, for curators.
 GENERATED_BAND_DB = 6.0
@@ -56,6 +57,9 @@ class GenerativeEqParams(StageParams):
     overlap_fraction: float = Field(default=0.1, ge=0, lt=0.5, description="Block overlap, fraction.")
     carry_filter: bool = Field(default=True, description="Carry the filter and its Adam state across blocks.")
     seed: int = Field(default=0, ge=0, description="Seed of all sampler noise (per-block streams).")
+    quality_gate: bool = Field(
+        default=True, description="Check the output against the LTAS-EQ result and the untouched input; "
+        "if it is implausibly worse, the LTAS-EQ result becomes the access copy (reason recorded).")
 
 
 def generated_bands(before: Ltas, after: Ltas, *, min_hz: float = 100.0) -> list[list[float]]:
@@ -158,7 +162,22 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     array_to_wav(out, restored_model, model_sr)
     resample_file(restored_model, restored, sr)
     audio_path = ctx.stage_dir / "audio.wav"
-    copy_to_layout(restored, audio_path, info.channels, info.frames)
+    # The untouched input is the audio before any EQ: the chain's pre-LTAS-EQ signal when an
+    # ltas_eq step ran before this stage, else this stage's own input.
+    internal_eq = params.ltas_eq_init or params.ltas_eq_objective
+    pre_eq = None if internal_eq else untouched_input(ctx)
+    untouched = mono_at_rate(pre_eq, work / "untouched.wav", model_sr) if pre_eq is not None else mono
+    gate = (run_gate(GateInputs(untouched, observed, restored_model), work, ref)
+            if params.quality_gate else None)
+    if gate is not None and gate.fallback and not internal_eq:
+        shutil.copyfile(inputs["audio"], audio_path)  # the LTAS-EQ result, exactly as that stage wrote it
+    elif gate is not None and gate.fallback:
+        equalised = work / "equalised_master_rate.wav"
+        resample_file(observed, equalised, sr)
+        copy_to_layout(equalised, audio_path, info.channels, info.frames)
+    else:
+        copy_to_layout(restored, audio_path, info.channels, info.frames)
+    gate_artifacts = (record_gate(gate, ctx.stage_dir, restored) if gate is not None else {})
 
     nyquist = model_sr / 2
     filters = {
@@ -168,14 +187,19 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
         "blocks": result.reports,
     }
     before, after = ltas_of_file(mono, ref.n_fft), ltas_of_file(restored_model, ref.n_fft)
-    generated = generated_bands(before, after)
+    # Synthesised relative to the untouched input, not to the already-equalised signal.
+    untouched_ltas = ltas_of_file(untouched, ref.n_fft) if untouched != mono else before
+    generated = generated_bands(untouched_ltas, after)
+    fallback = gate is not None and gate.fallback
     curves = {
         "sample_rate": model_sr, "n_fft": ref.n_fft,
         "freqs_hz": before.freqs_hz.round(3).tolist(),
         "input_db": before.db().round(3).tolist(),
         "output_db": after.db().round(3).tolist(),
+        "untouched_db": untouched_ltas.db().round(3).tolist(),
         "reference_db": ref.db().round(3).tolist() if ref.sample_rate == model_sr else None,
-        "generated_bands_hz": generated,
+        "generated_bands_hz": [] if fallback else generated,
+        "rejected_generated_bands_hz": generated if fallback else [],
         "generated_threshold_db": GENERATED_BAND_DB,
     }
     del y, x_init, out
@@ -186,19 +210,23 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     atomic_write_json(curves_path, curves)
     seconds = time.monotonic() - started
     return StageOutput(
-        artifacts={"audio": audio_path, "filters": filters_path, "generative_ltas": curves_path},
+        artifacts={"audio": audio_path, "filters": filters_path, "generative_ltas": curves_path,
+                   **gate_artifacts},
         metrics=json.loads(json.dumps({
             "model": params.model, "model_checksum": bundle.checksum, "device": str(device),
             "blocks": len(result.reports), "resumed_blocks": result.resumed_blocks,
             "seconds": round(seconds, 2), "real_time_factor": round(seconds / info.duration_s, 3),
-            "generated_bands_hz": generated,
+            "generated_bands_hz": [] if fallback else generated,
+            "rejected_generated_bands_hz": generated if fallback else [],
+            "access_copy": "ltas_eq" if fallback else "generative",
+            "quality_gate": gate.to_json() if gate is not None else None,
         })),
     )
 
 
 STAGE = Stage(
     name="generative_eq",
-    version="2",
+    version="3",
     params_cls=GenerativeEqParams,
     consumes=("audio",),
     run=run,
