@@ -7,6 +7,7 @@ import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -26,11 +27,20 @@ from shellac.engine.diffusion.precond import EDMPrecond
 from shellac.engine.dsp.ltas import Ltas, ltas_equalize_file, ltas_of_file, third_octave_smooth
 from shellac.engine.dsp.resample import resample_file
 from shellac.engine.fixity import sha256_file, sha256_json
+from shellac.engine.models.bundle import read_card
+from shellac.engine.models.guidance import MeasuredGuidance
 from shellac.engine.operators.blind_filter import BlindFilter
 from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
 from shellac.engine.stream import array_to_wav, copy_to_layout, map_file, wav_to_memmap
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
-from shellac.stages.quality_gate import GateInputs, mono_at_rate, record_gate, run_gate, untouched_input
+from shellac.stages.quality_gate import (
+    GateInputs,
+    QualityGateParams,
+    mono_at_rate,
+    record_gate,
+    run_gate,
+    untouched_input,
+)
 
 # Output/input LTAS difference (dB) above which a band counts as synthesised, for curators.
 GENERATED_BAND_DB = 6.0
@@ -57,9 +67,15 @@ class GenerativeEqParams(StageParams):
     overlap_fraction: float = Field(default=0.1, ge=0, lt=0.5, description="Block overlap, fraction.")
     carry_filter: bool = Field(default=True, description="Carry the filter and its Adam state across blocks.")
     seed: int = Field(default=0, ge=0, description="Seed of all sampler noise (per-block streams).")
+    guidance: Literal["params", "bundle"] = Field(
+        default="params", description="'params': the sampler values above; 'bundle': N, σ_y, ξ (and ρ, "
+        "σ_start if set) measured for the model by `shellac bench-guidance` and stored in its card, "
+        "falling back to the values above when the card has none.")
     quality_gate: bool = Field(
         default=True, description="Check the output against the LTAS-EQ result and the untouched input; "
         "if it is implausibly worse, the LTAS-EQ result becomes the access copy (reason recorded).")
+    gate: QualityGateParams = Field(default_factory=QualityGateParams,
+                                    description="Limits of the quality gate's checks.")
 
 
 def generated_bands(before: Ltas, after: Ltas, *, min_hz: float = 100.0) -> list[list[float]]:
@@ -86,8 +102,21 @@ def generated_bands(before: Ltas, after: Ltas, *, min_hz: float = 100.0) -> list
 
 
 def fingerprint(params: GenerativeEqParams, ctx: StageContext) -> str:
-    """Checksum of the model bundle (weights, config, reference LTAS)."""
-    return ctx.models.checksum(params.model)
+    """Checksum of the model bundle (weights, config, reference LTAS), and its measured guidance if used."""
+    checksum = ctx.models.checksum(params.model)
+    if params.guidance == "params":
+        return checksum
+    guidance = read_card(ctx.models.bundle_dir(params.model)).guidance
+    return sha256_json({"model": checksum, "guidance": guidance.sampler_values() if guidance else None})
+
+
+def sampler_values(params: GenerativeEqParams, measured: MeasuredGuidance | None) -> dict[str, float | int]:
+    """N, σ_start, ρ, σ_y and ξ the sampler uses: the params', or the bundle's measured ones."""
+    values: dict[str, float | int] = {"n_steps": params.n_steps, "sigma_start": params.sigma_start,
+                                      "rho": params.rho, "sigma_y": params.sigma_y, "xi": params.xi}
+    if params.guidance == "bundle" and measured is not None:
+        values.update(measured.sampler_values())
+    return values
 
 
 def _device(ctx: StageContext) -> torch.device:
@@ -129,7 +158,10 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
         return kind(model_sr, n_iters=params.filter_iters, lr=params.filter_lr, device=device)
 
     run_key = sha256_json({"y": sha256_file(work / "y.npy"), "x": sha256_file(work / "x_init.npy"),
-                           "params": params.model_dump(mode="json"), "model": bundle.checksum})
+                           # The gate only judges finished blocks: its settings do not invalidate them.
+                           "params": params.model_dump(mode="json", exclude={"quality_gate", "gate"}),
+                           "model": bundle.checksum,
+                           "sampler": sampler_values(params, bundle.card.guidance)})
     store = BlockCheckpointStore(ctx.stage_dir / "blocks", run_key)
     # The CQT network (BABE-2) constrains the whole denoiser output to its passband.
     output_filter = getattr(bundle.network, "band_complement", None)
@@ -137,9 +169,10 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     denoiser = denoiser.to(device).eval()
     blocks = BlockSettings(segment_length=cfg.segment_length, overlap_fraction=params.overlap_fraction,
                            carry_filter=params.carry_filter, seed=params.seed)
-    sampler = SamplerSettings(n_steps=params.n_steps, sigma_start=params.sigma_start,
-                              sigma_min=params.sigma_min, rho=params.rho, xi=params.xi,
-                              sigma_y=params.sigma_y, s_churn=params.s_churn)
+    chosen = sampler_values(params, bundle.card.guidance)
+    sampler = SamplerSettings(n_steps=int(chosen["n_steps"]), sigma_start=float(chosen["sigma_start"]),
+                              sigma_min=params.sigma_min, rho=float(chosen["rho"]), xi=float(chosen["xi"]),
+                              sigma_y=float(chosen["sigma_y"]), s_churn=params.s_churn)
     out = np.lib.format.open_memmap(work / "restored.npy", mode="w+", dtype=np.float32, shape=y.shape)
     bar = tqdm(desc=f"{ctx.recording_id} generative EQ", unit="step", leave=False, dynamic_ncols=True)
 
@@ -167,7 +200,7 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     internal_eq = params.ltas_eq_init or params.ltas_eq_objective
     pre_eq = None if internal_eq else untouched_input(ctx)
     untouched = mono_at_rate(pre_eq, work / "untouched.wav", model_sr) if pre_eq is not None else mono
-    gate = (run_gate(GateInputs(untouched, observed, restored_model), work, ref)
+    gate = (run_gate(GateInputs(untouched, observed, restored_model), work, ref, params.gate)
             if params.quality_gate else None)
     if gate is not None and gate.fallback and not internal_eq:
         shutil.copyfile(inputs["audio"], audio_path)  # the LTAS-EQ result, exactly as that stage wrote it
@@ -214,6 +247,8 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
                    **gate_artifacts},
         metrics=json.loads(json.dumps({
             "model": params.model, "model_checksum": bundle.checksum, "device": str(device),
+            "sampler": {**chosen, "source": "bundle" if chosen != sampler_values(
+                params.model_copy(update={"guidance": "params"}), None) else "params"},
             "blocks": len(result.reports), "resumed_blocks": result.resumed_blocks,
             "seconds": round(seconds, 2), "real_time_factor": round(seconds / info.duration_s, 3),
             "generated_bands_hz": [] if fallback else generated,

@@ -8,13 +8,58 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe
 from shellac.engine.dsp.ltas import Ltas
 from shellac.engine.dsp.resample import resample_file
-from shellac.engine.quality import GateResult, evaluate_gate
+from shellac.engine.quality import GateResult, GateThresholds, evaluate_gate
 from shellac.engine.stream import map_file, wav_to_memmap
-from shellac.stages.base import StageContext
+from shellac.stages.base import StageContext, StageParams
+
+_DEFAULTS = GateThresholds()
+
+
+class QualityGateParams(StageParams):
+    """Limits of the quality gate's checks (docs/quality_gate.md says how each was set)."""
+
+    high_band_excess_db: float = Field(
+        default=_DEFAULTS.high_band_excess_db,
+        ge=0,
+        le=60,
+        description="Energy above the input's high cut-off over the larger of "
+        "LTAS-EQ's and the clean reference's, dB.",
+    )
+    low_band_excess_db: float = Field(
+        default=_DEFAULTS.low_band_excess_db,
+        ge=0,
+        le=60,
+        description="Same below the input's low cut-off, dB.",
+    )
+    passband_deviation_db: float = Field(
+        default=_DEFAULTS.passband_deviation_db,
+        ge=0,
+        le=60,
+        description="RMS third-octave LTAS difference from LTAS-EQ's, dB.",
+    )
+    lsd_db: float = Field(
+        default=_DEFAULTS.lsd_db,
+        ge=0,
+        le=100,
+        description="Band log-spectral distance from the LTAS-EQ result, dB.",
+    )
+    haze: float = Field(
+        default=_DEFAULTS.haze,
+        ge=0,
+        le=1,
+        description="Rise of spectral flatness in the pass band above 1 kHz.",
+    )
+
+    def thresholds(self) -> GateThresholds:
+        """The engine's thresholds with these limits."""
+        return GateThresholds(**self.model_dump())
+
 
 QUALITY_GATE_FILE = "quality_gate.json"
 REJECTED_FILE = "generative_rejected.wav"
@@ -55,15 +100,26 @@ class GateInputs:
     generative: Path
 
 
-def run_gate(signals: GateInputs, work: Path, reference: Ltas) -> GateResult:
+def run_gate(signals: GateInputs, work: Path, reference: Ltas, limits: QualityGateParams) -> GateResult:
     """Evaluate the gate on memory-mapped copies of the three signals."""
-    arrays = [wav_to_memmap(p, work / f"gate_{name}.npy")
-              for name, p in (("untouched", signals.untouched), ("ltas_eq", signals.ltas_eq),
-                              ("generative", signals.generative))]
+    arrays = [
+        wav_to_memmap(p, work / f"gate_{name}.npy")
+        for name, p in (
+            ("untouched", signals.untouched),
+            ("ltas_eq", signals.ltas_eq),
+            ("generative", signals.generative),
+        )
+    ]
     n = min(a.shape[-1] for a in arrays)
     untouched, ltas_eq, generative = (a.reshape(-1)[:n] for a in arrays)
-    return evaluate_gate(untouched, ltas_eq, generative, probe(signals.generative).sample_rate,
-                         reference=reference)
+    return evaluate_gate(
+        untouched,
+        ltas_eq,
+        generative,
+        probe(signals.generative).sample_rate,
+        reference=reference,
+        thresholds=limits.thresholds(),
+    )
 
 
 def record_gate(result: GateResult, stage_dir: Path, rejected_from: Path | None) -> dict[str, Path]:

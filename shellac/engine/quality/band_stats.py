@@ -104,7 +104,7 @@ def frame_stats(signal: np.ndarray, bands: Bands, *, frames_per_chunk: int = 512
     ltas = np.zeros(n_fft // 2 + 1)
     for f0 in range(0, n_frames, frames_per_chunk):
         f1 = min(n_frames, f0 + frames_per_chunk)
-        chunk = np.asarray(signal[f0 * hop: (f1 - 1) * hop + n_fft], dtype=np.float64) / std
+        chunk = np.asarray(signal[f0 * hop : (f1 - 1) * hop + n_fft], dtype=np.float64) / std
         frames = np.lib.stride_tricks.sliding_window_view(chunk, n_fft)[::hop]
         power = np.abs(np.fft.rfft(frames * window, axis=-1)) ** 2 + _FLOOR
         ltas += power.sum(axis=0)
@@ -119,7 +119,7 @@ def frame_stats(signal: np.ndarray, bands: Bands, *, frames_per_chunk: int = 512
 def _streamed_std(signal: np.ndarray, chunk: int = 1 << 20) -> float:
     total, total_sq, n = 0.0, 0.0, int(signal.shape[-1])
     for start in range(0, n, chunk):
-        x = np.asarray(signal[start: start + chunk], dtype=np.float64)
+        x = np.asarray(signal[start : start + chunk], dtype=np.float64)
         total += float(x.sum())
         total_sq += float(np.dot(x, x))
     mean = total / n

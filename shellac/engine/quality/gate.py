@@ -82,9 +82,12 @@ class GateResult:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready record (state.json metrics, quality_gate.json, tags, PREMIS, report)."""
         return {
-            "version": GATE_VERSION, "decision": self.decision, "fallback": self.fallback,
+            "version": GATE_VERSION,
+            "decision": self.decision,
+            "fallback": self.fallback,
             "reason": self.reason,
-            "low_cutoff_hz": _round(self.low_cutoff_hz), "high_cutoff_hz": _round(self.high_cutoff_hz),
+            "low_cutoff_hz": _round(self.low_cutoff_hz),
+            "high_cutoff_hz": _round(self.high_cutoff_hz),
             "music_bands_hz": self.music_bands_hz,
             "checks": [{**asdict(c), "value": _round(c.value, 4)} for c in self.checks],
         }
@@ -126,9 +129,9 @@ def _edge_runs(music: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return below, np.zeros_like(music), above
     first, last = int(np.argmax(music)), int(music.size - 1 - np.argmax(music[::-1]))
     below[:first] = True
-    above[last + 1:] = True
+    above[last + 1 :] = True
     passing = np.zeros_like(music)
-    passing[first:last + 1] = True
+    passing[first : last + 1] = True
     return below, passing, above
 
 
@@ -140,8 +143,9 @@ def _band_means(ltas_bins: np.ndarray, bands: Bands) -> np.ndarray:
     return np.array([ltas_bins[idx].mean() for idx in bands.bins])
 
 
-def _excess_db(gen: np.ndarray, ltas_eq: np.ndarray, reference: np.ndarray, where: np.ndarray,
-               widths: np.ndarray) -> float | None:
+def _excess_db(
+    gen: np.ndarray, ltas_eq: np.ndarray, reference: np.ndarray, where: np.ndarray, widths: np.ndarray
+) -> float | None:
     if not where.any():
         return None
     allowed = np.maximum(ltas_eq[where], reference[where])
@@ -157,9 +161,16 @@ def _reference_bands(reference: Ltas | None, bands: Bands, total: float) -> np.n
     return _band_means(bins, bands)
 
 
-def evaluate_gate(untouched: np.ndarray, ltas_eq: np.ndarray, generative: np.ndarray, sample_rate: int,
-                  *, reference: Ltas | None = None, thresholds: GateThresholds | None = None,
-                  n_fft: int = GATE_N_FFT) -> GateResult:
+def evaluate_gate(
+    untouched: np.ndarray,
+    ltas_eq: np.ndarray,
+    generative: np.ndarray,
+    sample_rate: int,
+    *,
+    reference: Ltas | None = None,
+    thresholds: GateThresholds | None = None,
+    n_fft: int = GATE_N_FFT,
+) -> GateResult:
     """Compare a generative EQ output with the LTAS-EQ result and the untouched input (no clean truth).
 
     Parameters
@@ -215,29 +226,58 @@ def evaluate_gate(untouched: np.ndarray, ltas_eq: np.ndarray, generative: np.nda
         return Check(name, value, limit, unit, ok, value is not None, text)
 
     checks = (
-        check("high_band_excess_db", high, limits.high_band_excess_db, "dB",
-              "energy above the input's high cut-off (bands holding only noise) over the larger of "
-              "LTAS-EQ's and the clean reference's"),
-        check("low_band_excess_db", low, limits.low_band_excess_db, "dB",
-              "energy below the input's low cut-off (bands holding only noise) over the larger of "
-              "LTAS-EQ's and the clean reference's"),
-        check("passband_deviation_db", deviation, limits.passband_deviation_db, "dB",
-              "RMS third-octave LTAS difference from the LTAS-EQ result over the pass band, mean removed"),
-        check("lsd_db", lsd, limits.lsd_db, "dB",
-              "log-spectral distance from the LTAS-EQ result, third-octave bands of the pass band"),
-        check("haze", haze, limits.haze, "flatness",
-              f"rise of spectral flatness in the pass band above {limits.haze_low_hz:g} Hz "
-              "(partials turning into broadband noise)"),
+        check(
+            "high_band_excess_db",
+            high,
+            limits.high_band_excess_db,
+            "dB",
+            "energy above the input's high cut-off (bands holding only noise) over the larger of "
+            "LTAS-EQ's and the clean reference's",
+        ),
+        check(
+            "low_band_excess_db",
+            low,
+            limits.low_band_excess_db,
+            "dB",
+            "energy below the input's low cut-off (bands holding only noise) over the larger of "
+            "LTAS-EQ's and the clean reference's",
+        ),
+        check(
+            "passband_deviation_db",
+            deviation,
+            limits.passband_deviation_db,
+            "dB",
+            "RMS third-octave LTAS difference from the LTAS-EQ result over the pass band, mean removed",
+        ),
+        check(
+            "lsd_db",
+            lsd,
+            limits.lsd_db,
+            "dB",
+            "log-spectral distance from the LTAS-EQ result, third-octave bands of the pass band",
+        ),
+        check(
+            "haze",
+            haze,
+            limits.haze,
+            "flatness",
+            f"rise of spectral flatness in the pass band above {limits.haze_low_hz:g} Hz "
+            "(partials turning into broadband noise)",
+        ),
     )
     failed = [c for c in checks if not c.passed]
     reason = None
     if failed:
         reason = "generative output implausibly worse than LTAS-EQ: " + "; ".join(
-            f"{c.name} {c.value:.2f} {c.unit} > {c.threshold:g}" for c in failed)
-    music_hz = [[round(float(bands.lo_hz[i]), 1), round(float(bands.hi_hz[i]), 1)]
-                for i in np.flatnonzero(music)]
+            f"{c.name} {c.value:.2f} {c.unit} > {c.threshold:g}" for c in failed
+        )
+    music_hz = [
+        [round(float(bands.lo_hz[i]), 1), round(float(bands.hi_hz[i]), 1)] for i in np.flatnonzero(music)
+    ]
     return GateResult(
-        decision="ltas_eq" if failed else "generative", reason=reason, checks=checks,
+        decision="ltas_eq" if failed else "generative",
+        reason=reason,
+        checks=checks,
         low_cutoff_hz=float(bands.lo_hz[passing][0]) if passing.any() and below.any() else None,
         high_cutoff_hz=float(bands.hi_hz[passing][-1]) if passing.any() and above.any() else None,
         music_bands_hz=music_hz,
