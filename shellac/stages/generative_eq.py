@@ -107,7 +107,9 @@ def fingerprint(params: GenerativeEqParams, ctx: StageContext) -> str:
     if params.guidance == "params":
         return checksum
     guidance = read_card(ctx.models.bundle_dir(params.model)).guidance
-    return sha256_json({"model": checksum, "guidance": guidance.sampler_values() if guidance else None})
+    if guidance is None:
+        return checksum
+    return sha256_json({"model": checksum, "guidance": guidance.sampler_values()})
 
 
 def sampler_values(params: GenerativeEqParams, measured: MeasuredGuidance | None) -> dict[str, float | int]:
