@@ -51,8 +51,9 @@ def prepare_excerpts(
     """Render (or reuse) ``n_excerpts`` clean excerpts round-robin over the part's works and degrade each.
 
     Excerpt ``i`` draws its render from seed (seed, i), its chain from
-    (seed, i, 1) and the chain's noise from (seed, i, 2): the set is the same
-    on every machine and rerun. Degraded masters are written as float WAV
+    (seed, i, 1) and the chain's noise from (seed, i, 2) — (seed, i, 7, 1) and
+    (seed, i, 7, 2) for the validation part, so its chains differ from the
+    benchmark's: the set is the same on every machine and rerun. Degraded masters are written as float WAV
     under ``cache/<name>/``.
     """
     scores = corpus_scores(part.composers)
@@ -61,8 +62,10 @@ def prepare_excerpts(
         score = scores[i % len(scores)]
         spec = RenderSpec(score, str(part.soundfont), sample_rate, seconds, int(hashing_seed(seed, i)))
         clean = render_excerpt(spec, cache / "renders")
-        params = heldout_chain(np.random.default_rng([seed, i, 1]), sample_rate, seconds)
-        result = degrade(clean, sample_rate, params, np.random.default_rng([seed, i, 2]))
+        # Validation excerpts get chains of their own: settings chosen on them never see a benchmark chain.
+        stream = [seed, i] if part.part == "benchmark" else [seed, i, 7]
+        params = heldout_chain(np.random.default_rng([*stream, 1]), sample_rate, seconds)
+        result = degrade(clean, sample_rate, params, np.random.default_rng([*stream, 2]))
         name = f"{i:02d}-{Path(score).stem}"
         folder = cache / "excerpts" / f"{name}-{spec.key()}-{_params_key(params)}"
         folder.mkdir(parents=True, exist_ok=True)
