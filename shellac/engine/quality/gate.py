@@ -43,8 +43,8 @@ class GateThresholds:
 
     high_band_excess_db: float = 3.0
     low_band_excess_db: float = 3.0
-    passband_deviation_db: float = 6.0
-    lsd_db: float = 8.0
+    passband_deviation_db: float = 15.0
+    lsd_db: float = 25.0
     haze: float = 0.10
     haze_low_hz: float = 1000.0
     music_margin_db: float = 3.0
