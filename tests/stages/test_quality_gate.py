@@ -82,6 +82,12 @@ def test_gate_off_keeps_the_generative_output(catalog_dir: Path, tmp_path: Path)
     assert state is not None
     metrics = state.stages["generative_eq"].metrics
     assert metrics["quality_gate"] is None and metrics["access_copy"] == "generative"
+    # Measured against the untouched (denoised, pre-EQ) input, the random model's noise is new energy.
+    bands = metrics["generated_bands_hz"]
+    assert bands and all(100.0 <= lo <= hi <= 4000.0 for lo, hi in bands)
+    curves = json.loads((rec / "03-generative_eq" / "ltas.json").read_text())
+    assert len(curves["untouched_db"]) == len(curves["input_db"])
+    assert curves["untouched_db"] != curves["input_db"]
     generative, ltas_eq = rec / "03-generative_eq" / "audio.wav", rec / "02-ltas_eq" / "audio.wav"
     assert sha256_file(generative) != sha256_file(ltas_eq)
     assert "SHELLAC_QUALITY_GATE" not in FLAC(rec / "a.flac")
