@@ -15,6 +15,7 @@ from shellac import __version__
 from shellac.bench_cli import add_bench_command
 from shellac.engine.errors import ShellacError
 from shellac.errors_cli import quiet_expected_tracebacks, report_error
+from shellac.heldout_cli import add_heldout_commands
 from shellac.models_cli import add_models_commands
 from shellac.ops_cli import add_ops_commands, fan_out_refusal
 from shellac.training_cli import add_training_commands
@@ -343,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_training_commands(sub)
     add_models_commands(sub)
     add_bench_command(sub)
+    add_heldout_commands(sub)
     add_ops_commands(sub)
     return parser
 

@@ -27,11 +27,21 @@ from shellac.engine.diffusion.precond import EDMPrecond
 from shellac.engine.dsp.ltas import Ltas, ltas_equalize_file, ltas_of_file, third_octave_smooth
 from shellac.engine.dsp.resample import resample_file
 from shellac.engine.fixity import sha256_file, sha256_json
+from shellac.engine.models.bundle import read_card
+from shellac.engine.models.guidance import MeasuredGuidance
 from shellac.engine.operators.blind_filter import BlindFilter
 from shellac.engine.operators.chain_init import chain_filter_start
 from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
 from shellac.engine.stream import array_to_wav, copy_to_layout, map_file, wav_to_memmap
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
+from shellac.stages.quality_gate import (
+    GateInputs,
+    QualityGateParams,
+    mono_at_rate,
+    record_gate,
+    run_gate,
+    untouched_input,
+)
 
 # Output/input LTAS difference (dB) above which a band counts as synthesised, for curators.
 GENERATED_BAND_DB = 6.0
@@ -68,6 +78,15 @@ class GenerativeEqParams(StageParams):
         description="'shellac': this engine's restoration; 'reference': the BABE-2 reference code's, "
         "item by item (docs/babe2-parity.md).",
     )
+    guidance: Literal["params", "bundle"] = Field(
+        default="params", description="'params': the sampler values above; 'bundle': N, σ_y, ξ (and ρ, "
+        "σ_start if set) measured for the model by `shellac bench-guidance` and stored in its card, "
+        "falling back to the values above when the card has none.")
+    quality_gate: bool = Field(
+        default=True, description="Check the output against the LTAS-EQ result and the untouched input; "
+        "if it is implausibly worse, the LTAS-EQ result becomes the access copy (reason recorded).")
+    gate: QualityGateParams = Field(default_factory=QualityGateParams,
+                                    description="Limits of the quality gate's checks.")
 
 
 def generated_bands(before: Ltas, after: Ltas, *, min_hz: float = 100.0) -> list[list[float]]:
@@ -94,8 +113,23 @@ def generated_bands(before: Ltas, after: Ltas, *, min_hz: float = 100.0) -> list
 
 
 def fingerprint(params: GenerativeEqParams, ctx: StageContext) -> str:
-    """Checksum of the model bundle (weights, config, reference LTAS)."""
-    return ctx.models.checksum(params.model)
+    """Checksum of the model bundle (weights, config, reference LTAS), and its measured guidance if used."""
+    checksum = ctx.models.checksum(params.model)
+    if params.guidance == "params":
+        return checksum
+    guidance = read_card(ctx.models.bundle_dir(params.model)).guidance
+    if guidance is None:
+        return checksum
+    return sha256_json({"model": checksum, "guidance": guidance.sampler_values()})
+
+
+def sampler_values(params: GenerativeEqParams, measured: MeasuredGuidance | None) -> dict[str, float | int]:
+    """N, σ_start, ρ, σ_y and ξ the sampler uses: the params', or the bundle's measured ones."""
+    values: dict[str, float | int] = {"n_steps": params.n_steps, "sigma_start": params.sigma_start,
+                                      "rho": params.rho, "sigma_y": params.sigma_y, "xi": params.xi}
+    if params.guidance == "bundle" and measured is not None:
+        values.update(measured.sampler_values())
+    return values
 
 
 def _device(ctx: StageContext) -> torch.device:
@@ -149,7 +183,10 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
                            device=device)
 
     run_key = sha256_json({"y": sha256_file(work / "y.npy"), "x": sha256_file(work / "x_init.npy"),
-                           "params": params.model_dump(mode="json"), "model": bundle.checksum})
+                           # The gate only judges finished blocks: its settings do not invalidate them.
+                           "params": params.model_dump(mode="json", exclude={"quality_gate", "gate"}),
+                           "model": bundle.checksum,
+                           "sampler": sampler_values(params, bundle.card.guidance)})
     store = BlockCheckpointStore(ctx.stage_dir / "blocks", run_key)
     # The CQT network (BABE-2) constrains the whole denoiser output to its passband.
     output_filter = getattr(bundle.network, "band_complement", None)
@@ -157,9 +194,10 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     denoiser = denoiser.to(device).eval()
     blocks = BlockSettings(segment_length=cfg.segment_length, overlap_fraction=params.overlap_fraction,
                            carry_filter=params.carry_filter, seed=params.seed)
-    sampler = SamplerSettings(n_steps=params.n_steps, sigma_start=params.sigma_start,
-                              sigma_min=params.sigma_min, rho=params.rho, xi=params.xi,
-                              sigma_y=params.sigma_y, s_churn=params.s_churn)
+    chosen = sampler_values(params, bundle.card.guidance)
+    sampler = SamplerSettings(n_steps=int(chosen["n_steps"]), sigma_start=float(chosen["sigma_start"]),
+                              sigma_min=params.sigma_min, rho=float(chosen["rho"]), xi=float(chosen["xi"]),
+                              sigma_y=float(chosen["sigma_y"]), s_churn=params.s_churn)
     out = np.lib.format.open_memmap(work / "restored.npy", mode="w+", dtype=np.float32, shape=y.shape)
     bar = tqdm(desc=f"{ctx.recording_id} generative EQ", unit="step", leave=False, dynamic_ncols=True)
 
@@ -182,7 +220,22 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     array_to_wav(out, restored_model, model_sr)
     resample_file(restored_model, restored, sr)
     audio_path = ctx.stage_dir / "audio.wav"
-    copy_to_layout(restored, audio_path, info.channels, info.frames)
+    # The untouched input is the audio before any EQ: the chain's pre-LTAS-EQ signal when an
+    # ltas_eq step ran before this stage, else this stage's own input.
+    internal_eq = params.ltas_eq_init or params.ltas_eq_objective
+    pre_eq = None if internal_eq else untouched_input(ctx)
+    untouched = mono_at_rate(pre_eq, work / "untouched.wav", model_sr) if pre_eq is not None else mono
+    gate = (run_gate(GateInputs(untouched, observed, restored_model), work, ref, params.gate)
+            if params.quality_gate else None)
+    if gate is not None and gate.fallback and not internal_eq:
+        shutil.copyfile(inputs["audio"], audio_path)  # the LTAS-EQ result, exactly as that stage wrote it
+    elif gate is not None and gate.fallback:
+        equalised = work / "equalised_master_rate.wav"
+        resample_file(observed, equalised, sr)
+        copy_to_layout(equalised, audio_path, info.channels, info.frames)
+    else:
+        copy_to_layout(restored, audio_path, info.channels, info.frames)
+    gate_artifacts = (record_gate(gate, ctx.stage_dir, restored) if gate is not None else {})
 
     nyquist = model_sr / 2
     filters = {
@@ -194,14 +247,19 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     if chain_start is not None:
         filters["chain_init"] = chain_start.to_json()
     before, after = ltas_of_file(mono, ref.n_fft), ltas_of_file(restored_model, ref.n_fft)
-    generated = generated_bands(before, after)
+    # Synthesised relative to the untouched input, not to the already-equalised signal.
+    untouched_ltas = ltas_of_file(untouched, ref.n_fft) if untouched != mono else before
+    generated = generated_bands(untouched_ltas, after)
+    fallback = gate is not None and gate.fallback
     curves = {
         "sample_rate": model_sr, "n_fft": ref.n_fft,
         "freqs_hz": before.freqs_hz.round(3).tolist(),
         "input_db": before.db().round(3).tolist(),
         "output_db": after.db().round(3).tolist(),
+        "untouched_db": untouched_ltas.db().round(3).tolist(),
         "reference_db": ref.db().round(3).tolist() if ref.sample_rate == model_sr else None,
-        "generated_bands_hz": generated,
+        "generated_bands_hz": [] if fallback else generated,
+        "rejected_generated_bands_hz": generated if fallback else [],
         "generated_threshold_db": GENERATED_BAND_DB,
     }
     del y, x_init, out
@@ -212,19 +270,25 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     atomic_write_json(curves_path, curves)
     seconds = time.monotonic() - started
     return StageOutput(
-        artifacts={"audio": audio_path, "filters": filters_path, "generative_ltas": curves_path},
+        artifacts={"audio": audio_path, "filters": filters_path, "generative_ltas": curves_path,
+                   **gate_artifacts},
         metrics=json.loads(json.dumps({
             "model": params.model, "model_checksum": bundle.checksum, "device": str(device),
+            "sampler": {**chosen, "source": "bundle" if chosen != sampler_values(
+                params.model_copy(update={"guidance": "params"}), None) else "params"},
             "blocks": len(result.reports), "resumed_blocks": result.resumed_blocks,
             "seconds": round(seconds, 2), "real_time_factor": round(seconds / info.duration_s, 3),
-            "generated_bands_hz": generated,
+            "generated_bands_hz": [] if fallback else generated,
+            "rejected_generated_bands_hz": generated if fallback else [],
+            "access_copy": "ltas_eq" if fallback else "generative",
+            "quality_gate": gate.to_json() if gate is not None else None,
         })),
     )
 
 
 STAGE = Stage(
     name="generative_eq",
-    version="2",
+    version="3",
     params_cls=GenerativeEqParams,
     consumes=("audio",),
     run=run,

@@ -24,6 +24,7 @@ from shellac.engine.errors import FixityError
 from shellac.engine.fixity import sha256_file
 from shellac.engine.stream import file_stats
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams, no_fingerprint
+from shellac.stages.quality_gate import gate_summary
 from shellac.stages.state import utc_now
 
 AGENT = "Shellac"
@@ -94,6 +95,8 @@ def tag_names(keys: list[str]) -> dict[str, str]:
 
 def _event(record: Mapping[str, Any]) -> dict[str, Any]:
     name = str(record["stage"])
+    gate = record.get("metrics", {}).get("quality_gate")
+    detail = {"eventOutcomeDetail": gate_summary(gate), "qualityGate": gate} if gate else {}
     return {
         "eventType": EVENT_TYPES.get(name, "modification"),
         "eventDetail": f"shellac stage {name} (stage version {record.get('version')})",
@@ -108,7 +111,14 @@ def _event(record: Mapping[str, Any]) -> dict[str, Any]:
         "inputs": record.get("inputs", {}),
         "outputs": {k: v.get("sha256") for k, v in record.get("outputs", {}).items()},
         "metrics": record.get("metrics", {}),
+        **detail,
     }
+
+
+def _gate_lines(ctx: StageContext) -> list[str]:
+    """The quality gate's outcome of each generative stage, for the access copy's tags."""
+    return [gate_summary(r["metrics"]["quality_gate"]) for r in ctx.history
+            if (r.get("metrics") or {}).get("quality_gate")]
 
 
 # ID3 frame for each catalog metadata key of a WAV deliverable; others become TXXX frames.
@@ -170,6 +180,8 @@ def _write_wav(path: Path, audio: Path, gain: float, out_rate: int, params: TagP
     for record in ctx.history:
         wav.tags.add(TXXX(encoding=3, desc=f"SHELLAC_STAGE_{str(record['stage']).upper()}",
                           text=[_stage_json(record)]))
+    if _gate_lines(ctx):
+        wav.tags.add(TXXX(encoding=3, desc="SHELLAC_QUALITY_GATE", text=_gate_lines(ctx)))
     wav.save()
 
 
@@ -194,6 +206,8 @@ def _write_flac(path: Path, audio: Path, gain: float, out_rate: int, params: Tag
     flac["DESCRIPTION"] = description
     for record in ctx.history:
         flac[f"SHELLAC_STAGE_{str(record['stage']).upper()}"] = _stage_json(record)
+    if _gate_lines(ctx):
+        flac["SHELLAC_QUALITY_GATE"] = _gate_lines(ctx)
     flac.save()
 
 
@@ -268,7 +282,7 @@ def run(inputs: Mapping[str, Path], params: TagParams, ctx: StageContext) -> Sta
 
 STAGE = Stage(
     name="tag",
-    version="2",
+    version="3",
     params_cls=TagParams,
     consumes=("audio", "probe", "master", "history"),
     run=run,

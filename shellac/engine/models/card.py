@@ -7,6 +7,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shellac.engine.models.guidance import MeasuredGuidance
 from shellac.engine.networks.registry import config_to_json
 
 # Version of the bundle layout this code writes; loaders reject every other one.
@@ -77,4 +78,8 @@ class ModelCard(BaseModel):
         None,
         pattern=r"^[0-9a-f]{64}$",
         description="sha256 (hex) of model.safetensors; filled in by save_bundle",
+    )
+    guidance: MeasuredGuidance | None = Field(
+        None, description="sampler settings measured for this bundle (shellac bench-guidance); used by "
+        "generative_eq when its guidance parameter is 'bundle'",
     )

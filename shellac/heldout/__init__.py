@@ -1,0 +1,1 @@
+"""Held-out benchmark and guidance sweep: held-out material through the production chain, scored."""

@@ -1,0 +1,93 @@
+"""The generative stage's quality gate with a random-weight tiny model: the access copy falls back."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from mutagen.flac import FLAC
+
+from shellac.engine.fixity import sha256_file
+from shellac.stages.chain import job_plan, run_plan
+from shellac.stages.state import load_state
+
+from ..fixtures.bundles import make_tiny_bundle
+from .helpers import job_for
+
+FAST = {"model": "tiny", "n_steps": 3, "filter_iters": 2}
+PROFILE = """
+[[steps]]
+stage = "ingest"
+[[steps]]
+stage = "denoise"
+params = { noise_profile = "quietest", prop_decrease = 0.8, n_fft = 2048 }
+[[steps]]
+stage = "ltas_eq"
+params = { reference = "model:tiny", n_fft = 1024 }
+[[steps]]
+stage = "generative_eq"
+params = { model = "tiny", ltas_eq_init = false, ltas_eq_objective = false }
+[[steps]]
+stage = "tag"
+"""
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def _gated_job(catalog_dir: Path, tmp_path: Path, **generative: object):  # type: ignore[no-untyped-def]
+    make_tiny_bundle(tmp_path / "models", "tiny")
+    (catalog_dir / "profiles").mkdir(exist_ok=True)
+    (catalog_dir / "profiles" / "gated.toml").write_text(PROFILE)
+    return job_for(catalog_dir, "a", profile="gated", models_dir=str(tmp_path / "models"),
+                   overrides={"generative_eq": {**FAST, **generative}})
+
+
+def test_random_model_falls_back_to_ltas_eq_with_reason(catalog_dir: Path, tmp_path: Path) -> None:
+    job = _gated_job(catalog_dir, tmp_path)
+    run_plan(job, job_plan(job))
+    rec = Path(job.recording_dir)
+    state = load_state(rec)
+    assert state is not None
+    metrics = state.stages["generative_eq"].metrics
+    gate = metrics["quality_gate"]
+    assert gate["decision"] == "ltas_eq" and gate["fallback"] is True
+    assert metrics["access_copy"] == "ltas_eq"
+    failed = [c for c in gate["checks"] if not c["passed"]]
+    assert failed and all(c["value"] > c["threshold"] for c in failed)
+    assert gate["reason"].startswith("generative output implausibly worse than LTAS-EQ: ")
+    assert all(c["name"] in gate["reason"] for c in failed)
+    # The access copy's audio is the LTAS-EQ result, bit for bit; the rejected output is kept.
+    stage_dir = rec / "03-generative_eq"
+    assert sha256_file(stage_dir / "audio.wav") == sha256_file(rec / "02-ltas_eq" / "audio.wav")
+    assert (rec / "03-generative_eq" / "generative_rejected.wav").is_file()
+    assert json.loads((rec / "03-generative_eq" / "quality_gate.json").read_text()) == gate
+    # What the model synthesised is reported against the untouched input, as rejected.
+    assert metrics["generated_bands_hz"] == []
+    tags = FLAC(rec / "a.flac")
+    assert tags["SHELLAC_QUALITY_GATE"][0].startswith("fallback to LTAS-EQ: generative output implausibly")
+    premis = json.loads((rec / "a.premis.json").read_text())
+    event = next(e for e in premis["events"] if e["stage"] == "generative_eq")
+    assert event["eventOutcomeDetail"].startswith("fallback to LTAS-EQ")
+    assert event["qualityGate"]["decision"] == "ltas_eq"
+
+
+def test_gate_off_keeps_the_generative_output(catalog_dir: Path, tmp_path: Path) -> None:
+    job = _gated_job(catalog_dir, tmp_path, quality_gate=False)
+    run_plan(job, job_plan(job))
+    rec = Path(job.recording_dir)
+    state = load_state(rec)
+    assert state is not None
+    metrics = state.stages["generative_eq"].metrics
+    assert metrics["quality_gate"] is None and metrics["access_copy"] == "generative"
+    # Measured against the untouched (denoised, pre-EQ) input, the random model's noise is new energy.
+    bands = metrics["generated_bands_hz"]
+    assert bands and all(100.0 <= lo <= hi <= 4000.0 for lo, hi in bands)
+    curves = json.loads((rec / "03-generative_eq" / "ltas.json").read_text())
+    assert len(curves["untouched_db"]) == len(curves["input_db"])
+    assert curves["untouched_db"] != curves["input_db"]
+    generative, ltas_eq = rec / "03-generative_eq" / "audio.wav", rec / "02-ltas_eq" / "audio.wav"
+    assert sha256_file(generative) != sha256_file(ltas_eq)
+    assert "SHELLAC_QUALITY_GATE" not in FLAC(rec / "a.flac")
