@@ -35,7 +35,9 @@ ROWS: dict[str, Row] = {
     for r in (
         Row("input", "degraded input (untouched)", None),
         Row("ltas_eq", "LTAS-EQ (profile piano-ltas)", ChainRun("piano-ltas")),
-        Row("babe2", "LTAS-EQ + BABE-2 (profile piano), generative output", ChainRun("piano"), "generative"),
+        Row("chain_eq", "chain EQ alone (profile piano-ltas, ltas_eq.method = chain)",
+            ChainRun("piano-ltas", {"ltas_eq": {"method": "chain"}})),
+        Row("babe2", "chain EQ + BABE-2 (profile piano), generative output", ChainRun("piano"), "generative"),
         Row(
             "babe2_gated",
             "LTAS-EQ + BABE-2 (profile piano), access copy after the quality gate",
@@ -60,7 +62,7 @@ ROWS: dict[str, Row] = {
         ),
     )
 }
-DEFAULT_ROWS = ("input", "ltas_eq", "babe2", "babe2_gated", "babe2_sy0", "babe2_sy0_gated")
+DEFAULT_ROWS = ("input", "ltas_eq", "chain_eq", "babe2", "babe2_gated", "babe2_sy0", "babe2_sy0_gated")
 
 
 def select_rows(keys: Sequence[str] | None) -> list[Row]:
