@@ -197,6 +197,7 @@ def train(
     losses = _prepare_log(run_dir / LOG_FILE, step)
     val_rows = _prepare_val_log(run_dir / VAL_LOG_FILE, step, vset)
     val_last = float(val_rows[-1][1]) if val_rows else None
+    val_step = int(val_rows[-1][0]) if val_rows else None
 
     last = config.steps if stop_after is None else min(config.steps, stop_after)
     started = time.perf_counter()
@@ -245,6 +246,7 @@ def train(
                 val_last = _log_validation(run_dir / VAL_LOG_FILE, step, ema, net, config, vset,
                                            loss_smooth / (1.0 - _LOSS_SMOOTHING**loss_count), elapsed,
                                            device)
+                val_step = step
             if step % config.checkpoint_every == 0 or step == last:
                 save_checkpoint(ckpt_path, TrainingState(
                     step=step, config=config.model_dump(mode="json"), network=net.state_dict(),
@@ -261,6 +263,10 @@ def train(
     final_loss = loss_smooth / (1.0 - _LOSS_SMOOTHING**loss_count) if loss_count else None
     exported = None
     if bundle_dir is not None and (step >= config.steps or export_partial):
+        if vset is not None and val_step != step and loss_count:
+            # The card's validation loss belongs to the exported weights, not to an earlier step.
+            val_last = _log_validation(run_dir / VAL_LOG_FILE, step, ema, net, config, vset,
+                                       loss_smooth / (1.0 - _LOSS_SMOOTHING**loss_count), wall, device)
         exported = export_bundle(
             bundle_dir, ema.to("cpu"), config, dataset.files, info,
             data_description=describe_data(data_dir, dataset.files, dataset.summary.duration_s),
