@@ -5,7 +5,7 @@ the validation losses (EMA and raw network, fixed held-out segments, σ levels a
 as points. ``--reference NAME=LOSS`` adds a horizontal line, e.g. the shipped model's
 validation loss from scripts/validation_loss.py.
 
-Run: ``.venv/bin/python scripts/plot_loss.py models/training/piano-small --reference piano=0.80``.
+Run: ``.venv/bin/python scripts/plot_loss.py runs/piano-small --reference piano=0.80``.
 """
 
 from __future__ import annotations

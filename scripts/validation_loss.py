@@ -6,7 +6,7 @@ progress compare on identical inputs. The σ range and set size come from --run-
 train_config.json when given (else from the first bundle and the defaults).
 
 Run: ``.venv/bin/python scripts/validation_loss.py models/piano models/piano-small
---val-dir /work/train15/piano-val --run-dir models/training/piano-small``.
+--val-dir /work/train15/piano-val --run-dir runs/piano-small``.
 """
 
 from __future__ import annotations
