@@ -33,6 +33,8 @@ def _report(result: Any) -> None:
     per_step = f", {result.seconds_per_step:.3f} s/step" if result.seconds_per_step else ""
     loss = f"{result.final_loss:.4f}" if result.final_loss is not None else "n/a"
     print(f"{result.steps} steps (resumed from {result.resumed_from}), smoothed loss {loss}{per_step}")
+    if getattr(result, "val_loss", None) is not None:
+        print(f"validation loss (EMA): {result.val_loss:.4f}")
     print(f"run directory: {result.run_dir}")
     if result.bundle_dir is not None:
         print(f"model bundle: {result.bundle_dir}")
@@ -47,6 +49,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "segment_length": args.segment_length, "steps": args.steps, "batch_size": args.batch_size,
         "checkpoint_every": args.checkpoint_every, "seed": args.seed, "lr": args.lr,
         "normalization": args.normalization, "gain_db": args.gain_db,
+        "checkpoint_optimizer": not args.slim_checkpoint, "validate_every": args.validate_every,
     }
     if args.normalization == "std":
         # BABE-2 voice: std-normalised segments, σ in 1e-3…100.
@@ -60,7 +63,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                     data=args.data, licence=args.licence, command=_command_line())
     result = train(config, Path(args.data_dir), _run_dir(args), resume=args.resume,
                    progress=not args.quiet, bundle_dir=Path(args.out_bundle), info=info,
-                   device=_device(args.device))
+                   device=_device(args.device), stop_after=0 if args.export_now else args.stop_after,
+                   val_dir=Path(args.val_dir) if args.val_dir else None, export_partial=args.export_now)
     _report(result)
     return 0
 
@@ -116,6 +120,15 @@ def add_training_commands(subparsers: Any) -> None:
     p.add_argument("--sigma-min", type=float, help="smallest training σ (default 1e-5, or 1e-3 with std)")
     p.add_argument("--sigma-max", type=float, help="largest training σ (default 10, or 100 with std)")
     p.add_argument("--gain-db", type=float, default=0.0, help="random gain augmentation, ±dB")
+    p.add_argument("--val-dir", help="held-out clean audio for the validation-loss curve (val_loss.csv)")
+    p.add_argument("--validate-every", type=int, default=250, help="steps between validation losses")
+    p.add_argument("--slim-checkpoint", action="store_true",
+                   help="leave Adam's moments out of the checkpoint (about 1.5x the weights instead of 4x;"
+                        " a resume restarts Adam with a short learning-rate re-warm-up)")
+    p.add_argument("--stop-after", type=int,
+                   help="stop with a checkpoint once this many steps are done (no bundle export)")
+    p.add_argument("--export-now", action="store_true",
+                   help="train no further: export the run's checkpoint (EMA weights) to OUT_BUNDLE as it is")
     _common(p)
     p.set_defaults(func=cmd_train)
 

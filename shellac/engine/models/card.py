@@ -70,6 +70,10 @@ class ModelCard(BaseModel):
     command: str = Field("", description="command line that produced the model")
     base_model: str | None = Field(None, description="name and checksum of the model fine-tuned from, if any")
     licence: str = Field(description="licence of the weights, e.g. 'MIT', 'CC-BY-4.0'")
+    validation: dict[str, Any] | None = Field(
+        None,
+        description="validation loss on held-out audio: data, σ levels, loss (monitoring only, never tuning)",
+    )
     created: datetime = Field(default_factory=lambda: datetime.now(UTC), description="creation time (UTC)")
     reference_ltas: str | None = Field(
         None, description="where the reference LTAS (ltas.json) comes from, when not from the training data"

@@ -47,6 +47,14 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(4, ge=1, description="segments per optimiser step")
     steps: int = Field(100_000, ge=1, description="total optimiser steps")
     checkpoint_every: int = Field(1000, ge=1, description="write a resumable checkpoint every N steps")
+    checkpoint_optimizer: bool = Field(
+        True,
+        description="keep Adam's moments in the checkpoint (exact resume); False: a smaller checkpoint "
+        "(network stored as a float16 delta from the EMA) whose resume restarts Adam with a short re-warm-up",
+    )
+    validate_every: int = Field(250, ge=1, description="steps between validation-loss evaluations")
+    validation_segments: int = Field(16, ge=1, description="fixed validation segments scored")
+    validation_sigmas: int = Field(6, ge=1, description="fixed σ levels (mid-quantiles of the training draw)")
     seed: int = Field(0, ge=0, description="seed of data order, noise levels and noise")
     gain_db: float = Field(0.0, ge=0, description="random gain of each segment, uniform in ±gain_db dB")
     silence_db: float = Field(-50.0, description="segments quieter than this RMS (dBFS) are redrawn")

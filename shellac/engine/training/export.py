@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
@@ -56,6 +57,7 @@ def export_bundle(
     wall_time_s: float,
     final_loss: float | None,
     overwrite: bool = True,
+    validation: dict[str, Any] | None = None,
 ) -> Path:
     """Write a model bundle from a trained network.
 
@@ -76,6 +78,8 @@ def export_bundle(
         Card's data field (``info.data`` wins when set).
     steps, wall_time_s, final_loss:
         Optimiser steps, training wall time (seconds) and the smoothed final loss.
+    validation:
+        The card's validation record (held-out data, σ levels, EMA loss), if measured.
     """
     bundle_config = BundleConfig(
         family=config.family,
@@ -100,5 +104,6 @@ def export_bundle(
         command=info.command,
         base_model=info.base_model,
         licence=info.licence,
+        validation=validation,
     )
     return save_bundle(Path(bundle_dir), ema_network, bundle_config, card, ltas, overwrite=overwrite)

@@ -30,14 +30,26 @@ from shellac.engine.training.config import TrainConfig
 from shellac.engine.training.ema import ema_beta, update_ema
 from shellac.engine.training.export import CardInfo, describe_data, export_bundle
 from shellac.engine.training.objective import draw_sigma, edm_loss
+from shellac.engine.training.validation import (
+    ValidationSet,
+    make_validation_set,
+    validation_loss,
+    validation_sigmas,
+)
 
 LOG_FILE = "loss.csv"
 CONFIG_FILE = "train_config.json"
 LOG_FIELDS = ("step", "loss", "lr", "grad_norm", "ema_beta", "elapsed_s")
+VAL_LOG_FILE = "val_loss.csv"
+VAL_LOG_FIELDS = ("step", "val_loss_ema", "val_loss_net", "train_loss_smooth", "elapsed_s")
+# After resuming from a slim checkpoint (no Adam moments) the learning rate ramps up again
+# over this many steps: fresh moments make Adam's first updates sign-like and large.
+ADAM_RESTART_WARMUP = 200
 # Running mean of the loss for the card: about the last 100 steps count.
 _LOSS_SMOOTHING = 0.99
 # Fields that may change between a run and its resumption without changing any number computed so far.
-_RESUMABLE_CHANGES = frozenset({"steps", "checkpoint_every"})
+_RESUMABLE_CHANGES = frozenset({"steps", "checkpoint_every", "checkpoint_optimizer", "validate_every",
+                                "validation_segments", "validation_sigmas"})
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,7 @@ class TrainResult:
     losses: tuple[float, ...]
     checkpoint: Path
     bundle_dir: Path | None
+    val_loss: float | None = None
 
 
 def warmup_lr(step: int, lr: float, warmup_steps: int) -> float:
@@ -60,6 +73,13 @@ def warmup_lr(step: int, lr: float, warmup_steps: int) -> float:
     if warmup_steps <= 0:
         return float(lr)
     return float(lr) * min(1.0, step / warmup_steps)
+
+
+def restart_factor(step: int, restarts: list[int]) -> float:
+    """Learning-rate factor after Adam restarts (slim resumes): linear over ADAM_RESTART_WARMUP steps."""
+    if not restarts:
+        return 1.0
+    return min(1.0, (step - max(restarts)) / ADAM_RESTART_WARMUP)
 
 
 def prepare_batch(segments: np.ndarray, config: TrainConfig, gain_u: np.ndarray | None) -> torch.Tensor:
@@ -89,6 +109,8 @@ def train(
     initial_state: Mapping[str, torch.Tensor] | None = None,
     device: str | torch.device = "cpu",
     stop_after: int | None = None,
+    val_dir: Path | None = None,
+    export_partial: bool = False,
 ) -> TrainResult:
     """Train (or continue training) a diffusion prior on a folder of audio.
 
@@ -117,6 +139,13 @@ def train(
     stop_after:
         Stop (with a checkpoint) once this many steps are done, before ``config.steps``;
         no bundle is exported. For interrupting runs on purpose (tests, time slots).
+    val_dir:
+        Folder of held-out clean audio: every ``config.validate_every`` steps (and at the
+        last) the EMA's and the network's denoising loss on its fixed segments, σ levels
+        and noise is appended to ``val_loss.csv`` (monitoring only, never for choosing settings).
+    export_partial:
+        Export the bundle even though fewer than ``config.steps`` steps are done (a candidate
+        from a run still in progress; with ``stop_after=0`` it exports the checkpoint as it is).
 
     Returns
     -------
@@ -143,19 +172,32 @@ def train(
     denoiser = EDMPrecond(net, config.sigma_data)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=config.adam_betas)
     generator = torch.Generator().manual_seed(config.seed)
+    vset = None
+    if val_dir is not None:
+        sigmas = validation_sigmas(config.validation_sigmas, config.sigma_min, config.sigma_max,
+                                   config.rho_train)
+        vset = make_validation_set(Path(val_dir), config.sample_rate, config.segment_length,
+                                   segments=config.validation_segments, sigmas=sigmas,
+                                   normalization=config.normalization, silence_db=config.silence_db)
 
     step, wall, loss_smooth, loss_count = 0, 0.0, 0.0, 0
     lineage: dict[str, Any] = {"base_model": info.base_model}
     if state is not None:
         net.load_state_dict(state.network)
         ema.load_state_dict(state.ema)
-        optimizer.load_state_dict(state.optimizer)
         generator.set_state(state.torch_rng)
         dataset.set_state(state.data_rng)
         step, wall = state.step, state.wall_time_s
-        loss_smooth, loss_count, lineage = state.loss_smooth, state.loss_count, state.lineage
+        loss_smooth, loss_count, lineage = state.loss_smooth, state.loss_count, dict(state.lineage)
+        if state.optimizer is not None:
+            optimizer.load_state_dict(state.optimizer)
+        else:  # a slim checkpoint: Adam starts again from zero moments, with a short re-warm-up
+            lineage["adam_restarts"] = [*lineage.get("adam_restarts", []), step]
     resumed_from = step
     losses = _prepare_log(run_dir / LOG_FILE, step)
+    val_rows = _prepare_val_log(run_dir / VAL_LOG_FILE, step, vset)
+    val_last = float(val_rows[-1][1]) if val_rows else None
+    val_step = int(val_rows[-1][0]) if val_rows else None
 
     last = config.steps if stop_after is None else min(config.steps, stop_after)
     started = time.perf_counter()
@@ -173,6 +215,7 @@ def train(
             noise = torch.randn(x.shape, generator=generator, dtype=torch.float32).to(device)
 
             lr = warmup_lr(step, config.lr, config.warmup_steps)
+            lr *= restart_factor(step, lineage.get("adam_restarts", []))
             for group in optimizer.param_groups:
                 group["lr"] = lr
             optimizer.zero_grad(set_to_none=True)
@@ -199,6 +242,11 @@ def train(
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.2e}")
 
+            if vset is not None and (step % config.validate_every == 0 or step == last):
+                val_last = _log_validation(run_dir / VAL_LOG_FILE, step, ema, net, config, vset,
+                                           loss_smooth / (1.0 - _LOSS_SMOOTHING**loss_count), elapsed,
+                                           device)
+                val_step = step
             if step % config.checkpoint_every == 0 or step == last:
                 save_checkpoint(ckpt_path, TrainingState(
                     step=step, config=config.model_dump(mode="json"), network=net.state_dict(),
@@ -206,7 +254,7 @@ def train(
                     torch_rng=generator.get_state(), data_rng=dataset.get_state(),
                     wall_time_s=elapsed, loss_smooth=loss_smooth, loss_count=loss_count,
                     lineage=lineage,
-                ))
+                ), slim=not config.checkpoint_optimizer)
     bar.close()
 
     session_s = time.perf_counter() - started
@@ -214,11 +262,16 @@ def train(
     done_here = step - session_start_step
     final_loss = loss_smooth / (1.0 - _LOSS_SMOOTHING**loss_count) if loss_count else None
     exported = None
-    if bundle_dir is not None and step >= config.steps:
+    if bundle_dir is not None and (step >= config.steps or export_partial):
+        if vset is not None and val_step != step and loss_count:
+            # The card's validation loss belongs to the exported weights, not to an earlier step.
+            val_last = _log_validation(run_dir / VAL_LOG_FILE, step, ema, net, config, vset,
+                                       loss_smooth / (1.0 - _LOSS_SMOOTHING**loss_count), wall, device)
         exported = export_bundle(
             bundle_dir, ema.to("cpu"), config, dataset.files, info,
             data_description=describe_data(data_dir, dataset.files, dataset.summary.duration_s),
             steps=step, wall_time_s=wall, final_loss=final_loss,
+            validation=_card_validation(vset, val_last, config),
         )
     return TrainResult(
         run_dir=run_dir,
@@ -230,7 +283,44 @@ def train(
         losses=tuple(losses),
         checkpoint=ckpt_path,
         bundle_dir=exported,
+        val_loss=val_last,
     )
+
+
+def _log_validation(path: Path, step: int, ema: torch.nn.Module, net: torch.nn.Module, config: TrainConfig,
+                    vset: ValidationSet, train_smooth: float, elapsed: float,
+                    device: str | torch.device) -> float:
+    """Score the EMA and the raw network on the validation set; append one row to ``val_loss.csv``."""
+    ema_loss, per_sigma = validation_loss(ema, config.sigma_data, vset, device=device)
+    net_loss, _ = validation_loss(net, config.sigma_data, vset, device=device)
+    with open(path, "a", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerow([step, repr(ema_loss), repr(net_loss), repr(train_smooth), f"{elapsed:.3f}",
+                                 *(f"{v:.6g}" for v in per_sigma)])
+    return ema_loss
+
+
+def _card_validation(vset: ValidationSet | None, loss: float | None,
+                     config: TrainConfig) -> dict[str, Any] | None:
+    if vset is None or loss is None:
+        return None
+    folders = sorted({p.parent.name for p in vset.files})
+    return {"loss_ema": loss, "data": f"{len(vset.files)} file(s) in {', '.join(folders)}/",
+            "segments": int(vset.clean.shape[0]), "segment_length": config.segment_length,
+            "sigmas": [float(f"{s:.6g}") for s in vset.sigmas.tolist()],
+            "note": "EDM denoising loss at fixed σ levels and seeded noise (monitoring, never tuning)"}
+
+
+def _prepare_val_log(path: Path, step: int, vset: ValidationSet | None) -> list[list[str]]:
+    """Keep the validation rows of steps ≤ ``step``; write the header (σ columns) if the log is new."""
+    if vset is None:
+        return []
+    rows: list[list[str]] = []
+    if step > 0 and path.is_file():
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = [r for r in csv.reader(fh) if r and r[0] != "step" and int(r[0]) <= step]
+    header = [*VAL_LOG_FIELDS, *(f"ema_sigma_{s:.4g}" for s in vset.sigmas.tolist())]
+    atomic_write_text(path, "\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    return rows
 
 
 def _check_resumable(saved: TrainConfig, wanted: TrainConfig, path: Path) -> None:

@@ -45,3 +45,20 @@ def test_train_voice_defaults() -> None:
     args = _parser().parse_args(["train", "d", "o", "--normalization", "std"])
     assert (args.steps, args.batch_size, args.preset, args.resume) == (100_000, 4, "small", True)
     assert args.sigma_data is None  # filled with the voice defaults (1.0, 1e-3…100) by cmd_train
+
+
+def test_train_in_slots_with_validation_then_export_a_candidate(data_dir: Path, tmp_path: Path) -> None:
+    out, run = tmp_path / "models" / "cand", tmp_path / "run"
+    common = ["train", str(data_dir), str(out), "--preset", "tiny", "--sample-rate", "8000",
+              "--segment-length", "1024", "--steps", "100", "--batch-size", "2", "--device", "cpu",
+              "--quiet", "--run-dir", str(run), "--val-dir", str(data_dir), "--validate-every", "3",
+              "--slim-checkpoint", "--checkpoint-every", "2"]
+    args = _parser().parse_args([*common, "--stop-after", "2"])
+    assert args.func(args) == 0
+    assert not out.exists()  # stopped early: no bundle
+    args = _parser().parse_args([*common, "--export-now", "--description", "in progress"])
+    assert args.func(args) == 0
+    card = load_bundle(out).card
+    assert card.training_steps == 2 and card.validation is not None
+    # No validation at step 2 in training (every 3); the export scores the weights it writes.
+    assert (run / "val_loss.csv").read_text().count("\n") == 2  # header and step 2

@@ -1,0 +1,76 @@
+"""scripts/make_training_data.py refuses held-out material (catalogs/heldout.toml) for training."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def mtd():
+    sys.path.insert(0, str(REPO / "scripts"))
+    path = REPO / "scripts" / "make_training_data.py"
+    spec = importlib.util.spec_from_file_location("make_training_data", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_training_data"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_heldout_toml_is_read(mtd):
+    piano = mtd.load_heldout("piano")
+    assert "MuseScore_General_Full.sf3" in piano.soundfonts
+    assert {"schumann_clara", "schoenberg", "chopin", "joplin"} <= piano.composers
+    assert mtd.load_heldout("voice").composers == {"josquin", "monteverdi"}
+    # No training composer is held out.
+    assert not set(mtd.PIANO_COMPOSERS) & piano.composers
+
+
+def test_heldout_soundfont_refused_also_through_a_link(mtd, tmp_path):
+    piano = mtd.load_heldout("piano")
+    real = tmp_path / "MuseScore_General_Full.sf3"
+    real.write_bytes(b"sf")
+    link = tmp_path / "default-GM.sf3"
+    link.symlink_to(real)
+    for font in (real, link):
+        with pytest.raises(mtd.HeldOutMaterialError, match="MuseScore_General_Full.sf3|default-GM.sf3"):
+            mtd.check_training_material(piano, [font], [])
+    mtd.check_training_material(piano, [tmp_path / "FluidR3_GM.sf2"], [])
+
+
+def test_heldout_works_refused(mtd):
+    piano = mtd.load_heldout("piano")
+    corpus = "/x/site-packages/music21/corpus"
+    for score in (f"{corpus}/chopin/mazurka06-1.krn", f"{corpus}/schumann_clara/opus17/movement3.xml"):
+        with pytest.raises(mtd.HeldOutMaterialError, match="held-out"):
+            mtd.check_training_material(piano, [], [f"{corpus}/bach/bwv1.6.mxl", score])
+    allowed = [f"{corpus}/bach/bwv1.6.mxl", f"{corpus}/mozart/k80/movement1.mxl"]
+    mtd.check_training_material(piano, [], allowed)
+    voice = mtd.load_heldout("voice")
+    with pytest.raises(mtd.HeldOutMaterialError):
+        mtd.check_training_material(voice, [], [f"{corpus}/monteverdi/madrigal.3.1.rntxt"])
+
+
+def test_command_line_refuses_heldout_soundfont(mtd, tmp_path, capsys):
+    font = tmp_path / "MuseScore_General_Full.sf3"
+    font.write_bytes(b"sf")
+    with pytest.raises(SystemExit) as exc:
+        mtd.main(["--out", str(tmp_path / "out"), "--kind", "piano", "--soundfont", str(font)])
+    assert exc.value.code == 2
+    assert "refusing" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_pools_keep_training_and_validation_apart(mtd):
+    pytest.importorskip("music21")
+    for kind in ("piano", "voice"):
+        heldout = mtd.load_heldout(mtd.family_of(kind))
+        train = {mtd.corpus_composer(p) for p in mtd.score_pool(kind, "train", heldout)}
+        assert train and not train & heldout.composers
+        validation = {mtd.corpus_composer(p) for p in mtd.score_pool(kind, "validation", heldout)}
+        assert validation == set(heldout.validation)
