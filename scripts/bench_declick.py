@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
           f"false alarms {false_rate:.2f}/s ({sum(s.false_alarms for s in scores)} in "
           f"{sum(s.seconds for s in scores):.1f} s); min recall per excerpt "
           f"{min(s.recall for s in scores):.2f}")
-    print(f"error vs click-free in the spans, dB re signal: input "
-          f"{np.mean([s.input_db for s in scores]):.1f}, repaired {np.mean([s.residual_db for s in scores]):.1f} "
+    before, after = np.mean([s.input_db for s in scores]), np.mean([s.residual_db for s in scores])
+    print(f"error vs click-free in the spans, dB re signal: input {before:.1f}, repaired {after:.1f} "
           "(mean over excerpts)")
     return 0
 
