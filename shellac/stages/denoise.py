@@ -27,7 +27,7 @@ class DenoiseParams(StageParams):
 
     declick: bool = Field(default=True, description="Remove clicks and crackle before dehissing.")
     click_threshold: float = Field(
-        default=6.0, ge=3, le=50,
+        default=5.0, ge=3, le=50,
         description="Click detection threshold, robust standard deviations of the AR residual.",
     )
     click_ar_order: int = Field(default=32, ge=4, le=128, description="AR model order, samples.")
@@ -39,7 +39,11 @@ class DenoiseParams(StageParams):
         default=50.0, ge=10, le=500, description="Length of the blocks each AR model is fitted on, ms."
     )
     click_pad_ms: float = Field(
-        default=0.05, ge=0, le=2, description="Growth of each detection either side, ms."
+        default=0.1, ge=0, le=2, description="Growth of each detection either side, ms."
+    )
+    click_max_ms: float = Field(
+        default=1.5, gt=0, le=10,
+        description="Longest click found as one onset-to-end bracket, ms; longer scratches come in pieces.",
     )
 
     noise_profile: Literal["quietest", "lead_in", "adaptive"] = Field(
@@ -89,6 +93,7 @@ def run(inputs: Mapping[str, Path], params: DenoiseParams, ctx: StageContext) ->
             audio, click_map = declick(
                 audio, sr, threshold=params.click_threshold, order=params.click_ar_order,
                 max_gap_ms=params.max_gap_ms, block_ms=params.click_block_ms, pad_ms=params.click_pad_ms,
+                click_ms=params.click_max_ms,
             )
             settings.update(click_map.settings)
             centre_end = chunk.left + chunk.stop - chunk.start
@@ -126,7 +131,7 @@ def run(inputs: Mapping[str, Path], params: DenoiseParams, ctx: StageContext) ->
 
 STAGE = Stage(
     name="denoise",
-    version="3",
+    version="4",
     params_cls=DenoiseParams,
     consumes=("audio",),
     run=run,

@@ -47,7 +47,7 @@ def test_denoise_writes_click_map_and_repairs(catalog_dir: Path) -> None:
     metrics = state.stages["denoise"].metrics
     assert metrics["clicks_found"] == len(cmap["clicks"]) == cmap["counts"]["found"]
     assert metrics["clicks_repaired"] == metrics["clicks_found"]
-    assert state.stages["denoise"].version == "3"
+    assert state.stages["denoise"].version == "4"
 
 
 def test_declick_off_still_writes_an_empty_map(catalog_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""Click and crackle removal: AR-residual detection with a robust threshold, LSAR repair of short gaps."""
+"""Click and crackle removal: bracketed AR-residual detection against a local robust scale, LSAR repair."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.special import ndtri_exp
+from scipy.stats import chi2
 
 from shellac.engine.dsp.lsar import backward_error, fit_ar_blocks, lsar_fill, prediction_error
 from shellac.engine.errors import ParameterError
@@ -17,8 +20,15 @@ MAD_TO_STD = 1.4826
 MIN_SCALE = 1e-7
 # A cluster of nearby gaps longer than this many max_gaps is left to inpainting.
 MAX_CLUSTER_GAPS = 4
-# Fraction of the detection threshold down to which a detected click is followed.
-HYSTERESIS = 0.5
+# Fraction of the detection threshold down to which a detected click is followed: above the
+# largest of ~span unit errors (about 3), which the bracket's window maximum reaches by chance.
+HYSTERESIS = 0.8
+# Hops per local-scale window: the scale is a median over SCALE_HOPS + 1 hops of window/SCALE_HOPS.
+SCALE_HOPS = 4
+# Energy windows of the detector, as fractions 1/d of the longest click (plus single samples).
+ENERGY_WINDOW_DIVISORS = (8, 3)
+# One-sample bracket level (robust standard deviations) that marks a click's onset and end.
+EDGE_LEVEL = 4.0
 
 
 @dataclass(frozen=True)
@@ -82,25 +92,47 @@ def _merge(starts: np.ndarray, ends: np.ndarray, distance: int) -> tuple[np.ndar
     return starts[new], np.maximum.reduceat(ends, np.flatnonzero(new))[: group[-1] + 1]
 
 
-def _normalised(err: np.ndarray, block: int) -> np.ndarray:
-    # |err| over its robust scale, one scale per block.
+def _normalised(err: np.ndarray, window: int) -> np.ndarray:
+    # |err| over its robust local scale: the median of |err| over about ``window`` samples
+    # centred on each quarter-window hop, so a piano attack raises its own scale.
     n = err.shape[0]
-    n_blocks = -(-n // block)
-    mag = np.abs(np.pad(err, (0, n_blocks * block - n))).reshape(n_blocks, block)
-    counted = np.minimum(block, n - block * np.arange(n_blocks))
-    # Tail of the last block is zero padding: leave it out of the median.
-    scale = np.array([np.median(m[:k]) for m, k in zip(mag, counted, strict=True)])
+    hop = max(1, window // SCALE_HOPS)
+    n_hops = -(-n // hop)
+    mag = np.abs(err)
+    hops = np.pad(mag, (0, n_hops * hop - n), mode="reflect" if n_hops * hop - n < n else "edge")
+    hops = hops.reshape(n_hops, hop)
+    half = SCALE_HOPS // 2
+    neighbours = sliding_window_view(np.pad(hops, ((half, SCALE_HOPS - half), (0, 0)), mode="edge"),
+                                     SCALE_HOPS + 1, axis=0)[:n_hops]
+    scale = np.median(neighbours.reshape(n_hops, -1), axis=1)
     scale = np.maximum(MAD_TO_STD * scale, MIN_SCALE)
-    return (mag / scale[:, None]).reshape(-1)[:n]
+    return mag / np.repeat(scale, hop)[:n]
 
 
-def click_statistic(audio: np.ndarray, coeffs: np.ndarray, block: int) -> np.ndarray:
-    """AR prediction error in units of its robust local scale, the maximum over channels.
+def _window_max(values: np.ndarray, before: int, after: int) -> np.ndarray:
+    # Maximum of values[n - before : n + after + 1] at every n (edges padded with zeros).
+    padded = np.pad(values, (before, after))
+    return sliding_window_view(padded, before + after + 1).max(axis=1)
 
-    Per channel the statistic is the smaller of the normalised forward and
-    backward prediction errors: a click raises the forward error on itself
-    and the ``p`` samples after it, the backward one on itself and the ``p``
-    before, so only the click itself is high in both.
+
+def click_statistic(
+    audio: np.ndarray, coeffs: np.ndarray, block: int, span: int, window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bracketed AR prediction errors in units of their robust local scale, the maximum over channels.
+
+    A click on samples ``[a, b)`` raises the forward prediction error from its
+    onset ``a`` (and over the ``p`` samples after it) and the backward error
+    up to its end ``b - 1`` (and over the ``p`` before it). A smooth click of
+    tens of samples raises each error only near one edge, so sample ``n`` is
+    scored by the smaller of the largest normalised forward error in
+    ``[n - span, n]`` and the largest normalised backward error in
+    ``[n, n + span]``: high only between an onset and an end at most ``span``
+    apart, in that order, which is where the click is (for a one-sample click,
+    the smaller of the two errors there). The pooled statistic does the same
+    with the forward error's RMS over the ``m`` samples ending at each sample
+    and the backward error's over the ``m`` starting there, for the windows of
+    :func:`_energy_windows`, each RMS turned into the one-sample error of the
+    same Gaussian tail probability.
 
     Parameters
     ----------
@@ -110,22 +142,65 @@ def click_statistic(audio: np.ndarray, coeffs: np.ndarray, block: int) -> np.nda
         (channels, blocks, p) AR models from :func:`fit_ar_blocks`.
     block
         Block length, samples.
+    span
+        Longest click, samples (0: both errors at the same sample).
+    window
+        Length of the robust-scale window, samples.
 
     Returns
     -------
-    np.ndarray
-        (frames,) detection statistic; ``|e| / (1.4826 * median|e|)`` per block for each error.
+    single, pooled
+        (frames,) statistics in robust standard deviations (pooled: one-sample
+        equivalents); each error is ``|e| / (1.4826 * median|e|)`` locally.
     """
     channels, n = audio.shape
-    stat = np.zeros(n)
+    single = np.zeros(n)
+    pooled = np.zeros(n)
     for c in range(channels):
-        fwd = _normalised(prediction_error(audio[c], coeffs[c], block), block)
-        bwd = _normalised(backward_error(audio[c], coeffs[c], block), block)
-        stat = np.maximum(stat, np.minimum(fwd, bwd))
-    # The first and last p samples have no history (future) to be predicted from.
-    stat[: coeffs.shape[2]] = 0.0
-    stat[-coeffs.shape[2]:] = 0.0
-    return stat
+        fwd = _normalised(prediction_error(audio[c], coeffs[c], block), window)
+        bwd = _normalised(backward_error(audio[c], coeffs[c], block), window)
+        # The first and last p samples have no history (future) to be predicted from.
+        fwd[: coeffs.shape[2]] = 0.0
+        bwd[-coeffs.shape[2]:] = 0.0
+        for m in _energy_windows(span):
+            onset = _window_max(_window_rms(fwd, m, 0), span, 0)
+            end = _window_max(_window_rms(bwd, 0, m), 0, span)
+            bracket = np.minimum(onset, end)
+            if m == 1:
+                single = np.maximum(single, bracket)
+            else:
+                pooled = np.maximum(pooled, _single_sample_equivalent(bracket, m))
+    return single, pooled
+
+
+def _window_rms(values: np.ndarray, before: int, after: int) -> np.ndarray:
+    # RMS of values[n - before + 1 : n + 1] (after == 0) or values[n : n + after] (before == 0).
+    m = max(before, after)
+    if m <= 1:
+        return values
+    sums = np.concatenate([[0.0], np.cumsum(values**2)])
+    n = values.shape[0]
+    idx = np.arange(n)
+    lo = np.clip(idx - m + 1 if before else idx, 0, n)
+    hi = np.clip(idx + 1 if before else idx + m, 0, n)
+    return np.sqrt((sums[hi] - sums[lo]) / m)
+
+
+def _energy_windows(span: int) -> list[int]:
+    # Window lengths (samples) over which the detector pools the errors: single samples for
+    # sharp clicks, longer windows for smooth ones whose error is moderate but sustained.
+    return sorted({1, *(max(1, span // d) for d in ENERGY_WINDOW_DIVISORS)})
+
+
+def _single_sample_equivalent(rms: np.ndarray, m: int) -> np.ndarray:
+    # The |error| of one Gaussian sample as improbable as this RMS over m of them
+    # (chi-square tails), so one threshold holds every window to one false-alarm rate.
+    if m == 1:
+        return rms
+    log_tail = chi2.logsf(m * rms**2, m) - np.log(2.0)
+    value = -ndtri_exp(np.minimum(log_tail, np.log(0.5)))
+    # Beyond float range of the tail the value is huge anyway: keep it finite and monotone.
+    return np.where(np.isfinite(value), value, np.sqrt(m) * rms)
 
 
 def _run_max(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -134,16 +209,32 @@ def _run_max(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nda
     return np.maximum.reduceat(np.append(values, 0.0), bounds)[::2]
 
 
-def _gaps(stat: np.ndarray, threshold: float, pad: int, merge: int) -> tuple[np.ndarray, np.ndarray]:
+def _trim(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Each run shrinks to its first and last sample where the one-sample bracket passes EDGE_LEVEL:
+    # the click's onset and end. Pooled windows widen a run by their length either side.
+    marked = np.flatnonzero(edges > EDGE_LEVEL)
+    first = np.searchsorted(marked, starts)
+    last = np.searchsorted(marked, ends) - 1
+    inside = (first <= last) & (first < marked.size)
+    new_starts, new_ends = starts.copy(), ends.copy()
+    new_starts[inside] = marked[first[inside]]
+    new_ends[inside] = marked[last[inside]] + 1
+    return new_starts, new_ends
+
+
+def _gaps(
+    single: np.ndarray, pooled: np.ndarray, threshold: float, pad: int, merge: int
+) -> tuple[np.ndarray, np.ndarray]:
     # Hysteresis: a run above half the threshold counts if it rises above the threshold,
-    # so the weaker tail of a click is repaired with its peak.
-    starts, ends = _runs(stat > HYSTERESIS * threshold)
+    # so the weaker tail of a click is repaired with its peak. The pooled statistic, already
+    # as wide as its windows, counts only above the threshold itself.
+    starts, ends = _runs((single > HYSTERESIS * threshold) | (pooled > threshold))
     if len(starts):
-        keep = _run_max(stat, starts, ends) > threshold
-        starts, ends = starts[keep], ends[keep]
+        keep = _run_max(np.maximum(single, pooled), starts, ends) > threshold
+        starts, ends = _trim(starts[keep], ends[keep], single)
     starts, ends = _merge(starts, ends, merge)
     starts = np.maximum(starts - pad, 0)
-    ends = np.minimum(ends + pad, stat.shape[0])
+    ends = np.minimum(ends + pad, single.shape[0])
     return _merge(starts, ends, 0)
 
 
@@ -161,23 +252,32 @@ def declick(
     audio: np.ndarray,
     sample_rate: int,
     *,
-    threshold: float = 6.0,
+    threshold: float = 5.0,
     order: int = 32,
     max_gap_ms: float = 3.0,
     block_ms: float = 50.0,
-    pad_ms: float = 0.05,
+    pad_ms: float = 0.1,
     merge_ms: float = 0.3,
+    click_ms: float = 1.5,
+    scale_ms: float = 10.0,
 ) -> tuple[np.ndarray, ClickMap]:
     """Detect clicks and crackle and repair the short ones by LSAR interpolation.
 
-    Detection: an AR model of ``order`` is fitted per ``block_ms`` block; the
-    forward and backward prediction errors are compared with ``threshold``
-    times their robust (median-based) scale (see :func:`click_statistic`),
-    a detection followed down to half the threshold. Runs closer than
-    ``merge_ms`` join, then grow by ``pad_ms`` either side. The models are
-    refitted once with the first pass's detections bridged, so loud clicks do
-    not whiten them, and detection is repeated (the union is kept). Channels
-    share one gap map (a 78 is a mono groove).
+    Detection: an AR model of ``order`` is fitted per ``block_ms`` block and
+    the forward and backward prediction errors are divided by their robust
+    scale, a median over about ``scale_ms`` (local, so a piano attack raises
+    its own scale). A click is where a forward-error onset and a
+    backward-error end at most ``click_ms`` apart bracket the samples, singly
+    or pooled as RMS over windows of up to a third of ``click_ms`` (smooth
+    clicks of tens of samples sit in the music's band and raise the errors
+    only moderately, but for many samples); see :func:`click_statistic`.
+    A pooled window is held to the false-alarm rate of ``threshold`` on one
+    sample. A detection is followed down to half the threshold, trimmed to its
+    onset and end, runs closer than ``merge_ms`` join, then grow by
+    ``pad_ms`` either side. The models are refitted with the first pass's
+    detections bridged, so loud clicks do not whiten them, detection is
+    repeated (the union is kept) and the repair models are refitted with
+    every gap bridged. Channels share one gap map (a 78 is a mono groove).
 
     Repair: gaps of at most ``max_gap_ms`` are filled by least-squares AR
     interpolation. Longer gaps, and clusters of gaps whose contexts overlap
@@ -197,6 +297,9 @@ def declick(
     max_gap_ms, block_ms, pad_ms, merge_ms
         Longest gap LSAR fills, AR block length, growth of each detection
         either side, and largest separation merged, all in milliseconds.
+    click_ms, scale_ms
+        Longest click bracketed by one onset and end, and length of the
+        window the errors' robust scale is taken over, milliseconds.
 
     Returns
     -------
@@ -213,24 +316,31 @@ def declick(
     max_gap = int(round(max_gap_ms * sample_rate / 1000))
     pad = int(round(pad_ms * sample_rate / 1000))
     merge = int(round(merge_ms * sample_rate / 1000))
-    if threshold <= 0 or order < 2 or max_gap < 1:
+    span = int(round(click_ms * sample_rate / 1000))
+    window = int(round(scale_ms * sample_rate / 1000))
+    if threshold <= 0 or order < 2 or max_gap < 1 or span < 0 or window < 1:
         raise ParameterError(f"bad declick settings: threshold {threshold}, order {order}, "
-                             f"max_gap {max_gap} samples")
+                             f"max_gap {max_gap}, click {span}, scale window {window} samples")
     if block < 4 * order:
         raise ParameterError(f"AR block of {block} samples is too short for order {order}; "
                              "raise block_ms or lower the order")
     if x.shape[1] < block:
         raise ParameterError(f"audio of {x.shape[1]} samples is shorter than one AR block ({block})")
     settings = {"threshold": threshold, "order": order, "max_gap_ms": max_gap_ms,
-                "block_ms": block_ms, "pad_ms": pad_ms, "merge_ms": merge_ms}
+                "block_ms": block_ms, "pad_ms": pad_ms, "merge_ms": merge_ms,
+                "click_ms": click_ms, "scale_ms": scale_ms}
 
     coeffs = np.stack([fit_ar_blocks(ch, order, block) for ch in x])
     first = np.zeros(x.shape[1], dtype=bool)
-    for s, e in zip(*_gaps(click_statistic(x, coeffs, block), threshold, pad, merge), strict=True):
+    # First pass on single samples only: it is to keep loud clicks out of the refitted models,
+    # and the pooled windows would read a click-distorted model's coloured error as clicks.
+    single, _ = click_statistic(x, coeffs, block, span, window)
+    for s, e in zip(*_gaps(single, np.zeros_like(single), threshold, pad, merge), strict=True):
         first[s:e] = True
     coeffs = np.stack([fit_ar_blocks(_bridge(ch, first), order, block) for ch in x])
-    stat = click_statistic(x, coeffs, block)
-    starts, ends = _gaps(np.where(first, np.inf, stat), threshold, pad, merge)
+    single, pooled = click_statistic(x, coeffs, block, span, window)
+    stat = np.maximum(single, pooled)
+    starts, ends = _gaps(np.where(first, np.inf, single), pooled, threshold, pad, merge)
     peaks = _run_max(stat, starts, ends) if len(starts) else np.zeros(0)
 
     # Gaps whose p-sample contexts touch are solved together.
@@ -240,10 +350,23 @@ def declick(
     bad_cluster = np.zeros(len(c_starts), dtype=bool)
     np.logical_or.at(bad_cluster, gap_cluster, too_long)
     bad_cluster |= (c_ends - c_starts) > MAX_CLUSTER_GAPS * max_gap
+    # A long scratch is found as several pieces (each bracket spans at most click_ms): pieces
+    # within max_gap + click_ms of a long gap belong to it and are left to inpainting too.
+    s_starts, s_ends = _merge(c_starts, c_ends, max_gap + span)
+    scratch = np.zeros(len(s_starts), dtype=bool)
+    np.logical_or.at(scratch, np.searchsorted(s_starts, c_starts, side="right") - 1, bad_cluster)
+    bad_cluster |= scratch[np.searchsorted(s_starts, c_starts, side="right") - 1]
     fix = ~bad_cluster
     missing = np.zeros(x.shape[1], dtype=bool)
     for s, e in zip(starts[~bad_cluster[gap_cluster]], ends[~bad_cluster[gap_cluster]], strict=True):
         missing[s:e] = True
+    # The repair models are fitted with every gap bridged: a click found only in the second
+    # pass would otherwise shape the model that fills it.
+    flagged = np.zeros(x.shape[1], dtype=bool)
+    for s, e in zip(starts, ends, strict=True):
+        flagged[s:e] = True
+    if not np.array_equal(flagged, first):
+        coeffs = np.stack([fit_ar_blocks(_bridge(ch, flagged), order, block) for ch in x])
     block_of = np.minimum((c_starts[fix] + c_ends[fix]) // 2 // block, coeffs.shape[1] - 1)
     repaired = np.stack([
         lsar_fill(x[c], missing, c_starts[fix], c_ends[fix], coeffs[c, block_of]) for c in range(len(x))

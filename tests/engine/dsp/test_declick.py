@@ -6,6 +6,7 @@ import pytest
 from shellac.engine.dsp.declick import declick
 from shellac.engine.dsp.lsar import fit_ar_blocks, levinson, lsar_fill
 from shellac.engine.errors import ParameterError
+from shellac.engine.evaluation.clicks import plant_clicks, score_clicks
 
 SR = 44100
 
@@ -54,9 +55,33 @@ def test_planted_clicks_are_found_and_repaired() -> None:
         region[s:s + w] = True
     click_energy = np.sum((y - x) ** 2)
     residual_energy = np.sum((out[0] - x)[region] ** 2)
-    assert 10 * np.log10(click_energy / residual_energy) >= 20.0
+    # 13.5 dB measured: spans now reach a click's onset and end (the old detector's one-sample
+    # spans gave >= 20 dB here, but found 0-2 of the smooth clicks of a 78 chain).
+    assert 10 * np.log10(click_energy / residual_energy) >= 12.0
     # Outside the gaps nothing changes.
     np.testing.assert_array_equal(out[0][~region], y[~region])
+
+
+def test_planted_clicks_on_a_78_chain_are_found() -> None:
+    # The evaluator's set-up (issue 15): horn band-pass, saturation, hiss at 25-40 dB SNR,
+    # 5-8 clicks of 3-30 samples at 0.2-0.6 peak on music at a 0.5 peak; four seeded excerpts.
+    planted = found = false = 0
+    seconds = 0.0
+    residual = []
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        excerpt = plant_clicks(_music(2.0, seed=seed), SR, rng, count=(5, 8))
+        out, click_map = declick(excerpt.degraded, SR)
+        score = score_clicks(excerpt, out, np.array([c.start for c in click_map.clicks], dtype=np.int64),
+                             np.array([c.length for c in click_map.clicks], dtype=np.int64))
+        planted, found, false = planted + score.planted, found + score.found, false + score.false_alarms
+        seconds += score.seconds
+        residual.append(score.residual_db - score.input_db)
+    # Measured: 24 of 25 found, no false alarm; error in the spans 4-22 dB below the clicks'.
+    assert planted == 25
+    assert found / planted >= 0.9
+    assert false / seconds <= 0.5
+    assert max(residual) <= -3.0
 
 
 def test_clean_music_gives_no_clicks() -> None:
@@ -72,11 +97,13 @@ def test_long_burst_is_flagged_for_inpainting_and_left_alone() -> None:
     rng = np.random.default_rng(7)
     y[40000:40441] += 0.3 * rng.standard_normal(441)  # 10 ms of scratch
     out, click_map = declick(y[None], SR, max_gap_ms=3.0)
-    long = [c for c in click_map.clicks if c.status == "needs_inpainting"]
-    assert len(long) == 1 and long[0].start <= 40010 and long[0].start + long[0].length >= 40430
+    # Found in pieces (each bracket spans at most click_ms), all of them left to inpainting.
+    burst = [c for c in click_map.clicks if c.start < 40441 and 40000 < c.start + c.length]
+    assert all(c.status == "needs_inpainting" for c in burst)
+    assert burst[0].start <= 40010 and burst[-1].start + burst[-1].length >= 40430
     np.testing.assert_array_equal(out[0, 40000:40441], y[40000:40441])
     d = click_map.to_dict()
-    assert d["counts"]["needs_inpainting"] == 1
+    assert d["counts"]["needs_inpainting"] >= len(burst)
     entry = next(c for c in d["clicks"] if c["status"] == "needs_inpainting")
     assert entry["start_s"] == pytest.approx(entry["start_sample"] / SR, abs=1e-6)
 
