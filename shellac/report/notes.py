@@ -16,7 +16,7 @@ from shellac.stages.state import RecordingState
 GENERATIVE_STAGE = "generative_eq"
 QUALITY_GATE_KEY = "quality_gate"
 # Fields that state an outcome lead the quality-gate line, in this order, when a record has them.
-LEAD_FIELDS = ("decision", "fallback", "passed", "reason")
+LEAD_FIELDS = ("decision", "fallback", "passed", "reason", "checks")
 
 
 def hz(value: float) -> str:
@@ -59,10 +59,15 @@ def _checks(items: Sequence[Any]) -> str | None:
 
 
 def _describe(value: object) -> str:
-    """A recorded outcome in one line: outcome fields first, then the rest as recorded."""
+    """A recorded outcome in one line: its outcome fields (decision, fallback, reason, checks).
+
+    The gate's other fields (cut-offs, band lists, version) stay in state.json and the
+    report's detail; a dashboard cell that repeated them would be unreadable. A record with
+    none of the outcome fields is shown whole.
+    """
     if not isinstance(value, Mapping):
         return str(value)
-    keys = [k for k in LEAD_FIELDS if k in value] + [k for k in value if k not in LEAD_FIELDS]
+    keys = [k for k in LEAD_FIELDS if k in value] or list(value)
     parts = []
     for key in keys:
         item = value[key]

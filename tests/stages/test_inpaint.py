@@ -42,13 +42,14 @@ def test_demo_research_profile_declips_and_inpaints(catalog_dir: Path, tmp_path:
     rec = Path(job.recording_dir)
     report = json.loads((rec / "03-inpaint" / "gaps.json").read_text())
     assert report["dropouts_found"] >= 1 and report["click_map"] == "02-denoise/clicks.json"
-    (first,) = [g for g in report["gaps"] if g["start_sample"] <= gap.start + 50]
-    assert first["start_sample"] + first["length_samples"] >= gap.stop - 50
     before, _ = sf.read(rec / "02-denoise" / "audio.wav", dtype="float32")
     after, _ = sf.read(rec / "03-inpaint" / "audio.wav", dtype="float32")
     filled = np.zeros(before.size, dtype=bool)
     for g in report["gaps"]:
         filled[g["start_sample"]:g["start_sample"] + g["length_samples"]] = True
+    # The dropout is filled whole but for the 5 ms (110 samples) the denoiser's STFT smears at
+    # its edges; the declicker may hand it over as one gap or in pieces.
+    assert filled[gap.start + 110:gap.stop - 110].all()
     assert np.array_equal(after[~filled], before[~filled])
     inner = slice(gap.start + 110, gap.stop - 110)  # the denoiser's STFT smears 5 ms of the edges
 

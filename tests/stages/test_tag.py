@@ -96,7 +96,7 @@ def test_wav_deliverable_has_bext_and_id3(catalog_dir: Path) -> None:
     assert lines == [
         "A=PCM,F=22050,W=16,M=mono,T=master a.wav",
         "A=PCM,F=22050,W=32,M=mono,T=Shellac 0.1.0 ingest (stage version 2)",
-        "A=PCM,F=22050,W=32,M=mono,T=Shellac 0.1.0 denoise (stage version 3)",
+        "A=PCM,F=22050,W=32,M=mono,T=Shellac 0.1.0 denoise (stage version 4)",
         "A=PCM,F=22050,W=32,M=mono,T=Shellac 0.1.0 ltas_eq (stage version 2)",
         "A=PCM,F=22050,W=16,M=mono,T=Shellac 0.1.0 tag",
         "",
