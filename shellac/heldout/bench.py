@@ -40,23 +40,23 @@ ROWS: dict[str, Row] = {
         Row("babe2", "chain EQ + BABE-2 (profile piano), generative output", ChainRun("piano"), "generative"),
         Row(
             "babe2_gated",
-            "LTAS-EQ + BABE-2 (profile piano), access copy after the quality gate",
+            "chain EQ + BABE-2 (profile piano), access copy after the quality gate",
             ChainRun("piano"),
         ),
         Row(
             "babe2_sy0",
-            "LTAS-EQ + BABE-2, σ_y = 0, generative output",
+            "chain EQ + BABE-2, σ_y = 0, generative output",
             ChainRun("piano", _sigma_y0()),
             "generative",
         ),
         Row(
             "babe2_sy0_gated",
-            "LTAS-EQ + BABE-2, σ_y = 0, access copy after the gate",
+            "chain EQ + BABE-2, σ_y = 0, access copy after the gate",
             ChainRun("piano", _sigma_y0()),
         ),
         Row(
             "babe2_bundle",
-            "LTAS-EQ + BABE-2, the bundle's measured guidance, generative output",
+            "chain EQ + BABE-2, the bundle's measured guidance, generative output",
             ChainRun("piano", {"generative_eq": {"guidance": "bundle"}}),
             "generative",
         ),

@@ -189,7 +189,7 @@ def plot_excerpts(outcome: BenchOutcome, out: Path, name: str) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [k for k in ("input", "ltas_eq", "babe2", "babe2_sy0") if k in outcome.outputs]
+    panels = [k for k in ("input", "ltas_eq", "chain_eq", "babe2", "babe2_sy0") if k in outcome.outputs]
     paths = []
     for i in range(len(next(iter(outcome.outputs.values()), []))):
         e = outcome.excerpts[i]
