@@ -18,6 +18,7 @@ from shellac.errors_cli import quiet_expected_tracebacks, report_error
 from shellac.heldout_cli import add_heldout_commands
 from shellac.models_cli import add_models_commands
 from shellac.ops_cli import add_ops_commands, fan_out_refusal
+from shellac.stages.profiles import parse_sets
 from shellac.training_cli import add_training_commands
 
 
@@ -136,21 +137,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_sets(items: Sequence[str]) -> dict[str, dict[str, Any]]:
-    overrides: dict[str, dict[str, Any]] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        stage, dot, param = key.partition(".")
-        if not sep or not dot or not stage or not param:
-            raise ShellacError(f"--set {item!r}: expected STAGE.PARAM=VALUE, e.g. denoise.prop_decrease=0.6")
-        try:
-            value: Any = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        overrides.setdefault(stage, {})[param] = value
-    return overrides
-
-
 def cmd_restore(args: argparse.Namespace) -> int:
     """Restore one file through a profile's chain, without a catalog."""
     _prefect_defaults()
@@ -163,7 +149,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     out = Path(args.output).absolute()
     if out.suffix.lower() != ".flac":
         raise ShellacError(f"output {out} must end in .flac")
-    overrides = _parse_sets(args.set or [])
+    overrides = parse_sets(args.set or [])
     # The master's real folder (or --source-root) is the source root: nothing is written inside it.
     if args.source_root:
         source_root = Path(args.source_root).absolute()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
 from typing import Any
+
+from shellac.stages.profiles import parse_sets
 
 DEFAULT_CACHE = Path("output/bench-heldout")
 DEFAULT_OUT = Path("docs/benchmarks")
@@ -15,24 +16,6 @@ DEFAULT_OUT = Path("docs/benchmarks")
 
 def _log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
-
-
-def parse_sets(items: list[str]) -> dict[str, dict[str, Any]]:
-    """``STAGE.PARAM=VALUE`` items (JSON values, else strings) as stage -> param -> value."""
-    from shellac.engine.errors import ParameterError
-
-    overrides: dict[str, dict[str, Any]] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        stage, dot, param = key.partition(".")
-        if not (sep and dot and stage and param):
-            raise ParameterError(f"--set {item!r}: expected STAGE.PARAM=VALUE")
-        try:
-            value: Any = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        overrides.setdefault(stage, {})[param] = value
-    return overrides
 
 
 def _common(p: argparse.ArgumentParser, part: str, excerpts: int) -> None:
@@ -107,7 +90,7 @@ def add_heldout_commands(subparsers: argparse._SubParsersAction) -> None:  # typ
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    overrides = parse_sets(args.set)
+    overrides = parse_sets(args.set or [])
     gen = overrides.setdefault("generative_eq", {})
     if args.steps:
         gen["n_steps"] = args.steps

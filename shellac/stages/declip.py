@@ -17,6 +17,7 @@ from shellac.engine.audio_io import read_audio, write_audio
 from shellac.engine.blocks.autoregressive import BlockSettings, SamplerSettings
 from shellac.engine.blocks.checkpoints import BlockCheckpointStore
 from shellac.engine.blocks.overlap_add import BlockSpan
+from shellac.engine.device import resolve_device
 from shellac.engine.diffusion.methods.choice import MethodName, MethodSettings
 from shellac.engine.diffusion.precond import EDMPrecond
 from shellac.engine.dsp.resample import resample
@@ -68,10 +69,8 @@ def model_fingerprint(params: GuidedRestorationParams, ctx: StageContext) -> str
 
 
 def stage_device(ctx: StageContext) -> torch.device:
-    """The context's device, or the CPU when CUDA is asked for but absent."""
-    if ctx.device.startswith("cuda") and not torch.cuda.is_available():
-        return torch.device("cpu")
-    return torch.device(ctx.device)
+    """The context's device; CUDA asked for but absent is a ``ParameterError``."""
+    return resolve_device(ctx.device)
 
 
 def to_model_rate(flags: np.ndarray, sr: int, model_sr: int) -> np.ndarray:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import torch
 from pydantic import Field
 from tqdm import tqdm
 
@@ -23,6 +22,7 @@ from shellac.engine.blocks.autoregressive import (
     restore_blocks,
 )
 from shellac.engine.blocks.checkpoints import BlockCheckpointStore
+from shellac.engine.device import resolve_device
 from shellac.engine.diffusion.precond import EDMPrecond
 from shellac.engine.dsp.ltas import Ltas, ltas_equalize_file, ltas_of_file, third_octave_smooth
 from shellac.engine.dsp.resample import resample_file
@@ -132,12 +132,6 @@ def sampler_values(params: GenerativeEqParams, measured: MeasuredGuidance | None
     return values
 
 
-def _device(ctx: StageContext) -> torch.device:
-    if ctx.device.startswith("cuda") and not torch.cuda.is_available():
-        return torch.device("cpu")
-    return torch.device(ctx.device)
-
-
 def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContext) -> StageOutput:
     """Restore ``audio``; write ``audio.wav``, ``filters.json`` and ``ltas.json`` (and ``blocks/``).
 
@@ -150,7 +144,7 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
 
         return run_reference(inputs, params, ctx)
     started = time.monotonic()
-    device = _device(ctx)
+    device = resolve_device(ctx.device)
     info = probe(inputs["audio"])
     sr = info.sample_rate
     bundle = ctx.models.load(params.model, device=str(device))

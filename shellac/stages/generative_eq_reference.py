@@ -9,21 +9,22 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe, read_audio
 from shellac.engine.blocks.autoregressive import SamplerSettings
 from shellac.engine.blocks.reference_driver import SIGMA_NORM, ReferenceBlockSampler, restore_blocks_reference
+from shellac.engine.device import resolve_device
 from shellac.engine.diffusion.precond import EDMPrecond
 from shellac.engine.dsp.ltas import ltas_of_file
 from shellac.engine.dsp.ltas_reference import reference_ltas_eq
 from shellac.engine.dsp.resample import resample_file
 from shellac.engine.networks.cqt_reference import reference_output_filter
 from shellac.engine.operators.blind_filter import BlindFilter
-from shellac.engine.stream import array_to_wav, copy_to_layout, map_file
+from shellac.engine.stream import array_to_wav, copy_to_layout
 from shellac.stages.base import StageContext, StageOutput
 from shellac.stages.generative_eq import GenerativeEqParams, generated_bands
+from shellac.stages.quality_gate import mono_at_rate
 
 
 def run_reference(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContext) -> StageOutput:
@@ -36,18 +37,14 @@ def run_reference(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: S
     run starts again.
     """
     started = time.monotonic()
-    device = torch.device("cpu" if ctx.device.startswith("cuda") and not torch.cuda.is_available()
-                          else ctx.device)
+    device = resolve_device(ctx.device)
     info = probe(inputs["audio"])
     bundle = ctx.models.load(params.model, device=str(device))
     cfg, ref = bundle.config, bundle.reference_ltas
     model_sr = cfg.sample_rate
     work = ctx.stage_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
-    mono_master, mono = work / "mono_master.wav", work / "mono.wav"
-    map_file(inputs["audio"], mono_master, lambda c: c.centre(c.data).mean(axis=0, keepdims=True),
-             out_channels=1)
-    resample_file(mono_master, mono, model_sr)
+    mono = mono_at_rate(inputs["audio"], work / "mono.wav", model_sr)
     y = read_audio(mono)[0][0].astype(np.float64)
     equalised = y
     if params.ltas_eq_init or params.ltas_eq_objective:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shellac.engine.errors import ShellacError
+from shellac.engine.errors import ParameterError, ShellacError
 from shellac.stages.base import StageParams
 
 
@@ -123,3 +124,20 @@ def load_plan(
             f"{list(CHAIN_ORDER)}"
         )
     return Plan(profile=name, description=str(data.get("description", "")), steps=tuple(steps))
+
+
+def parse_sets(items: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``STAGE.PARAM=VALUE`` items (JSON values, else strings) as stage -> param -> value overrides."""
+    overrides: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        stage, dot, param = key.partition(".")
+        if not (sep and dot and stage and param):
+            raise ParameterError(
+                f"--set {item!r}: expected STAGE.PARAM=VALUE, e.g. denoise.prop_decrease=0.6")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        overrides.setdefault(stage, {})[param] = value
+    return overrides
