@@ -99,8 +99,21 @@ def _status_rows(args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]]]:
             if entry.status == "done" else None,
             "withdrawn": str(entry.directory / state.withdrawn) if state and state.withdrawn else None,
             "lock_holder": entry.holder,
+            "quality_gate": _gate_outcome(state),
         })
     return catalog, rows
+
+
+def _gate_outcome(state: Any) -> dict[str, Any] | None:
+    """The quality gate's decision, fallback and reason, as the stage that ran it recorded them."""
+    if state is None:
+        return None
+    for name in state.plan:
+        record = state.stages.get(name)
+        gate = record.metrics.get("quality_gate") if record is not None else None
+        if isinstance(gate, dict):
+            return {k: gate.get(k) for k in ("decision", "fallback", "reason")}
+    return None
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -125,6 +138,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"  {'':<20} error: {row['error']}")
         if row["withdrawn"]:
             print(f"  {'':<20} stale access copy withdrawn to {row['withdrawn']}")
+        gate = row["quality_gate"]
+        if gate and gate["fallback"]:
+            print(f"  {'':<20} quality gate: access copy is the {gate['decision']} result ({gate['reason']})")
         if row["status"] == "interrupted":
             print(f"  {'':<20} its run died (no process holds it); the next run resumes it")
         elif row["lock_holder"]:

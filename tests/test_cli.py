@@ -11,6 +11,7 @@ from prefect.states import Completed, State
 
 from shellac.cli import build_parser, main
 from shellac.stages.chain import job_plan, run_plan
+from shellac.stages.state import load_state, save_state
 
 from .stages.helpers import job_for
 
@@ -29,6 +30,19 @@ def test_status_json_and_text(catalog_dir: Path, capsys: pytest.CaptureFixture[s
     text = capsys.readouterr().out
     assert "ingest✓ denoise✓ ltas_eq✓ tag✓" in text
     assert "rejected: catalog.csv line 6" in text
+    assert "quality gate" not in text
+
+    # A gate that fell back (as generative_eq records it) is named in both forms of status.
+    state = load_state(Path(job.recording_dir))
+    state.stages["ltas_eq"].metrics["quality_gate"] = {
+        "decision": "ltas_eq", "fallback": True, "reason": "haze 0.40 flatness > 0.1", "checks": []}
+    save_state(Path(job.recording_dir), state)
+    assert main(["status", str(catalog_dir), "--json"]) == 0
+    gate = {r["id"]: r for r in json.loads(capsys.readouterr().out)["recordings"]}["a"]["quality_gate"]
+    assert gate == {"decision": "ltas_eq", "fallback": True, "reason": "haze 0.40 flatness > 0.1"}
+    assert main(["status", str(catalog_dir)]) == 0
+    text = capsys.readouterr().out
+    assert "quality gate: access copy is the ltas_eq result (haze 0.40 flatness > 0.1)" in text
 
 
 @pytest.mark.usefixtures("prefect_api")
