@@ -4,7 +4,7 @@ Each excerpt is piano rendered with FluidSynth from a music21 score (the
 training-data pool: Bach, Mozart, Beethoven, Haydn, none held out), scaled to
 a 0.5 peak, sent through a random 78 chain (horn band-pass with resonances,
 tanh saturation, hiss at 25-40 dB SNR) and given 5-13 clicks of 3-30 samples
-at 0.2-0.6 peak (``shellac.engine.evaluation.clicks``). The denoise stage's
+at 0.2-0.6 peak (``shellac.lab.evaluation.clicks``). The denoise stage's
 declicker, with its default settings unless overridden, then runs on it.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python scripts/bench_declick.py --excerpts 20 --seed 0``.
@@ -26,7 +26,7 @@ import make_demo  # noqa: E402  (scripts/ is not a package; reuse its renderer)
 import make_training_data  # noqa: E402
 
 from shellac.engine.dsp.declick import declick  # noqa: E402
-from shellac.engine.evaluation.clicks import ClickScore, plant_clicks, score_clicks  # noqa: E402
+from shellac.lab.evaluation.clicks import ClickScore, plant_clicks, score_clicks  # noqa: E402
 
 
 def render_excerpts(n: int, seconds: float, sample_rate: int, soundfont: Path | None,

@@ -2,7 +2,7 @@
 
 import sys
 
-from shellac.bench_cli import main
+from shellac.cli.bench import main
 
 if __name__ == "__main__":
     sys.exit(main(prog="python scripts/bench_generative_eq.py"))

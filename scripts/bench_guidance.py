@@ -34,13 +34,13 @@ from shellac.engine.blocks.overlap_add import BlockSpan  # noqa: E402
 from shellac.engine.diffusion.methods import METHOD_NAMES, MethodSettings  # noqa: E402
 from shellac.engine.diffusion.precond import EDMPrecond  # noqa: E402
 from shellac.engine.dsp.resample import resample  # noqa: E402
-from shellac.engine.evaluation.metrics import lsd, si_sdr  # noqa: E402
 from shellac.engine.models.bundle import LoadedBundle, load_bundle  # noqa: E402
 from shellac.engine.operators.bandlimit import LowpassOperator  # noqa: E402
 from shellac.engine.operators.base import Operator  # noqa: E402
 from shellac.engine.operators.clipping import ClippingOperator, level_for_sdr  # noqa: E402
 from shellac.engine.operators.inpainting import InpaintingOperator, gap_mask  # noqa: E402
 from shellac.engine.restore import restore_signal  # noqa: E402
+from shellac.lab.evaluation.metrics import lsd, si_sdr  # noqa: E402
 
 DECLIP_SDRS_DB = (5.0, 10.0)
 BWE_CUTOFFS_HZ = (3000.0, 5000.0)

@@ -22,9 +22,9 @@ import soundfile as sf
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.models.bundle import read_reference_ltas
 from shellac.engine.quality import evaluate_gate
-from shellac.heldout.material import load_heldout
-from shellac.heldout.report import run_context
-from shellac.heldout.runner import ChainRun, prepare_excerpts, run_chain
+from shellac.lab.heldout.material import load_heldout
+from shellac.lab.heldout.report import run_context
+from shellac.lab.heldout.runner import ChainRun, prepare_excerpts, run_chain
 
 
 def _mono(path: Path, n: int) -> np.ndarray:

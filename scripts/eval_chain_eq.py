@@ -2,7 +2,7 @@
 
 Excerpts are rendered from music21 works of a composer left out of the reference
 LTAS (haydn; never one of catalogs/heldout.toml) with the training soundfonts,
-degraded by seeded random 78 rpm chains (shellac.engine.degradation), and
+degraded by seeded random 78 rpm chains (shellac.lab.degradation), and
 restored by: nothing (the input), LTAS-EQ with the old single-soundfont reference
 (today's behaviour), LTAS-EQ with the new reference, and the chain EQ with the new
 reference. Prints per excerpt: LSD vs clean, third-octave LTAS error vs clean over
@@ -30,11 +30,11 @@ import build_reference_ltas as brl  # noqa: E402
 import make_demo  # noqa: E402
 import make_training_data as mtd  # noqa: E402
 
-from shellac.engine.degradation.historical import degrade  # noqa: E402
-from shellac.engine.degradation.params import random_params  # noqa: E402
 from shellac.engine.dsp.chain_eq import chain_equalize  # noqa: E402
 from shellac.engine.dsp.ltas import Ltas, compute_ltas, ltas_equalize, third_octave_smooth  # noqa: E402
-from shellac.engine.evaluation.metrics import (  # noqa: E402
+from shellac.lab.degradation.historical import degrade  # noqa: E402
+from shellac.lab.degradation.params import random_params  # noqa: E402
+from shellac.lab.evaluation.metrics import (  # noqa: E402
     filter_error_db,
     interp_log_freq,
     log_grid,

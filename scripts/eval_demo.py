@@ -5,7 +5,7 @@
 For every restored recording the degradation response that LTAS-EQ alone and
 LTAS-EQ followed by BABE-2 estimated is compared with the true response kept in
 truth/<id>.degradation.json: RMS dB error over the pass band, gain removed
-(shellac.engine.evaluation.metrics.filter_error_db). Both are read from the
+(shellac.lab.evaluation.metrics.filter_error_db). Both are read from the
 audio the same way (effective_response_db: third-octave LTAS of the stage chain's
 input, the denoised signal, minus that of its output), at the model's rate.
 
@@ -33,13 +33,13 @@ from shellac.catalogs import load_catalog  # noqa: E402
 from shellac.engine.audio_io import read_audio  # noqa: E402
 from shellac.engine.dsp.ltas import compute_ltas  # noqa: E402
 from shellac.engine.dsp.resample import resample  # noqa: E402
-from shellac.engine.evaluation.metrics import (  # noqa: E402
+from shellac.jobs import collection_status  # noqa: E402
+from shellac.lab.evaluation.metrics import (  # noqa: E402
     effective_response_db,
     filter_error_db,
     interp_log_freq,
     log_grid,
 )
-from shellac.jobs import collection_status  # noqa: E402
 
 
 def _stage_dirs(rec_dir: Path) -> list[Path]:

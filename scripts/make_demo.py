@@ -3,7 +3,7 @@
 Scores come from the music21 corpus, are rendered with the FluidSynth CLI and
 a General MIDI soundfont (FluidR3_GM from Debian's fluid-soundfont-gm, else the
 one shipped with pretty_midi), then degraded with
-``shellac.engine.degradation``. Writes, under ``--out`` (default catalogs/demo):
+``shellac.lab.degradation``. Writes, under ``--out`` (default catalogs/demo):
 
     masters/<id>.{wav,flac}              degraded "transfers", read-only (0o444)
     truth/<id>.clean.flac                clean render at the master's rate (mono)
@@ -36,7 +36,7 @@ import soundfile as sf
 
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import write_audio
-from shellac.engine.degradation import degrade, random_params
+from shellac.lab.degradation import degrade, random_params
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA_VERSION = 1
@@ -314,7 +314,7 @@ def config_hash(seed: int, soundfont: Path) -> str:
             "masters": [asdict(m) for m in MASTERS], "references": [asdict(r) for r in REFERENCES]}
     digest.update(json.dumps(spec, sort_keys=True).encode())
     digest.update(sha256_file(soundfont).encode())
-    code = [Path(__file__).resolve(), *sorted((REPO / "shellac/engine/degradation").glob("*.py"))]
+    code = [Path(__file__).resolve(), *sorted((REPO / "shellac/lab/degradation").glob("*.py"))]
     for path in code:
         digest.update(path.read_bytes())
     return digest.hexdigest()

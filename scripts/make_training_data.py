@@ -14,7 +14,7 @@ curves. Writes, under --out:
 Kinds: piano (GM piano from one of several soundfonts, default FluidR3 and TimGM6mb;
 varied tempo, velocity, transposition, sustain pedal and a light synthetic room; RMS
 around -24 dBFS as BABE-2's raw-amplitude piano model expects); tenor / soprano
-(chorale tenor / soprano lines sung by shellac.engine.synthesis, male formants
+(chorale tenor / soprano lines sung by shellac.lab.synthesis, male formants
 C3–A4 / female formants C4–C6); voice (both, alternating at random).
 Reruns are idempotent: clips whose manifest entry still matches are kept.
 
@@ -42,7 +42,7 @@ import make_demo  # noqa: E402  (scripts/ is not a package; reuse its score help
 
 from shellac.engine.atomic import atomic_write_json  # noqa: E402
 from shellac.engine.audio_io import write_audio  # noqa: E402
-from shellac.engine.synthesis import VOWELS, SungNote, Voice, render_melody  # noqa: E402
+from shellac.lab.synthesis import VOWELS, SungNote, Voice, render_melody  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 HELDOUT_TOML = REPO / "catalogs" / "heldout.toml"
@@ -167,7 +167,7 @@ def config_key(args: argparse.Namespace, soundfonts: list[Path]) -> str:
     digest.update(json.dumps(spec, sort_keys=True).encode())
     for soundfont in soundfonts:
         digest.update(f"{soundfont.name}:{soundfont.stat().st_size}".encode())
-    code = sorted((REPO / "shellac/engine/synthesis").glob("*.py"))
+    code = sorted((REPO / "shellac/lab/synthesis").glob("*.py"))
     for path in (Path(__file__), Path(make_demo.__file__), *code):
         digest.update(path.resolve().read_bytes())
     return digest.hexdigest()
@@ -327,7 +327,7 @@ def render_voice(rng: np.random.Generator, part: str, pool: list[str], sr: int, 
             )
             audio = render_melody(notes, voice, sample_rate=sr, seed=int(rng.integers(2**31)), tail_s=0.0)
             audio = np.pad(audio, (0, max(0, int(clip_s * sr) - audio.size)))[: int(clip_s * sr)]
-            settings = {"renderer": "shellac.engine.synthesis",
+            settings = {"renderer": "shellac.lab.synthesis",
                         "vibrato_rate_hz": round(voice.vibrato_rate_hz, 3),
                         "vibrato_cents": round(voice.vibrato_cents, 1), "breath": round(voice.breath, 3)}
         peak = float(np.max(np.abs(audio)))

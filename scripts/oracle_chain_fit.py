@@ -1,7 +1,7 @@
 """Print the oracle chain-fit errors: fitted against the true clean signal on seeded random 78 rpm chains.
 
-For each seed, random notes (shellac.engine.synthesis.random_notes) are degraded by the
-seed's random chain (shellac.engine.degradation: horn band-pass with resonances, hiss,
+For each seed, random notes (shellac.lab.synthesis.random_notes) are degraded by the
+seed's random chain (shellac.lab.degradation: horn band-pass with resonances, hiss,
 clicks, crackle, saturation); the chain is fitted with the true clean signal as the
 reference and scored over the pass band (RMS dB, gain removed) against the true
 response, together with its projection onto BABE-2's filter and BABE-2's own start.
@@ -15,7 +15,7 @@ import argparse
 
 import numpy as np
 
-from shellac.engine.evaluation.chain_oracle import oracle_fit
+from shellac.lab.evaluation.chain_oracle import oracle_fit
 
 
 def seed_list(text: str) -> list[int]:

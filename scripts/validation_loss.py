@@ -1,6 +1,6 @@
 """Validation loss of model bundles on held-out audio: the fixed segments, σ levels and noise of training.
 
-Scores each bundle's EMA network with shellac.engine.training.validation (the numbers
+Scores each bundle's EMA network with shellac.lab.training.validation (the numbers
 `shellac train --val-dir` writes to val_loss.csv), so a shipped model and a run in
 progress compare on identical inputs. The σ range and set size come from --run-dir's
 train_config.json when given (else from the first bundle and the defaults).
@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 
 from shellac.engine.models.bundle import load_bundle, read_config
-from shellac.engine.training.config import TrainConfig
-from shellac.engine.training.validation import make_validation_set, validation_loss, validation_sigmas
+from shellac.lab.training.config import TrainConfig
+from shellac.lab.training.validation import make_validation_set, validation_loss, validation_sigmas
 
 
 def main(argv: list[str] | None = None) -> int:

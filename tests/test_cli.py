@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 from prefect.states import Completed, State
 
-from shellac.cli import build_parser, main
+from shellac.cli.main import build_parser, main
 from shellac.stages.chain import job_plan, run_plan
 from shellac.stages.state import load_state, save_state
 
@@ -157,12 +157,12 @@ def test_catalog_errors_are_one_clean_line_and_debug_shows_the_traceback(
 
 def test_unexpected_errors_are_one_line_too(monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    import shellac.cli
+    import shellac.cli.main
 
     def boom(args: object) -> int:
         raise PermissionError(13, "Permission denied", "/archive/out")
 
-    monkeypatch.setattr(shellac.cli, "cmd_profiles", boom)
+    monkeypatch.setattr(shellac.cli.main, "cmd_profiles", boom)
     assert main(["profiles"]) == 1
     err = capsys.readouterr().err
     assert err == ("shellac: error: PermissionError: [Errno 13] Permission denied: '/archive/out' "

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from shellac.cli import main
-from shellac.doctor import check_models, run_checks
+from shellac.cli.doctor import check_models, run_checks
+from shellac.cli.main import main
 from shellac.stages.models import ModelStore
 
 from .fixtures.bundles import make_tiny_bundle

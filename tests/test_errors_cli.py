@@ -3,8 +3,8 @@
 import logging
 import sys
 
+from shellac.cli.errors import ExpectedErrorFilter
 from shellac.engine.errors import AudioLoadError
-from shellac.errors_cli import ExpectedErrorFilter
 
 
 def _record(exc: BaseException) -> logging.LogRecord:

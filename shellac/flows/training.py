@@ -10,9 +10,9 @@ from prefect import flow
 from prefect.concurrency.sync import concurrency
 from prefect.logging import get_run_logger
 
-from shellac.engine.training import CardInfo, TrainConfig, TrainResult, finetune, train
 from shellac.flows.gpu import GPU_LIMIT, slot_policy
 from shellac.flows.params import Device, GainDb, Steps
+from shellac.lab.training import CardInfo, TrainConfig, TrainResult, finetune, train
 
 
 def _slot(device: str) -> Any:

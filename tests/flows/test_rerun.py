@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
+from shellac.cli.ops import add_ops_commands
 from shellac.engine.errors import ShellacError
-from shellac.ops_cli import add_ops_commands
 from shellac.stages.chain import job_plan, run_plan
 from shellac.stages.state import load_state
 from tests.conftest import SR, harmonic_tone

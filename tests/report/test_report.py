@@ -16,8 +16,8 @@ import pytest
 import soundfile as sf
 
 from shellac.catalogs import load_catalog
+from shellac.cli.ops import add_ops_commands
 from shellac.engine.errors import ShellacError
-from shellac.ops_cli import add_ops_commands
 from shellac.report import gather, render_report, write_report
 from shellac.report.figures import filter_responses, ltas_curves
 from shellac.report.notes import hz_range

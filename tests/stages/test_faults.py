@@ -227,7 +227,7 @@ def test_corrupt_state_json_fails_only_its_recording(
     catalog_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from shellac.catalogs import load_catalog
-    from shellac.cli import main
+    from shellac.cli.main import main
     from shellac.jobs import collection_status, select_recordings
 
     for rec in ("a", "b"):

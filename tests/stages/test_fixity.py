@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 from mutagen.flac import FLAC
 
-from shellac.cli import main
+from shellac.cli.main import main
 from shellac.engine.errors import AudioLoadError, FixityError
 from shellac.engine.fixity import sha256_file
 from shellac.stages.chain import RecordingJob, job_plan, run_plan

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from shellac.cli import main
+from shellac.cli.main import main
 from shellac.engine.models.import_babe2 import import_babe2
 from shellac.stages.generative_eq import GenerativeEqParams
 from shellac.stages.ltas_eq import LtasEqParams

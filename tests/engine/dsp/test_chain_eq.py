@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from shellac.engine.degradation.historical import degrade
-from shellac.engine.degradation.params import DegradationParams, Resonance
 from shellac.engine.dsp.band_spectrum import band_spectrum
 from shellac.engine.dsp.chain_eq import chain_equalize, chain_equalize_file
 from shellac.engine.dsp.ltas import Ltas, compute_ltas, third_octave_smooth
-from shellac.engine.synthesis.notes import random_notes
+from shellac.lab.degradation.historical import degrade
+from shellac.lab.degradation.params import DegradationParams, Resonance
+from shellac.lab.synthesis.notes import random_notes
 
 SR = 22050
 N_FFT = 2048

@@ -5,7 +5,7 @@ from shellac.engine.dsp.band_spectrum import band_grid, band_spectrum
 from shellac.engine.dsp.chain_fit import fit_chain
 from shellac.engine.dsp.chain_model import ChainResponse, Resonance
 from shellac.engine.errors import ParameterError
-from shellac.engine.evaluation.chain_oracle import oracle_fit
+from shellac.lab.evaluation.chain_oracle import oracle_fit
 
 SR = 22050
 

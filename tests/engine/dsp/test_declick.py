@@ -6,7 +6,7 @@ import pytest
 from shellac.engine.dsp.declick import declick
 from shellac.engine.dsp.lsar import fit_ar_blocks, levinson, lsar_fill
 from shellac.engine.errors import ParameterError
-from shellac.engine.evaluation.clicks import plant_clicks, score_clicks
+from shellac.lab.evaluation.clicks import plant_clicks, score_clicks
 
 SR = 44100
 

@@ -5,10 +5,10 @@ import soundfile as sf
 from shellac.engine.dsp.band_spectrum import band_grid
 from shellac.engine.dsp.chain_model import ChainResponse, Resonance
 from shellac.engine.dsp.ltas import Ltas, compute_ltas
-from shellac.engine.evaluation.metrics import filter_error_db, log_grid
 from shellac.engine.operators.blind_filter import BlindFilter
 from shellac.engine.operators.chain_init import chain_filter_start, project_to_blind_filter
-from shellac.engine.synthesis.notes import random_notes
+from shellac.lab.evaluation.metrics import filter_error_db, log_grid
+from shellac.lab.synthesis.notes import random_notes
 
 SR = 22050
 CHAIN = ChainResponse(250.0, 18.0, 4000.0, 40.0, (Resonance(700.0, 5.0, 3.0),))

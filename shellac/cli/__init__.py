@@ -1,0 +1,1 @@
+"""The `shellac` command line: the parser in `main`, one module per command group."""

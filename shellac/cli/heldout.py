@@ -1,0 +1,230 @@
+"""``shellac bench-heldout`` and ``shellac bench-guidance``: the production chain on held-out material."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from shellac.stages.profiles import parse_sets
+
+DEFAULT_CACHE = Path("output/bench-heldout")
+DEFAULT_OUT = Path("docs/benchmarks")
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _common(p: argparse.ArgumentParser, part: str, excerpts: int) -> None:
+    p.add_argument(
+        "--part",
+        choices=("validation", "benchmark"),
+        default=part,
+        help=f"held-out part of catalogs/heldout.toml (default {part})",
+    )
+    p.add_argument("--excerpts", type=int, default=excerpts, help=f"number of excerpts (default {excerpts})")
+    p.add_argument("--seconds", type=float, default=5.5, help="excerpt length, s (default 5.5)")
+    p.add_argument("--sample-rate", type=int, default=22050, help="rate of the masters, Hz (default 22050)")
+    p.add_argument("--seed", type=int, default=0, help="seed of excerpts and chains (default 0)")
+    p.add_argument("--steps", type=int, help="generative_eq.n_steps on every generative run")
+    p.add_argument("--filter-iters", type=int, help="generative_eq.filter_iters on every generative run")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="STAGE.PARAM=VALUE",
+        help="parameter override on every run whose profile has STAGE (repeatable)",
+    )
+    p.add_argument(
+        "--models-dir", type=Path, default=Path("models"), help="models directory (default models)"
+    )
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=DEFAULT_CACHE,
+        help=f"renders and chain work folders, reused across runs (default {DEFAULT_CACHE})",
+    )
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"report folder (default {DEFAULT_OUT})")
+    p.add_argument("--device", default="cpu", help="device of the generative stage (default cpu)")
+
+
+def add_heldout_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``bench-heldout`` and ``bench-guidance`` to the ``shellac`` sub-commands."""
+    p = subparsers.add_parser(
+        "bench-heldout",
+        help="held-out benchmark of the production profiles (none / LTAS-EQ / BABE-2)",
+        description="Render held-out piano (catalogs/heldout.toml, held-out soundfont), degrade each excerpt "
+        "with a seeded 78 rpm-like chain, restore it through the production profiles with the chain "
+        "executor, and score LSD, third-octave LTAS error, energy beyond the cut-offs and SI-SDR "
+        "against the clean render; JSON, markdown and plots.",
+    )
+    _common(p, "benchmark", 8)
+    p.add_argument(
+        "--rows",
+        help="comma-separated rows (default input,ltas_eq,babe2,babe2_gated,babe2_sy0,"
+        "babe2_sy0_gated; also babe2_bundle)",
+    )
+    p.add_argument("--plots", type=int, default=2, help="excerpts to plot (default 2)")
+    p.add_argument("--name", default="heldout-piano", help="report name (default heldout-piano)")
+    p.set_defaults(func=cmd_bench_heldout)
+
+    g = subparsers.add_parser(
+        "bench-guidance",
+        help="sweep σ_y, ξ and steps on held-out VALIDATION material; record the choice",
+        description="Run the piano profile over a grid of sampler settings on the validation part of "
+        "catalogs/heldout.toml (never the benchmark part), score the generative output against the clean "
+        "renders, and with --write store the best point in the bundle's card (save_bundle, checksums "
+        "re-sealed); generative_eq uses it when guidance = 'bundle'.",
+    )
+    _common(g, "validation", 4)
+    g.add_argument("--model", default="piano", help="bundle key in --models-dir (default piano)")
+    g.add_argument("--grid-steps", default="8", help="comma-separated N values (default 8)")
+    g.add_argument("--grid-sigma-y", default="0,0.05,0.25", help="comma-separated σ_y (default 0,0.05,0.25)")
+    g.add_argument("--grid-xi", default="0.5,1,2", help="comma-separated ξ (default 0.5,1,2)")
+    g.add_argument("--write", action="store_true", help="store the chosen point in the bundle's card")
+    g.add_argument("--name", default="guidance-piano", help="report name (default guidance-piano)")
+    g.set_defaults(func=cmd_bench_guidance)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    overrides = parse_sets(args.set or [])
+    gen = overrides.setdefault("generative_eq", {})
+    if args.steps:
+        gen["n_steps"] = args.steps
+    if args.filter_iters:
+        gen["filter_iters"] = args.filter_iters
+    return {k: v for k, v in overrides.items() if v}
+
+
+def cmd_bench_heldout(args: argparse.Namespace) -> int:
+    """Run the held-out benchmark and write ``<name>.json``, ``<name>.md`` and plots under ``--out``."""
+    from shellac.lab.heldout.bench import run_bench, select_rows
+    from shellac.lab.heldout.material import load_heldout
+    from shellac.lab.heldout.report import markdown, plot_excerpts, run_context, write_json, write_markdown
+    from shellac.lab.heldout.runner import prepare_excerpts
+
+    command = "shellac " + shlex.join(sys.argv[1:])
+    context = run_context(command)
+    part = load_heldout(args.part)
+    excerpts = prepare_excerpts(
+        part, args.excerpts, args.seconds, args.sample_rate, args.seed, args.cache, log=_log
+    )
+    overrides = _overrides(args)
+    rows = select_rows(args.rows.split(",") if args.rows else None)
+    outcome = run_bench(
+        excerpts,
+        rows,
+        args.models_dir.resolve(),
+        overrides=overrides,
+        device=args.device,
+        keep_outputs=args.plots,
+        log=_log,
+    )
+    settings = {
+        "name": args.name,
+        "part": args.part,
+        "composers": list(part.composers),
+        "soundfont": part.soundfont.name,
+        "excerpts": args.excerpts,
+        "seconds": args.seconds,
+        "sample_rate": args.sample_rate,
+        "seed": args.seed,
+        "overrides": overrides,
+        "models_dir": str(args.models_dir),
+    }
+    notes = (
+        "ViSQOL: not scored — no ViSQOL implementation is installed in the locked environment "
+        "(visqol-python is optional and absent); no stand-in is reported under its name."
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(outcome, args.out / f"{args.name}.json", context, settings)
+    text = markdown(outcome, context, settings, notes)
+    write_markdown(args.out / f"{args.name}.md", text)
+    for path in plot_excerpts(outcome, args.out, args.name):
+        _log(f"plot: {path}")
+    print(text)
+    return 0
+
+
+def _floats(text: str) -> list[float]:
+    return [float(v) for v in text.split(",") if v.strip()]
+
+
+def cmd_bench_guidance(args: argparse.Namespace) -> int:
+    """Run the sweep, write ``<name>.json``/``.md`` and, with --write, the bundle's measured guidance."""
+    from shellac.engine.atomic import atomic_write_json, atomic_write_text
+    from shellac.engine.errors import ParameterError
+    from shellac.engine.models.guidance import record_guidance
+    from shellac.lab.heldout.material import load_heldout
+    from shellac.lab.heldout.report import run_context
+    from shellac.lab.heldout.runner import prepare_excerpts
+    from shellac.lab.heldout.sweep import choose, gate_values, grid, measured_guidance, run_sweep, separation
+
+    if args.part != "validation":
+        raise ParameterError(
+            "settings are chosen on the validation part only; the benchmark part is held out"
+        )
+    command = "shellac " + shlex.join(sys.argv[1:])
+    context = run_context(command)
+    part = load_heldout(args.part)
+    excerpts = prepare_excerpts(
+        part, args.excerpts, args.seconds, args.sample_rate, args.seed, args.cache, log=_log
+    )
+    points = grid(
+        [int(v) for v in _floats(args.grid_steps)], _floats(args.grid_sigma_y), _floats(args.grid_xi)
+    )
+    overrides = _overrides(args)
+    overrides.setdefault("generative_eq", {})["model"] = args.model
+    outcome = run_sweep(
+        excerpts, points, args.models_dir.resolve(), overrides=overrides, device=args.device, log=_log
+    )
+    best, table = choose(outcome, points)
+    material = (
+        f"{args.excerpts} × {args.seconds} s excerpts of the validation works "
+        f"({', '.join(part.composers)}) rendered with {part.soundfont.name}, seed {args.seed}, "
+        f"chains of shellac.lab.heldout.chains; common overrides {overrides}"
+    )
+    record = measured_guidance(best, table, material, command)
+    gates = gate_values(outcome)
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(
+        args.out / f"{args.name}.json",
+        {
+            "context": context,
+            "chosen": record.model_dump(mode="json"),
+            "gate_values": gates,
+            "gate_separation": separation(gates),
+            "per_excerpt": {k: v for k, v in outcome.scores.items()},
+            "excerpts": [e.name for e in excerpts],
+        },
+    )
+    lines = [
+        f"# Guidance sweep: {args.name}",
+        "",
+        f"- command: `{command}`",
+        f"- date: {context['date']}; git commit `{context['git_commit']}`; OMP_NUM_THREADS="
+        f"{context['omp_num_threads']}; load at start `{context['uptime']}`",
+        f"- material: {material}",
+        f"- objective: {record.objective}",
+        "",
+        "| setting | LSD dB | LTAS err. dB | high band dB | low band dB | SI-SDR dB | objective | "
+        "wins vs LTAS-EQ (LSD/LTAS/both %) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for key, row in table.items():
+        wins = row.get("wins_vs_ltas_eq_pct")
+        win_text = "/".join(f"{wins[k]:.0f}" for k in ("lsd", "ltas_err", "both")) if wins else "–"
+        lines.append(
+            f"| {key}{' **(chosen)**' if key == best.key else ''} | {row['lsd_db']:.2f} | "
+            f"{row['ltas_err_db']:.2f} | {row['high_band_db']:.2f} | {row['low_band_db']:.2f} | "
+            f"{row['si_sdr_db']:.2f} | {row['objective']:.2f} | {win_text} |"
+        )
+    atomic_write_text(args.out / f"{args.name}.md", "\n".join(lines) + "\n")
+    print("\n".join(lines))
+    if args.write:
+        path = record_guidance(args.models_dir / args.model, record)
+        _log(f"recorded {best.key} in {path}/card.json")
+    return 0

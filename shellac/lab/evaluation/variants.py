@@ -1,0 +1,227 @@
+"""The compared restorations (BABE-2 paper's Table 1 rows and ablations) and how each is run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from shellac.engine.blocks.autoregressive import BlockSettings, SamplerSettings, restore_blocks
+from shellac.engine.diffusion.guidance import Denoiser
+from shellac.engine.dsp.ltas import Ltas, ltas_equalize
+from shellac.engine.errors import ParameterError
+from shellac.engine.operators.blind_filter import BlindFilter
+from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
+from shellac.engine.operators.parametric import ParametricBlindFilter
+from shellac.lab.evaluation.metrics import interp_log_freq
+from shellac.lab.evaluation.reference_variant import run_reference_on_excerpt
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row of the benchmark.
+
+    Attributes
+    ----------
+    key, label
+        Identifier (CLI, JSON) and table label.
+    filter_kind
+        ``"babe2"`` or ``"lowpass"`` for generative rows; None for the model-free rows.
+    ltas_eq
+        Model-free rows only: apply LTAS-EQ (else the degraded input is scored as it is).
+    ltas_eq_init, ltas_eq_objective
+        Generative rows: start the sampler from / guide towards the LTAS-equalised input.
+    noise_regularisation
+        Generative rows: use σ_y of the sampler settings (False: σ_y = 0).
+    preset
+        ``"reference"``: the BABE-2 reference implementation item by item
+        (docs/babe2-parity.md); the other fields then do not apply.
+    filter_design, carry_filter, reference_sampling
+        Shellac rows, for ablations: the filter design (``"shellac"`` continuous or
+        ``"reference"`` bin-anchored, with the reference's fit), whether the filter
+        is carried across blocks, and the reference's γ = S_churn/(N+1) with no final
+        Euler step.
+    """
+
+    key: str
+    label: str
+    filter_kind: str | None = None
+    ltas_eq: bool = False
+    ltas_eq_init: bool = False
+    ltas_eq_objective: bool = False
+    noise_regularisation: bool = True
+    preset: str = "shellac"
+    filter_design: str = "shellac"
+    carry_filter: bool = True
+    reference_sampling: bool = False
+
+    @property
+    def generative(self) -> bool:
+        """Whether the row runs the diffusion sampler."""
+        return self.filter_kind is not None
+
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant("original", "Original (degraded)"),
+    Variant("ltas_eq", "LTAS-EQ", ltas_eq=True),
+    # BABE (v1) style: only the blind filter differs from the BABE-2 row, so the filter's effect is isolated.
+    Variant("babe_lowpass", "BABE (low-pass filter)", filter_kind="lowpass"),
+    Variant("babe2", "BABE-2", filter_kind="babe2"),
+    Variant("babe2_no_noise_reg", "BABE-2 w/o noise reg. (σ_y = 0)", filter_kind="babe2",
+            noise_regularisation=False),
+    Variant("babe2_ltas_init", "BABE-2 w/ LTAS-EQ init.", filter_kind="babe2", ltas_eq_init=True),
+    Variant("babe2_ltas_obj", "BABE-2 w/ LTAS-EQ obj.", filter_kind="babe2", ltas_eq_objective=True),
+    Variant("babe2_ltas_both", "BABE-2 w/ LTAS-EQ obj. + init.", filter_kind="babe2",
+            ltas_eq_init=True, ltas_eq_objective=True),
+)
+# Shellac's own choices, each put back to the reference's on top of the full Shellac row, and the reference.
+ABLATIONS: tuple[Variant, ...] = (
+    Variant("babe2_reference", "BABE-2 reference preset", filter_kind="babe2", ltas_eq_init=True,
+            ltas_eq_objective=True, preset="reference"),
+    Variant("ablate_filter_design", "Shellac w/ reference filter design + fit", filter_kind="babe2",
+            ltas_eq_init=True, ltas_eq_objective=True, filter_design="reference"),
+    Variant("ablate_carry_filter", "Shellac w/ fresh filter per block", filter_kind="babe2",
+            ltas_eq_init=True, ltas_eq_objective=True, carry_filter=False),
+    Variant("ablate_sampling", "Shellac w/ reference churn (N+1) and no final Euler", filter_kind="babe2",
+            ltas_eq_init=True, ltas_eq_objective=True, reference_sampling=True),
+)
+VARIANT_KEYS: tuple[str, ...] = tuple(v.key for v in (*VARIANTS, *ABLATIONS))
+
+
+def select_variants(keys: list[str] | None) -> tuple[Variant, ...]:
+    """The variants named by ``keys`` in table order (the paper's rows when None; ablations by name)."""
+    if not keys:
+        return VARIANTS
+    unknown = sorted(set(keys) - set(VARIANT_KEYS))
+    if unknown:
+        raise ParameterError(f"unknown variants {unknown}; known: {', '.join(VARIANT_KEYS)}")
+    return tuple(v for v in (*VARIANTS, *ABLATIONS) if v.key in keys)
+
+
+# The paper's Table 3 sampler settings per content type.
+PRESETS: dict[str, SamplerSettings] = {
+    "piano": SamplerSettings(n_steps=51, sigma_start=0.5, sigma_min=4e-5, rho=13.0, xi=1.0, sigma_y=0.25),
+    "voice": SamplerSettings(n_steps=51, sigma_start=10.0, sigma_min=1e-3, rho=13.0, xi=0.5, sigma_y=1.0),
+}
+
+
+@dataclass(frozen=True)
+class RestorationSettings:
+    """Everything a generative row needs besides the model and the variant."""
+
+    sampler: SamplerSettings
+    segment_length: int
+    target_std: float
+    filter_iters: int = 100
+    filter_lr: float = 10.0
+    overlap_fraction: float = 0.1
+    max_boost_db: float = 20.0
+
+
+@dataclass
+class ExcerptOutput:
+    """A variant's output for one excerpt.
+
+    ``response_db`` holds one estimated degradation response per block (dB on
+    the runner's frequency grid); LTAS-EQ's is its applied difference curve and
+    the unprocessed input's is flat (0 dB: "no correction").
+    """
+
+    audio: np.ndarray
+    response_db: list[np.ndarray]
+
+
+def _rebuild_filter(kind: str, sample_rate: int, values: dict[str, object]) -> ParametricBlindFilter:
+    cls = BlindFilter if kind == "babe2" else LowpassBlindFilter
+    design = "reference" if values.get("kind") == "ReferenceBlindFilter" else "shellac"
+    blind = cls(sample_rate, design=design) if cls is BlindFilter else cls(sample_rate)
+    blind.set_values({k: v for k, v in values.items() if k not in ("kind", "sample_rate")})
+    return blind
+
+
+def run_variant_on_excerpt(
+    variant: Variant,
+    degraded: np.ndarray,
+    sample_rate: int,
+    reference_ltas: Ltas,
+    grid_hz: np.ndarray,
+    *,
+    denoiser: Denoiser | None,
+    settings: RestorationSettings,
+    seed: int,
+    device: torch.device,
+    progress: Callable[[int, int, int, int], None] | None = None,
+) -> ExcerptOutput:
+    """Restore one degraded excerpt with ``variant``; report the estimated response on ``grid_hz``.
+
+    Parameters
+    ----------
+    variant
+        The row to run.
+    degraded
+        Degraded mono excerpt at ``sample_rate`` (Hz).
+    reference_ltas
+        The model's reference LTAS (target of LTAS-EQ).
+    grid_hz
+        Frequencies (Hz) at which estimated responses are returned.
+    denoiser
+        D(x, σ) on ``device``; needed by generative rows.
+    settings
+        Sampler, block and filter settings shared by all rows.
+    seed
+        Seed of the sampler noise; the same for every variant, so rows differ only by method.
+    """
+    needs_eq = variant.ltas_eq or variant.ltas_eq_init or variant.ltas_eq_objective
+    eq_db = np.zeros_like(grid_hz)
+    equalised = degraded
+    if needs_eq:
+        equalised, diff_db, _ = ltas_equalize(degraded, sample_rate, reference_ltas,
+                                              n_fft=reference_ltas.n_fft, max_boost_db=settings.max_boost_db)
+        freqs = np.fft.rfftfreq(reference_ltas.n_fft, d=1.0 / sample_rate)
+        eq_db = interp_log_freq(grid_hz, freqs, diff_db)
+        equalised = np.asarray(equalised, dtype=np.float64)
+    if not variant.generative:
+        if variant.ltas_eq:
+            return ExcerptOutput(audio=equalised, response_db=[eq_db])
+        flat = np.zeros_like(grid_hz)
+        return ExcerptOutput(audio=np.asarray(degraded, dtype=np.float64), response_db=[flat])
+    if denoiser is None:
+        raise ParameterError(f"variant {variant.key!r} needs a model")
+    if variant.preset == "reference":
+        audio, responses = run_reference_on_excerpt(
+            degraded, sample_rate, reference_ltas, grid_hz, denoiser=denoiser, sampler=settings.sampler,
+            segment_length=settings.segment_length, target_std=settings.target_std,
+            filter_iters=settings.filter_iters, filter_lr=settings.filter_lr,
+            overlap_fraction=settings.overlap_fraction, max_boost_db=settings.max_boost_db, seed=seed,
+            device=device)
+        return ExcerptOutput(audio=audio, response_db=responses)
+
+    kind = variant.filter_kind or "babe2"
+
+    def make_filter() -> ParametricBlindFilter:
+        if kind == "babe2":
+            return BlindFilter(sample_rate, n_iters=settings.filter_iters, lr=settings.filter_lr,
+                               device=device, design=variant.filter_design)
+        return LowpassBlindFilter(sample_rate, n_iters=settings.filter_iters, lr=settings.filter_lr,
+                                  device=device)
+
+    sampler = settings.sampler if variant.noise_regularisation else replace(settings.sampler, sigma_y=0.0)
+    if variant.reference_sampling:
+        sampler = replace(sampler, churn_n=sampler.n_steps + 1, final_euler=False)
+    # Excerpts are separate recordings: a fresh filter each, carried only across an excerpt's own blocks.
+    blocks = BlockSettings(segment_length=settings.segment_length, overlap_fraction=settings.overlap_fraction,
+                           carry_filter=variant.carry_filter, seed=seed)
+    y = equalised if variant.ltas_eq_objective else degraded
+    x_init = equalised if variant.ltas_eq_init else degraded
+    result = restore_blocks(denoiser, np.asarray(y, np.float32), make_filter=make_filter, sampler=sampler,
+                            blocks=blocks, target_std=settings.target_std,
+                            x_init=np.asarray(x_init, np.float32), device=device, progress=progress)
+    responses = []
+    for report in result.reports:
+        blind = _rebuild_filter(kind, sample_rate, report["filter"])
+        # With the LTAS-EQ objective the filter models what the EQ left: the chain's estimate is both.
+        offset = eq_db if variant.ltas_eq_objective else 0.0
+        responses.append(blind.response_db(grid_hz) + offset)
+    return ExcerptOutput(audio=result.audio.astype(np.float64), response_db=responses)

@@ -1,0 +1,187 @@
+"""The held-out benchmark: rows (input, LTAS-EQ, BABE-2 variants), means, win rates, gate agreement."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from shellac.engine.errors import ParameterError
+from shellac.lab.heldout.runner import ChainRun, HeldoutExcerpt, RunOutputs, run_chain, score
+from shellac.stages.profiles import load_plan
+
+METRICS = ("lsd_db", "ltas_err_db", "high_band_db", "low_band_db", "si_sdr_db")
+LOWER_IS_BETTER = ("lsd_db", "ltas_err_db")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the table: which chain run, and which of its outputs is scored."""
+
+    key: str
+    label: str
+    run: ChainRun | None  # None: the degraded input itself
+    output: str = "access"  # "access": the access copy; "generative": the generative stage's own output
+
+
+def _sigma_y0() -> dict[str, dict[str, Any]]:
+    return {"generative_eq": {"sigma_y": 0.0}}
+
+
+ROWS: dict[str, Row] = {
+    r.key: r
+    for r in (
+        Row("input", "degraded input (untouched)", None),
+        Row("ltas_eq", "LTAS-EQ (profile piano-ltas)", ChainRun("piano-ltas")),
+        Row("chain_eq", "chain EQ alone (profile piano-ltas, ltas_eq.method = chain)",
+            ChainRun("piano-ltas", {"ltas_eq": {"method": "chain"}})),
+        Row("babe2", "chain EQ + BABE-2 (profile piano), generative output", ChainRun("piano"), "generative"),
+        Row(
+            "babe2_gated",
+            "chain EQ + BABE-2 (profile piano), access copy after the quality gate",
+            ChainRun("piano"),
+        ),
+        Row(
+            "babe2_sy0",
+            "chain EQ + BABE-2, σ_y = 0, generative output",
+            ChainRun("piano", _sigma_y0()),
+            "generative",
+        ),
+        Row(
+            "babe2_sy0_gated",
+            "chain EQ + BABE-2, σ_y = 0, access copy after the gate",
+            ChainRun("piano", _sigma_y0()),
+        ),
+        Row(
+            "babe2_bundle",
+            "chain EQ + BABE-2, the bundle's measured guidance, generative output",
+            ChainRun("piano", {"generative_eq": {"guidance": "bundle"}}),
+            "generative",
+        ),
+    )
+}
+DEFAULT_ROWS = ("input", "ltas_eq", "chain_eq", "babe2", "babe2_gated", "babe2_sy0", "babe2_sy0_gated")
+
+
+def select_rows(keys: Sequence[str] | None) -> list[Row]:
+    """The rows named by ``keys`` (default: DEFAULT_ROWS), in table order."""
+    wanted = list(keys or DEFAULT_ROWS)
+    unknown = [k for k in wanted if k not in ROWS]
+    if unknown:
+        raise ParameterError(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
+    return [ROWS[k] for k in ROWS if k in wanted]
+
+
+def with_overrides(run: ChainRun, overrides: Mapping[str, Mapping[str, Any]]) -> ChainRun:
+    """``run`` with ``overrides`` (stage -> param -> value) added for the stages its profile has."""
+    stages = {s.stage for s in load_plan(run.profile).steps}
+    merged = {k: dict(v) for k, v in run.overrides.items()}
+    for stage, values in overrides.items():
+        if stage in stages:
+            merged[stage] = {**values, **merged.get(stage, {})}
+    return ChainRun(run.profile, merged)
+
+
+@dataclass
+class BenchOutcome:
+    """Per-excerpt scores and gate records of every row, and the summaries."""
+
+    rows: list[Row]
+    excerpts: list[HeldoutExcerpt]
+    scores: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    gates: dict[str, list[dict[str, Any] | None]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    outputs: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+    def means(self) -> dict[str, dict[str, float]]:
+        """Mean of every metric per row."""
+        return {k: {m: float(np.mean([s[m] for s in v])) for m in METRICS} for k, v in self.scores.items()}
+
+    def win_rates(self, row: str, against: str) -> dict[str, float]:
+        """Percent of excerpts where ``row`` beats ``against`` on LSD, LTAS error, and both."""
+        a, b = self.scores[row], self.scores[against]
+        lsd_win = [x["lsd_db"] < y["lsd_db"] for x, y in zip(a, b, strict=True)]
+        ltas_win = [x["ltas_err_db"] < y["ltas_err_db"] for x, y in zip(a, b, strict=True)]
+        both = [p and q for p, q in zip(lsd_win, ltas_win, strict=True)]
+        return {
+            "lsd": 100.0 * float(np.mean(lsd_win)),
+            "ltas_err": 100.0 * float(np.mean(ltas_win)),
+            "both": 100.0 * float(np.mean(both)),
+        }
+
+
+def run_bench(
+    excerpts: list[HeldoutExcerpt],
+    rows: list[Row],
+    models_dir: Any,
+    *,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    device: str = "cpu",
+    keep_outputs: int = 0,
+    log: Callable[[str], None] = print,
+) -> BenchOutcome:
+    """Restore every excerpt with every row's chain run (each run once), score and collect gate records.
+
+    ``keep_outputs`` excerpts' signals are kept for plots.
+    """
+    outcome = BenchOutcome(rows, excerpts)
+    runs = {r.key: with_overrides(r.run, overrides or {}) for r in rows if r.run is not None}
+    done: dict[tuple[str, int], RunOutputs] = {}
+    for i, excerpt in enumerate(excerpts):
+        for row in rows:
+            if row.run is None:
+                estimate, gate = excerpt.degraded, None
+            else:
+                run = runs[row.key]
+                if (run.key(), i) not in done:
+                    log(f"{excerpt.name}: {run.profile} {dict(run.overrides)}")
+                    done[(run.key(), i)] = run_chain(excerpt, run, models_dir, device=device)
+                    outcome.seconds[run.key()] = (
+                        outcome.seconds.get(run.key(), 0.0) + done[(run.key(), i)].seconds
+                    )
+                result = done[(run.key(), i)]
+                if row.output == "generative" and result.generative is None:
+                    raise ParameterError(f"row {row.key}: profile {run.profile} has no generative_eq step")
+                estimate = result.generative if row.output == "generative" else result.access
+                gate = result.gate
+            assert estimate is not None
+            outcome.scores.setdefault(row.key, []).append(score(excerpt, estimate))
+            outcome.gates.setdefault(row.key, []).append(gate)
+            if i < keep_outputs:
+                outcome.outputs.setdefault(row.key, []).append(estimate)
+    return outcome
+
+
+def gate_agreement(
+    outcome: BenchOutcome, generative: str = "babe2", baseline: str = "ltas_eq"
+) -> dict[str, Any] | None:
+    """How the gate's decisions match the truth: was the generative output worse than LTAS-EQ on LSD?"""
+    if generative not in outcome.scores or baseline not in outcome.scores:
+        return None
+    table = {"fallback_and_worse": 0, "fallback_but_better": 0, "kept_but_worse": 0, "kept_and_better": 0}
+    per_excerpt = []
+    for gen, base, gate in zip(
+        outcome.scores[generative], outcome.scores[baseline], outcome.gates[generative], strict=True
+    ):
+        worse = gen["lsd_db"] > base["lsd_db"] or gen["ltas_err_db"] > base["ltas_err_db"]
+        fallback = bool(gate and gate.get("fallback"))
+        table[
+            ("fallback_and_worse" if worse else "fallback_but_better")
+            if fallback
+            else ("kept_but_worse" if worse else "kept_and_better")
+        ] += 1
+        per_excerpt.append(
+            {
+                "fallback": fallback,
+                "worse_than_baseline": worse,
+                "checks": {c["name"]: c["value"] for c in (gate or {}).get("checks", [])},
+            }
+        )
+    return {
+        "generative_row": generative,
+        "baseline_row": baseline,
+        "counts": table,
+        "per_excerpt": per_excerpt,
+    }

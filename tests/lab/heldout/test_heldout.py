@@ -1,0 +1,103 @@
+"""Held-out benchmark parts that need no rendering: chains, spectral balance, rows, wins, gate agreement."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shellac.engine.errors import ParameterError
+from shellac.lab.degradation import degrade
+from shellac.lab.evaluation.spectral_balance import band_energy_db, ltas_error_db
+from shellac.lab.heldout.bench import BenchOutcome, Row, gate_agreement, select_rows, with_overrides
+from shellac.lab.heldout.chains import heldout_chain
+from shellac.lab.heldout.material import RenderSpec, load_heldout
+from shellac.lab.heldout.runner import ChainRun
+from shellac.lab.heldout.sweep import GridPoint, choose, grid
+
+SR = 22050
+
+
+def test_chains_are_seeded_and_match_the_issue() -> None:
+    a = heldout_chain(np.random.default_rng([0, 1, 1]), SR, 5.5)
+    assert a == heldout_chain(np.random.default_rng([0, 1, 1]), SR, 5.5)
+    assert 25.0 <= (a.hiss_snr_db or 0) <= 40.0 and a.crackle_rate_hz == 0.0
+    assert 1 <= len(a.resonances) <= 2 and a.click_amplitude == (0.2, 0.6)
+    x = np.random.default_rng(0).standard_normal(int(5.5 * SR)) * 0.1
+    result = degrade(x, SR, a, np.random.default_rng(2))
+    assert result.click_widths_samples.size > 0
+    assert result.click_widths_samples.min() >= 3 and result.click_widths_samples.max() <= 30
+
+
+def test_spectral_balance_of_a_known_filter() -> None:
+    rng = np.random.default_rng(1)
+    clean = rng.standard_normal(SR * 3)
+    freqs = np.fft.rfftfreq(4096, 1 / SR)
+    flat = np.zeros_like(freqs)
+    assert ltas_error_db(clean, clean, SR, freqs, flat) == pytest.approx(0.0, abs=1e-9)
+    # Removing everything above 4 kHz leaves about 4/11 of white noise's power: the share below rises.
+    spec = np.fft.rfft(clean)
+    spec[np.fft.rfftfreq(clean.size, 1 / SR) > 4000] = 0
+    lowpassed = np.fft.irfft(spec, clean.size)
+    assert band_energy_db(clean, lowpassed, SR, 20.0, 4000.0) == pytest.approx(
+        10 * np.log10(11025 / 3980), abs=0.3)
+    assert band_energy_db(clean, lowpassed, SR, 4500.0, SR / 2) < -40
+    assert ltas_error_db(clean, lowpassed, SR, freqs, flat) > 10
+
+
+def _outcome(gen: list[tuple[float, float]], base: list[tuple[float, float]], fallbacks: list[bool]
+             ) -> BenchOutcome:
+    rows = [Row("ltas_eq", "LTAS-EQ", ChainRun("piano-ltas")),
+            Row("babe2", "BABE-2", ChainRun("piano"), "generative")]
+    outcome = BenchOutcome(rows, [])
+    pad = {"high_band_db": 0.0, "low_band_db": 0.0, "si_sdr_db": 0.0}
+    outcome.scores = {"babe2": [{"lsd_db": a, "ltas_err_db": b, **pad} for a, b in gen],
+                      "ltas_eq": [{"lsd_db": a, "ltas_err_db": b, **pad} for a, b in base]}
+    outcome.gates = {"babe2": [{"fallback": f, "checks": []} for f in fallbacks],
+                     "ltas_eq": [None] * len(base)}
+    return outcome
+
+
+def test_win_rates_and_gate_agreement() -> None:
+    outcome = _outcome([(10, 3), (12, 9), (9, 8)], [(11, 4), (11, 4), (10, 7)], [False, True, False])
+    assert outcome.win_rates("babe2", "ltas_eq") == pytest.approx(
+        {"lsd": 200 / 3, "ltas_err": 100 / 3, "both": 100 / 3})
+    counts = gate_agreement(outcome)["counts"]  # type: ignore[index]
+    assert counts == {"fallback_and_worse": 1, "fallback_but_better": 0, "kept_but_worse": 1,
+                      "kept_and_better": 1}
+    assert outcome.means()["babe2"]["lsd_db"] == pytest.approx(31 / 3)
+
+
+def test_sweep_chooses_the_lowest_objective() -> None:
+    points = grid([8], [0.0, 0.25], [1.0])
+    assert [p.key for p in points] == ["N8_sy0_xi1", "N8_sy0.25_xi1"]
+    outcome = _outcome([], [(11, 4), (11, 4)], [])
+    del outcome.scores["babe2"]
+    pad = {"high_band_db": 0.0, "low_band_db": 0.0, "si_sdr_db": 0.0}
+    outcome.scores["input"] = [{"lsd_db": 9.0, "ltas_err_db": 3.0, **pad}] * 2
+    outcome.scores["N8_sy0_xi1"] = [{"lsd_db": 10.0, "ltas_err_db": 5.0, **pad}] * 2
+    outcome.scores["N8_sy0.25_xi1"] = [{"lsd_db": 14.0, "ltas_err_db": 5.0, **pad}] * 2
+    best, table = choose(outcome, points)
+    assert best == GridPoint(8, 0.0, 1.0)
+    assert table["N8_sy0_xi1"]["objective"] == 15.0 and table["ltas_eq"]["objective"] == 15.0
+
+
+def test_rows_and_overrides_follow_the_profiles() -> None:
+    assert [r.key for r in select_rows(["babe2", "input"])] == ["input", "babe2"]
+    with pytest.raises(ParameterError, match="unknown rows"):
+        select_rows(["nope"])
+    overrides = {"generative_eq": {"n_steps": 8, "sigma_y": 0.5}, "denoise": {"prop_decrease": 0.5}}
+    assert with_overrides(ChainRun("piano-ltas"), overrides).overrides == {"denoise": {"prop_decrease": 0.5}}
+    piano = with_overrides(ChainRun("piano", {"generative_eq": {"sigma_y": 0.0}}), overrides)
+    assert piano.overrides["generative_eq"] == {"n_steps": 8, "sigma_y": 0.0}  # the row's own value wins
+    assert piano.key() != ChainRun("piano").key()
+
+
+def test_heldout_parts_and_render_keys() -> None:
+    part = load_heldout("benchmark", path=Path("catalogs/heldout.toml"))
+    assert part.soundfont.name == "MuseScore_General_Full.sf3" and "joplin" in part.composers
+    assert not set(part.composers) & set(load_heldout("validation").composers)
+    with pytest.raises(ParameterError):
+        load_heldout("training")
+    spec = RenderSpec("joplin/maple_leaf_rag.mxl", str(part.soundfont), SR, 5.5, 1)
+    assert spec.key() == RenderSpec("joplin/maple_leaf_rag.mxl", str(part.soundfont), SR, 5.5, 1).key()
+    assert spec.key() != RenderSpec("joplin/maple_leaf_rag.mxl", str(part.soundfont), SR, 5.5, 2).key()
