@@ -1,9 +1,29 @@
-"""Prefect flows: collection runs, per-recording runs, reruns, training; orchestration only."""
+"""Prefect flows: collection runs, per-recording runs, reruns, training; orchestration only.
 
-from shellac.flows.collection import restore_collection, summary_of
-from shellac.flows.recording import restore_recording
-from shellac.flows.rerun import rerun_failed
-from shellac.flows.training import finetune_model, train_model
+The names below load on first use, so a worker starting one recording run (entrypoint
+``shellac/flows/recording.py``) does not import the collection, rerun and training flows.
+"""
 
-__all__ = ["finetune_model", "rerun_failed", "restore_collection", "restore_recording", "summary_of",
-           "train_model"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "restore_collection": "shellac.flows.collection",
+    "summary_of": "shellac.flows.collection",
+    "restore_recording": "shellac.flows.recording",
+    "rerun_failed": "shellac.flows.rerun",
+    "finetune_model": "shellac.flows.training",
+    "train_model": "shellac.flows.training",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'shellac.flows' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
