@@ -180,3 +180,12 @@ def test_run_names_busy_recordings_and_fails(
         "collection": "c", "done": 1, "failed": 0, "catalog_errors": [], "busy": ["b"], "unfinished": []}))
     assert main(["run", str(catalog_dir)]) == 1
     assert "1 busy (another run holds them; not processed by this run): b" in capsys.readouterr().out
+
+
+def test_bench_help_names_every_row(capsys: pytest.CaptureFixture[str]) -> None:
+    from shellac.lab.evaluation.variants import VARIANT_KEYS
+
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(key in text for key in VARIANT_KEYS)

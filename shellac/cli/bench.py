@@ -56,8 +56,10 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sigma-y", type=float, help="noise regularisation σ_y (default: preset)")
     p.add_argument("--xi", type=float, help="guidance step ξ (default: preset)")
     p.add_argument("--sigma-start", type=float, help="warm-start σ (default: preset)")
-    p.add_argument("--variants", help="comma-separated subset of: original, ltas_eq, babe_lowpass, babe2, "
-                   "babe2_no_noise_reg, babe2_ltas_init, babe2_ltas_obj, babe2_ltas_both (default all)")
+    p.add_argument("--variants", help="comma-separated rows: original, ltas_eq, babe_lowpass, babe2, "
+                   "babe2_no_noise_reg, babe2_ltas_init, babe2_ltas_obj, babe2_ltas_both (the default: "
+                   "all of these); by name only: babe2_reference, ablate_filter_design, "
+                   "ablate_carry_filter, ablate_sampling (docs/babe2-parity.md)")
     p.add_argument("--seed", type=int, default=0, help="seed of excerpts, degradations and sampler noise")
     p.add_argument("--n-mels", type=int, default=32, help="log-mel bands of the Fréchet embedding")
     p.add_argument("--visqol", choices=("auto", "on", "off"), default="auto",
