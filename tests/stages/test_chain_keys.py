@@ -1,10 +1,12 @@
-"""What the cache keys follow: each stage's code hash."""
+"""What the cache keys follow: each stage's code hash, and the catalog metadata for the tag step."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from mutagen.flac import FLAC
 
 from shellac.stages import chain
 from shellac.stages.base import Stage
@@ -69,3 +71,29 @@ def test_changed_code_of_the_first_step_reruns_every_step_its_output_reaches(
     assert _outcomes(run_plan(job, job_plan(job))) == {
         "ingest": "ran", "denoise": "skipped", "ltas_eq": "skipped", "tag": "ran"}
     assert is_current(job)
+
+
+def _retitle(catalog_dir: Path, title: str) -> None:
+    catalog = catalog_dir / "catalog.csv"
+    catalog.write_text(catalog.read_text(encoding="utf-8").replace("a,a.wav,Song A,", f"a,a.wav,{title},"),
+                       encoding="utf-8")
+
+
+def test_changed_catalog_metadata_retags_only(catalog_dir: Path) -> None:
+    job = job_for(catalog_dir, "a")
+    run_plan(job, job_plan(job))
+    before = load_state(Path(job.recording_dir))
+    _retitle(catalog_dir, "Song A (1907 take)")
+    retitled = job_for(catalog_dir, "a")
+    assert retitled.metadata["title"] == "Song A (1907 take)"
+    assert not is_current(retitled)
+    results = run_plan(retitled, job_plan(retitled))
+    assert _outcomes(results) == {
+        "ingest": "skipped", "denoise": "skipped", "ltas_eq": "skipped", "tag": "ran"}
+    rec = Path(job.recording_dir)
+    assert FLAC(rec / "a.flac")["TITLE"] == ["Song A (1907 take)"]
+    premis = json.loads((rec / "a.premis.json").read_text(encoding="utf-8"))
+    assert premis["object"]["metadata"]["title"] == "Song A (1907 take)"
+    after = load_state(rec)
+    assert after.stages["tag"].inputs["metadata"] != before.stages["tag"].inputs["metadata"]
+    assert is_current(retitled) and not is_current(job)
