@@ -43,9 +43,9 @@ def normalised_source(tree: ast.Module) -> str:
     so reformatting or re-documenting code keeps its hash and reruns no archive's work:
     outputs depend on what the code does, and a docstring reaches an output only
     through ``__doc__``, which no stage writes. Fields that are ``None`` or empty are
-    left out (as ``ast.dump`` does from Python 3.13), so interpreters whose grammars
-    differ only by new, unused fields (3.12's ``type_params``) agree; code using syntax
-    one interpreter lacks cannot run on it anyway.
+    left out (as ``ast.dump`` does from Python 3.13), so a field a newer interpreter
+    adds to its grammar (3.12's ``type_params``) changes no hash of code that does not
+    use it.
     """
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
@@ -113,9 +113,10 @@ class CodeHasher:
     Files are found through the import system (``importlib.util.find_spec`` for the
     top level, ``PathFinder`` below it) without importing anything, so hashing works
     without torch or Prefect loaded. The hash is over sorted module names and their
-    normalised sources, never paths, so two checkouts of the same code agree. Results
-    are cached for the hasher's life: one per process describes the code the process
-    runs (it imported its modules at start).
+    normalised sources, never paths, so two checkouts of the same code agree. Each file
+    is read once in the hasher's life: the module's own hasher reads it at the process's
+    first cache key, so an edit made while a worker runs (code it has already
+    imported) is picked up by the next process, not half-way.
     """
 
     def __init__(self, packages: tuple[str, ...] = (PACKAGE,)) -> None:
