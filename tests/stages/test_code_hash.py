@@ -31,7 +31,8 @@ PACKAGE = {
         """Helpers."""
         from .offsets import offset
     ''',
-    "helpers/offsets.py": "def offset() -> float:\n    return 1.0\n",
+    "helpers/offsets.py": "from .. import constants\n\n\ndef offset() -> float:\n    return constants.BASE\n",
+    "constants.py": "BASE = 1.0\n",
     "helpers/gain.py": '''
         def gain(x: float) -> float:
             """Gain of 2."""
@@ -63,7 +64,7 @@ def toy_hash() -> str:
 
 def test_closure_follows_imports_in_functions_relative_ones_and_enclosing_packages(toypkg: Path) -> None:
     assert CodeHasher(("toypkg",)).closure(["toypkg.stage"]) == [
-        "toypkg.helpers", "toypkg.helpers.gain", "toypkg.helpers.offsets", "toypkg.stage"]
+        "toypkg.constants", "toypkg.helpers", "toypkg.helpers.gain", "toypkg.helpers.offsets", "toypkg.stage"]
     assert "toypkg" not in sys.modules  # found and read, never imported
 
 
@@ -72,11 +73,17 @@ def test_a_changed_function_body_in_a_dependency_changes_the_hash(toypkg: Path) 
     gain = toypkg / "helpers" / "gain.py"
     gain.write_text(gain.read_text().replace("2.0 * x", "3.0 * x"))
     assert toy_hash() != before
-    offsets = toypkg / "helpers" / "offsets.py"
     gain.write_text(gain.read_text().replace("3.0 * x", "2.0 * x"))
     assert toy_hash() == before
-    offsets.write_text(offsets.read_text().replace("1.0", "1.5"))
+    (toypkg / "constants.py").write_text("BASE = 1.5\n")  # reached by a relative import
     assert toy_hash() != before
+
+
+def test_each_file_is_read_once_per_hasher(toypkg: Path) -> None:
+    hasher = CodeHasher(("toypkg",))
+    before = hasher.digest(["toypkg.stage"])
+    shutil.rmtree(toypkg)
+    assert hasher.digest(["toypkg.stage"]) == before == hasher.digest(["toypkg.stage", "toypkg.stage"])
 
 
 def test_docstrings_comments_and_formatting_do_not_change_the_hash(toypkg: Path) -> None:
