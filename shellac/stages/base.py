@@ -62,11 +62,16 @@ OomFallback = Callable[[Mapping[str, Any], int], dict[str, Any]]
 
 @dataclass(frozen=True)
 class Stage:
-    """A registered stage: its name, code version, parameters and functions.
+    """A registered stage: its name, manual version, parameters and functions.
 
-    ``fingerprint`` returns a checksum of the models/reference data the stage
-    will use with these parameters (or ``None``), raising ``ModelLoadingError``
-    when they are missing; it is part of the stage's cache key.
+    The stage's code is keyed automatically: its cache key holds the hash of the
+    normalised source of its modules and every Shellac module they import
+    (``stages.code_hash``), so a code change reruns the stages it reaches. ``version``
+    is bumped by hand only for a change that hash cannot see and that changes outputs:
+    a third-party library's behaviour, a data file the code reads. ``fingerprint``
+    returns a checksum of the models/reference data the stage will use with these
+    parameters (or ``None``), raising ``ModelLoadingError`` when they are missing; it
+    is part of the stage's cache key too.
     """
 
     name: str

@@ -14,6 +14,7 @@ from shellac.engine.errors import ShellacError
 from shellac.engine.fixity import sha256_file, sha256_json
 from shellac.engine.paths import check_master, refuse_write_inside
 from shellac.stages.base import MasterInfo, StageContext
+from shellac.stages.code_hash import stage_code_hash
 from shellac.stages.fixity import verify_master, withdraw_outputs
 from shellac.stages.models import ModelStore
 from shellac.stages.profiles import Plan, Step, load_plan
@@ -30,6 +31,7 @@ from shellac.stages.state import (
 # Pseudo-artifacts the executor provides itself rather than a previous stage.
 MASTER = "master"
 HISTORY = "history"
+METADATA = "metadata"  # the recording's catalog metadata (title, performer...), hashed
 
 
 class RecordingJob(BaseModel):
@@ -159,9 +161,10 @@ def _clean_temp_files(stage_dir: Path) -> None:
 
 @dataclass(frozen=True)
 class PreparedStep:
-    """A step ready to run: its cache key, consumed input hashes and paths, and its context."""
+    """A step ready to run: its cache key, code hash, consumed input hashes and paths, and its context."""
 
     key: str
+    code_hash: str
     inputs: dict[str, str]
     paths: dict[str, Path]
     ctx: StageContext
@@ -193,6 +196,8 @@ def prepare_step(
             paths[name] = real_master
         elif name == HISTORY:
             inputs[name] = sha256_json([state.stages[s.stage].key for s in plan.steps[:index]])
+        elif name == METADATA:
+            inputs[name] = sha256_json(job.metadata)
         else:
             if name not in artifacts:
                 raise ShellacError(
@@ -215,11 +220,12 @@ def prepare_step(
     )
     params_json: dict[str, Any] = step.params.model_dump(mode="json")
     model_hash = stage.fingerprint(step.params, ctx)
+    code_hash = stage_code_hash(stage)
     key = sha256_json(
-        {"stage": stage.name, "version": stage.version, "params": params_json,
+        {"stage": stage.name, "version": stage.version, "code": code_hash, "params": params_json,
          "model": model_hash, "inputs": inputs}
     )
-    return PreparedStep(key, inputs, paths, ctx, params_json, model_hash)
+    return PreparedStep(key, code_hash, inputs, paths, ctx, params_json, model_hash)
 
 
 def is_current(job: RecordingJob, plan: Plan | None = None) -> bool:
@@ -258,10 +264,11 @@ def execute_step(
 ) -> StepResult:
     """Run step ``index`` of ``plan`` for ``job`` unless its cache key is unchanged.
 
-    The key hashes the stage name and code version, the parameters, the model
-    fingerprint and the content hashes of the consumed artifacts (never their
-    paths). A failure is recorded in state.json with its reason and re-raised; an
-    interruption from outside (cancellation, a stopped worker) is recorded as cancelled.
+    The key hashes the stage name, its code hash (``stage_code_hash``) and manual
+    version, the parameters, the model fingerprint and the content hashes of the
+    consumed artifacts (never their paths). A failure is recorded in state.json with
+    its reason and re-raised; an interruption from outside (cancellation, a stopped
+    worker) is recorded as cancelled.
     """
     step: Step = plan.steps[index]
     stage = get_stage(step.stage)
@@ -291,6 +298,7 @@ def execute_step(
         record.status = "running"
         record.key = None
         record.version = stage.version
+        record.code_hash = prepared.code_hash
         record.params = prepared.params_json
         record.params_hash = sha256_json(prepared.params_json)
         record.model_hash = prepared.model_hash

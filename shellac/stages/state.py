@@ -56,7 +56,11 @@ class StageRecord(BaseModel):
     stage: str
     status: StageStatus = "pending"
     key: str | None = None
-    version: str | None = None
+    version: str | None = Field(default=None, description="The stage's manual version (Stage.version).")
+    code_hash: str | None = Field(
+        default=None, description="sha256 of the stage's normalised code and the Shellac modules it "
+        "imports (stages.code_hash); absent in records written before code hashes were keyed.",
+    )
     params: dict[str, Any] = Field(default_factory=dict)
     params_hash: str | None = None
     model_hash: str | None = None
