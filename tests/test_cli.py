@@ -25,6 +25,10 @@ def test_status_json_and_text(catalog_dir: Path, capsys: pytest.CaptureFixture[s
     assert rows["a"]["status"] == "done" and rows["b"]["status"] == "pending"
     assert list(rows["a"]["stages"]) == ["ingest", "denoise", "ltas_eq", "tag"]
     assert rows["a"]["stages"]["ltas_eq"]["status"] == "done"
+    from shellac.stages.code_hash import stage_code_hash
+    from shellac.stages.registry import get_stage
+
+    assert rows["a"]["stages"]["ltas_eq"]["code_hash"] == stage_code_hash(get_stage("ltas_eq"))
     assert [e["line"] for e in data["catalog_errors"]] == [6, 7]
     assert main(["status", str(catalog_dir)]) == 0
     text = capsys.readouterr().out

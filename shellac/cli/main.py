@@ -56,7 +56,7 @@ def _status_rows(args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]]]:
         state = entry.state
         stages = {} if state is None else {
             name: {"status": state.stages[name].status, "duration_s": state.stages[name].duration_s,
-                   "error": state.stages[name].error}
+                   "error": state.stages[name].error, "code_hash": state.stages[name].code_hash}
             for name in state.plan if name in state.stages
         }
         rows.append({
