@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from shellac.engine.dsp.ltas import Ltas
 from shellac.engine.errors import ModelLoadingError
-from shellac.engine.models.bundle import LoadedBundle, bundle_checksum, load_bundle, read_reference_ltas
+
+if TYPE_CHECKING:
+    from shellac.engine.dsp.ltas import Ltas
+    from shellac.engine.models.bundle import LoadedBundle
 
 MODELS_ENV = "SHELLAC_MODELS_DIR"
 BUNDLE_FILES = ("model.safetensors", "config.json", "ltas.json", "card.json")
@@ -46,12 +49,18 @@ class ModelStore:
 
     def checksum(self, key: str) -> str:
         """Checksum of everything in bundle ``key`` that affects outputs (weights, config, LTAS)."""
+        from shellac.engine.models.bundle import bundle_checksum  # torch: only when a model is used
+
         return bundle_checksum(self.bundle_dir(key))
 
     def reference_ltas(self, key: str) -> Ltas:
         """The reference LTAS stored in bundle ``key`` (no weights are loaded)."""
+        from shellac.engine.models.bundle import read_reference_ltas
+
         return read_reference_ltas(self.bundle_dir(key))
 
     def load(self, key: str, device: str = "cpu") -> LoadedBundle:
         """Load bundle ``key`` (weights checksum verified) onto ``device``."""
+        from shellac.engine.models.bundle import load_bundle
+
         return load_bundle(self.bundle_dir(key), device=device)

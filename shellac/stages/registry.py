@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from shellac.engine.errors import ShellacError
-from shellac.stages import declip, denoise, generative_eq, ingest, inpaint, ltas_eq, remix, separate, tag
-from shellac.stages.base import Stage
+
+if TYPE_CHECKING:
+    from shellac.stages.base import Stage
 
 # The restoration chain, in order. A profile uses a subsequence of it.
 CHAIN_ORDER: tuple[str, ...] = (
@@ -14,11 +18,21 @@ CHAIN_ORDER: tuple[str, ...] = (
 # Stages with a place in the chain whose implementation has not landed yet.
 PLANNED: dict[str, str] = {}
 
-STAGES: dict[str, Stage] = {
-    s.name: s
-    for s in (ingest.STAGE, declip.STAGE, denoise.STAGE, inpaint.STAGE, separate.STAGE, ltas_eq.STAGE,
-              generative_eq.STAGE, remix.STAGE, tag.STAGE)
-}
+
+
+class _Stages(dict[str, "Stage"]):
+    """Stage records by name, each the ``STAGE`` of module ``shellac.stages.<name>``, imported on
+    first use: a run of model-free stages (a CPU worker's flow run) never imports PyTorch."""
+
+    def __missing__(self, name: str) -> Stage:
+        if name not in CHAIN_ORDER:
+            raise KeyError(name)
+        stage: Stage = importlib.import_module(f"shellac.stages.{name}").STAGE
+        self[name] = stage
+        return stage
+
+
+STAGES: dict[str, Stage] = _Stages()
 
 
 class UnknownStageError(ShellacError):
@@ -27,7 +41,7 @@ class UnknownStageError(ShellacError):
 
 def get_stage(name: str) -> Stage:
     """The registered stage called ``name``."""
-    if name in STAGES:
+    if name in CHAIN_ORDER:
         return STAGES[name]
     if name in PLANNED:
         raise UnknownStageError(
