@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -12,14 +11,10 @@ from pydantic import Field
 
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe
-from shellac.engine.dsp.declick import Click, ClickMap, declick
-from shellac.engine.dsp.denoise import gate, noise_sample_from_file
-from shellac.engine.stream import Chunk, map_file
+from shellac.engine.dsp.denoise import noise_sample_from_file
+from shellac.engine.dsp.denoise_file import DeclickSettings, GateSettings, denoise_file
+from shellac.engine.dsp.levels import rms
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams, no_fingerprint
-
-# Audio either side of each processed chunk, seconds: covers the AR blocks of the declicker
-# and the STFT frames and time constant of the gate.
-CONTEXT_S = 2.0
 
 
 class DenoiseParams(StageParams):
@@ -73,56 +68,33 @@ class DenoiseParams(StageParams):
 def run(inputs: Mapping[str, Path], params: DenoiseParams, ctx: StageContext) -> StageOutput:
     """Declick then dehiss ``audio`` chunk by chunk; write ``audio.wav`` and ``clicks.json``.
 
-    The noise profile is taken from the whole recording first; each chunk is then
-    processed with ``CONTEXT_S`` of audio either side, so memory follows the chunk
-    size, not the recording's length.
+    The noise profile is taken from the whole recording first; chunks are then
+    processed with context either side (:func:`~shellac.engine.dsp.denoise_file.denoise_file`).
     """
-    info = probe(inputs["audio"])
-    sr = info.sample_rate
+    sr = probe(inputs["audio"]).sample_rate
     noise = noise_sample_from_file(
         inputs["audio"], profile=params.noise_profile, quiet_fraction=params.quiet_fraction,
         lead_in_s=params.lead_in_s,
     )
-    clicks: list[Click] = []
-    settings: dict[str, object] = {}
-    energy = np.zeros(2)  # input energy, removed energy
-
-    def process(chunk: Chunk) -> np.ndarray:
-        audio = chunk.data
-        if params.declick:
-            audio, click_map = declick(
-                audio, sr, threshold=params.click_threshold, order=params.click_ar_order,
-                max_gap_ms=params.max_gap_ms, block_ms=params.click_block_ms, pad_ms=params.click_pad_ms,
-                click_ms=params.click_max_ms,
-            )
-            settings.update(click_map.settings)
-            centre_end = chunk.left + chunk.stop - chunk.start
-            offset = chunk.start - chunk.left
-            clicks.extend(dataclasses.replace(c, start=c.start + offset)
-                          for c in click_map.clicks if chunk.left <= c.start < centre_end)
-        out = gate(
-            audio, sr, noise, stationary=params.stationary, prop_decrease=params.prop_decrease,
-            n_std_thresh=params.n_std_thresh, n_fft=params.n_fft,
-            mask_smooth_hz=params.mask_smooth_hz, mask_smooth_ms=params.mask_smooth_ms,
-        )
-        before, after = chunk.centre(chunk.data).astype(np.float64), chunk.centre(out)
-        energy[0] += float(np.sum(before**2))
-        energy[1] += float(np.sum((before - after) ** 2))
-        return after
-
+    declick_settings = DeclickSettings(
+        threshold=params.click_threshold, order=params.click_ar_order, max_gap_ms=params.max_gap_ms,
+        block_ms=params.click_block_ms, pad_ms=params.click_pad_ms, click_ms=params.click_max_ms,
+    ) if params.declick else None
+    gate_settings = GateSettings(
+        stationary=params.stationary, prop_decrease=params.prop_decrease, n_std_thresh=params.n_std_thresh,
+        n_fft=params.n_fft, mask_smooth_hz=params.mask_smooth_hz, mask_smooth_ms=params.mask_smooth_ms,
+    )
     path = ctx.stage_dir / "audio.wav"
-    # Chunks on the gate's hop grid (noisereduce: n_fft/4) see the frames a one-shot run would.
-    map_file(inputs["audio"], path, process, margin_s=CONTEXT_S, align=params.n_fft // 4)
-    click_map = ClickMap(sample_rate=sr, clicks=tuple(clicks), settings=settings)
+    click_map, removed_db = denoise_file(inputs["audio"], path, noise, declick_settings=declick_settings,
+                                         gate_settings=gate_settings)
     click_doc: dict[str, object] = {"enabled": params.declick, **click_map.to_dict()}
     click_path = ctx.stage_dir / "clicks.json"
     atomic_write_json(click_path, click_doc)
     metrics = {
         "noise_sample_s": 0.0 if noise is None else round(noise.shape[-1] / sr, 3),
-        "noise_rms_dbfs": None if noise is None
-        else round(float(20 * np.log10(np.sqrt(np.mean(noise.astype(np.float64) ** 2)) + 1e-12)), 2),
-        "removed_energy_db": round(float(10 * np.log10(energy[1] / max(energy[0], 1e-20) + 1e-20)), 2),
-        "clicks_found": len(clicks),
+        "noise_rms_dbfs": None if noise is None else round(float(20 * np.log10(rms(noise) + 1e-12)), 2),
+        "removed_energy_db": round(removed_db, 2),
+        "clicks_found": len(click_map.clicks),
         "clicks_repaired": click_map.repaired,
         "clicks_needing_inpainting": click_map.needs_inpainting,
     }

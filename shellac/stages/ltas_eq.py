@@ -6,14 +6,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 from pydantic import Field
 
 from shellac.engine.atomic import atomic_write_json
-from shellac.engine.audio_io import probe, read_audio, write_audio
+from shellac.engine.audio_io import probe
 from shellac.engine.dsp.chain_eq import ChainEqSettings, chain_equalize_file
-from shellac.engine.dsp.ltas import Ltas, ltas_equalize_file, ltas_of_file, third_octave_smooth
-from shellac.engine.dsp.ltas_reference import reference_ltas, reference_ltas_eq
+from shellac.engine.dsp.eq_report import boost_and_cut_db, eq_curves
+from shellac.engine.dsp.ltas import ltas_equalize_file, ltas_of_file
+from shellac.engine.dsp.ltas_reference import reference_ltas_eq_file
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
 from shellac.stages.reference import REFERENCE_HELP, load_reference, reference_fingerprint
 
@@ -63,7 +63,8 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
     audio_path = ctx.stage_dir / "audio.wav"
     chain: dict[str, object] | None = None
     if params.method == "reference":
-        diff_db, observed = _reference_eq(inputs["audio"], audio_path, reference, params)
+        diff_db, observed = reference_ltas_eq_file(inputs["audio"], audio_path, reference, n_fft=params.n_fft,
+                                                   max_boost_db=params.max_boost_db)
     elif params.method == "chain":
         settings = ChainEqSettings(max_boost_db=params.max_boost_db, edge_boost_db=params.edge_boost_db,
                                    snr_margin_db=params.snr_margin_db, min_snr_db=params.min_snr_db)
@@ -77,41 +78,15 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
             inputs["audio"], audio_path, reference, n_fft=params.n_fft, max_boost_db=params.max_boost_db,
             smooth=params.smooth,
         )
-    ref_power = reference.on_bins(sr, params.n_fft)
-    if params.smooth:
-        ref_power = third_octave_smooth(ref_power, sr, params.n_fft)
-    curves = {
-        "sample_rate": sr,
-        "n_fft": params.n_fft,
-        "freqs_hz": observed.freqs_hz.round(3).tolist(),
-        "observed_db": observed.db().round(3).tolist(),
-        "reference_db": (10 * np.log10(ref_power + 1e-12)).round(3).tolist(),
-        "applied_gain_db": (-diff_db).round(3).tolist(),
-    }
+    curves = eq_curves(observed, diff_db, reference, smooth=params.smooth)
     if chain is not None:
         curves["method"] = "chain"
         curves["chain"] = chain
     curves_path = ctx.stage_dir / "ltas.json"
     atomic_write_json(curves_path, curves)
-    return StageOutput(
-        artifacts={"audio": audio_path, "ltas_curves": curves_path},
-        metrics={
-            "max_boost_db": round(float(np.max(-diff_db)), 2),
-            "max_cut_db": round(float(np.max(diff_db)), 2),
-        },
-    )
-
-
-def _reference_eq(in_path: Path, out_path: Path, reference: Ltas, params: LtasEqParams
-                  ) -> tuple[np.ndarray, Ltas]:
-    """The reference's LTAS-EQ of each channel (the reference handles mono; its curve is reported)."""
-    audio, sr = read_audio(in_path)
-    x = audio.astype(np.float64)
-    power = reference.on_bins(sr, params.n_fft) * reference.stored_scale
-    eq = [reference_ltas_eq(ch, sr, power, n_fft=params.n_fft, max_boost_db=params.max_boost_db) for ch in x]
-    write_audio(out_path, np.stack([out for out, _ in eq]), sr)
-    diff_db = np.mean([diff for _, diff in eq], axis=0)
-    return diff_db, Ltas(sr, params.n_fft, reference_ltas(x.mean(axis=0), params.n_fft))
+    boost, cut = boost_and_cut_db(diff_db)
+    return StageOutput(artifacts={"audio": audio_path, "ltas_curves": curves_path},
+                       metrics={"max_boost_db": boost, "max_cut_db": cut})
 
 
 STAGE = Stage(

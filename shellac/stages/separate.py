@@ -12,6 +12,7 @@ from pydantic import Field
 
 from shellac.engine.atomic import atomic_path
 from shellac.engine.audio_io import read_audio, write_audio
+from shellac.engine.dsp.levels import rms
 from shellac.engine.separation import find_model_files, load_separation_model, separate
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
 
@@ -52,9 +53,9 @@ def fingerprint(params: SeparateParams, ctx: StageContext) -> str:
     return find_model_files(model_dir(params, ctx), params.model).checksum()
 
 
-def _rms_db(audio: np.ndarray) -> float | None:
-    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
-    return round(20.0 * np.log10(rms), 2) if rms > 0 else None
+def _rms_dbfs(audio: np.ndarray) -> float | None:
+    level = rms(audio)
+    return round(20.0 * np.log10(level), 2) if level > 0 else None
 
 
 def run(inputs: Mapping[str, Path], params: SeparateParams, ctx: StageContext) -> StageOutput:
@@ -78,7 +79,7 @@ def run(inputs: Mapping[str, Path], params: SeparateParams, ctx: StageContext) -
     # A byte copy of the input, so remix still has it if an earlier stage's folder is redone.
     with atomic_path(mix_path) as tmp:
         shutil.copyfile(inputs["audio"], tmp)
-    vocals_db, accompaniment_db = _rms_db(stems["vocals"]), _rms_db(stems["accompaniment"])
+    vocals_db, accompaniment_db = _rms_dbfs(stems["vocals"]), _rms_dbfs(stems["accompaniment"])
     balance = (round(vocals_db - accompaniment_db, 2)
                if vocals_db is not None and accompaniment_db is not None else None)
     return StageOutput(

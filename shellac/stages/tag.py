@@ -19,6 +19,7 @@ from shellac import __version__
 from shellac.engine.atomic import atomic_path, atomic_write_json
 from shellac.engine.audio_io import probe
 from shellac.engine.bwf import BextInfo, coding_history_line, write_bext
+from shellac.engine.dsp.levels import peak_ceiling_gain
 from shellac.engine.dsp.resample import resample_file
 from shellac.engine.errors import FixityError
 from shellac.engine.fixity import sha256_file
@@ -231,8 +232,7 @@ def run(inputs: Mapping[str, Path], params: TagParams, ctx: StageContext) -> Sta
     # Integer PCM cannot hold a peak above full scale: scale the whole recording under the
     # ceiling rather than clip it (restoration stages may raise peaks while keeping the std).
     peak = file_stats(audio).peak
-    ceiling = 10.0 ** (params.peak_ceiling_dbfs / 20.0)
-    gain = min(1.0, ceiling / peak) if peak > 0 else 1.0
+    gain = peak_ceiling_gain(peak, params.peak_ceiling_dbfs)
     out_rate = params.sample_rate or int(json.loads(inputs["probe"].read_text())["sample_rate"])
     chain = [str(r["stage"]) for r in ctx.history] + ["tag"]
     access = ctx.recording_dir / f"{ctx.recording_id}.{params.format}"

@@ -6,6 +6,7 @@ from shellac.engine.diffusion.guidance import (
     GuidanceOutput,
     PosteriorSamplingGuidance,
     RandnLike,
+    ReconstructionGuidance,
     UnconditionalGuidance,
     tweedie_score,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "PosteriorSamplingGuidance",
     "RePaintWindow",
     "RandnLike",
+    "ReconstructionGuidance",
     "SamplerStep",
     "UnconditionalGuidance",
     "churn_gamma",

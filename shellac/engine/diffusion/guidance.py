@@ -1,11 +1,11 @@
-"""Score guidance for the sampler: unconditional, and posterior sampling through the denoiser."""
+"""Score guidance for the sampler: unconditional, and reconstruction guidance (RG) through the denoiser."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import torch
 
@@ -46,9 +46,82 @@ class Guidance(Protocol):
         ...
 
 
+EPS = 1e-6
+"""Keeps the RG step finite when the gradient vanishes."""
+
+Residual = Callable[[torch.Tensor], torch.Tensor]
+StepWeight = Callable[[float], float]
+
+
 def tweedie_score(denoised: torch.Tensor, x: torch.Tensor, t: float) -> torch.Tensor:
     """Score of the noisy marginal from Tweedie's formula: (D(x) − x) / t²."""
     return (denoised - x) / (t * t)
+
+
+def rms(v: torch.Tensor) -> torch.Tensor:
+    """Root mean square per batch item, ``[B, 1]``."""
+    return v.flatten(1).norm(dim=1, keepdim=True) / math.sqrt(v[0].numel())
+
+
+def denoiser_gradient(
+    x: torch.Tensor, t: float, denoiser: Denoiser, residual: Residual
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """D(x; t) and g = ∇ₓ ½‖r(D(x))‖² through the denoiser, for a residual r of the estimate.
+
+    Every gradient guidance differentiates through D this way; they differ only in r.
+    Returns (denoised, g, ½‖r‖² summed over the batch), all detached.
+    """
+    with torch.enable_grad():
+        x_in = x.detach().requires_grad_(True)
+        denoised = denoiser(x_in, t)
+        loss = 0.5 * (residual(denoised) ** 2).sum()
+        (grad,) = torch.autograd.grad(loss, x_in)
+    return denoised.detach(), grad, float(loss.detach())
+
+
+def reconstruction_gradient(
+    operator: Operator,
+    y: torch.Tensor,
+    x: torch.Tensor,
+    t: float,
+    denoiser: Denoiser,
+    *,
+    sigma_y: float,
+    randn_like: RandnLike,
+    fit_operator: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor, float, FitReport | None]:
+    """D(x; t) and g = ∇ₓ ½‖A(D(x)) − ỹ‖², ỹ = y + σ_y·ε (the RG gradient of BABE-2 / DPS).
+
+    A blind operator is first fitted to (D.detach(), y) when ``fit_operator``; ε is
+    drawn fresh at every call. ``y`` may have any shape A produces (a waveform, a
+    spectrogram). Returns (denoised, g, loss, fit report), all detached.
+    """
+    report: FitReport | None = None
+
+    def residual(denoised: torch.Tensor) -> torch.Tensor:
+        nonlocal report
+        if fit_operator and operator.blind:
+            report = operator.fit(denoised.detach(), y)  # type: ignore[attr-defined]
+        y_tilde = y + sigma_y * randn_like(y) if sigma_y > 0 else y
+        return operator.forward(denoised) - y_tilde
+
+    denoised, grad, loss = denoiser_gradient(x, t, denoiser, residual)
+    return denoised, grad, loss, report
+
+
+def gradient_step_score(
+    denoised: torch.Tensor, x: torch.Tensor, t: float, grad: torch.Tensor, step: float
+) -> torch.Tensor:
+    """The RG step rule: (D − x)/t² − ζ·g with ζ = step / (t·(rms(g) + 1e-6)), rms per batch item.
+
+    Normalising by the RMS of the gradient makes ``step`` a step size in units of
+    the score's scale, independent of the operator's gain and of the signal length.
+    ``step`` 0 gives the unconditional score.
+    """
+    score = tweedie_score(denoised, x, t)
+    if step > 0:
+        score = score - step / (t * (rms(grad) + EPS)) * grad
+    return score
 
 
 class UnconditionalGuidance:
@@ -61,33 +134,34 @@ class UnconditionalGuidance:
         return GuidanceOutput(denoised=denoised, score=tweedie_score(denoised, x, t))
 
 
-class PosteriorSamplingGuidance:
-    """Reconstruction guidance through the denoiser (diffusion posterior sampling).
+class ReconstructionGuidance:
+    """Reconstruction guidance (RG): score = (D − x)/t² − ξ·δ(t)/(t·(rms(g) + 1e-6))·g.
 
-    At each call: D = D(x; t) with x requiring grad; if the operator is blind its
-    parameters are first fitted to (D.detach(), y); then
-    g = ∇ₓ ½‖A(D) − ỹ‖² with ỹ = y + σ_y·ε (fresh ε each call), and
-    score = (D − x)/t² − ζ·g with ζ = ξ / (t·(‖g‖/√L + 1e-6)), norms per batch item.
+    g is :func:`reconstruction_gradient` (blind fit, fresh σ_y noise on y); δ ≡ 1 is
+    plain RG (BABE-2's posterior sampling), a schedule δ(t) gives RG δρ. ``y`` may
+    be shaped like A's output rather than like x.
 
     Parameters
     ----------
     operator:
-        Degradation A, differentiable in the waveform domain (e.g. a blind filter,
-        or a :class:`~shellac.engine.operators.masked.MaskedOperator` around one).
+        Degradation A, differentiable in the waveform domain.
     y:
-        Observation ``[B, T]`` (same amplitude units as x).
+        Observation, shaped like A's output.
     xi:
-        Guidance step ξ (1.0 piano, 0.5 voice). 0 gives the unconditional score
-        (the operator is still fitted when blind).
+        Guidance step ξ; 0 gives the unconditional score (a blind operator is still fitted).
     sigma_y:
-        Standard deviation of the noise added to y at every call (0.25 piano,
-        1.0 voice); 0 disables it ("without noise regularisation" ablation).
+        Standard deviation of the noise added to y at every call; 0 disables it.
     randn_like:
         Source of standard normal noise shaped like its argument.
     fit_operator:
         Whether to call ``operator.fit`` when the operator is blind; False keeps
         the operator's current parameters fixed (informed restoration).
+    step_weight:
+        δ(t), the factor on ξ at noise level t; None is δ ≡ 1.
     """
+
+    waveform_observation: ClassVar[bool] = False
+    """Whether y must be a waveform ``[B, T]`` shaped like x (checked on construction and call)."""
 
     def __init__(
         self,
@@ -98,8 +172,9 @@ class PosteriorSamplingGuidance:
         sigma_y: float,
         randn_like: RandnLike,
         fit_operator: bool = True,
+        step_weight: StepWeight | None = None,
     ) -> None:
-        if y.ndim != 2:
+        if self.waveform_observation and y.ndim != 2:
             raise ParameterError(f"y must have shape [B, T], got {tuple(y.shape)}")
         if xi < 0 or sigma_y < 0:
             raise ParameterError(f"xi and sigma_y must be >= 0, got xi={xi}, sigma_y={sigma_y}")
@@ -109,31 +184,26 @@ class PosteriorSamplingGuidance:
         self.sigma_y = float(sigma_y)
         self.randn_like = randn_like
         self.fit_operator = fit_operator
+        self.step_weight = step_weight
 
     def __call__(self, x: torch.Tensor, t: float, denoiser: Denoiser) -> GuidanceOutput:
         """See :class:`Guidance`."""
-        if x.shape != self.y.shape:
+        if self.waveform_observation and x.shape != self.y.shape:
             raise ParameterError(f"x {tuple(x.shape)} and y {tuple(self.y.shape)} must have the same shape")
         t = float(t)
-        with torch.enable_grad():
-            x_in = x.detach().requires_grad_(True)
-            denoised = denoiser(x_in, t)
-            report = None
-            if self.fit_operator and self.operator.blind:
-                report = self.operator.fit(denoised.detach(), self.y)
-            y_tilde = self.y
-            if self.sigma_y > 0:
-                y_tilde = self.y + self.sigma_y * self.randn_like(self.y)
-            residual = self.operator.forward(denoised) - y_tilde
-            loss = 0.5 * (residual**2).sum()
-            (grad,) = torch.autograd.grad(loss, x_in)
-        denoised = denoised.detach()
-        score = tweedie_score(denoised, x.detach(), t)
-        if self.xi > 0:
-            # Normalising by the RMS of the gradient makes ξ a step size in units of
-            # the score's scale, independent of the operator's gain and of L.
-            length = x.shape[-1]
-            grad_rms = grad.flatten(1).norm(dim=1, keepdim=True) / math.sqrt(length)
-            zeta = self.xi / (t * (grad_rms + 1e-6))
-            score = score - zeta * grad
-        return GuidanceOutput(denoised=denoised, score=score, loss=float(loss.detach()), fit_report=report)
+        denoised, grad, loss, report = reconstruction_gradient(
+            self.operator, self.y, x, t, denoiser, sigma_y=self.sigma_y, randn_like=self.randn_like,
+            fit_operator=self.fit_operator)
+        step = self.xi if self.step_weight is None else self.xi * self.step_weight(t)
+        score = gradient_step_score(denoised, x.detach(), t, grad, step)
+        return GuidanceOutput(denoised=denoised, score=score, loss=loss, fit_report=report)
+
+
+class PosteriorSamplingGuidance(ReconstructionGuidance):
+    """BABE-2's posterior sampling: RG on waveforms, y and x both ``[B, T]``.
+
+    Parameters are those of :class:`ReconstructionGuidance`; BABE-2 uses ξ 1.0 for
+    piano and 0.5 for voice, σ_y 0.25 for piano and 1.0 for voice, and δ ≡ 1.
+    """
+
+    waveform_observation = True

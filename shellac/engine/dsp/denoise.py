@@ -18,28 +18,6 @@ NoiseProfile = Literal["quietest", "lead_in", "adaptive"]
 MAX_NOISE_SAMPLE_S = 60.0
 
 
-def quietest_passages(
-    audio: np.ndarray, sample_rate: int, *, fraction: float = 0.1, frame_s: float = 0.1
-) -> np.ndarray:
-    """Concatenate the quietest ``fraction`` of ``frame_s``-long mono frames, in time order.
-
-    Between the notes of a 78 the groove noise is all there is, so the quietest
-    frames are the best available noise profile when no lead-in is present.
-    """
-    mono = audio.mean(axis=0) if audio.ndim == 2 else audio
-    hop = max(1, int(round(frame_s * sample_rate)))
-    n_frames = mono.shape[-1] // hop
-    if n_frames < 2:
-        raise ParameterError(
-            f"recording too short ({mono.shape[-1]} samples) to find quiet passages of {frame_s} s"
-        )
-    frames = mono[: n_frames * hop].reshape(n_frames, hop)
-    rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
-    keep = max(1, int(np.ceil(fraction * n_frames)))
-    chosen = np.sort(np.argsort(rms, kind="stable")[:keep])
-    return frames[chosen].reshape(-1)
-
-
 def lead_in(audio: np.ndarray, sample_rate: int, *, seconds: float) -> np.ndarray:
     """The first ``seconds`` of the recording (the run-in groove before the music), mono."""
     mono = audio.mean(axis=0) if audio.ndim == 2 else audio
@@ -50,76 +28,6 @@ def lead_in(audio: np.ndarray, sample_rate: int, *, seconds: float) -> np.ndarra
             f"than the recording ({mono.shape[-1]} samples)"
         )
     return mono[:n]
-
-
-def spectral_gate(
-    audio: np.ndarray,
-    sample_rate: int,
-    *,
-    profile: NoiseProfile = "quietest",
-    stationary: bool = True,
-    prop_decrease: float = 0.8,
-    n_std_thresh: float = 1.5,
-    quiet_fraction: float = 0.1,
-    lead_in_s: float = 1.0,
-    n_fft: int = 2048,
-    mask_smooth_hz: float | None = None,
-    mask_smooth_ms: float | None = None,
-) -> tuple[np.ndarray, dict[str, float]]:
-    """Reduce hiss in (channels, frames) float audio by spectral gating.
-
-    Parameters
-    ----------
-    profile
-        Where the noise estimate comes from: ``"quietest"`` passages, the
-        ``"lead_in"`` groove, or ``"adaptive"`` (noisereduce's non-stationary
-        gate estimates it over time; ``stationary`` is then ignored).
-    stationary
-        Stationary gating with a fixed noise profile (surface hiss) when True.
-    prop_decrease
-        How much of the noise to remove, 0 (none) to 1 (all); below 1 keeps some
-        air and avoids "musical noise".
-    n_std_thresh
-        Gate threshold in standard deviations above the noise mean (stationary).
-    quiet_fraction, lead_in_s
-        Size of the noise sample for the ``quietest`` and ``lead_in`` profiles.
-    n_fft
-        STFT size in samples.
-    mask_smooth_hz, mask_smooth_ms
-        Optional smoothing of the gate mask over frequency (Hz) and time (ms).
-        Off by default: noisereduce's speech-oriented 500 Hz smoothing spreads
-        the gate over several harmonics and removed most of a harmonic test
-        tone (measured: 6 dB SNR out of 20 dB in, vs 27.7 dB unsmoothed).
-
-    Returns
-    -------
-    denoised, report
-        Audio of the same shape and a dict with the noise sample's duration (s)
-        and RMS level (dBFS), and the removed energy (dB).
-    """
-    x = np.asarray(audio, dtype=np.float32)
-    x2 = x[None, :] if x.ndim == 1 else x
-    noise: np.ndarray | None
-    if profile == "quietest":
-        noise = quietest_passages(x2, sample_rate, fraction=quiet_fraction)
-    elif profile == "lead_in":
-        noise = lead_in(x2, sample_rate, seconds=lead_in_s)
-    else:
-        noise = None
-    out = gate(
-        x2, sample_rate, noise, stationary=profile != "adaptive" and stationary,
-        prop_decrease=prop_decrease, n_std_thresh=n_std_thresh, n_fft=n_fft,
-        mask_smooth_hz=mask_smooth_hz, mask_smooth_ms=mask_smooth_ms,
-    )
-    removed = float(np.sum((x2.astype(np.float64) - out) ** 2))
-    total = float(np.sum(x2.astype(np.float64) ** 2)) + 1e-20
-    report = {
-        "noise_sample_s": 0.0 if noise is None else noise.shape[-1] / sample_rate,
-        "noise_rms_dbfs": float("nan") if noise is None
-        else float(20 * np.log10(np.sqrt(np.mean(noise.astype(np.float64) ** 2)) + 1e-12)),
-        "removed_energy_db": float(10 * np.log10(removed / total + 1e-20)),
-    }
-    return (out[0] if x.ndim == 1 else out), report
 
 
 def gate(
@@ -139,6 +47,23 @@ def gate(
     The operation is local in time (STFT frames, a 2 s time constant in the
     non-stationary case), so a long recording can be gated chunk by chunk with
     a few seconds of context.
+
+    Parameters
+    ----------
+    stationary
+        Stationary gating with the fixed noise profile (surface hiss) when True.
+    prop_decrease
+        How much of the noise to remove, 0 (none) to 1 (all); below 1 keeps some
+        air and avoids "musical noise".
+    n_std_thresh
+        Gate threshold in standard deviations above the noise mean (stationary).
+    n_fft
+        STFT size in samples.
+    mask_smooth_hz, mask_smooth_ms
+        Optional smoothing of the gate mask over frequency (Hz) and time (ms).
+        Off by default: noisereduce's speech-oriented 500 Hz smoothing spreads
+        the gate over several harmonics and removed most of a harmonic test
+        tone (measured: 6 dB SNR out of 20 dB in, vs 27.7 dB unsmoothed).
     """
     out = np.empty(audio.shape, dtype=np.float32)
     for c in range(audio.shape[0]):
@@ -167,7 +92,7 @@ def noise_sample_from_file(
     frame_s: float = 0.1,
     max_seconds: float = MAX_NOISE_SAMPLE_S,
 ) -> np.ndarray | None:
-    """The noise sample of :func:`spectral_gate`'s profiles, read from a file in chunks.
+    """The noise sample the gate is given, read from a file in chunks.
 
     ``quietest``: the quietest ``quiet_fraction`` of ``frame_s`` frames (at most
     ``max_seconds`` of them), in time order; ``lead_in``: the first ``lead_in_s``;

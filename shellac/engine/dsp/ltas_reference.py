@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
-from shellac.engine.dsp.ltas import third_octave_smooth
+from shellac.engine.audio_io import read_audio, write_audio
+from shellac.engine.dsp.ltas import Ltas, third_octave_smooth
 from shellac.engine.errors import ParameterError
 
 
@@ -68,3 +71,20 @@ def reference_ltas_eq(
     out = torch.istft(spec, n_fft=n_fft, hop_length=n_fft // 4, win_length=win,
                       window=torch.hann_window(win, dtype=x.dtype), length=x.shape[-1])
     return (float(x.std()) * out / out.std()).numpy(), diff
+
+
+def reference_ltas_eq_file(in_path: Path, out_path: Path, reference: Ltas, *, n_fft: int,
+                           max_boost_db: float = 20.0) -> tuple[np.ndarray, Ltas]:
+    """:func:`reference_ltas_eq` of each channel of a file, the whole file in memory.
+
+    The reference handles mono; each channel is equalised on its own against
+    ``reference`` at its stored level. Returns the channels' mean difference
+    curve (dB) and the reference-style LTAS of the channel mean.
+    """
+    audio, sr = read_audio(in_path)
+    x = audio.astype(np.float64)
+    power = reference.on_bins(sr, n_fft) * reference.stored_scale
+    eq = [reference_ltas_eq(ch, sr, power, n_fft=n_fft, max_boost_db=max_boost_db) for ch in x]
+    write_audio(out_path, np.stack([out for out, _ in eq]), sr)
+    diff_db = np.mean([diff for _, diff in eq], axis=0)
+    return diff_db, Ltas(sr, n_fft, reference_ltas(x.mean(axis=0), n_fft))

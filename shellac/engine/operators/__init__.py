@@ -1,7 +1,7 @@
 """Degradation operators: interfaces, blind filters (BABE-2, low-pass), masks, clipping and more."""
 
 from shellac.engine.operators.bandlimit import LowpassOperator
-from shellac.engine.operators.base import BlindOperator, FitReport, Operator
+from shellac.engine.operators.base import BlindOperator, FitReport, Operator, ProjectionOperator
 from shellac.engine.operators.blind_filter import BlindFilter, BlindFilterParams
 from shellac.engine.operators.clipping import ClipEstimate, ClippingOperator, estimate_clip_level
 from shellac.engine.operators.consistency import KnownSamplesOperator, project, supports_projection
@@ -30,6 +30,7 @@ __all__ = [
     "MaskedOperator",
     "Operator",
     "ParametricBlindFilter",
+    "ProjectionOperator",
     "StackedOperator",
     "StftMagnitudeOperator",
     "estimate_clip_level",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from shellac.engine.errors import ParameterError
-from shellac.engine.operators.base import Operator
+from shellac.engine.operators.base import ProjectionOperator
 
 
 def band_mask(
@@ -16,7 +16,7 @@ def band_mask(
     return (freqs <= cutoff_hz).to(torch.float64)
 
 
-class LowpassOperator(Operator):
+class LowpassOperator(ProjectionOperator):
     """Ideal (brick-wall, zero-phase, circular) low-pass at a known cutoff.
 
     Every rFFT bin above ``cutoff_hz`` is zeroed. A is a real orthogonal
@@ -41,12 +41,3 @@ class LowpassOperator(Operator):
         n = x.shape[-1]
         keep = band_mask(n, self.sample_rate, self.cutoff_hz, x.device).to(x.dtype)
         return torch.fft.irfft(torch.fft.rfft(x) * keep, n=n)
-
-    @property
-    def has_pseudo_inverse(self) -> bool:
-        """Always True (a projection)."""
-        return True
-
-    def pseudo_inverse(self, y: torch.Tensor) -> torch.Tensor:
-        """A⁺y = A y."""
-        return self.forward(y)

@@ -75,6 +75,19 @@ class Operator(ABC):
         raise ParameterError(f"{type(self).__name__} has no pseudo-inverse")
 
 
+class ProjectionOperator(Operator):
+    """An orthogonal projection (A = Aᵀ = A²): its own pseudo-inverse, so A A⁺ A = A exactly."""
+
+    @property
+    def has_pseudo_inverse(self) -> bool:
+        """Always True: a projection is its own pseudo-inverse."""
+        return True
+
+    def pseudo_inverse(self, y: torch.Tensor) -> torch.Tensor:
+        """A⁺y = A y."""
+        return self.forward(y)
+
+
 class BlindOperator(Operator):
     """An operator whose parameters are estimated from data during sampling.
 

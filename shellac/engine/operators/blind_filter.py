@@ -127,22 +127,24 @@ class BlindFilter(ParametricBlindFilter):
         super().__init__(sample_rate, **kwargs)
         if not 0 < f_min < self.nyquist / 4:
             raise ParameterError(f"f_min must be in (0, Nyquist/4), got {f_min} Hz")
+        init = self._set_shape(init, f_min, free_slope_limit_db, outer_slope_db, reg_weight, reg_beta)
+        self.a_p_free = self._leaf(list(init.a_p[:2]))
+        self.a_m_free = self._leaf(list(init.a_m[:2]))
+        self.project_()
+
+    def _set_shape(self, init: BlindFilterParams | None, f_min: float, free_slope_limit_db: float,
+                   outer_slope_db: float, reg_weight: float, reg_beta: float) -> BlindFilterParams:
+        """Store the shape limits and regulariser, create the breakpoint leaves; return the initial values."""
         self.f_min = float(f_min)
         self.free_slope_limit_db = float(free_slope_limit_db)
         self.outer_slope_db = float(outer_slope_db)
         self.reg_weight = float(reg_weight)
         self.reg_beta = float(reg_beta)
         init = init if init is not None else BlindFilterParams()
-
-        def leaf(values: list[float]) -> torch.Tensor:
-            return torch.tensor(values, dtype=torch.float64, device=self.device, requires_grad=True)
-
-        self.f_ref = leaf([init.f_ref])
-        self.fc_p = leaf(list(init.fc_p))
-        self.fc_m = leaf(list(init.fc_m))
-        self.a_p_free = leaf(list(init.a_p[:2]))
-        self.a_m_free = leaf(list(init.a_m[:2]))
-        self.project_()
+        self.f_ref = self._leaf([init.f_ref])
+        self.fc_p = self._leaf(list(init.fc_p))
+        self.fc_m = self._leaf(list(init.fc_m))
+        return init
 
     def _tensors(self) -> dict[str, torch.Tensor]:
         return {

@@ -8,10 +8,10 @@ import numpy as np
 import torch
 
 from shellac.engine.errors import ParameterError
-from shellac.engine.operators.base import Operator
+from shellac.engine.operators.base import ProjectionOperator
 
 
-class InpaintingOperator(Operator):
+class InpaintingOperator(ProjectionOperator):
     """Keep the known samples (m = 1), zero the missing ones (m = 0).
 
     A is an orthogonal projection, so A⁺ = A and A A⁺ A = A exactly.
@@ -37,15 +37,6 @@ class InpaintingOperator(Operator):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """m·x (missing samples set to 0), differentiable in ``x``."""
         return torch.where(self._known(x), x, torch.zeros_like(x))
-
-    @property
-    def has_pseudo_inverse(self) -> bool:
-        """Always True: a mask is its own pseudo-inverse."""
-        return True
-
-    def pseudo_inverse(self, y: torch.Tensor) -> torch.Tensor:
-        """A⁺y = m·y."""
-        return self.forward(y)
 
     def project(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Observed samples ← y exactly (``torch.where``, no rounding), the gaps keep ``x``."""

@@ -46,12 +46,8 @@ class LowpassBlindFilter(ParametricBlindFilter):
             raise ParameterError(f"f_min must be in (0, Nyquist), got {f_min} Hz")
         self.f_min = float(f_min)
         self.max_attenuation_slope_db = float(max_attenuation_slope_db)
-        self.cutoff = torch.tensor(
-            [float(cutoff_hz)], dtype=torch.float64, device=self.device, requires_grad=True
-        )
-        self.slope = torch.tensor(
-            [float(slope_db)], dtype=torch.float64, device=self.device, requires_grad=True
-        )
+        self.cutoff = self._leaf([float(cutoff_hz)])
+        self.slope = self._leaf([float(slope_db)])
         self.project_()
 
     def _tensors(self) -> dict[str, torch.Tensor]:

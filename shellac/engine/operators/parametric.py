@@ -96,6 +96,10 @@ class ParametricBlindFilter(BlindOperator):
     def project_(self) -> None:
         """Project the parameters in place onto their feasible set (no gradient)."""
 
+    def _leaf(self, values: list[float]) -> torch.Tensor:
+        """A trainable float64 parameter tensor on the operator's device."""
+        return torch.tensor(values, dtype=torch.float64, device=self.device, requires_grad=True)
+
     def regulariser(self) -> torch.Tensor:
         """Weighted regulariser added to the fit loss (none by default)."""
         return torch.zeros((), dtype=torch.float64, device=self.device)

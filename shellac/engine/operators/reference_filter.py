@@ -82,25 +82,13 @@ class ReferenceBlindFilter(BlindFilter):
     ) -> None:
         ParametricBlindFilter.__init__(self, sample_rate, **kwargs)
         self.design = design
-        self.f_min = float(f_min)
         self.f_max = float(int(sample_rate) // 2)
-        self.free_slope_limit_db = float(free_slope_limit_db)
-        self.outer_slope_db = float(outer_slope_db)
-        self.reg_weight = float(reg_weight)
-        self.reg_beta = float(reg_beta)
         self.mask_aware_fit = bool(mask_aware_fit)
-        init = init if init is not None else BlindFilterParams()
+        init = self._set_shape(init, f_min, free_slope_limit_db, outer_slope_db, reg_weight, reg_beta)
         lim = self.free_slope_limit_db
-
-        def leaf(values: list[float]) -> torch.Tensor:
-            return torch.tensor(values, dtype=torch.float64, device=self.device, requires_grad=True)
-
-        self.f_ref = leaf([init.f_ref])
-        self.fc_p = leaf(list(init.fc_p))
-        self.fc_m = leaf(list(init.fc_m))
         # A new reference operator starts its outer slopes at the free-slope limits.
-        self.a_p = leaf([*init.a_p[:2], -lim])
-        self.a_m = leaf([*init.a_m[:2], lim])
+        self.a_p = self._leaf([*init.a_p[:2], -lim])
+        self.a_m = self._leaf([*init.a_m[:2], lim])
         self._bins = self.freqs[1:]
 
     def _tensors(self) -> dict[str, torch.Tensor]:

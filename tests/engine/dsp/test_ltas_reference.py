@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shellac.engine.dsp.ltas_reference import reference_ltas, reference_ltas_eq
+from shellac.engine.audio_io import read_audio, write_audio
+from shellac.engine.dsp.ltas import Ltas
+from shellac.engine.dsp.ltas_reference import reference_ltas, reference_ltas_eq, reference_ltas_eq_file
 from shellac.engine.errors import ParameterError
 from tests.fixtures.babe2_inputs import demo_recording
 
@@ -42,3 +44,20 @@ def test_stored_level_decides_where_the_floor_acts() -> None:
 def test_wrong_bin_count_is_refused() -> None:
     with pytest.raises(ParameterError, match="bins"):
         reference_ltas_eq(demo_recording(4096), 22050, np.ones(10), n_fft=2048)
+
+
+def test_file_eq_treats_each_channel_as_the_reference_does(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    stereo = 0.1 * rng.standard_normal((2, 8000))
+    write_audio(tmp_path / "in.wav", stereo, 8000, bit_depth=32)
+    power = np.linspace(1.0, 0.01, 257)
+    reference = Ltas(8000, 512, power, stored_scale=2.0)
+    diff_db, observed = reference_ltas_eq_file(tmp_path / "in.wav", tmp_path / "out.wav", reference,
+                                               n_fft=512)
+    x = read_audio(tmp_path / "in.wav")[0].astype(np.float64)
+    per_channel = [reference_ltas_eq(ch, 8000, 2.0 * power, n_fft=512) for ch in x]
+    out, sr = read_audio(tmp_path / "out.wav")
+    assert sr == 8000 and out.shape == (2, 8000)
+    np.testing.assert_allclose(out, np.stack([o for o, _ in per_channel]), atol=1e-4)
+    np.testing.assert_array_equal(diff_db, np.mean([d for _, d in per_channel], axis=0))
+    np.testing.assert_array_equal(observed.power, reference_ltas(x.mean(axis=0), 512))

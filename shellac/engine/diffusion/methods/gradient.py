@@ -1,50 +1,23 @@
-"""Gradient guidances: RG with a time-dependent step (RG δρ), pseudo-inverse (ΠGDM), geodesic (DGG)."""
+"""Gradient guidances on the one RG gradient: RG with a time-dependent step (RG δρ), ΠGDM, geodesic (DGG)."""
 
 from __future__ import annotations
 
-import math
+from functools import partial
 
 import torch
 
-from shellac.engine.diffusion.guidance import Denoiser, GuidanceOutput, RandnLike, tweedie_score
+from shellac.engine.diffusion.guidance import (
+    Denoiser,
+    GuidanceOutput,
+    RandnLike,
+    ReconstructionGuidance,
+    denoiser_gradient,
+    gradient_step_score,
+    reconstruction_gradient,
+)
 from shellac.engine.errors import ParameterError
-from shellac.engine.operators.base import FitReport, Operator
+from shellac.engine.operators.base import Operator
 from shellac.engine.operators.consistency import project, supports_projection
-
-EPS = 1e-6
-
-
-def rms(v: torch.Tensor) -> torch.Tensor:
-    """Root mean square per batch item, ``[B, 1]``."""
-    return v.flatten(1).norm(dim=1, keepdim=True) / math.sqrt(v[0].numel())
-
-
-def reconstruction_gradient(
-    operator: Operator,
-    y: torch.Tensor,
-    x: torch.Tensor,
-    t: float,
-    denoiser: Denoiser,
-    *,
-    sigma_y: float,
-    randn_like: RandnLike,
-    fit_operator: bool = True,
-) -> tuple[torch.Tensor, torch.Tensor, float, FitReport | None]:
-    """D(x; t) and g = ∇ₓ ½‖A(D(x)) − ỹ‖², ỹ = y + σ_y·ε (the RG gradient of BABE-2 / DPS).
-
-    ``y`` may have any shape A produces (a waveform, a spectrogram). Returns
-    (denoised, g, loss, fit report), all detached.
-    """
-    with torch.enable_grad():
-        x_in = x.detach().requires_grad_(True)
-        denoised = denoiser(x_in, t)
-        report = None
-        if fit_operator and operator.blind:
-            report = operator.fit(denoised.detach(), y)  # type: ignore[attr-defined]
-        y_tilde = y + sigma_y * randn_like(y) if sigma_y > 0 else y
-        loss = 0.5 * ((operator.forward(denoised) - y_tilde) ** 2).sum()
-        (grad,) = torch.autograd.grad(loss, x_in)
-    return denoised.detach(), grad, float(loss.detach()), report
 
 
 def drho_weight(t: float, sigma_data: float, power: float) -> float:
@@ -58,12 +31,12 @@ def drho_weight(t: float, sigma_data: float, power: float) -> float:
     return (1.0 + sigma_data**2 / (t * t)) ** (0.5 * power)
 
 
-class ScheduledReconstructionGuidance:
+class ScheduledReconstructionGuidance(ReconstructionGuidance):
     """RG δρ: reconstruction guidance whose step ξ is scaled by δ(t) (see :func:`drho_weight`).
 
-    score = (D − x)/t² − ξ·δ(t)/(t·(rms(g) + 1e-6))·g. With ``power`` = 0 this is
-    :class:`~shellac.engine.diffusion.guidance.PosteriorSamplingGuidance` exactly;
-    unlike it, ``y`` may be shaped like A's output rather than like x.
+    score = (D − x)/t² − ξ·δ(t)/(t·(rms(g) + 1e-6))·g, the RG of
+    :class:`~shellac.engine.diffusion.guidance.ReconstructionGuidance` with
+    ``step_weight`` = δ; ``power`` = 0 is plain RG.
 
     Parameters
     ----------
@@ -86,29 +59,17 @@ class ScheduledReconstructionGuidance:
         if xi < 0 or sigma_y < 0 or power < 0 or not sigma_data > 0:
             raise ParameterError(f"need xi, sigma_y, power >= 0 and sigma_data > 0; got {xi}, {sigma_y}, "
                                  f"{power}, {sigma_data}")
-        self.operator, self.y = operator, y.detach()
-        self.xi, self.sigma_y = float(xi), float(sigma_y)
-        self.sigma_data, self.power = float(sigma_data), float(power)
-        self.randn_like = randn_like
-
-    def __call__(self, x: torch.Tensor, t: float, denoiser: Denoiser) -> GuidanceOutput:
-        """See :class:`~shellac.engine.diffusion.guidance.Guidance`."""
-        t = float(t)
-        denoised, grad, loss, report = reconstruction_gradient(
-            self.operator, self.y, x, t, denoiser, sigma_y=self.sigma_y, randn_like=self.randn_like)
-        score = tweedie_score(denoised, x.detach(), t)
-        if self.xi > 0:
-            step = self.xi * drho_weight(t, self.sigma_data, self.power)
-            score = score - step / (t * (rms(grad) + EPS)) * grad
-        return GuidanceOutput(denoised=denoised, score=score, loss=loss, fit_report=report)
+        super().__init__(operator, y, xi=xi, sigma_y=sigma_y, randn_like=randn_like,
+                         step_weight=partial(drho_weight, sigma_data=float(sigma_data), power=float(power)))
 
 
 class PseudoInverseGuidance:
     """ΠGDM: g = (∂D/∂x)ᵀ·(A⁺y − A⁺A·D(x)), the vector-Jacobian product of the denoiser.
 
     A⁺y − A⁺A·D is computed as project(D, y) − D (equal for linear A, and the
-    natural extension for clipping). score = (D − x)/t² + ξ/(t·(rms(g) + 1e-6))·g:
-    the step is normalised like RG's rather than weighted by 1/r_t², so ξ means
+    natural extension for clipping), so −g is the gradient of ½‖D − sg(project(D, y))‖²
+    (sg: no gradient) and the RG step rule applies: score = (D − x)/t² + ξ/(t·(rms(g) + 1e-6))·g.
+    The step is normalised like RG's rather than weighted by 1/r_t², so ξ means
     the same in both (Song et al., ICLR 2023, use r_t⁻² with a tuned scale).
     """
 
@@ -123,17 +84,15 @@ class PseudoInverseGuidance:
     def __call__(self, x: torch.Tensor, t: float, denoiser: Denoiser) -> GuidanceOutput:
         """See :class:`~shellac.engine.diffusion.guidance.Guidance`."""
         t = float(t)
-        with torch.enable_grad():
-            x_in = x.detach().requires_grad_(True)
-            denoised = denoiser(x_in, t)
+
+        def residual(denoised: torch.Tensor) -> torch.Tensor:
             with torch.no_grad():
-                direction = project(self.operator, denoised, self.y) - denoised
-            (grad,) = torch.autograd.grad(denoised, x_in, grad_outputs=direction)
-        denoised = denoised.detach()
-        score = tweedie_score(denoised, x.detach(), t)
-        if self.xi > 0:
-            score = score + self.xi / (t * (rms(grad) + EPS)) * grad
-        return GuidanceOutput(denoised=denoised, score=score, loss=float(0.5 * (direction**2).sum()))
+                projected = project(self.operator, denoised, self.y)
+            return denoised - projected
+
+        denoised, grad, loss = denoiser_gradient(x, t, denoiser, residual)
+        score = gradient_step_score(denoised, x.detach(), t, grad, self.xi)
+        return GuidanceOutput(denoised=denoised, score=score, loss=loss)
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, weight: float) -> torch.Tensor:
