@@ -32,7 +32,6 @@ from shellac.engine.audio_io import read_audio  # noqa: E402
 from shellac.engine.blocks.autoregressive import BlockSettings, SamplerSettings  # noqa: E402
 from shellac.engine.blocks.overlap_add import BlockSpan  # noqa: E402
 from shellac.engine.diffusion.methods import METHOD_NAMES, MethodSettings  # noqa: E402
-from shellac.engine.diffusion.precond import EDMPrecond  # noqa: E402
 from shellac.engine.dsp.resample import resample  # noqa: E402
 from shellac.engine.evaluation.metrics import lsd, si_sdr  # noqa: E402
 from shellac.engine.models.bundle import LoadedBundle, load_bundle  # noqa: E402
@@ -92,7 +91,7 @@ def run_method(bundle: LoadedBundle, method: MethodSettings, y: np.ndarray,
     sampler = SamplerSettings(n_steps=args.steps, sigma_start=args.sigma_start_rel * cfg.sigma_data,
                               sigma_min=args.sigma_min_rel * cfg.sigma_data, rho=13.0, xi=method.xi,
                               sigma_y=method.sigma_y, s_churn=args.s_churn)
-    denoiser = EDMPrecond(bundle.network, sigma_data=cfg.sigma_data).to(args.device).eval()
+    denoiser = bundle.denoiser(args.device)
     started = time.perf_counter()
     out = restore_signal(denoiser, y, make_operator=make_operator, method=method, sampler=sampler,
                          blocks=BlockSettings(segment_length=cfg.segment_length, seed=args.seed),

@@ -19,7 +19,6 @@ from shellac.engine.blocks.checkpoints import BlockCheckpointStore
 from shellac.engine.blocks.overlap_add import BlockSpan
 from shellac.engine.device import resolve_device
 from shellac.engine.diffusion.methods.choice import MethodName, MethodSettings
-from shellac.engine.diffusion.precond import EDMPrecond
 from shellac.engine.dsp.resample import resample
 from shellac.engine.fixity import sha256_json
 from shellac.engine.models.bundle import LoadedBundle
@@ -129,7 +128,7 @@ def restore_channel(
         "sample_rate": sr, "params": params.model_dump(mode="json"), "model": bundle.checksum,
         "operator": operator_key,
     })
-    denoiser = EDMPrecond(bundle.network, sigma_data=cfg.sigma_data).to(device).eval()
+    denoiser = bundle.denoiser(device)
     result = restore_signal(
         denoiser, mono, make_operator=make_operator, method=params.method_settings(),
         sampler=params.sampler_settings(),

@@ -23,7 +23,6 @@ from shellac.engine.blocks.autoregressive import (
 )
 from shellac.engine.blocks.checkpoints import BlockCheckpointStore
 from shellac.engine.device import resolve_device
-from shellac.engine.diffusion.precond import EDMPrecond
 from shellac.engine.dsp.ltas import Ltas, ltas_equalize_file, ltas_of_file, third_octave_smooth
 from shellac.engine.dsp.resample import resample_file
 from shellac.engine.fixity import sha256_file, sha256_json
@@ -182,10 +181,7 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
                            "model": bundle.checksum,
                            "sampler": sampler_values(params, bundle.card.guidance)})
     store = BlockCheckpointStore(ctx.stage_dir / "blocks", run_key)
-    # The CQT network (BABE-2) constrains the whole denoiser output to its passband.
-    output_filter = getattr(bundle.network, "band_complement", None)
-    denoiser = EDMPrecond(bundle.network, sigma_data=cfg.sigma_data, output_filter=output_filter)
-    denoiser = denoiser.to(device).eval()
+    denoiser = bundle.denoiser(device)
     blocks = BlockSettings(segment_length=cfg.segment_length, overlap_fraction=params.overlap_fraction,
                            carry_filter=params.carry_filter, seed=params.seed)
     chosen = sampler_values(params, bundle.card.guidance)

@@ -15,11 +15,9 @@ from shellac.engine.audio_io import probe, read_audio
 from shellac.engine.blocks.autoregressive import SamplerSettings
 from shellac.engine.blocks.reference_driver import SIGMA_NORM, ReferenceBlockSampler, restore_blocks_reference
 from shellac.engine.device import resolve_device
-from shellac.engine.diffusion.precond import EDMPrecond
 from shellac.engine.dsp.ltas import ltas_of_file
 from shellac.engine.dsp.ltas_reference import reference_ltas_eq
 from shellac.engine.dsp.resample import resample_file
-from shellac.engine.networks.cqt_reference import reference_output_filter
 from shellac.engine.operators.blind_filter import BlindFilter
 from shellac.engine.stream import array_to_wav, copy_to_layout
 from shellac.stages.base import StageContext, StageOutput
@@ -54,10 +52,7 @@ def run_reference(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: S
     sampler = SamplerSettings(n_steps=params.n_steps, sigma_start=params.sigma_start,
                               sigma_min=params.sigma_min, rho=params.rho, xi=params.xi,
                               sigma_y=params.sigma_y, s_churn=params.s_churn)
-    # The reference's DC/Nyquist filter, not the CQT round trip's passband (they differ at the edge bins).
-    output_filter = reference_output_filter(bundle.network)
-    denoiser = EDMPrecond(bundle.network, sigma_data=cfg.sigma_data, output_filter=output_filter)
-    denoiser = denoiser.to(device).eval()
+    denoiser = bundle.denoiser(device, preset="reference")
 
     def make_filter() -> BlindFilter:
         return BlindFilter(model_sr, design="reference", n_iters=params.filter_iters, lr=params.filter_lr,

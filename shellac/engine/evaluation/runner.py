@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 from shellac.engine.blocks.autoregressive import SamplerSettings
-from shellac.engine.diffusion.precond import EDMPrecond
 from shellac.engine.dsp.ltas import Ltas, compute_ltas
 from shellac.engine.errors import ParameterError
 from shellac.engine.evaluation.dataset import Excerpt
@@ -32,7 +31,6 @@ from shellac.engine.evaluation.resources import CountingDenoiser, PeakMemory, St
 from shellac.engine.evaluation.variants import RestorationSettings, Variant, run_variant_on_excerpt
 from shellac.engine.evaluation.visqol import Visqol
 from shellac.engine.models.bundle import LoadedBundle, load_bundle
-from shellac.engine.networks.cqt_reference import reference_output_filter
 
 LogFn = Callable[[str], None]
 _PER_EXCERPT_KEYS = ("lsd_db", "si_sdr_db", "ltas_dist_db", "response_err_db", "filter_err_db",
@@ -165,9 +163,7 @@ def run_variant(
         overlap_fraction=settings.overlap_fraction, max_boost_db=settings.max_boost_db,
     )
     # The reference row filters each denoiser output as the reference does (DC/Nyquist bands removed).
-    output_filter = reference_output_filter(bundle.network) if variant.preset == "reference" else None
-    precond = EDMPrecond(bundle.network, sigma_data=bundle.config.sigma_data, output_filter=output_filter)
-    precond = precond.to(device).eval()
+    precond = bundle.denoiser(device, preset="reference" if variant.preset == "reference" else "shellac")
     if variant.generative:
         _warm_up(precond, bundle.config.segment_length, device)
     counting = CountingDenoiser(precond)
