@@ -29,7 +29,6 @@ sys.path.insert(0, str(ROOT))  # for tests.fixtures (the --quick bundle) when ru
 
 from shellac.engine.atomic import atomic_write_text  # noqa: E402
 from shellac.engine.audio_io import read_audio  # noqa: E402
-from shellac.engine.blocks.autoregressive import BlockSettings, SamplerSettings  # noqa: E402
 from shellac.engine.blocks.overlap_add import BlockSpan  # noqa: E402
 from shellac.engine.diffusion.methods import METHOD_NAMES, MethodSettings  # noqa: E402
 from shellac.engine.dsp.resample import resample  # noqa: E402
@@ -39,7 +38,7 @@ from shellac.engine.operators.bandlimit import LowpassOperator  # noqa: E402
 from shellac.engine.operators.base import Operator  # noqa: E402
 from shellac.engine.operators.clipping import ClippingOperator, level_for_sdr  # noqa: E402
 from shellac.engine.operators.inpainting import InpaintingOperator, gap_mask  # noqa: E402
-from shellac.engine.restore import restore_signal  # noqa: E402
+from shellac.engine.restoration import BlockSettings, KnownOperators, SamplerSettings, restore_blocks  # noqa: E402
 
 DECLIP_SDRS_DB = (5.0, 10.0)
 BWE_CUTOFFS_HZ = (3000.0, 5000.0)
@@ -93,7 +92,7 @@ def run_method(bundle: LoadedBundle, method: MethodSettings, y: np.ndarray,
                               sigma_y=method.sigma_y, s_churn=args.s_churn)
     denoiser = bundle.denoiser(args.device)
     started = time.perf_counter()
-    out = restore_signal(denoiser, y, make_operator=make_operator, method=method, sampler=sampler,
+    out = restore_blocks(denoiser, y, operators=KnownOperators(make_operator), method=method, sampler=sampler,
                          blocks=BlockSettings(segment_length=cfg.segment_length, seed=args.seed),
                          target_std=cfg.sigma_data, device=args.device)
     res.seconds[method.name] = res.seconds.get(method.name, 0.0) + time.perf_counter() - started

@@ -9,29 +9,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 from pydantic import Field
 from tqdm import tqdm
 
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe
-from shellac.engine.blocks.autoregressive import (
-    REPORT_FREQS_HZ,
-    BlockSettings,
-    SamplerSettings,
-    restore_blocks,
-)
-from shellac.engine.blocks.checkpoints import BlockCheckpointStore
 from shellac.engine.device import resolve_device
-from shellac.engine.dsp.ltas import Ltas, ltas_equalize_file, ltas_of_file, third_octave_smooth
+from shellac.engine.dsp.ltas import ltas_of_file
 from shellac.engine.dsp.resample import resample_file
-from shellac.engine.fixity import sha256_file, sha256_json
+from shellac.engine.fixity import sha256_json
 from shellac.engine.models.bundle import read_card
 from shellac.engine.models.guidance import MeasuredGuidance
-from shellac.engine.operators.blind_filter import BlindFilter
-from shellac.engine.operators.chain_init import chain_filter_start
-from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
-from shellac.engine.stream import array_to_wav, copy_to_layout, map_file, wav_to_memmap
+from shellac.engine.restoration.babe2 import Babe2Settings, restore
+from shellac.engine.restoration.reports import GENERATED_BAND_DB, generated_bands
+from shellac.engine.restoration.settings import SamplerSettings
+from shellac.engine.stream import array_to_wav, copy_to_layout
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
 from shellac.stages.quality_gate import (
     GateInputs,
@@ -41,9 +33,6 @@ from shellac.stages.quality_gate import (
     run_gate,
     untouched_input,
 )
-
-# Output/input LTAS difference (dB) above which a band counts as synthesised, for curators.
-GENERATED_BAND_DB = 6.0
 
 
 class GenerativeEqParams(StageParams):
@@ -88,29 +77,6 @@ class GenerativeEqParams(StageParams):
                                     description="Limits of the quality gate's checks.")
 
 
-def generated_bands(before: Ltas, after: Ltas, *, min_hz: float = 100.0) -> list[list[float]]:
-    """Frequency bands (Hz) where the output's third-octave LTAS exceeds the input's by GENERATED_BAND_DB.
-
-    That is what the model synthesised rather than restored; curators see it in
-    the report and the provenance.
-    """
-    smooth_in = third_octave_smooth(before.power, before.sample_rate, before.n_fft)
-    smooth_out = third_octave_smooth(after.power, after.sample_rate, after.n_fft)
-    delta = 10.0 * np.log10((smooth_out + 1e-20) / (smooth_in + 1e-20))
-    freqs = before.freqs_hz
-    above = (delta > GENERATED_BAND_DB) & (freqs >= min_hz)
-    bands: list[list[float]] = []
-    start = None
-    for k, flag in enumerate(above):
-        if flag and start is None:
-            start = k
-        if (not flag or k == above.size - 1) and start is not None:
-            stop = k if flag else k - 1
-            bands.append([round(float(freqs[start]), 1), round(float(freqs[stop]), 1)])
-            start = None
-    return bands
-
-
 def fingerprint(params: GenerativeEqParams, ctx: StageContext) -> str:
     """Checksum of the model bundle (weights, config, reference LTAS), and its measured guidance if used."""
     checksum = ctx.models.checksum(params.model)
@@ -131,6 +97,22 @@ def sampler_values(params: GenerativeEqParams, measured: MeasuredGuidance | None
     return values
 
 
+def babe2_settings(params: GenerativeEqParams, sampler: dict[str, float | int]) -> Babe2Settings:
+    """The engine's BABE-2 settings from the stage's parameters and the chosen sampler values."""
+    return Babe2Settings(
+        sampler=SamplerSettings(n_steps=int(sampler["n_steps"]), sigma_start=float(sampler["sigma_start"]),
+                                sigma_min=params.sigma_min, rho=float(sampler["rho"]),
+                                xi=float(sampler["xi"]), sigma_y=float(sampler["sigma_y"]),
+                                s_churn=params.s_churn),
+        filter="lowpass" if params.filter == "lowpass" else "babe2",
+        filter_init="chain" if params.filter_init == "chain" else "babe2",
+        filter_iters=params.filter_iters, filter_lr=params.filter_lr, ltas_eq_init=params.ltas_eq_init,
+        ltas_eq_objective=params.ltas_eq_objective, max_boost_db=params.max_boost_db,
+        overlap_fraction=params.overlap_fraction, carry_filter=params.carry_filter, seed=params.seed,
+        preset=params.preset,
+    )
+
+
 def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContext) -> StageOutput:
     """Restore ``audio``; write ``audio.wav``, ``filters.json`` and ``ltas.json`` (and ``blocks/``).
 
@@ -147,48 +129,12 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     info = probe(inputs["audio"])
     sr = info.sample_rate
     bundle = ctx.models.load(params.model, device=str(device))
-    cfg = bundle.config
-    model_sr = cfg.sample_rate
+    model_sr = bundle.config.sample_rate
     ref = bundle.reference_ltas
     work = ctx.stage_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
-    mono_master, mono = work / "mono_master.wav", work / "mono.wav"
-    map_file(inputs["audio"], mono_master, lambda c: c.centre(c.data).mean(axis=0, keepdims=True),
-             out_channels=1)
-    resample_file(mono_master, mono, model_sr)
-    observed = mono
-    if params.ltas_eq_init or params.ltas_eq_objective:
-        observed = work / "equalised.wav"
-        ltas_equalize_file(mono, observed, ref, n_fft=ref.n_fft, max_boost_db=params.max_boost_db)
-    y = wav_to_memmap(observed if params.ltas_eq_objective else mono, work / "y.npy")
-    x_init = wav_to_memmap(observed if params.ltas_eq_init else mono, work / "x_init.npy")
-
-    chain_start = None
-    if params.filter_init == "chain" and params.filter == "babe2":
-        chain_start = chain_filter_start(observed if params.ltas_eq_objective else mono, ref)
-
-    def make_filter() -> BlindFilter | LowpassBlindFilter:
-        if params.filter == "lowpass":
-            return LowpassBlindFilter(model_sr, n_iters=params.filter_iters, lr=params.filter_lr,
-                                      device=device)
-        init = chain_start.params if chain_start is not None else None
-        return BlindFilter(model_sr, init=init, n_iters=params.filter_iters, lr=params.filter_lr,
-                           device=device)
-
-    run_key = sha256_json({"y": sha256_file(work / "y.npy"), "x": sha256_file(work / "x_init.npy"),
-                           # The gate only judges finished blocks: its settings do not invalidate them.
-                           "params": params.model_dump(mode="json", exclude={"quality_gate", "gate"}),
-                           "model": bundle.checksum,
-                           "sampler": sampler_values(params, bundle.card.guidance)})
-    store = BlockCheckpointStore(ctx.stage_dir / "blocks", run_key)
-    denoiser = bundle.denoiser(device)
-    blocks = BlockSettings(segment_length=cfg.segment_length, overlap_fraction=params.overlap_fraction,
-                           carry_filter=params.carry_filter, seed=params.seed)
+    mono = mono_at_rate(inputs["audio"], work / "mono.wav", model_sr)
     chosen = sampler_values(params, bundle.card.guidance)
-    sampler = SamplerSettings(n_steps=int(chosen["n_steps"]), sigma_start=float(chosen["sigma_start"]),
-                              sigma_min=params.sigma_min, rho=float(chosen["rho"]), xi=float(chosen["xi"]),
-                              sigma_y=float(chosen["sigma_y"]), s_churn=params.s_churn)
-    out = np.lib.format.open_memmap(work / "restored.npy", mode="w+", dtype=np.float32, shape=y.shape)
     bar = tqdm(desc=f"{ctx.recording_id} generative EQ", unit="step", leave=False, dynamic_ncols=True)
 
     def progress(block: int, n_blocks: int, step: int, n_steps: int) -> None:
@@ -199,15 +145,16 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
         if ctx.progress is not None:
             ctx.progress(bar.n / bar.total, f"block {block + 1}/{n_blocks}")
 
+    # The gate only judges finished blocks: its settings do not invalidate them.
+    key = {"params": params.model_dump(mode="json", exclude={"quality_gate", "gate"})}
     try:
-        result = restore_blocks(denoiser, y, make_filter=make_filter, sampler=sampler, blocks=blocks,
-                                target_std=cfg.sigma_data, x_init=x_init, checkpoints=store,
-                                device=device, progress=progress, out=out)
+        result = restore(mono, bundle, babe2_settings(params, chosen), work=work, device=device,
+                         checkpoints=ctx.stage_dir / "blocks", checkpoint_key=key, progress=progress)
     finally:
         bar.close()
-    out.flush()
+    observed = result.observed
     restored_model, restored = work / "restored_model.wav", work / "restored.wav"
-    array_to_wav(out, restored_model, model_sr)
+    array_to_wav(result.restored, restored_model, model_sr)
     resample_file(restored_model, restored, sr)
     audio_path = ctx.stage_dir / "audio.wav"
     # The untouched input is the audio before any EQ: the chain's pre-LTAS-EQ signal when an
@@ -227,15 +174,7 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
         copy_to_layout(restored, audio_path, info.channels, info.frames)
     gate_artifacts = (record_gate(gate, ctx.stage_dir, restored) if gate is not None else {})
 
-    nyquist = model_sr / 2
-    filters = {
-        "sample_rate": model_sr,
-        "freqs_hz": [round(float(f), 3) for f in REPORT_FREQS_HZ[REPORT_FREQS_HZ <= nyquist]],
-        "gain": result.gain,
-        "blocks": result.reports,
-    }
-    if chain_start is not None:
-        filters["chain_init"] = chain_start.to_json()
+    filters = result.filters_json()
     before, after = ltas_of_file(mono, ref.n_fft), ltas_of_file(restored_model, ref.n_fft)
     # Synthesised relative to the untouched input, not to the already-equalised signal.
     untouched_ltas = ltas_of_file(untouched, ref.n_fft) if untouched != mono else before
@@ -252,7 +191,8 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
         "rejected_generated_bands_hz": generated if fallback else [],
         "generated_threshold_db": GENERATED_BAND_DB,
     }
-    del y, x_init, out
+    n_blocks, resumed = len(result.reports), result.resumed_blocks
+    del result  # its memory map lives in work/
     shutil.rmtree(work)
     filters_path = ctx.stage_dir / "filters.json"
     curves_path = ctx.stage_dir / "ltas.json"
@@ -266,7 +206,7 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
             "model": params.model, "model_checksum": bundle.checksum, "device": str(device),
             "sampler": {**chosen, "source": "bundle" if chosen != sampler_values(
                 params.model_copy(update={"guidance": "params"}), None) else "params"},
-            "blocks": len(result.reports), "resumed_blocks": result.resumed_blocks,
+            "blocks": n_blocks, "resumed_blocks": resumed,
             "seconds": round(seconds, 2), "real_time_factor": round(seconds / info.duration_s, 3),
             "generated_bands_hz": [] if fallback else generated,
             "rejected_generated_bands_hz": generated if fallback else [],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import resource
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from shellac.engine.blocks.autoregressive import SamplerSettings
+from shellac.engine.audio_io import read_audio, write_audio
 from shellac.engine.dsp.ltas import Ltas, compute_ltas
 from shellac.engine.errors import ParameterError
 from shellac.engine.evaluation.dataset import Excerpt
@@ -31,6 +32,9 @@ from shellac.engine.evaluation.resources import CountingDenoiser, PeakMemory, St
 from shellac.engine.evaluation.variants import RestorationSettings, Variant, run_variant_on_excerpt
 from shellac.engine.evaluation.visqol import Visqol
 from shellac.engine.models.bundle import LoadedBundle, load_bundle
+from shellac.engine.restoration.declip import DeclipResult, DeclipSettings, declip
+from shellac.engine.restoration.inpaint import InpaintResult, InpaintSettings, inpaint
+from shellac.engine.restoration.settings import SamplerSettings
 
 LogFn = Callable[[str], None]
 _PER_EXCERPT_KEYS = ("lsd_db", "si_sdr_db", "ltas_dist_db", "response_err_db", "filter_err_db",
@@ -158,8 +162,7 @@ def run_variant(
     n_fft = ref_ltas.n_fft
     ctx = _context(bundle, excerpts, settings)
     restoration = RestorationSettings(
-        sampler=settings.sampler, segment_length=bundle.config.segment_length,
-        target_std=bundle.config.sigma_data, filter_iters=settings.filter_iters, filter_lr=settings.filter_lr,
+        sampler=settings.sampler, filter_iters=settings.filter_iters, filter_lr=settings.filter_lr,
         overlap_fraction=settings.overlap_fraction, max_boost_db=settings.max_boost_db,
     )
     # The reference row filters each denoiser output as the reference does (DC/Nyquist bands removed).
@@ -173,7 +176,7 @@ def run_variant(
         for i, excerpt in enumerate(excerpts):
             say(f"{variant.key}: excerpt {i + 1}/{len(excerpts)} ({excerpt.name})")
             outputs.append(run_variant_on_excerpt(
-                variant, excerpt.degraded, sr, ref_ltas, ctx.grid,
+                variant, excerpt.degraded, bundle, ctx.grid,
                 denoiser=counting if variant.generative else None,
                 settings=restoration, seed=settings.seed + i, device=device,
             ))
@@ -305,3 +308,26 @@ def run_benchmark(
             "isolated_rows": isolate,
         },
     )
+
+
+def declip_excerpt(bundle: LoadedBundle, degraded: np.ndarray, sample_rate: int, settings: DeclipSettings, *,
+                   device: torch.device | str = "cpu") -> tuple[np.ndarray, DeclipResult]:
+    """The bench's declipping entry: ``degraded`` (channels, frames; float32 file at ``sample_rate`` Hz)
+    through :func:`~shellac.engine.restoration.declip.declip`, what the ``declip`` stage runs."""
+    with tempfile.TemporaryDirectory(prefix="shellac-bench-") as tmp:
+        source, out = Path(tmp) / "degraded.wav", Path(tmp) / "declipped.wav"
+        write_audio(source, degraded, sample_rate, bit_depth=32)
+        result = declip(source, out, bundle, settings, work=Path(tmp) / "work", device=device)
+        return read_audio(out)[0], result
+
+
+def inpaint_excerpt(bundle: LoadedBundle, degraded: np.ndarray, sample_rate: int,
+                    gaps: list[tuple[int, int]], settings: InpaintSettings, *,
+                    device: torch.device | str = "cpu") -> tuple[np.ndarray, InpaintResult]:
+    """The bench's inpainting entry: ``degraded`` (channels, frames; float32 file at ``sample_rate`` Hz) and
+    its known ``gaps`` through :func:`~shellac.engine.restoration.inpaint.inpaint`, what ``inpaint`` runs."""
+    with tempfile.TemporaryDirectory(prefix="shellac-bench-") as tmp:
+        source, out = Path(tmp) / "degraded.wav", Path(tmp) / "inpainted.wav"
+        write_audio(source, degraded, sample_rate, bit_depth=32)
+        result = inpaint(source, out, bundle, gaps, settings, work=Path(tmp) / "work", device=device)
+        return read_audio(out)[0], result

@@ -70,3 +70,64 @@ def test_networks_without_a_cqt_get_no_filter(tmp_path: Path) -> None:
     x = _signal(bundle.config.segment_length)
     with torch.no_grad():
         assert torch.equal(denoiser(x, 0.1), EDMPrecond(bundle.network, sigma_data=0.1)(x, 0.1))
+
+
+def test_every_caller_gets_its_denoiser_from_the_bundle(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """generative_eq (both presets), the bench's BABE-2 row, declip and inpaint: no denoiser of their own."""
+    import numpy as np
+    import soundfile as sf
+
+    from shellac.engine.evaluation.metrics import log_grid
+    from shellac.engine.evaluation.variants import (
+        RestorationSettings,
+        run_variant_on_excerpt,
+        select_variants,
+    )
+    from shellac.engine.restoration.settings import SamplerSettings
+    from shellac.stages import declip, generative_eq, inpaint
+    from shellac.stages.base import MasterInfo, StageContext
+    from shellac.stages.models import ModelStore
+
+    torch.set_num_threads(1)
+    make_tiny_bundle(tmp_path / "models", "tiny", segment_length=4096)
+    presets: list[str] = []
+    built: list[EDMPrecond] = []
+    real_denoiser, real_init = LoadedBundle.denoiser, EDMPrecond.__init__
+
+    def denoiser(self: LoadedBundle, device: torch.device | str, *, preset: str = "shellac") -> EDMPrecond:
+        presets.append(preset)
+        return real_denoiser(self, device, preset=preset)  # type: ignore[arg-type]
+
+    def init(self: EDMPrecond, *args: object, **kwargs: object) -> None:
+        built.append(self)
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LoadedBundle, "denoiser", denoiser)
+    monkeypatch.setattr(EDMPrecond, "__init__", init)
+    t = np.arange(4000) / 8000
+    x = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.01 * np.sin(2 * np.pi * 1500 * t)).astype(np.float32)
+    x[1000:1050] = 0.0
+    source = tmp_path / "in.wav"
+    sf.write(source, np.clip(x, -0.25, 0.25), 8000, subtype="FLOAT")
+
+    def ctx(name: str) -> StageContext:
+        (tmp_path / name).mkdir()
+        return StageContext(recording_id="r", metadata={}, master=MasterInfo(source),
+                            recording_dir=tmp_path, stage_dir=tmp_path / name, base_dir=tmp_path,
+                            models=ModelStore(tmp_path / "models"))
+
+    fast = {"model": "tiny", "n_steps": 2}
+    for preset in ("shellac", "reference"):
+        generative_eq.run({"audio": source}, generative_eq.GenerativeEqParams(
+            **fast, filter_iters=1, preset=preset, quality_gate=False), ctx(f"geq_{preset}"))
+    declip.run({"audio": source}, declip.DeclipParams(**fast), ctx("declip"))
+    inpaint.run({"audio": source}, inpaint.InpaintParams(**fast, use_click_map=False), ctx("inpaint"))
+    bundle = load_bundle(tmp_path / "models" / "tiny")
+    sampler = SamplerSettings(n_steps=2, sigma_start=0.5, sigma_min=1e-3, rho=13.0, xi=1.0, sigma_y=0.25)
+    run_variant_on_excerpt(select_variants(["babe2"])[0], x, bundle, log_grid(4000.0),
+                           denoiser=bundle.denoiser("cpu"),
+                           settings=RestorationSettings(sampler=sampler, filter_iters=1), seed=0,
+                           device=torch.device("cpu"))
+    assert presets == ["shellac", "reference", "shellac", "shellac", "shellac"]
+    assert len(built) == len(presets)

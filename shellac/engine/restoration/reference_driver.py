@@ -1,4 +1,4 @@
-"""The BABE-2 reference's block-autoregressive driver: its segments, gain, overlap hand-over and crossfade."""
+"""The BABE-2 reference preset's block driver: its segments, gain, overlap hand-over and crossfade."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from shellac.engine.blocks.autoregressive import SamplerSettings, block_generator
 from shellac.engine.diffusion.guidance import Denoiser, PosteriorSamplingGuidance
 from shellac.engine.diffusion.sampler import edm_sampler
 from shellac.engine.diffusion.schedule import restoration_schedule
 from shellac.engine.errors import ParameterError
 from shellac.engine.operators.base import BlindOperator
 from shellac.engine.operators.masked import MaskedOperator
+from shellac.engine.restoration.driver import block_generator
+from shellac.engine.restoration.settings import SamplerSettings
 
 SIGMA_NORM = {22050: 0.07, 44100: 1.0}
 """The reference testers' block gain target (blind_bwe.sigma_norm) by model sample rate (Hz)."""

@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from shellac.engine.blocks.autoregressive import SamplerSettings
-from shellac.engine.blocks.reference_driver import (
+from shellac.engine.dsp.ltas_reference import reference_ltas_eq
+from shellac.engine.errors import ParameterError
+from shellac.engine.operators.blind_filter import BlindFilter
+from shellac.engine.restoration.reference_driver import (
     ReferenceBlockSampler,
     reference_block_std,
     reference_segment_starts,
     restore_blocks_reference,
 )
-from shellac.engine.dsp.ltas_reference import reference_ltas_eq
-from shellac.engine.errors import ParameterError
-from shellac.engine.operators.blind_filter import BlindFilter
+from shellac.engine.restoration.settings import SamplerSettings
 from tests.fixtures.babe2_inputs import demo_recording
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "babe2_reference"
