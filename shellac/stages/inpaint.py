@@ -57,8 +57,8 @@ def click_map_from_history(ctx: StageContext) -> tuple[Path | None, list[tuple[i
 def run(inputs: Mapping[str, Path], params: InpaintParams, ctx: StageContext) -> StageOutput:
     """Fill gaps in ``audio``; write ``audio.wav`` (float32, same rate) and ``gaps.json``.
 
-    The recording is streamed (dropout detection aside): the gap map and each
-    restored channel at the model's rate are memory-mapped files in ``work/``.
+    The recording is streamed: the dropout and gap maps and each restored
+    channel at the model's rate are memory-mapped files in ``work/``.
     """
     started = time.monotonic()
     device = resolve_device(ctx.device)

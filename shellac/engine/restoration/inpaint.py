@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from shellac.engine.audio_io import probe, read_audio
+from shellac.engine.audio_io import probe
+from shellac.engine.dsp.dropouts import find_dropouts_in_file, flag_runs
 from shellac.engine.models.loaded import LoadedBundle
 from shellac.engine.operators.base import Operator
-from shellac.engine.operators.inpainting import InpaintingOperator, find_dropouts
+from shellac.engine.operators.inpainting import InpaintingOperator
 from shellac.engine.restoration.known import GuidedSettings, restore_flagged
-from shellac.engine.stream import release_pages
 
 
 @dataclass(frozen=True)
@@ -63,14 +63,13 @@ def inpaint(
     device = torch.device(device)
     info = probe(Path(source))
     sr, n = info.sample_rate, info.frames
+    work.mkdir(parents=True, exist_ok=True)
     dropouts: list[tuple[int, int]] = []
     if settings.detect_dropouts:
-        # Detection compares each frame with its surroundings; it reads the recording whole.
-        dropouts = find_dropouts(read_audio(source)[0], sr, min_zero_ms=settings.min_zero_ms,
-                                 drop_db=settings.dropout_drop_db, max_gap_s=settings.max_gap_s)
+        dropouts = find_dropouts_in_file(source, work=work, min_zero_ms=settings.min_zero_ms,
+                                         drop_db=settings.dropout_drop_db, max_gap_s=settings.max_gap_s)
     margin = int(round(settings.margin_ms * sr / 1000))
     max_len = int(round(settings.max_gap_s * sr))
-    work.mkdir(parents=True, exist_ok=True)
     missing = np.lib.format.open_memmap(work / "missing.npy", mode="w+", dtype=bool, shape=(n,))
     skipped = 0
     for start, length in [*gaps, *dropouts]:
@@ -78,7 +77,7 @@ def inpaint(
             skipped += 1
             continue
         missing[max(0, start - margin):min(n, start + length + margin)] = True
-    filled = _runs(missing)
+    filled = flag_runs(missing)
 
     def operator_for(block_missing: np.ndarray, gain: float) -> Operator:
         return InpaintingOperator(torch.from_numpy((~block_missing).astype(np.float32)).to(device))
@@ -88,21 +87,3 @@ def inpaint(
                     checkpoint_key={"operator": "inpainting", **(checkpoint_key or {})})
     return InpaintResult(len(gaps), len(dropouts), skipped, filled)
 
-
-def _runs(flags: np.ndarray, chunk: int = 1 << 20) -> list[tuple[int, int]]:
-    """(start, length) of the runs of set flags, read a chunk at a time."""
-    runs: list[tuple[int, int]] = []
-    start = None
-    for first in range(0, flags.shape[0], chunk):
-        part = flags[first:first + chunk]
-        edges = np.flatnonzero(np.diff(part.astype(np.int8), prepend=np.int8(start is not None)))
-        for k in edges + first:
-            if start is None:
-                start = int(k)
-            else:
-                runs.append((start, int(k) - start))
-                start = None
-        release_pages(flags, first + chunk)
-    if start is not None:
-        runs.append((start, flags.shape[0] - start))
-    return runs
