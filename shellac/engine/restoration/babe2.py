@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,12 +22,8 @@ from shellac.engine.operators.blind_filter import BlindFilter
 from shellac.engine.operators.chain_init import ChainStart, chain_filter_start
 from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
 from shellac.engine.restoration.driver import ProgressFn, restore_blocks
+from shellac.engine.restoration.handover import SIGMA_NORM, ReferenceHandOver
 from shellac.engine.restoration.operators import REPORT_FREQS_HZ, BlindFilterOperators
-from shellac.engine.restoration.reference_driver import (
-    SIGMA_NORM,
-    ReferenceBlockSampler,
-    restore_blocks_reference,
-)
 from shellac.engine.restoration.settings import BlockSettings, SamplerSettings
 from shellac.engine.stream import wav_to_memmap
 
@@ -58,8 +54,9 @@ class Babe2Settings:
     preset
         ``"shellac"``: this engine's restoration; ``"reference"``: the BABE-2
         reference code's, item by item (docs/babe2-parity.md): its LTAS-EQ, block
-        driver, fresh reference-design filter per block and output filter; the
-        observation is then held in memory and blocks are not checkpointed.
+        hand-over, fresh reference-design filter per block, sampling and output
+        filter, on the same driver; the observation is then held in memory and
+        blocks are not checkpointed.
     """
 
     sampler: SamplerSettings
@@ -190,12 +187,13 @@ def restore(
 
 def _restore_reference(mono: Path, bundle: LoadedBundle, s: Babe2Settings, *, work: Path,
                        device: torch.device, denoiser: Denoiser) -> Babe2Restoration:
-    """The reference's restoration: its LTAS-EQ at the stored reference level, driver, filter; in memory."""
+    """The reference's restoration on the one driver: its LTAS-EQ at the stored reference level, its
+    hand-over (:class:`ReferenceHandOver`), a fresh reference-design filter per block, γ = S_churn/(N+1)
+    and no final Euler step; held in memory."""
     cfg, ref = bundle.config, bundle.reference_ltas
     model_sr = cfg.sample_rate
     y = read_audio(mono)[0][0].astype(np.float64)
     equalised, diff_db = y, None
-    observed = mono
     if s.ltas_eq_init or s.ltas_eq_objective:
         power = ref.on_bins(model_sr, ref.n_fft) * ref.stored_scale
         equalised, diff_db = reference_ltas_eq(y, model_sr, power, n_fft=ref.n_fft,
@@ -205,15 +203,16 @@ def _restore_reference(mono: Path, bundle: LoadedBundle, s: Babe2Settings, *, wo
         return BlindFilter(model_sr, design="reference", n_iters=s.filter_iters, lr=s.filter_lr,
                            device=device)
 
-    block = ReferenceBlockSampler(denoiser, make_filter=make_filter, sampler=s.sampler, seed=s.seed,
-                                  device=device)
-    restored = restore_blocks_reference(
-        equalised if s.ltas_eq_objective else y, equalised if s.ltas_eq_init else y,
-        segment_length=cfg.segment_length, overlap_fraction=s.overlap_fraction,
-        sigma_norm=SIGMA_NORM.get(model_sr, cfg.sigma_data), sample_block=block)
-    out = np.lib.format.open_memmap(work / "restored.npy", mode="w+", dtype=np.float32, shape=restored.shape)
-    out[:] = restored.astype(np.float32)
+    sampler = replace(s.sampler, churn_n=s.sampler.n_steps + 1, final_euler=False)
+    hand_over = ReferenceHandOver(cfg.segment_length, s.overlap_fraction,
+                                  SIGMA_NORM.get(model_sr, cfg.sigma_data))
+    result = restore_blocks(
+        denoiser, equalised if s.ltas_eq_objective else y,
+        operators=BlindFilterOperators(make_filter, carry=False), sampler=sampler,
+        blocks=BlockSettings(segment_length=cfg.segment_length, seed=s.seed), target_std=cfg.sigma_data,
+        x_init=equalised if s.ltas_eq_init else y, device=device, hand_over=hand_over)
+    out = np.lib.format.open_memmap(work / "restored.npy", mode="w+", dtype=np.float32, shape=y.shape)
+    out[:] = result.audio.astype(np.float32)
     out.flush()
-    return Babe2Restoration(restored=out, observed=observed, sample_rate=model_sr, preset="reference",
-                            reports=[{"index": i, "filter": f} for i, f in enumerate(block.filters)],
-                            eq_diff_db=diff_db)
+    return Babe2Restoration(restored=out, observed=mono, sample_rate=model_sr, preset="reference",
+                            reports=result.reports, gain=result.gain, eq_diff_db=diff_db)

@@ -11,13 +11,14 @@ import numpy as np
 import torch
 
 from shellac.engine.blocks.checkpoints import BlockCheckpoint, BlockCheckpointStore
-from shellac.engine.blocks.overlap_add import BlockSpan, block_spans, extract_block, join_block
+from shellac.engine.blocks.overlap_add import BlockSpan
 from shellac.engine.diffusion.guidance import Denoiser, PosteriorSamplingGuidance
 from shellac.engine.diffusion.methods.choice import MethodSettings, build_guidance
 from shellac.engine.diffusion.sampler import CountingDenoiser, SamplerStep, edm_sampler
 from shellac.engine.diffusion.schedule import restoration_schedule
 from shellac.engine.errors import ParameterError
 from shellac.engine.operators.base import Operator
+from shellac.engine.restoration.handover import HandOver, ShellacHandOver
 from shellac.engine.restoration.operators import OperatorFactory
 from shellac.engine.restoration.settings import BlockSettings, SamplerSettings
 from shellac.engine.stream import release_pages
@@ -36,23 +37,6 @@ class BlockRestoration:
     resumed_blocks: int = 0
 
 
-def normalising_gain(y: np.ndarray, spans: list[BlockSpan], target_std: float) -> float:
-    """Gain that brings the median block std of ``y`` to ``target_std``.
-
-    BABE-2's per-segment normalisation: one gain for the whole recording, so
-    quiet passages stay quiet relative to loud ones. A memory-mapped ``y`` is
-    read a block at a time, never held whole.
-    """
-    stds = []
-    for s in spans:
-        stds.append(float(np.std(y[s.start:s.start + s.valid])))
-        release_pages(y, s.start + s.valid)
-    audible = [s for s in stds if s > 1e-8]
-    if not audible:
-        raise ParameterError("the recording is silent: no block has any signal to restore")
-    return float(target_std / np.median(audible))
-
-
 def block_generator(seed: int, index: int, device: torch.device) -> torch.Generator:
     """The noise stream of block ``index``: a resumed run draws exactly the same noise."""
     gen = torch.Generator(device=device)
@@ -66,6 +50,7 @@ class _Run:
 
     denoiser: CountingDenoiser
     operators: OperatorFactory
+    hand_over: HandOver
     method: MethodSettings | None
     sampler: SamplerSettings
     blocks: BlockSettings
@@ -90,6 +75,7 @@ def restore_blocks(
     device: torch.device | str = "cpu",
     progress: ProgressFn | None = None,
     out: np.ndarray | None = None,
+    hand_over: HandOver | None = None,
 ) -> BlockRestoration:
     """Restore mono ``y`` block by block with posterior sampling under each block's operator.
 
@@ -122,30 +108,36 @@ def restore_blocks(
         ``x_init`` memory-mapped too only blocks are ever held in memory, as the
         pages of finished samples are released block by block). A float64 array
         is allocated when None.
+    hand_over
+        How blocks are cut, scaled, told what they know and joined:
+        :class:`~shellac.engine.restoration.handover.ShellacHandOver` (``blocks``,
+        ``target_std``) when None, or the reference's
+        (:class:`~shellac.engine.restoration.handover.ReferenceHandOver`).
 
     Notes
     -----
-    Block i > 0 starts with its first ``overlap`` samples known: they are the end
-    of block i − 1 as restored, and enter y and the warm start; the padding past
-    the end of the recording is known silence. The operator factory folds that
-    mask into the block's operator, so guidance keeps the overlap continuous and
-    a blind filter's fit sees only the new audio. A block whose factory returns
-    no operator is copied from y. Blocks are joined with Hann crossfades.
+    The hand-over says which samples of each block are already known (with
+    Shellac's, the end of the previous block as restored, and the padding past the
+    recording's end). The operator factory folds that mask into the block's
+    operator, so guidance keeps the overlap continuous and a blind filter's fit
+    sees only the new audio. A block whose factory returns no operator is copied
+    from y.
     """
     device = torch.device(device)
-    y = np.asarray(y, dtype=np.float32)
+    hand_over = hand_over or ShellacHandOver(blocks, target_std)
+    y = np.asarray(y, dtype=hand_over.dtype)
     if y.ndim != 1:
         raise ParameterError(f"y must be mono [T], got shape {y.shape}")
-    x0 = np.asarray(x_init, dtype=np.float32) if x_init is not None else y
+    x0 = np.asarray(x_init, dtype=hand_over.dtype) if x_init is not None else y
     if x0.shape != y.shape:
         raise ParameterError(f"x_init has shape {x0.shape}, y has {y.shape}")
     if out is None:
         out = np.zeros(y.shape[0], dtype=np.float64)
     elif out.shape != y.shape:
         raise ParameterError(f"out has shape {out.shape}, y has {y.shape}")
-    spans = block_spans(y.shape[0], blocks.segment_length, blocks.overlap)
-    gain = normalising_gain(y, spans, target_std)
-    run = _Run(CountingDenoiser(denoiser), operators, method, sampler, blocks,
+    spans = hand_over.spans(y.shape[0])
+    gain = hand_over.gain(y, spans)
+    run = _Run(CountingDenoiser(denoiser), operators, hand_over, method, sampler, blocks,
                restoration_schedule(sampler.n_steps, sampler.sigma_start, sampler.sigma_min, sampler.rho),
                target_std, len(spans), device, progress)
     reports: list[dict[str, Any]] = []
@@ -162,8 +154,7 @@ def restore_blocks(
             if checkpoints is not None:
                 checkpoints.save(BlockCheckpoint(span.index, block_out, operators.state_dict(), report))
         reports.append(report)
-        # Joining is linear, so each block is scaled back before it is written.
-        join_block(out, block_out.numpy().astype(np.float64) / gain, span, blocks.overlap)
+        hand_over.join(out, block_out, span, gain)
         prev = block_out
         # Samples before the next block's start are final: memory-mapped signals can let their pages go.
         done = spans[index + 1].start if index + 1 < len(spans) else span.start + span.valid
@@ -176,15 +167,7 @@ def _restore_block(run: _Run, y: np.ndarray, x0: np.ndarray, span: BlockSpan, ga
                    prev: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, Any]]:
     """Sample one block (scaled domain, CPU float32) and its report."""
     started, calls = time.monotonic(), run.denoiser.calls
-    overlap = run.blocks.overlap
-    y_block = torch.from_numpy(extract_block(y, span) * np.float32(gain))
-    x_block = torch.from_numpy(extract_block(x0, span) * np.float32(gain))
-    known = torch.zeros(span.length)
-    known[span.valid:] = 1.0  # padding past the end: "known" silence, kept out of any fit
-    if prev is not None and overlap > 0:
-        known[:overlap] = 1.0
-        y_block[:overlap] = prev[-overlap:]
-        x_block[:overlap] = prev[-overlap:]
+    y_block, x_block, known = run.hand_over.inputs(y, x0, span, gain, prev)
     operator = run.operators.block(span, gain, known.to(run.device))
     losses: list[float] = []
     block_out = y_block if operator is None else _sample(run, operator, y_block, x_block, span, losses)
