@@ -22,7 +22,7 @@ from shellac.engine.models.bundle import read_card
 from shellac.engine.models.guidance import MeasuredGuidance
 from shellac.engine.restoration.babe2 import Babe2Settings, restore
 from shellac.engine.restoration.reports import GENERATED_BAND_DB, generated_bands
-from shellac.engine.restoration.settings import SamplerSettings
+from shellac.engine.restoration.settings import BABE2_SAMPLER, SamplerSettings
 from shellac.engine.stream import array_to_wav, copy_to_layout
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
 from shellac.stages.quality_gate import (
@@ -34,18 +34,23 @@ from shellac.stages.quality_gate import (
     untouched_input,
 )
 
+# The engine's settings are the one vocabulary: the parameters' defaults come from them.
+_B = Babe2Settings(sampler=BABE2_SAMPLER)
+_S = _B.sampler
+
 
 class GenerativeEqParams(StageParams):
     """BABE-2 restoration settings; profiles set the paper's Table 3 values per content type."""
 
     model: str = Field(description="Model bundle key in the models directory (e.g. 'piano').")
-    n_steps: int = Field(default=51, ge=2, le=400, description="Sampler steps N (2N−1 network calls).")
-    sigma_start: float = Field(default=0.5, gt=0, description="Warm-start noise level σ_start.")
-    sigma_min: float = Field(default=4e-5, gt=0, description="Last non-zero noise level σ_min.")
-    rho: float = Field(default=13.0, gt=0, description="Schedule exponent ρ.")
-    s_churn: float = Field(default=10.0, ge=0, description="Churn S_churn.")
-    xi: float = Field(default=1.0, ge=0, description="Guidance step ξ.")
-    sigma_y: float = Field(default=0.25, ge=0, description="Noise regularisation σ_y on y (0 = off).")
+    n_steps: int = Field(default=_S.n_steps, ge=2, le=400,
+                         description="Sampler steps N (2N−1 network calls).")
+    sigma_start: float = Field(default=_S.sigma_start, gt=0, description="Warm-start noise level σ_start.")
+    sigma_min: float = Field(default=_S.sigma_min, gt=0, description="Last non-zero noise level σ_min.")
+    rho: float = Field(default=_S.rho, gt=0, description="Schedule exponent ρ.")
+    s_churn: float = Field(default=_S.s_churn, ge=0, description="Churn S_churn.")
+    xi: float = Field(default=_S.xi, ge=0, description="Guidance step ξ.")
+    sigma_y: float = Field(default=_S.sigma_y, ge=0, description="Noise regularisation σ_y on y (0 = off).")
     filter: str = Field(default="babe2", pattern="^(babe2|lowpass)$",
                         description="Blind filter: BABE-2's piecewise dB/oct, or BABE v1-style low-pass.")
     filter_init: str = Field(
@@ -53,14 +58,19 @@ class GenerativeEqParams(StageParams):
         description="Start of the BABE-2 filter: the paper's 2 kHz low-pass ('babe2'), or the recording "
         "chain fitted once over the whole input against the model's reference LTAS ('chain').",
     )
-    filter_iters: int = Field(default=100, ge=1, le=1000, description="Adam iterations per filter fit.")
-    filter_lr: float = Field(default=10.0, gt=0, description="Adam learning rate of the filter fit.")
-    ltas_eq_init: bool = Field(default=True, description="Start the sampler from the LTAS-equalised input.")
-    ltas_eq_objective: bool = Field(default=True, description="Guide towards the LTAS-equalised input.")
-    max_boost_db: float = Field(default=20.0, ge=0, le=60, description="LTAS-EQ boost limit, dB.")
-    overlap_fraction: float = Field(default=0.1, ge=0, lt=0.5, description="Block overlap, fraction.")
-    carry_filter: bool = Field(default=True, description="Carry the filter and its Adam state across blocks.")
-    seed: int = Field(default=0, ge=0, description="Seed of all sampler noise (per-block streams).")
+    filter_iters: int = Field(default=_B.filter_iters, ge=1, le=1000,
+                              description="Adam iterations per filter fit.")
+    filter_lr: float = Field(default=_B.filter_lr, gt=0, description="Adam learning rate of the filter fit.")
+    ltas_eq_init: bool = Field(default=_B.ltas_eq_init,
+                               description="Start the sampler from the LTAS-equalised input.")
+    ltas_eq_objective: bool = Field(default=_B.ltas_eq_objective,
+                                    description="Guide towards the LTAS-equalised input.")
+    max_boost_db: float = Field(default=_B.max_boost_db, ge=0, le=60, description="LTAS-EQ boost limit, dB.")
+    overlap_fraction: float = Field(default=_B.overlap_fraction, ge=0, lt=0.5,
+                                    description="Block overlap, fraction.")
+    carry_filter: bool = Field(default=_B.carry_filter,
+                               description="Carry the filter and its Adam state across blocks.")
+    seed: int = Field(default=_B.seed, ge=0, description="Seed of all sampler noise (per-block streams).")
     preset: Literal["shellac", "reference"] = Field(
         default="shellac",
         description="'shellac': this engine's restoration; 'reference': the BABE-2 reference code's, "

@@ -29,7 +29,7 @@ from shellac.engine.evaluation.metrics import (
     si_sdr,
 )
 from shellac.engine.evaluation.resources import CountingDenoiser, PeakMemory, Stopwatch
-from shellac.engine.evaluation.variants import RestorationSettings, Variant, run_variant_on_excerpt
+from shellac.engine.evaluation.variants import BABE2, RestorationSettings, Variant, run_variant_on_excerpt
 from shellac.engine.evaluation.visqol import Visqol
 from shellac.engine.models.bundle import LoadedBundle, load_bundle
 from shellac.engine.restoration.declip import DeclipResult, DeclipSettings, declip
@@ -66,10 +66,10 @@ class BenchSettings:
     """
 
     sampler: SamplerSettings
-    filter_iters: int = 100
-    filter_lr: float = 10.0
-    overlap_fraction: float = 0.1
-    max_boost_db: float = 20.0
+    filter_iters: int = BABE2.filter_iters
+    filter_lr: float = BABE2.filter_lr
+    overlap_fraction: float = BABE2.overlap_fraction
+    max_boost_db: float = BABE2.max_boost_db
     seed: int = 0
     n_mels: int = 32
     visqol: bool = False

@@ -39,3 +39,10 @@ class BlockSettings:
     def overlap(self) -> int:
         """Overlap between consecutive blocks, in samples."""
         return int(round(self.overlap_fraction * self.segment_length))
+
+
+BABE2_SAMPLER = SamplerSettings(n_steps=51, sigma_start=0.5, sigma_min=4e-5, rho=13.0, xi=1.0, sigma_y=0.25)
+"""BABE-2's Table 3 piano numbers: the ``generative_eq`` stage's and the benchmark's piano defaults."""
+
+GUIDED_SAMPLER = SamplerSettings(n_steps=35, sigma_start=0.5, sigma_min=1e-4, rho=13.0, xi=1.0, sigma_y=0.0)
+"""The ``declip`` and ``inpaint`` defaults (a guidance method's ξ and σ_y come from ``MethodSettings``)."""
