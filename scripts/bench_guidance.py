@@ -29,17 +29,15 @@ sys.path.insert(0, str(ROOT))  # for tests.fixtures (the --quick bundle) when ru
 
 from shellac.engine.atomic import atomic_write_text  # noqa: E402
 from shellac.engine.audio_io import read_audio  # noqa: E402
-from shellac.engine.blocks.autoregressive import BlockSettings, SamplerSettings  # noqa: E402
 from shellac.engine.blocks.overlap_add import BlockSpan  # noqa: E402
 from shellac.engine.diffusion.methods import METHOD_NAMES, MethodSettings  # noqa: E402
-from shellac.engine.diffusion.precond import EDMPrecond  # noqa: E402
 from shellac.engine.dsp.resample import resample  # noqa: E402
 from shellac.engine.models.bundle import LoadedBundle, load_bundle  # noqa: E402
 from shellac.engine.operators.bandlimit import LowpassOperator  # noqa: E402
 from shellac.engine.operators.base import Operator  # noqa: E402
 from shellac.engine.operators.clipping import ClippingOperator, level_for_sdr  # noqa: E402
 from shellac.engine.operators.inpainting import InpaintingOperator, gap_mask  # noqa: E402
-from shellac.engine.restore import restore_signal  # noqa: E402
+from shellac.engine.restoration import BlockSettings, KnownOperators, SamplerSettings, restore_blocks  # noqa: E402
 from shellac.lab.evaluation.metrics import lsd, si_sdr  # noqa: E402
 
 DECLIP_SDRS_DB = (5.0, 10.0)
@@ -92,9 +90,9 @@ def run_method(bundle: LoadedBundle, method: MethodSettings, y: np.ndarray,
     sampler = SamplerSettings(n_steps=args.steps, sigma_start=args.sigma_start_rel * cfg.sigma_data,
                               sigma_min=args.sigma_min_rel * cfg.sigma_data, rho=13.0, xi=method.xi,
                               sigma_y=method.sigma_y, s_churn=args.s_churn)
-    denoiser = EDMPrecond(bundle.network, sigma_data=cfg.sigma_data).to(args.device).eval()
+    denoiser = bundle.denoiser(args.device)
     started = time.perf_counter()
-    out = restore_signal(denoiser, y, make_operator=make_operator, method=method, sampler=sampler,
+    out = restore_blocks(denoiser, y, operators=KnownOperators(make_operator), method=method, sampler=sampler,
                          blocks=BlockSettings(segment_length=cfg.segment_length, seed=args.seed),
                          target_std=cfg.sigma_data, device=args.device)
     res.seconds[method.name] = res.seconds.get(method.name, 0.0) + time.perf_counter() - started

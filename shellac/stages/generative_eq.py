@@ -9,30 +9,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 from pydantic import Field
 from tqdm import tqdm
 
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe
-from shellac.engine.blocks.autoregressive import (
-    REPORT_FREQS_HZ,
-    BlockSettings,
-    SamplerSettings,
-    restore_blocks,
-)
-from shellac.engine.blocks.checkpoints import BlockCheckpointStore
 from shellac.engine.device import resolve_device
-from shellac.engine.diffusion.precond import EDMPrecond
-from shellac.engine.dsp.ltas import Ltas, ltas_equalize_file, ltas_of_file, third_octave_smooth
+from shellac.engine.dsp.ltas import ltas_of_file
 from shellac.engine.dsp.resample import resample_file
-from shellac.engine.fixity import sha256_file, sha256_json
+from shellac.engine.fixity import sha256_json
 from shellac.engine.models.bundle import read_card
 from shellac.engine.models.guidance import MeasuredGuidance
-from shellac.engine.operators.blind_filter import BlindFilter
-from shellac.engine.operators.chain_init import chain_filter_start
-from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
-from shellac.engine.stream import array_to_wav, copy_to_layout, map_file, wav_to_memmap
+from shellac.engine.restoration.babe2 import Babe2Settings, restore
+from shellac.engine.restoration.reports import GENERATED_BAND_DB, generated_bands
+from shellac.engine.restoration.settings import BABE2_SAMPLER, SamplerSettings
+from shellac.engine.stream import array_to_wav, copy_to_layout
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
 from shellac.stages.quality_gate import (
     GateInputs,
@@ -43,21 +34,23 @@ from shellac.stages.quality_gate import (
     untouched_input,
 )
 
-# Output/input LTAS difference (dB) above which a band counts as synthesised, for curators.
-GENERATED_BAND_DB = 6.0
+# The engine's settings are the one vocabulary: the parameters' defaults come from them.
+_B = Babe2Settings(sampler=BABE2_SAMPLER)
+_S = _B.sampler
 
 
 class GenerativeEqParams(StageParams):
     """BABE-2 restoration settings; profiles set the paper's Table 3 values per content type."""
 
     model: str = Field(description="Model bundle key in the models directory (e.g. 'piano').")
-    n_steps: int = Field(default=51, ge=2, le=400, description="Sampler steps N (2N−1 network calls).")
-    sigma_start: float = Field(default=0.5, gt=0, description="Warm-start noise level σ_start.")
-    sigma_min: float = Field(default=4e-5, gt=0, description="Last non-zero noise level σ_min.")
-    rho: float = Field(default=13.0, gt=0, description="Schedule exponent ρ.")
-    s_churn: float = Field(default=10.0, ge=0, description="Churn S_churn.")
-    xi: float = Field(default=1.0, ge=0, description="Guidance step ξ.")
-    sigma_y: float = Field(default=0.25, ge=0, description="Noise regularisation σ_y on y (0 = off).")
+    n_steps: int = Field(default=_S.n_steps, ge=2, le=400,
+                         description="Sampler steps N (2N−1 network calls).")
+    sigma_start: float = Field(default=_S.sigma_start, gt=0, description="Warm-start noise level σ_start.")
+    sigma_min: float = Field(default=_S.sigma_min, gt=0, description="Last non-zero noise level σ_min.")
+    rho: float = Field(default=_S.rho, gt=0, description="Schedule exponent ρ.")
+    s_churn: float = Field(default=_S.s_churn, ge=0, description="Churn S_churn.")
+    xi: float = Field(default=_S.xi, ge=0, description="Guidance step ξ.")
+    sigma_y: float = Field(default=_S.sigma_y, ge=0, description="Noise regularisation σ_y on y (0 = off).")
     filter: str = Field(default="babe2", pattern="^(babe2|lowpass)$",
                         description="Blind filter: BABE-2's piecewise dB/oct, or BABE v1-style low-pass.")
     filter_init: str = Field(
@@ -65,14 +58,19 @@ class GenerativeEqParams(StageParams):
         description="Start of the BABE-2 filter: the paper's 2 kHz low-pass ('babe2'), or the recording "
         "chain fitted once over the whole input against the model's reference LTAS ('chain').",
     )
-    filter_iters: int = Field(default=100, ge=1, le=1000, description="Adam iterations per filter fit.")
-    filter_lr: float = Field(default=10.0, gt=0, description="Adam learning rate of the filter fit.")
-    ltas_eq_init: bool = Field(default=True, description="Start the sampler from the LTAS-equalised input.")
-    ltas_eq_objective: bool = Field(default=True, description="Guide towards the LTAS-equalised input.")
-    max_boost_db: float = Field(default=20.0, ge=0, le=60, description="LTAS-EQ boost limit, dB.")
-    overlap_fraction: float = Field(default=0.1, ge=0, lt=0.5, description="Block overlap, fraction.")
-    carry_filter: bool = Field(default=True, description="Carry the filter and its Adam state across blocks.")
-    seed: int = Field(default=0, ge=0, description="Seed of all sampler noise (per-block streams).")
+    filter_iters: int = Field(default=_B.filter_iters, ge=1, le=1000,
+                              description="Adam iterations per filter fit.")
+    filter_lr: float = Field(default=_B.filter_lr, gt=0, description="Adam learning rate of the filter fit.")
+    ltas_eq_init: bool = Field(default=_B.ltas_eq_init,
+                               description="Start the sampler from the LTAS-equalised input.")
+    ltas_eq_objective: bool = Field(default=_B.ltas_eq_objective,
+                                    description="Guide towards the LTAS-equalised input.")
+    max_boost_db: float = Field(default=_B.max_boost_db, ge=0, le=60, description="LTAS-EQ boost limit, dB.")
+    overlap_fraction: float = Field(default=_B.overlap_fraction, ge=0, lt=0.5,
+                                    description="Block overlap, fraction.")
+    carry_filter: bool = Field(default=_B.carry_filter,
+                               description="Carry the filter and its Adam state across blocks.")
+    seed: int = Field(default=_B.seed, ge=0, description="Seed of all sampler noise (per-block streams).")
     preset: Literal["shellac", "reference"] = Field(
         default="shellac",
         description="'shellac': this engine's restoration; 'reference': the BABE-2 reference code's, "
@@ -87,29 +85,6 @@ class GenerativeEqParams(StageParams):
         "if it is implausibly worse, the LTAS-EQ result becomes the access copy (reason recorded).")
     gate: QualityGateParams = Field(default_factory=QualityGateParams,
                                     description="Limits of the quality gate's checks.")
-
-
-def generated_bands(before: Ltas, after: Ltas, *, min_hz: float = 100.0) -> list[list[float]]:
-    """Frequency bands (Hz) where the output's third-octave LTAS exceeds the input's by GENERATED_BAND_DB.
-
-    That is what the model synthesised rather than restored; curators see it in
-    the report and the provenance.
-    """
-    smooth_in = third_octave_smooth(before.power, before.sample_rate, before.n_fft)
-    smooth_out = third_octave_smooth(after.power, after.sample_rate, after.n_fft)
-    delta = 10.0 * np.log10((smooth_out + 1e-20) / (smooth_in + 1e-20))
-    freqs = before.freqs_hz
-    above = (delta > GENERATED_BAND_DB) & (freqs >= min_hz)
-    bands: list[list[float]] = []
-    start = None
-    for k, flag in enumerate(above):
-        if flag and start is None:
-            start = k
-        if (not flag or k == above.size - 1) and start is not None:
-            stop = k if flag else k - 1
-            bands.append([round(float(freqs[start]), 1), round(float(freqs[stop]), 1)])
-            start = None
-    return bands
 
 
 def fingerprint(params: GenerativeEqParams, ctx: StageContext) -> str:
@@ -132,6 +107,22 @@ def sampler_values(params: GenerativeEqParams, measured: MeasuredGuidance | None
     return values
 
 
+def babe2_settings(params: GenerativeEqParams, sampler: dict[str, float | int]) -> Babe2Settings:
+    """The engine's BABE-2 settings from the stage's parameters and the chosen sampler values."""
+    return Babe2Settings(
+        sampler=SamplerSettings(n_steps=int(sampler["n_steps"]), sigma_start=float(sampler["sigma_start"]),
+                                sigma_min=params.sigma_min, rho=float(sampler["rho"]),
+                                xi=float(sampler["xi"]), sigma_y=float(sampler["sigma_y"]),
+                                s_churn=params.s_churn),
+        filter="lowpass" if params.filter == "lowpass" else "babe2",
+        filter_init="chain" if params.filter_init == "chain" else "babe2",
+        filter_iters=params.filter_iters, filter_lr=params.filter_lr, ltas_eq_init=params.ltas_eq_init,
+        ltas_eq_objective=params.ltas_eq_objective, max_boost_db=params.max_boost_db,
+        overlap_fraction=params.overlap_fraction, carry_filter=params.carry_filter, seed=params.seed,
+        preset=params.preset,
+    )
+
+
 def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContext) -> StageOutput:
     """Restore ``audio``; write ``audio.wav``, ``filters.json`` and ``ltas.json`` (and ``blocks/``).
 
@@ -148,51 +139,12 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     info = probe(inputs["audio"])
     sr = info.sample_rate
     bundle = ctx.models.load(params.model, device=str(device))
-    cfg = bundle.config
-    model_sr = cfg.sample_rate
+    model_sr = bundle.config.sample_rate
     ref = bundle.reference_ltas
     work = ctx.stage_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
-    mono_master, mono = work / "mono_master.wav", work / "mono.wav"
-    map_file(inputs["audio"], mono_master, lambda c: c.centre(c.data).mean(axis=0, keepdims=True),
-             out_channels=1)
-    resample_file(mono_master, mono, model_sr)
-    observed = mono
-    if params.ltas_eq_init or params.ltas_eq_objective:
-        observed = work / "equalised.wav"
-        ltas_equalize_file(mono, observed, ref, n_fft=ref.n_fft, max_boost_db=params.max_boost_db)
-    y = wav_to_memmap(observed if params.ltas_eq_objective else mono, work / "y.npy")
-    x_init = wav_to_memmap(observed if params.ltas_eq_init else mono, work / "x_init.npy")
-
-    chain_start = None
-    if params.filter_init == "chain" and params.filter == "babe2":
-        chain_start = chain_filter_start(observed if params.ltas_eq_objective else mono, ref)
-
-    def make_filter() -> BlindFilter | LowpassBlindFilter:
-        if params.filter == "lowpass":
-            return LowpassBlindFilter(model_sr, n_iters=params.filter_iters, lr=params.filter_lr,
-                                      device=device)
-        init = chain_start.params if chain_start is not None else None
-        return BlindFilter(model_sr, init=init, n_iters=params.filter_iters, lr=params.filter_lr,
-                           device=device)
-
-    run_key = sha256_json({"y": sha256_file(work / "y.npy"), "x": sha256_file(work / "x_init.npy"),
-                           # The gate only judges finished blocks: its settings do not invalidate them.
-                           "params": params.model_dump(mode="json", exclude={"quality_gate", "gate"}),
-                           "model": bundle.checksum,
-                           "sampler": sampler_values(params, bundle.card.guidance)})
-    store = BlockCheckpointStore(ctx.stage_dir / "blocks", run_key)
-    # The CQT network (BABE-2) constrains the whole denoiser output to its passband.
-    output_filter = getattr(bundle.network, "band_complement", None)
-    denoiser = EDMPrecond(bundle.network, sigma_data=cfg.sigma_data, output_filter=output_filter)
-    denoiser = denoiser.to(device).eval()
-    blocks = BlockSettings(segment_length=cfg.segment_length, overlap_fraction=params.overlap_fraction,
-                           carry_filter=params.carry_filter, seed=params.seed)
+    mono = mono_at_rate(inputs["audio"], work / "mono.wav", model_sr)
     chosen = sampler_values(params, bundle.card.guidance)
-    sampler = SamplerSettings(n_steps=int(chosen["n_steps"]), sigma_start=float(chosen["sigma_start"]),
-                              sigma_min=params.sigma_min, rho=float(chosen["rho"]), xi=float(chosen["xi"]),
-                              sigma_y=float(chosen["sigma_y"]), s_churn=params.s_churn)
-    out = np.lib.format.open_memmap(work / "restored.npy", mode="w+", dtype=np.float32, shape=y.shape)
     bar = tqdm(desc=f"{ctx.recording_id} generative EQ", unit="step", leave=False, dynamic_ncols=True)
 
     def progress(block: int, n_blocks: int, step: int, n_steps: int) -> None:
@@ -203,15 +155,16 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
         if ctx.progress is not None:
             ctx.progress(bar.n / bar.total, f"block {block + 1}/{n_blocks}")
 
+    # The gate only judges finished blocks: its settings do not invalidate them.
+    key = {"params": params.model_dump(mode="json", exclude={"quality_gate", "gate"})}
     try:
-        result = restore_blocks(denoiser, y, make_filter=make_filter, sampler=sampler, blocks=blocks,
-                                target_std=cfg.sigma_data, x_init=x_init, checkpoints=store,
-                                device=device, progress=progress, out=out)
+        result = restore(mono, bundle, babe2_settings(params, chosen), work=work, device=device,
+                         checkpoints=ctx.stage_dir / "blocks", checkpoint_key=key, progress=progress)
     finally:
         bar.close()
-    out.flush()
+    observed = result.observed
     restored_model, restored = work / "restored_model.wav", work / "restored.wav"
-    array_to_wav(out, restored_model, model_sr)
+    array_to_wav(result.restored, restored_model, model_sr)
     resample_file(restored_model, restored, sr)
     audio_path = ctx.stage_dir / "audio.wav"
     # The untouched input is the audio before any EQ: the chain's pre-LTAS-EQ signal when an
@@ -231,15 +184,7 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
         copy_to_layout(restored, audio_path, info.channels, info.frames)
     gate_artifacts = (record_gate(gate, ctx.stage_dir, restored) if gate is not None else {})
 
-    nyquist = model_sr / 2
-    filters = {
-        "sample_rate": model_sr,
-        "freqs_hz": [round(float(f), 3) for f in REPORT_FREQS_HZ[REPORT_FREQS_HZ <= nyquist]],
-        "gain": result.gain,
-        "blocks": result.reports,
-    }
-    if chain_start is not None:
-        filters["chain_init"] = chain_start.to_json()
+    filters = result.filters_json()
     before, after = ltas_of_file(mono, ref.n_fft), ltas_of_file(restored_model, ref.n_fft)
     # Synthesised relative to the untouched input, not to the already-equalised signal.
     untouched_ltas = ltas_of_file(untouched, ref.n_fft) if untouched != mono else before
@@ -256,7 +201,8 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
         "rejected_generated_bands_hz": generated if fallback else [],
         "generated_threshold_db": GENERATED_BAND_DB,
     }
-    del y, x_init, out
+    n_blocks, resumed = len(result.reports), result.resumed_blocks
+    del result  # its memory map lives in work/
     shutil.rmtree(work)
     filters_path = ctx.stage_dir / "filters.json"
     curves_path = ctx.stage_dir / "ltas.json"
@@ -270,7 +216,7 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
             "model": params.model, "model_checksum": bundle.checksum, "device": str(device),
             "sampler": {**chosen, "source": "bundle" if chosen != sampler_values(
                 params.model_copy(update={"guidance": "params"}), None) else "params"},
-            "blocks": len(result.reports), "resumed_blocks": result.resumed_blocks,
+            "blocks": n_blocks, "resumed_blocks": resumed,
             "seconds": round(seconds, 2), "real_time_factor": round(seconds / info.duration_s, 3),
             "generated_bands_hz": [] if fallback else generated,
             "rejected_generated_bands_hz": generated if fallback else [],

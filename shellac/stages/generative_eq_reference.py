@@ -8,22 +8,16 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
-
 from shellac.engine.atomic import atomic_write_json
-from shellac.engine.audio_io import probe, read_audio
-from shellac.engine.blocks.autoregressive import SamplerSettings
-from shellac.engine.blocks.reference_driver import SIGMA_NORM, ReferenceBlockSampler, restore_blocks_reference
+from shellac.engine.audio_io import probe
 from shellac.engine.device import resolve_device
-from shellac.engine.diffusion.precond import EDMPrecond
 from shellac.engine.dsp.ltas import ltas_of_file
-from shellac.engine.dsp.ltas_reference import reference_ltas_eq
 from shellac.engine.dsp.resample import resample_file
-from shellac.engine.networks.cqt_reference import reference_output_filter
-from shellac.engine.operators.blind_filter import BlindFilter
+from shellac.engine.restoration.babe2 import restore
+from shellac.engine.restoration.reports import generated_bands
 from shellac.engine.stream import array_to_wav, copy_to_layout
 from shellac.stages.base import StageContext, StageOutput
-from shellac.stages.generative_eq import GenerativeEqParams, generated_bands
+from shellac.stages.generative_eq import GenerativeEqParams, babe2_settings, sampler_values
 from shellac.stages.quality_gate import mono_at_rate
 
 
@@ -45,41 +39,21 @@ def run_reference(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: S
     work = ctx.stage_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
     mono = mono_at_rate(inputs["audio"], work / "mono.wav", model_sr)
-    y = read_audio(mono)[0][0].astype(np.float64)
-    equalised = y
-    if params.ltas_eq_init or params.ltas_eq_objective:
-        power = ref.on_bins(model_sr, ref.n_fft) * ref.stored_scale
-        equalised, _ = reference_ltas_eq(y, model_sr, power, n_fft=ref.n_fft,
-                                         max_boost_db=params.max_boost_db)
-    sampler = SamplerSettings(n_steps=params.n_steps, sigma_start=params.sigma_start,
-                              sigma_min=params.sigma_min, rho=params.rho, xi=params.xi,
-                              sigma_y=params.sigma_y, s_churn=params.s_churn)
-    # The reference's DC/Nyquist filter, not the CQT round trip's passband (they differ at the edge bins).
-    output_filter = reference_output_filter(bundle.network)
-    denoiser = EDMPrecond(bundle.network, sigma_data=cfg.sigma_data, output_filter=output_filter)
-    denoiser = denoiser.to(device).eval()
-
-    def make_filter() -> BlindFilter:
-        return BlindFilter(model_sr, design="reference", n_iters=params.filter_iters, lr=params.filter_lr,
-                           device=device)
-
-    block = ReferenceBlockSampler(denoiser, make_filter=make_filter, sampler=sampler, seed=params.seed,
-                                  device=device)
-    restored = restore_blocks_reference(
-        equalised if params.ltas_eq_objective else y, equalised if params.ltas_eq_init else y,
-        segment_length=cfg.segment_length, overlap_fraction=params.overlap_fraction,
-        sigma_norm=SIGMA_NORM.get(model_sr, cfg.sigma_data), sample_block=block)
+    # The reference takes its numbers from the parameters, never from a bundle's measured guidance.
+    result = restore(mono, bundle, babe2_settings(params, sampler_values(params, None)), work=work,
+                     device=device)
     restored_model, restored_wav = work / "restored_model.wav", work / "restored.wav"
-    array_to_wav(restored.astype(np.float32), restored_model, model_sr)
+    array_to_wav(result.restored, restored_model, model_sr)
     resample_file(restored_model, restored_wav, info.sample_rate)
     audio_path = ctx.stage_dir / "audio.wav"
     copy_to_layout(restored_wav, audio_path, info.channels, info.frames)
     before, after = ltas_of_file(mono, ref.n_fft), ltas_of_file(restored_model, ref.n_fft)
     generated = generated_bands(before, after)
+    filters = result.filters_json()
+    del result  # its memory map lives in work/
     shutil.rmtree(work)
     filters_path, curves_path = ctx.stage_dir / "filters.json", ctx.stage_dir / "ltas.json"
-    blocks = [{"index": i, "filter": f} for i, f in enumerate(block.filters)]
-    atomic_write_json(filters_path, {"sample_rate": model_sr, "preset": "reference", "blocks": blocks})
+    atomic_write_json(filters_path, filters)
     atomic_write_json(curves_path, {
         "sample_rate": model_sr, "n_fft": ref.n_fft, "freqs_hz": before.freqs_hz.round(3).tolist(),
         "input_db": before.db().round(3).tolist(), "output_db": after.db().round(3).tolist(),
@@ -90,7 +64,7 @@ def run_reference(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: S
         artifacts={"audio": audio_path, "filters": filters_path, "generative_ltas": curves_path},
         metrics=json.loads(json.dumps({
             "model": params.model, "model_checksum": bundle.checksum, "device": str(device),
-            "preset": "reference", "blocks": len(block.filters), "seconds": round(seconds, 2),
+            "preset": "reference", "blocks": len(filters["blocks"]), "seconds": round(seconds, 2),
             "generated_bands_hz": generated,
         })),
     )

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
 from pydantic import Field
 
 from shellac.engine.atomic import atomic_write_json
-from shellac.engine.audio_io import read_audio, write_audio
+from shellac.engine.audio_io import probe
+from shellac.engine.device import resolve_device
 from shellac.engine.errors import ParameterError
-from shellac.engine.operators.base import Operator
-from shellac.engine.operators.inpainting import InpaintingOperator, find_dropouts
+from shellac.engine.restoration.inpaint import InpaintSettings, inpaint
 from shellac.stages.base import Stage, StageContext, StageOutput
-from shellac.stages.declip import GuidedRestorationParams, model_fingerprint, restore_channel, stage_device
+from shellac.stages.guided import GuidedRestorationParams, model_fingerprint
 
 
 class InpaintParams(GuidedRestorationParams):
@@ -35,6 +34,13 @@ class InpaintParams(GuidedRestorationParams):
     margin_ms: float = Field(default=0.5, ge=0, le=20, description="Gaps widened by this much each side, ms.")
 
 
+    def inpaint_settings(self) -> InpaintSettings:
+        """The engine's inpainting settings."""
+        return InpaintSettings(guided=self.guided_settings(), detect_dropouts=self.detect_dropouts,
+                               min_zero_ms=self.min_zero_ms, dropout_drop_db=self.dropout_drop_db,
+                               max_gap_s=self.max_gap_s, margin_ms=self.margin_ms)
+
+
 def click_map_from_history(ctx: StageContext) -> tuple[Path | None, list[tuple[int, int]], int | None]:
     """The latest earlier stage's ``click_map`` artifact and its needs_inpainting gaps (start, length)."""
     for record in reversed(ctx.history):
@@ -49,63 +55,44 @@ def click_map_from_history(ctx: StageContext) -> tuple[Path | None, list[tuple[i
 
 
 def run(inputs: Mapping[str, Path], params: InpaintParams, ctx: StageContext) -> StageOutput:
-    """Fill gaps in ``audio``; write ``audio.wav`` (float32, same rate) and ``gaps.json``."""
+    """Fill gaps in ``audio``; write ``audio.wav`` (float32, same rate) and ``gaps.json``.
+
+    The recording is streamed: the dropout and gap maps and each restored
+    channel at the model's rate are memory-mapped files in ``work/``.
+    """
     started = time.monotonic()
-    device = stage_device(ctx)
-    audio, sr = read_audio(inputs["audio"])
+    device = resolve_device(ctx.device)
+    info = probe(inputs["audio"])
+    sr = info.sample_rate
     bundle = ctx.models.load(params.model, device=str(device))
-    n = audio.shape[1]
-    sources: dict[str, list[tuple[int, int]]] = {"click_map": [], "dropouts": []}
-    map_path = None
+    map_path, gaps = None, []
     if params.use_click_map:
         map_path, gaps, map_sr = click_map_from_history(ctx)
         if map_path is not None and map_sr not in (None, sr):
             raise ParameterError(f"click map {map_path} is at {map_sr} Hz but the audio is at {sr} Hz")
-        sources["click_map"] = gaps
-    if params.detect_dropouts:
-        sources["dropouts"] = find_dropouts(audio, sr, min_zero_ms=params.min_zero_ms,
-                                            drop_db=params.dropout_drop_db, max_gap_s=params.max_gap_s)
-    margin = int(round(params.margin_ms * sr / 1000))
-    max_len = int(round(params.max_gap_s * sr))
-    missing = np.zeros(n, dtype=bool)
-    skipped = 0
-    for start, length in sources["click_map"] + sources["dropouts"]:
-        if length > max_len:
-            skipped += 1
-            continue
-        missing[max(0, start - margin):min(n, start + length + margin)] = True
-
-    out = audio.copy()
-    if missing.any():
-        def operator_for(block_missing: np.ndarray, gain: float) -> Operator:
-            return InpaintingOperator(torch.from_numpy((~block_missing).astype(np.float32)).to(device))
-
-        for ch in range(audio.shape[0]):
-            out[ch] = restore_channel(audio[ch], sr, missing, bundle, params, operator_for, device,
-                                      checkpoint_dir=ctx.stage_dir / "blocks" / f"channel{ch}",
-                                      operator_key={"operator": "inpainting"})
-    path = ctx.stage_dir / "audio.wav"
-    write_audio(path, out, sr, bit_depth=32)
-    edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
-    filled = [(int(s), int(e - s)) for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1),
-                                                   strict=True)]
+    path, work = ctx.stage_dir / "audio.wav", ctx.stage_dir / "work"
+    result = inpaint(inputs["audio"], path, bundle, gaps, params.inpaint_settings(), work=work, device=device,
+                     checkpoints=ctx.stage_dir / "blocks",
+                     checkpoint_key={"params": params.model_dump(mode="json")})
+    shutil.rmtree(work)
     report: dict[str, Any] = {
         "sample_rate": sr, "method": params.method,
         "click_map": str(map_path.relative_to(ctx.recording_dir)) if map_path is not None else None,
-        "from_click_map": len(sources["click_map"]), "dropouts_found": len(sources["dropouts"]),
-        "too_long_skipped": skipped,
+        "from_click_map": result.given, "dropouts_found": result.dropouts,
+        "too_long_skipped": result.too_long_skipped,
         "gaps": [{"start_sample": s, "length_samples": ln, "start_s": round(s / sr, 6),
-                  "length_ms": round(1000 * ln / sr, 3)} for s, ln in filled],
+                  "length_ms": round(1000 * ln / sr, 3)} for s, ln in result.filled],
     }
     report_path = ctx.stage_dir / "gaps.json"
     atomic_write_json(report_path, report)
     seconds = time.monotonic() - started
     return StageOutput(
         artifacts={"audio": path, "gaps": report_path},
-        metrics={"gaps_filled": len(filled), "samples_filled": int(missing.sum()),
-                 "from_click_map": len(sources["click_map"]), "dropouts_found": len(sources["dropouts"]),
-                 "too_long_skipped": skipped, "method": params.method, "model_checksum": bundle.checksum,
-                 "seconds": round(seconds, 2), "real_time_factor": round(seconds / (n / sr), 3)},
+        metrics={"gaps_filled": len(result.filled), "samples_filled": sum(ln for _, ln in result.filled),
+                 "from_click_map": result.given, "dropouts_found": result.dropouts,
+                 "too_long_skipped": result.too_long_skipped, "method": params.method,
+                 "model_checksum": bundle.checksum, "seconds": round(seconds, 2),
+                 "real_time_factor": round(seconds / info.duration_s, 3)},
     )
 
 

@@ -82,7 +82,7 @@ def test_voice_with_accompaniment_full_chain(catalog_dir: Path, tiny_models_dir:
 
 def test_generated_bands_are_contiguous_ranges() -> None:
     from shellac.engine.dsp.ltas import Ltas
-    from shellac.stages.generative_eq import generated_bands
+    from shellac.engine.restoration.reports import generated_bands
 
     freqs = np.fft.rfftfreq(1024, 1 / 8000)
     before = Ltas(8000, 1024, np.ones(513))

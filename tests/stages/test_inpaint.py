@@ -113,7 +113,7 @@ def test_a_rerun_resumes_from_the_block_checkpoints(tmp_path: Path, monkeypatch:
         def forward(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
             raise AssertionError("a checkpointed block was sampled again")
 
-    monkeypatch.setattr("shellac.stages.declip.EDMPrecond", NoNetwork)
+    monkeypatch.setattr("shellac.engine.models.loaded.EDMPrecond", NoNetwork)
     Path(first.artifacts["audio"]).unlink()
     again = run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, ctx)
     assert Path(again.artifacts["audio"]).read_bytes() == expected

@@ -1,1 +1,1 @@
-"""Block processing of long recordings: overlap-add and the block-autoregressive driver."""
+"""Block utilities for long recordings: overlap-add and block checkpoints (the driver: engine.restoration)."""

@@ -8,7 +8,6 @@ import os
 import shutil
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from shellac.engine.dsp.ltas import Ltas
 from shellac.engine.errors import ModelLoadingError, ParameterError, ShellacError
 from shellac.engine.fixity import sha256_file as file_sha256
 from shellac.engine.models.card import BUNDLE_FORMAT_VERSION, BundleConfig, ModelCard
+from shellac.engine.models.loaded import LoadedBundle
 from shellac.engine.networks.registry import (
     NetworkFamily,
     config_to_json,
@@ -44,23 +44,6 @@ _LAYOUT = (
     "and checksum)"
 )
 _REEXPORT = "re-export it with `shellac models import`, or copy the bundle again from its source"
-
-
-@dataclass(frozen=True)
-class LoadedBundle:
-    """A bundle ready for inference.
-
-    ``network`` is the raw network F_theta in eval mode; wrap it in ``EDMPrecond``
-    with ``config.sigma_data``. ``checksum`` is :func:`bundle_checksum` (use it in
-    cache keys); ``card.weights_sha256`` is the verified sha256 of the weights file.
-    """
-
-    directory: Path
-    network: nn.Module
-    config: BundleConfig
-    card: ModelCard
-    reference_ltas: Ltas
-    checksum: str
 
 
 def build_network(config: BundleConfig) -> nn.Module:

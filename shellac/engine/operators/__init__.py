@@ -11,7 +11,6 @@ from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
 from shellac.engine.operators.masked import MaskedOperator
 from shellac.engine.operators.parametric import ParametricBlindFilter
 from shellac.engine.operators.resampling import DecimationOperator
-from shellac.engine.operators.stacked import StackedOperator
 from shellac.engine.operators.stft_magnitude import StftMagnitudeOperator
 
 __all__ = [
@@ -31,7 +30,6 @@ __all__ = [
     "Operator",
     "ParametricBlindFilter",
     "ProjectionOperator",
-    "StackedOperator",
     "StftMagnitudeOperator",
     "estimate_clip_level",
     "find_dropouts",

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
+from shellac.engine.dsp.dropouts import flag_runs, flag_silences
 from shellac.engine.errors import ParameterError
 from shellac.engine.operators.base import ProjectionOperator
 
@@ -53,12 +54,6 @@ def gap_mask(n_samples: int, gaps: Iterable[tuple[int, int]]) -> np.ndarray:
     return mask
 
 
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return [(int(s), int(e - s)) for s, e in zip(starts, ends, strict=True)]
-
-
 def find_dropouts(
     audio: np.ndarray,
     sample_rate: int,
@@ -98,29 +93,15 @@ def find_dropouts(
     zero = (x == 0).all(axis=0)
     min_zero = max(1, int(round(min_zero_ms * sample_rate / 1000)))
     flagged = np.zeros(n, dtype=bool)
-    for start, length in _runs(zero):
+    for start, length in flag_runs(zero):
         if length >= min_zero:
             flagged[start:start + length] = True
 
     frame = max(1, int(round(frame_ms * sample_rate / 1000)))
     n_frames = n // frame
     if n_frames >= 3:
-        peak = np.abs(x).max(axis=0)
         power = (x[:, : n_frames * frame] ** 2).mean(axis=0).reshape(n_frames, frame).mean(axis=1)
-        db = 10 * np.log10(power + 1e-20)
-        reach = max(1, int(round(context_ms / frame_ms)))
-        for i in range(n_frames):
-            around = np.concatenate([db[max(0, i - reach):i], db[i + 1:i + 1 + reach]])
-            level = float(np.median(around)) if around.size else -np.inf
-            # Quiet against audible surroundings: a dropout, not a soft passage.
-            if level > -80.0 and db[i] < level - drop_db:
-                floor = 10 ** ((level - drop_db) / 20)
-                lo, hi = i * frame, (i + 1) * frame
-                # The dropout rarely starts on a frame boundary: follow it sample by sample.
-                while lo > 0 and peak[lo - 1] < floor:
-                    lo -= 1
-                while hi < n and peak[hi] < floor:
-                    hi += 1
-                flagged[lo:hi] = True
+        flag_silences(10 * np.log10(power + 1e-20), np.abs(x).max(axis=0), flagged, frame=frame,
+                      drop_db=drop_db, reach=max(1, int(round(context_ms / frame_ms))))
     max_len = int(round(max_gap_s * sample_rate))
-    return [(s, ln) for s, ln in _runs(flagged) if ln <= max_len]
+    return [(s, ln) for s, ln in flag_runs(flagged) if ln <= max_len]

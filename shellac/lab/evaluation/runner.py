@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import resource
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -13,12 +14,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from shellac.engine.blocks.autoregressive import SamplerSettings
-from shellac.engine.diffusion.precond import EDMPrecond
+from shellac.engine.audio_io import read_audio, write_audio
 from shellac.engine.dsp.ltas import Ltas, compute_ltas
 from shellac.engine.errors import ParameterError
 from shellac.engine.models.bundle import LoadedBundle, load_bundle
-from shellac.engine.networks.cqt_reference import reference_output_filter
+from shellac.engine.restoration.declip import DeclipResult, DeclipSettings, declip
+from shellac.engine.restoration.inpaint import InpaintResult, InpaintSettings, inpaint
+from shellac.engine.restoration.settings import SamplerSettings
 from shellac.lab.evaluation.dataset import Excerpt
 from shellac.lab.evaluation.embedding import LogMelEmbedding, frechet_distance
 from shellac.lab.evaluation.metrics import (
@@ -31,7 +33,7 @@ from shellac.lab.evaluation.metrics import (
     si_sdr,
 )
 from shellac.lab.evaluation.resources import CountingDenoiser, PeakMemory, Stopwatch
-from shellac.lab.evaluation.variants import RestorationSettings, Variant, run_variant_on_excerpt
+from shellac.lab.evaluation.variants import BABE2, RestorationSettings, Variant, run_variant_on_excerpt
 from shellac.lab.evaluation.visqol import Visqol
 
 LogFn = Callable[[str], None]
@@ -64,10 +66,10 @@ class BenchSettings:
     """
 
     sampler: SamplerSettings
-    filter_iters: int = 100
-    filter_lr: float = 10.0
-    overlap_fraction: float = 0.1
-    max_boost_db: float = 20.0
+    filter_iters: int = BABE2.filter_iters
+    filter_lr: float = BABE2.filter_lr
+    overlap_fraction: float = BABE2.overlap_fraction
+    max_boost_db: float = BABE2.max_boost_db
     seed: int = 0
     n_mels: int = 32
     visqol: bool = False
@@ -160,14 +162,11 @@ def run_variant(
     n_fft = ref_ltas.n_fft
     ctx = _context(bundle, excerpts, settings)
     restoration = RestorationSettings(
-        sampler=settings.sampler, segment_length=bundle.config.segment_length,
-        target_std=bundle.config.sigma_data, filter_iters=settings.filter_iters, filter_lr=settings.filter_lr,
+        sampler=settings.sampler, filter_iters=settings.filter_iters, filter_lr=settings.filter_lr,
         overlap_fraction=settings.overlap_fraction, max_boost_db=settings.max_boost_db,
     )
     # The reference row filters each denoiser output as the reference does (DC/Nyquist bands removed).
-    output_filter = reference_output_filter(bundle.network) if variant.preset == "reference" else None
-    precond = EDMPrecond(bundle.network, sigma_data=bundle.config.sigma_data, output_filter=output_filter)
-    precond = precond.to(device).eval()
+    precond = bundle.denoiser(device, preset="reference" if variant.preset == "reference" else "shellac")
     if variant.generative:
         _warm_up(precond, bundle.config.segment_length, device)
     counting = CountingDenoiser(precond)
@@ -177,7 +176,7 @@ def run_variant(
         for i, excerpt in enumerate(excerpts):
             say(f"{variant.key}: excerpt {i + 1}/{len(excerpts)} ({excerpt.name})")
             outputs.append(run_variant_on_excerpt(
-                variant, excerpt.degraded, sr, ref_ltas, ctx.grid,
+                variant, excerpt.degraded, bundle, ctx.grid,
                 denoiser=counting if variant.generative else None,
                 settings=restoration, seed=settings.seed + i, device=device,
             ))
@@ -309,3 +308,26 @@ def run_benchmark(
             "isolated_rows": isolate,
         },
     )
+
+
+def declip_excerpt(bundle: LoadedBundle, degraded: np.ndarray, sample_rate: int, settings: DeclipSettings, *,
+                   device: torch.device | str = "cpu") -> tuple[np.ndarray, DeclipResult]:
+    """The bench's declipping entry: ``degraded`` (channels, frames; float32 file at ``sample_rate`` Hz)
+    through :func:`~shellac.engine.restoration.declip.declip`, what the ``declip`` stage runs."""
+    with tempfile.TemporaryDirectory(prefix="shellac-bench-") as tmp:
+        source, out = Path(tmp) / "degraded.wav", Path(tmp) / "declipped.wav"
+        write_audio(source, degraded, sample_rate, bit_depth=32)
+        result = declip(source, out, bundle, settings, work=Path(tmp) / "work", device=device)
+        return read_audio(out)[0], result
+
+
+def inpaint_excerpt(bundle: LoadedBundle, degraded: np.ndarray, sample_rate: int,
+                    gaps: list[tuple[int, int]], settings: InpaintSettings, *,
+                    device: torch.device | str = "cpu") -> tuple[np.ndarray, InpaintResult]:
+    """The bench's inpainting entry: ``degraded`` (channels, frames; float32 file at ``sample_rate`` Hz) and
+    its known ``gaps`` through :func:`~shellac.engine.restoration.inpaint.inpaint`, what ``inpaint`` runs."""
+    with tempfile.TemporaryDirectory(prefix="shellac-bench-") as tmp:
+        source, out = Path(tmp) / "degraded.wav", Path(tmp) / "inpainted.wav"
+        write_audio(source, degraded, sample_rate, bit_depth=32)
+        result = inpaint(source, out, bundle, gaps, settings, work=Path(tmp) / "work", device=device)
+        return read_audio(out)[0], result

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from shellac.engine.blocks.autoregressive import BlockSettings, SamplerSettings, restore_blocks
 from shellac.engine.diffusion.guidance import Denoiser
 from shellac.engine.dsp.ltas import Ltas, ltas_equalize
 from shellac.engine.errors import ParameterError
+from shellac.engine.models.loaded import LoadedBundle
 from shellac.engine.operators.blind_filter import BlindFilter
 from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
 from shellac.engine.operators.parametric import ParametricBlindFilter
+from shellac.engine.restoration.babe2 import Babe2Settings, restore
+from shellac.engine.restoration.settings import BABE2_SAMPLER, SamplerSettings
+from shellac.engine.stream import array_to_wav
 from shellac.lab.evaluation.metrics import interp_log_freq
-from shellac.lab.evaluation.reference_variant import run_reference_on_excerpt
+from shellac.lab.evaluation.reference_variant import reference_response
 
 
 @dataclass(frozen=True)
@@ -100,9 +105,12 @@ def select_variants(keys: list[str] | None) -> tuple[Variant, ...]:
     return tuple(v for v in (*VARIANTS, *ABLATIONS) if v.key in keys)
 
 
+BABE2 = Babe2Settings(sampler=BABE2_SAMPLER)
+"""The pipeline's defaults, which the benchmark's shared settings start from."""
+
 # The paper's Table 3 sampler settings per content type.
 PRESETS: dict[str, SamplerSettings] = {
-    "piano": SamplerSettings(n_steps=51, sigma_start=0.5, sigma_min=4e-5, rho=13.0, xi=1.0, sigma_y=0.25),
+    "piano": BABE2_SAMPLER,
     "voice": SamplerSettings(n_steps=51, sigma_start=10.0, sigma_min=1e-3, rho=13.0, xi=0.5, sigma_y=1.0),
 }
 
@@ -112,12 +120,10 @@ class RestorationSettings:
     """Everything a generative row needs besides the model and the variant."""
 
     sampler: SamplerSettings
-    segment_length: int
-    target_std: float
-    filter_iters: int = 100
-    filter_lr: float = 10.0
-    overlap_fraction: float = 0.1
-    max_boost_db: float = 20.0
+    filter_iters: int = BABE2.filter_iters
+    filter_lr: float = BABE2.filter_lr
+    overlap_fraction: float = BABE2.overlap_fraction
+    max_boost_db: float = BABE2.max_boost_db
 
 
 @dataclass
@@ -141,11 +147,25 @@ def _rebuild_filter(kind: str, sample_rate: int, values: dict[str, object]) -> P
     return blind
 
 
+def babe2_settings(variant: Variant, settings: RestorationSettings, seed: int) -> Babe2Settings:
+    """The pipeline settings of a generative row."""
+    sampler = settings.sampler if variant.noise_regularisation else replace(settings.sampler, sigma_y=0.0)
+    if variant.reference_sampling:
+        sampler = replace(sampler, churn_n=sampler.n_steps + 1, final_euler=False)
+    return Babe2Settings(
+        sampler=sampler, filter="lowpass" if variant.filter_kind == "lowpass" else "babe2",
+        filter_design="reference" if variant.filter_design == "reference" else "shellac",
+        filter_iters=settings.filter_iters, filter_lr=settings.filter_lr, ltas_eq_init=variant.ltas_eq_init,
+        ltas_eq_objective=variant.ltas_eq_objective, max_boost_db=settings.max_boost_db,
+        overlap_fraction=settings.overlap_fraction, carry_filter=variant.carry_filter, seed=seed,
+        preset="reference" if variant.preset == "reference" else "shellac",
+    )
+
+
 def run_variant_on_excerpt(
     variant: Variant,
     degraded: np.ndarray,
-    sample_rate: int,
-    reference_ltas: Ltas,
+    bundle: LoadedBundle,
     grid_hz: np.ndarray,
     *,
     denoiser: Denoiser | None,
@@ -156,72 +176,60 @@ def run_variant_on_excerpt(
 ) -> ExcerptOutput:
     """Restore one degraded excerpt with ``variant``; report the estimated response on ``grid_hz``.
 
+    Generative rows run the production pipeline (:func:`shellac.engine.restoration.babe2.restore`,
+    what the ``generative_eq`` stage runs) on the excerpt written as a float32 mono file.
+
     Parameters
     ----------
     variant
         The row to run.
     degraded
-        Degraded mono excerpt at ``sample_rate`` (Hz).
-    reference_ltas
-        The model's reference LTAS (target of LTAS-EQ).
+        Degraded mono excerpt at the model's sample rate.
+    bundle
+        The model (sample rate, reference LTAS, segment length, σ_data).
     grid_hz
         Frequencies (Hz) at which estimated responses are returned.
     denoiser
-        D(x, σ) on ``device``; needed by generative rows.
+        ``bundle.denoiser`` (or a wrapper of it, e.g. counting calls) on ``device``; generative rows need it.
     settings
         Sampler, block and filter settings shared by all rows.
     seed
         Seed of the sampler noise; the same for every variant, so rows differ only by method.
     """
-    needs_eq = variant.ltas_eq or variant.ltas_eq_init or variant.ltas_eq_objective
-    eq_db = np.zeros_like(grid_hz)
-    equalised = degraded
-    if needs_eq:
-        equalised, diff_db, _ = ltas_equalize(degraded, sample_rate, reference_ltas,
-                                              n_fft=reference_ltas.n_fft, max_boost_db=settings.max_boost_db)
-        freqs = np.fft.rfftfreq(reference_ltas.n_fft, d=1.0 / sample_rate)
-        eq_db = interp_log_freq(grid_hz, freqs, diff_db)
-        equalised = np.asarray(equalised, dtype=np.float64)
+    sample_rate, reference_ltas = bundle.config.sample_rate, bundle.reference_ltas
     if not variant.generative:
-        if variant.ltas_eq:
-            return ExcerptOutput(audio=equalised, response_db=[eq_db])
-        flat = np.zeros_like(grid_hz)
-        return ExcerptOutput(audio=np.asarray(degraded, dtype=np.float64), response_db=[flat])
+        return _model_free(variant, degraded, sample_rate, reference_ltas, grid_hz, settings.max_boost_db)
     if denoiser is None:
         raise ParameterError(f"variant {variant.key!r} needs a model")
+    with tempfile.TemporaryDirectory(prefix="shellac-bench-") as tmp:
+        mono = Path(tmp) / "mono.wav"
+        array_to_wav(np.asarray(degraded, dtype=np.float32), mono, sample_rate)
+        result = restore(mono, bundle, babe2_settings(variant, settings, seed), work=Path(tmp) / "work",
+                         device=device, denoiser=denoiser, progress=progress)
+        audio = np.array(result.restored, dtype=np.float64)
+        diff_db, reports = result.eq_diff_db, result.reports
+        del result  # its memory map lives in the temporary folder
     if variant.preset == "reference":
-        audio, responses = run_reference_on_excerpt(
-            degraded, sample_rate, reference_ltas, grid_hz, denoiser=denoiser, sampler=settings.sampler,
-            segment_length=settings.segment_length, target_std=settings.target_std,
-            filter_iters=settings.filter_iters, filter_lr=settings.filter_lr,
-            overlap_fraction=settings.overlap_fraction, max_boost_db=settings.max_boost_db, seed=seed,
-            device=device)
-        return ExcerptOutput(audio=audio, response_db=responses)
-
-    kind = variant.filter_kind or "babe2"
-
-    def make_filter() -> ParametricBlindFilter:
-        if kind == "babe2":
-            return BlindFilter(sample_rate, n_iters=settings.filter_iters, lr=settings.filter_lr,
-                               device=device, design=variant.filter_design)
-        return LowpassBlindFilter(sample_rate, n_iters=settings.filter_iters, lr=settings.filter_lr,
-                                  device=device)
-
-    sampler = settings.sampler if variant.noise_regularisation else replace(settings.sampler, sigma_y=0.0)
-    if variant.reference_sampling:
-        sampler = replace(sampler, churn_n=sampler.n_steps + 1, final_euler=False)
-    # Excerpts are separate recordings: a fresh filter each, carried only across an excerpt's own blocks.
-    blocks = BlockSettings(segment_length=settings.segment_length, overlap_fraction=settings.overlap_fraction,
-                           carry_filter=variant.carry_filter, seed=seed)
-    y = equalised if variant.ltas_eq_objective else degraded
-    x_init = equalised if variant.ltas_eq_init else degraded
-    result = restore_blocks(denoiser, np.asarray(y, np.float32), make_filter=make_filter, sampler=sampler,
-                            blocks=blocks, target_std=settings.target_std,
-                            x_init=np.asarray(x_init, np.float32), device=device, progress=progress)
-    responses = []
-    for report in result.reports:
-        blind = _rebuild_filter(kind, sample_rate, report["filter"])
+        return ExcerptOutput(audio=audio, response_db=[reference_response(sample_rate, r["filter"], grid_hz)
+                                                       for r in reports])
+    offset: np.ndarray | float = 0.0
+    if variant.ltas_eq_objective and diff_db is not None:
         # With the LTAS-EQ objective the filter models what the EQ left: the chain's estimate is both.
-        offset = eq_db if variant.ltas_eq_objective else 0.0
-        responses.append(blind.response_db(grid_hz) + offset)
-    return ExcerptOutput(audio=result.audio.astype(np.float64), response_db=responses)
+        offset = interp_log_freq(grid_hz, np.fft.rfftfreq(reference_ltas.n_fft, d=1.0 / sample_rate), diff_db)
+    kind = variant.filter_kind or "babe2"
+    responses = [_rebuild_filter(kind, sample_rate, r["filter"]).response_db(grid_hz) + offset
+                 for r in reports]
+    return ExcerptOutput(audio=audio, response_db=responses)
+
+
+def _model_free(variant: Variant, degraded: np.ndarray, sample_rate: int, reference_ltas: Ltas,
+                grid_hz: np.ndarray, max_boost_db: float) -> ExcerptOutput:
+    """The degraded input as it is, or its LTAS-EQ, with the response each applies."""
+    if not variant.ltas_eq:
+        flat = np.zeros_like(grid_hz)
+        return ExcerptOutput(audio=np.asarray(degraded, dtype=np.float64), response_db=[flat])
+    equalised, diff_db, _ = ltas_equalize(degraded, sample_rate, reference_ltas, n_fft=reference_ltas.n_fft,
+                                          max_boost_db=max_boost_db)
+    freqs = np.fft.rfftfreq(reference_ltas.n_fft, d=1.0 / sample_rate)
+    return ExcerptOutput(audio=np.asarray(equalised, dtype=np.float64),
+                         response_db=[interp_log_freq(grid_hz, freqs, diff_db)])

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
-from shellac.engine.blocks.autoregressive import BlockSettings, SamplerSettings
-from shellac.engine.blocks.checkpoints import BlockCheckpointStore
 from shellac.engine.diffusion.guidance import PosteriorSamplingGuidance
 from shellac.engine.diffusion.methods import (
     METHOD_NAMES,
@@ -28,11 +24,9 @@ from shellac.engine.diffusion.methods import (
 from shellac.engine.diffusion.sampler import CountingDenoiser, RePaintWindow, edm_sampler, expected_nfe
 from shellac.engine.diffusion.schedule import restoration_schedule
 from shellac.engine.errors import ParameterError
-from shellac.engine.operators.bandlimit import LowpassOperator
 from shellac.engine.operators.base import Operator
 from shellac.engine.operators.clipping import ClippingOperator
 from shellac.engine.operators.inpainting import InpaintingOperator, gap_mask
-from shellac.engine.restore import restore_signal
 
 SD = 0.5  # σ_data of the Gaussian prior
 
@@ -182,70 +176,3 @@ def test_dc_declipping_keeps_reliable_samples_and_respects_the_level() -> None:
     assert torch.equal(out[reliable], y[reliable])
     assert bool((out[~reliable] * torch.sign(y[~reliable]) >= 0.3).all())
     assert torch.equal(op(out), y)
-
-
-def test_restore_signal_blocks_skip_and_keep_known_samples() -> None:
-    sr, n = 1000, 2500
-    t = np.arange(n) / sr
-    clean = (0.5 * np.sin(2 * np.pi * 7 * t)).astype(np.float32)
-    mask = gap_mask(n, [(300, 50)])
-    y = clean * mask
-
-    def make_operator(span, gain):  # type: ignore[no-untyped-def]
-        m = np.ones(span.length, dtype=np.float32)
-        m[: span.valid] = mask[span.start:span.start + span.valid]
-        return None if m.all() else InpaintingOperator(torch.from_numpy(m))
-
-    sampler = SamplerSettings(n_steps=4, sigma_start=1.0, sigma_min=1e-3, rho=7.0, xi=0.0, sigma_y=0.0)
-    result = restore_signal(gaussian_denoiser, y, make_operator=make_operator,
-                            method=MethodSettings(name="dc"),
-                            sampler=sampler, blocks=BlockSettings(segment_length=1000), target_std=SD)
-    assert [r["restored"] for r in result.reports] == [True, False, False]
-    assert [r["nfe"] for r in result.reports] == [7, 0, 0]
-    known = mask > 0
-    np.testing.assert_allclose(result.audio[known], y[known], atol=1e-6)
-    assert np.abs(result.audio[300:350]).max() > 0
-
-    low = LowpassOperator(sr, 100.0)
-    result = restore_signal(gaussian_denoiser, y, make_operator=lambda span, gain: low,
-                            method=MethodSettings(name="ddnm"), sampler=sampler,
-                            blocks=BlockSettings(segment_length=1000), target_std=SD)
-    assert result.audio.shape == (n,) and np.isfinite(result.audio).all()
-    assert all(r["restored"] for r in result.reports)
-
-
-def test_restore_signal_resumes_from_block_checkpoints_with_identical_output(tmp_path: Path) -> None:
-    sr, n = 1000, 3500
-    clean = (0.5 * np.sin(2 * np.pi * 7 * np.arange(n) / sr)).astype(np.float32)
-    mask = gap_mask(n, [(300, 50), (1300, 40), (2400, 60)])
-    y = clean * mask
-    crash_at: list[int] = []
-
-    def make_operator(span, gain):  # type: ignore[no-untyped-def]
-        if span.index in crash_at:
-            raise KeyboardInterrupt  # stands in for the process being killed mid-run
-        m = np.ones(span.length, dtype=np.float32)
-        m[: span.valid] = mask[span.start:span.start + span.valid]
-        return None if m.all() else InpaintingOperator(torch.from_numpy(m))
-
-    sampler = SamplerSettings(n_steps=4, sigma_start=1.0, sigma_min=1e-3, rho=7.0, xi=0.0, sigma_y=0.0)
-
-    def run(store: BlockCheckpointStore | None):  # type: ignore[no-untyped-def]
-        return restore_signal(gaussian_denoiser, y, make_operator=make_operator,
-                              method=MethodSettings(name="dc"), sampler=sampler,
-                              blocks=BlockSettings(segment_length=1000, seed=5), target_std=SD,
-                              checkpoints=store)
-
-    whole = run(None)
-    crash_at.append(2)
-    with pytest.raises(KeyboardInterrupt):
-        run(BlockCheckpointStore(tmp_path / "blocks", "key"))
-    crash_at.clear()
-    resumed = run(BlockCheckpointStore(tmp_path / "blocks", "key"))
-    assert resumed.resumed_blocks == 2 and whole.resumed_blocks == 0
-    assert [r["nfe"] for r in resumed.reports] == [r["nfe"] for r in whole.reports] == [7, 7, 7, 0]
-    np.testing.assert_array_equal(resumed.audio, whole.audio)
-    # Another run key discards the old blocks instead of mixing them in.
-    fresh = run(BlockCheckpointStore(tmp_path / "blocks", "other"))
-    assert fresh.resumed_blocks == 0
-    np.testing.assert_array_equal(fresh.audio, whole.audio)

@@ -64,18 +64,3 @@ def test_state_is_the_inner_filters() -> None:
     other.load_state_dict(state)
     assert other.inner.values() == inner.values()
 
-
-def test_stacked_operator_applies_and_fits_per_row() -> None:
-    import torch
-
-    from shellac.engine.operators.blind_filter import BlindFilter
-    from shellac.engine.operators.stacked import StackedOperator
-
-    a, b = BlindFilter(8000, n_iters=3), BlindFilter(8000, n_iters=3)
-    x = torch.randn(2, 8192, generator=torch.Generator().manual_seed(0))
-    stacked = StackedOperator([a, b])
-    y = stacked.forward(x)
-    assert torch.allclose(y[0], a.forward(x[:1])[0]) and torch.allclose(y[1], b.forward(x[1:])[0])
-    target = torch.stack([a.forward(x[:1])[0], 0.5 * x[1]])
-    report = stacked.fit(x, target)
-    assert report.n_iters >= 2 and len(stacked.params) == len(a.params) + len(b.params)

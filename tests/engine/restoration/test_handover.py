@@ -1,4 +1,4 @@
-"""The reference block driver against the reference evaluator run with a stub sampler, and one real block."""
+"""The reference hand-over against the reference evaluator run with a stub sampler; the one driver runs it."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from shellac.engine.blocks.autoregressive import SamplerSettings
-from shellac.engine.blocks.reference_driver import (
-    ReferenceBlockSampler,
-    reference_block_std,
-    reference_segment_starts,
-    restore_blocks_reference,
-)
 from shellac.engine.dsp.ltas_reference import reference_ltas_eq
 from shellac.engine.errors import ParameterError
 from shellac.engine.operators.blind_filter import BlindFilter
+from shellac.engine.restoration import BlindFilterOperators, BlockSettings, restore_blocks
+from shellac.engine.restoration.handover import (
+    ReferenceHandOver,
+    reference_block_std,
+    reference_segment_starts,
+)
+from shellac.engine.restoration.settings import SamplerSettings
 from tests.fixtures.babe2_inputs import demo_recording
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "babe2_reference"
@@ -27,6 +27,17 @@ def stub_block(y: torch.Tensor, x_init: torch.Tensor, mask: torch.Tensor, index:
     """The fixture's stand-in sampler (see the fixtures' README)."""
     n = torch.arange(y.shape[-1], dtype=y.dtype)
     return 0.6 * y + 0.3 * x_init + 0.05 * torch.sin(0.01 * n)
+
+
+def stub_drive(y: np.ndarray, x_init: np.ndarray, hand_over: ReferenceHandOver) -> np.ndarray:
+    """The driver's hand-over steps (cut, scale, known part, join) around the stand-in sampler."""
+    out = np.zeros(y.size)
+    spans = hand_over.spans(y.size)
+    gain = hand_over.gain(y, spans)
+    for span in spans:
+        y_block, x_block, known = hand_over.inputs(y, x_init, span, gain, None)
+        hand_over.join(out, stub_block(y_block, x_block, known[0], span.index), span, gain)
+    return out
 
 
 def test_segments_are_the_references() -> None:
@@ -50,23 +61,26 @@ def test_driver_matches_the_reference_evaluator() -> None:
     expected = np.load(FIXTURES / "driver.npz")["out"]
     rec = demo_recording(10000)
     equalised, _ = reference_ltas_eq(rec, 22050, ltas["ltas_ref"], n_fft=2048)
-    out = restore_blocks_reference(equalised, equalised, segment_length=3000, overlap_fraction=0.1,
-                                   sigma_norm=0.07, sample_block=stub_block)
-    # The reference's compute_LTAS rounds to float32 inside LTAS-EQ: that is the floor here.
+    out = stub_drive(equalised, equalised, ReferenceHandOver(3000, 0.1, 0.07))
+    # The reference's compute_LTAS rounds to float32 inside LTAS-EQ (and blocks reach the sampler
+    # in float32): that is the floor here.
     assert np.max(np.abs(out - expected)) < 1e-4 * np.max(np.abs(expected))
 
 
-def test_one_reference_block_runs_with_a_fresh_reference_filter_each_block() -> None:
+def test_the_driver_runs_the_reference_hand_over_with_a_fresh_filter_each_block() -> None:
     made: list[BlindFilter] = []
 
     def make_filter() -> BlindFilter:
         made.append(BlindFilter(22050, design="reference", n_iters=2))
         return made[-1]
 
-    settings = SamplerSettings(n_steps=3, sigma_start=0.5, sigma_min=4e-5, rho=13.0, xi=1.0, sigma_y=0.25)
-    sampler = ReferenceBlockSampler(lambda x, s: 0.9 * x, make_filter=make_filter, sampler=settings)
+    settings = SamplerSettings(n_steps=3, sigma_start=0.5, sigma_min=4e-5, rho=13.0, xi=1.0, sigma_y=0.25,
+                               churn_n=4, final_euler=False)
     rec = demo_recording(9000)
-    out = restore_blocks_reference(rec, rec, segment_length=6000, overlap_fraction=0.1, sigma_norm=0.07,
-                                   sample_block=sampler)
-    assert out.shape == rec.shape and np.isfinite(out).all()
-    assert len(made) == len(sampler.filters) == 2 and made[0] is not made[1]
+    result = restore_blocks(lambda x, s: 0.9 * x, rec,
+                            operators=BlindFilterOperators(make_filter, carry=False), sampler=settings,
+                            blocks=BlockSettings(segment_length=6000), target_std=0.07,
+                            hand_over=ReferenceHandOver(6000, 0.1, 0.07))
+    assert result.audio.shape == rec.shape and np.isfinite(result.audio).all()
+    assert len(made) == len(result.reports) == 2 and made[0] is not made[1]
+    assert [r["filter"] for r in result.reports] == [f.to_json() for f in made]

@@ -1,0 +1,218 @@
+"""The one BABE-2 pipeline: LTAS-EQ choice, warm start, blind-filter factory, block loop, reports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from shellac.engine.audio_io import read_audio
+from shellac.engine.blocks.checkpoints import BlockCheckpointStore
+from shellac.engine.diffusion.guidance import Denoiser
+from shellac.engine.dsp.ltas import ltas_equalize_file
+from shellac.engine.dsp.ltas_reference import reference_ltas_eq
+from shellac.engine.fixity import sha256_file, sha256_json
+from shellac.engine.models.loaded import LoadedBundle
+from shellac.engine.operators.base import BlindOperator
+from shellac.engine.operators.blind_filter import BlindFilter
+from shellac.engine.operators.chain_init import ChainStart, chain_filter_start
+from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
+from shellac.engine.restoration.driver import ProgressFn, restore_blocks
+from shellac.engine.restoration.handover import SIGMA_NORM, ReferenceHandOver
+from shellac.engine.restoration.operators import REPORT_FREQS_HZ, BlindFilterOperators
+from shellac.engine.restoration.settings import BlockSettings, SamplerSettings
+from shellac.engine.stream import wav_to_memmap
+
+
+@dataclass(frozen=True)
+class Babe2Settings:
+    """Everything a BABE-2 restoration needs besides the model and the observation.
+
+    Attributes
+    ----------
+    sampler
+        Sampler numbers (N, σ_start, σ_min, ρ, ξ, σ_y, churn).
+    filter
+        ``"babe2"`` piecewise dB/octave filter, or ``"lowpass"`` (BABE v1 style).
+    filter_design
+        ``"shellac"`` continuous design, or ``"reference"`` bin-anchored (the reference's fit).
+    filter_init
+        ``"babe2"``: the paper's 2 kHz low-pass start; ``"chain"``: the recording chain
+        fitted once over the whole observation against the model's reference LTAS.
+    filter_iters, filter_lr
+        Adam iterations per filter fit and its learning rate.
+    ltas_eq_init, ltas_eq_objective
+        Start the sampler from / guide towards the LTAS-equalised observation.
+    max_boost_db
+        LTAS-EQ boost limit, dB.
+    overlap_fraction, carry_filter, seed
+        Block overlap (fraction of the segment), filter hand-over, noise seed.
+    preset
+        ``"shellac"``: this engine's restoration; ``"reference"``: the BABE-2
+        reference code's, item by item (docs/babe2-parity.md): its LTAS-EQ, block
+        hand-over, fresh reference-design filter per block, sampling and output
+        filter, on the same driver; the observation is then held in memory and
+        blocks are not checkpointed.
+    """
+
+    sampler: SamplerSettings
+    filter: Literal["babe2", "lowpass"] = "babe2"
+    filter_design: Literal["shellac", "reference"] = "shellac"
+    filter_init: Literal["babe2", "chain"] = "babe2"
+    filter_iters: int = 100
+    filter_lr: float = 10.0
+    ltas_eq_init: bool = True
+    ltas_eq_objective: bool = True
+    max_boost_db: float = 20.0
+    overlap_fraction: float = 0.1
+    carry_filter: bool = True
+    seed: int = 0
+    preset: Literal["shellac", "reference"] = "shellac"
+
+
+@dataclass
+class Babe2Restoration:
+    """A BABE-2 run's output at the model's rate and what it estimated.
+
+    ``restored`` is memory-mapped (``work/restored.npy``, float32); ``observed`` is
+    the LTAS-equalised observation file (the mono input when no LTAS-EQ ran);
+    ``eq_diff_db`` the LTAS-EQ gain (dB) on the reference LTAS's FFT bins.
+    """
+
+    restored: np.ndarray
+    observed: Path
+    sample_rate: int
+    preset: str
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    gain: float | None = None
+    resumed_blocks: int = 0
+    eq_diff_db: np.ndarray | None = None
+    chain_start: ChainStart | None = None
+
+    def filters_json(self) -> dict[str, Any]:
+        """``filters.json``: each block's filter (and its response), the gain, the chain start."""
+        if self.preset == "reference":
+            blocks = [{"index": r["index"], "filter": r["filter"]} for r in self.reports]
+            return {"sample_rate": self.sample_rate, "preset": "reference", "blocks": blocks}
+        filters: dict[str, Any] = {
+            "sample_rate": self.sample_rate,
+            "freqs_hz": [round(float(f), 3)
+                         for f in REPORT_FREQS_HZ[REPORT_FREQS_HZ <= self.sample_rate / 2]],
+            "gain": self.gain,
+            "blocks": self.reports,
+        }
+        if self.chain_start is not None:
+            filters["chain_init"] = self.chain_start.to_json()
+        return filters
+
+
+def restore(
+    mono: Path,
+    bundle: LoadedBundle,
+    settings: Babe2Settings,
+    *,
+    work: Path,
+    device: torch.device | str = "cpu",
+    checkpoints: Path | None = None,
+    checkpoint_key: Mapping[str, Any] | None = None,
+    denoiser: Denoiser | None = None,
+    progress: ProgressFn | None = None,
+) -> Babe2Restoration:
+    """Restore the mono file ``mono`` (at the model's rate) with BABE-2; the ``generative_eq`` stage and
+    ``shellac bench`` both call this.
+
+    Parameters
+    ----------
+    mono
+        Observation, a mono file at ``bundle.config.sample_rate``.
+    settings
+        See :class:`Babe2Settings`.
+    work
+        Folder for the intermediate files (LTAS-equalised signal, memory maps);
+        the caller removes it when done with the result.
+    checkpoints
+        Folder of block checkpoints (Shellac preset), under a run key over the
+        observation, warm start, settings, model and ``checkpoint_key``.
+    denoiser
+        A wrapper of ``bundle.denoiser(device, preset=settings.preset)`` (e.g. one that
+        counts calls); that denoiser when None.
+    progress
+        Called after every sampler step (Shellac preset).
+    """
+    device = torch.device(device)
+    work.mkdir(parents=True, exist_ok=True)
+    if denoiser is None:
+        denoiser = bundle.denoiser(device, preset=settings.preset)
+    if settings.preset == "reference":
+        return _restore_reference(mono, bundle, settings, work=work, device=device, denoiser=denoiser)
+    s, cfg, ref = settings, bundle.config, bundle.reference_ltas
+    observed, diff_db = mono, None
+    if s.ltas_eq_init or s.ltas_eq_objective:
+        observed = work / "equalised.wav"
+        diff_db, _ = ltas_equalize_file(mono, observed, ref, n_fft=ref.n_fft, max_boost_db=s.max_boost_db)
+    y = wav_to_memmap(observed if s.ltas_eq_objective else mono, work / "y.npy")
+    x_init = wav_to_memmap(observed if s.ltas_eq_init else mono, work / "x_init.npy")
+    chain_start = None
+    if s.filter_init == "chain" and s.filter == "babe2":
+        chain_start = chain_filter_start(observed if s.ltas_eq_objective else mono, ref)
+
+    def make_filter() -> BlindOperator:
+        if s.filter == "lowpass":
+            return LowpassBlindFilter(cfg.sample_rate, n_iters=s.filter_iters, lr=s.filter_lr, device=device)
+        init = chain_start.params if chain_start is not None else None
+        return BlindFilter(cfg.sample_rate, init=init, design=s.filter_design, n_iters=s.filter_iters,
+                           lr=s.filter_lr, device=device)
+
+    store = None
+    if checkpoints is not None:
+        run_key = sha256_json({"y": sha256_file(work / "y.npy"), "x": sha256_file(work / "x_init.npy"),
+                               "settings": asdict(s), "model": bundle.checksum, **(checkpoint_key or {})})
+        store = BlockCheckpointStore(checkpoints, run_key)
+    out = np.lib.format.open_memmap(work / "restored.npy", mode="w+", dtype=np.float32, shape=y.shape)
+    result = restore_blocks(
+        denoiser, y, operators=BlindFilterOperators(make_filter, carry=s.carry_filter), sampler=s.sampler,
+        blocks=BlockSettings(segment_length=cfg.segment_length, overlap_fraction=s.overlap_fraction,
+                             carry_filter=s.carry_filter, seed=s.seed),
+        target_std=cfg.sigma_data, x_init=x_init, checkpoints=store, device=device, progress=progress,
+        out=out)
+    out.flush()
+    return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
+                            reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,
+                            eq_diff_db=diff_db, chain_start=chain_start)
+
+
+def _restore_reference(mono: Path, bundle: LoadedBundle, s: Babe2Settings, *, work: Path,
+                       device: torch.device, denoiser: Denoiser) -> Babe2Restoration:
+    """The reference's restoration on the one driver: its LTAS-EQ at the stored reference level, its
+    hand-over (:class:`ReferenceHandOver`), a fresh reference-design filter per block, γ = S_churn/(N+1)
+    and no final Euler step; held in memory."""
+    cfg, ref = bundle.config, bundle.reference_ltas
+    model_sr = cfg.sample_rate
+    y = read_audio(mono)[0][0].astype(np.float64)
+    equalised, diff_db = y, None
+    if s.ltas_eq_init or s.ltas_eq_objective:
+        power = ref.on_bins(model_sr, ref.n_fft) * ref.stored_scale
+        equalised, diff_db = reference_ltas_eq(y, model_sr, power, n_fft=ref.n_fft,
+                                               max_boost_db=s.max_boost_db)
+
+    def make_filter() -> BlindFilter:
+        return BlindFilter(model_sr, design="reference", n_iters=s.filter_iters, lr=s.filter_lr,
+                           device=device)
+
+    sampler = replace(s.sampler, churn_n=s.sampler.n_steps + 1, final_euler=False)
+    hand_over = ReferenceHandOver(cfg.segment_length, s.overlap_fraction,
+                                  SIGMA_NORM.get(model_sr, cfg.sigma_data))
+    result = restore_blocks(
+        denoiser, equalised if s.ltas_eq_objective else y,
+        operators=BlindFilterOperators(make_filter, carry=False), sampler=sampler,
+        blocks=BlockSettings(segment_length=cfg.segment_length, seed=s.seed), target_std=cfg.sigma_data,
+        x_init=equalised if s.ltas_eq_init else y, device=device, hand_over=hand_over)
+    out = np.lib.format.open_memmap(work / "restored.npy", mode="w+", dtype=np.float32, shape=y.shape)
+    out[:] = result.audio.astype(np.float32)
+    out.flush()
+    return Babe2Restoration(restored=out, observed=mono, sample_rate=model_sr, preset="reference",
+                            reports=result.reports, gain=result.gain, eq_diff_db=diff_db)

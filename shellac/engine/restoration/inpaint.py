@@ -1,0 +1,89 @@
+"""Inpainting of a file: fill given gaps and detected dropouts with a diffusion prior (streamed)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from shellac.engine.audio_io import probe
+from shellac.engine.dsp.dropouts import find_dropouts_in_file, flag_runs
+from shellac.engine.models.loaded import LoadedBundle
+from shellac.engine.operators.base import Operator
+from shellac.engine.operators.inpainting import InpaintingOperator
+from shellac.engine.restoration.known import GuidedSettings, restore_flagged
+
+
+@dataclass(frozen=True)
+class InpaintSettings:
+    """Restoration settings and which gaps to fill (dropout detection, longest gap, margin)."""
+
+    guided: GuidedSettings
+    detect_dropouts: bool = True
+    min_zero_ms: float = 1.0
+    dropout_drop_db: float = 40.0
+    max_gap_s: float = 2.0
+    margin_ms: float = 0.5
+
+
+@dataclass(frozen=True)
+class InpaintResult:
+    """The gaps given and found, those skipped as too long, and the filled runs (start, length) in samples."""
+
+    given: int
+    dropouts: int
+    too_long_skipped: int
+    filled: list[tuple[int, int]]
+
+
+def inpaint(
+    source: Path,
+    out_path: Path,
+    bundle: LoadedBundle,
+    gaps: Sequence[tuple[int, int]],
+    settings: InpaintSettings,
+    *,
+    work: Path,
+    device: torch.device | str = "cpu",
+    checkpoints: Path | None = None,
+    checkpoint_key: Mapping[str, Any] | None = None,
+) -> InpaintResult:
+    """Fill ``gaps`` (start, length in samples) and, if asked, detected dropouts; write ``out_path``.
+
+    Gaps longer than ``max_gap_s`` are left alone; the rest are widened by
+    ``margin_ms`` each side and restored in every channel with an
+    :class:`InpaintingOperator`; all other samples are copied bit for bit. The
+    ``inpaint`` stage and the bench call this. See
+    :func:`~shellac.engine.restoration.known.restore_flagged` for ``work`` and ``checkpoints``.
+    """
+    device = torch.device(device)
+    info = probe(Path(source))
+    sr, n = info.sample_rate, info.frames
+    work.mkdir(parents=True, exist_ok=True)
+    dropouts: list[tuple[int, int]] = []
+    if settings.detect_dropouts:
+        dropouts = find_dropouts_in_file(source, work=work, min_zero_ms=settings.min_zero_ms,
+                                         drop_db=settings.dropout_drop_db, max_gap_s=settings.max_gap_s)
+    margin = int(round(settings.margin_ms * sr / 1000))
+    max_len = int(round(settings.max_gap_s * sr))
+    missing = np.lib.format.open_memmap(work / "missing.npy", mode="w+", dtype=bool, shape=(n,))
+    skipped = 0
+    for start, length in [*gaps, *dropouts]:
+        if length > max_len:
+            skipped += 1
+            continue
+        missing[max(0, start - margin):min(n, start + length + margin)] = True
+    filled = flag_runs(missing)
+
+    def operator_for(block_missing: np.ndarray, gain: float) -> Operator:
+        return InpaintingOperator(torch.from_numpy((~block_missing).astype(np.float32)).to(device))
+
+    restore_flagged(source, np.broadcast_to(missing, (info.channels, n)), out_path, bundle, operator_for,
+                    settings.guided, work=work, device=device, checkpoints=checkpoints,
+                    checkpoint_key={"operator": "inpainting", **(checkpoint_key or {})})
+    return InpaintResult(len(gaps), len(dropouts), skipped, filled)
+
