@@ -59,7 +59,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variants", help="comma-separated rows: original, ltas_eq, babe_lowpass, babe2, "
                    "babe2_no_noise_reg, babe2_ltas_init, babe2_ltas_obj, babe2_ltas_both (the default: "
                    "all of these); by name only: babe2_reference, ablate_filter_design, "
-                   "ablate_carry_filter, ablate_sampling (docs/babe2-parity.md)")
+                   "ablate_carry_filter, ablate_sampling, ablate_mask_aware_fit, ablate_hand_over "
+                   "(docs/babe2-parity.md)")
     p.add_argument("--seed", type=int, default=0, help="seed of excerpts, degradations and sampler noise")
     p.add_argument("--n-mels", type=int, default=32, help="log-mel bands of the Fréchet embedding")
     p.add_argument("--visqol", choices=("auto", "on", "off"), default="auto",

@@ -71,6 +71,13 @@ class GenerativeEqParams(StageParams):
     carry_filter: bool = Field(default=_B.carry_filter,
                                description="Carry the filter and its Adam state across blocks.")
     seed: int = Field(default=_B.seed, ge=0, description="Seed of all sampler noise (per-block streams).")
+    mask_aware_fit: bool = Field(default=_B.mask_aware_fit,
+                                 description="Keep the samples a block knows out of the filter's fit.")
+    hand_over: Literal["shellac", "reference"] = Field(
+        default=_B.hand_over,
+        description="Block hand-over: 'shellac' (σ_data gain over valid samples, previous output as the "
+        "overlap's warm start, padding known) or 'reference' (the reference's; in memory, no checkpoints).",
+    )
     preset: Literal["shellac", "reference"] = Field(
         default="shellac",
         description="'shellac': this engine's restoration; 'reference': the BABE-2 reference code's, "
@@ -119,7 +126,7 @@ def babe2_settings(params: GenerativeEqParams, sampler: dict[str, float | int]) 
         filter_iters=params.filter_iters, filter_lr=params.filter_lr, ltas_eq_init=params.ltas_eq_init,
         ltas_eq_objective=params.ltas_eq_objective, max_boost_db=params.max_boost_db,
         overlap_fraction=params.overlap_fraction, carry_filter=params.carry_filter, seed=params.seed,
-        preset=params.preset,
+        preset=params.preset, mask_aware_fit=params.mask_aware_fit, hand_over=params.hand_over,
     )
 
 

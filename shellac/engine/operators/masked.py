@@ -14,7 +14,8 @@ class MaskedOperator(BlindOperator):
     """Identity where the mask is 1 (audio already restored), ``inner`` elsewhere.
 
     Fitting is delegated to the inner blind operator with the mask's complement
-    as sample weight, so restored audio never drives the filter estimate.
+    as sample weight, so restored audio never drives the filter estimate
+    (``mask_aware_fit``; False fits against all of y, as the BABE-2 reference does).
 
     Parameters
     ----------
@@ -22,15 +23,18 @@ class MaskedOperator(BlindOperator):
         The degradation applied where ``mask`` is 0 (e.g. a :class:`BlindFilter`).
     mask:
         ``[T]`` or ``[B, T]`` weights in [0, 1]: 1 on the overlap already written.
+    mask_aware_fit:
+        Keep the masked samples out of the inner operator's fit.
     """
 
-    def __init__(self, inner: Operator, mask: torch.Tensor) -> None:
+    def __init__(self, inner: Operator, mask: torch.Tensor, *, mask_aware_fit: bool = True) -> None:
         if mask.ndim not in (1, 2):
             raise ParameterError(f"mask must be [T] or [B, T], got {tuple(mask.shape)}")
         if bool((mask < 0).any()) or bool((mask > 1).any()):
             raise ParameterError("mask values must lie in [0, 1]")
         self.inner = inner
         self.mask = mask.detach()
+        self.mask_aware_fit = mask_aware_fit
 
     @property
     def blind(self) -> bool:
@@ -65,7 +69,9 @@ class MaskedOperator(BlindOperator):
         y: torch.Tensor,
         weight_mask: torch.Tensor | None = None,
     ) -> FitReport:
-        """Fit the inner operator with weight (1 − m)·weight_mask."""
+        """Fit the inner operator with weight (1 − m)·weight_mask (weight_mask alone when not mask-aware)."""
+        if not self.mask_aware_fit:
+            return self._inner_blind().fit(x0_hat, y, weight_mask=weight_mask)
         weight = 1.0 - self._mask_for(x0_hat)
         if weight_mask is not None:
             weight = weight * weight_mask.to(dtype=weight.dtype, device=weight.device)

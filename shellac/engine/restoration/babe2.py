@@ -51,6 +51,14 @@ class Babe2Settings:
         LTAS-EQ boost limit, dB.
     overlap_fraction, carry_filter, seed
         Block overlap (fraction of the segment), filter hand-over, noise seed.
+    mask_aware_fit
+        Keep the samples a block already knows (overlap, padding) out of the filter's
+        fit (the reference fits against all of y).
+    hand_over
+        ``"shellac"``: blocks scaled to σ_data by the median std of the valid samples,
+        the previous output as the overlap's warm start, padding known; ``"reference"``:
+        the reference's σ_norm gain over all blocks, the LTAS-EQ'd segment as warm
+        start, padding unknown (held in memory, no block checkpoints).
     preset
         ``"shellac"``: this engine's restoration; ``"reference"``: the BABE-2
         reference code's, item by item (docs/babe2-parity.md): its LTAS-EQ, block
@@ -72,6 +80,8 @@ class Babe2Settings:
     carry_filter: bool = True
     seed: int = 0
     preset: Literal["shellac", "reference"] = "shellac"
+    mask_aware_fit: bool = True
+    hand_over: Literal["shellac", "reference"] = "shellac"
 
 
 @dataclass
@@ -167,18 +177,29 @@ def restore(
         return BlindFilter(cfg.sample_rate, init=init, design=s.filter_design, n_iters=s.filter_iters,
                            lr=s.filter_lr, device=device)
 
+    operators = BlindFilterOperators(make_filter, carry=s.carry_filter, mask_aware_fit=s.mask_aware_fit)
+    blocks = BlockSettings(segment_length=cfg.segment_length, overlap_fraction=s.overlap_fraction,
+                           carry_filter=s.carry_filter, seed=s.seed)
+    out = np.lib.format.open_memmap(work / "restored.npy", mode="w+", dtype=np.float32, shape=y.shape)
+    if s.hand_over == "reference":
+        hand_over = ReferenceHandOver(cfg.segment_length, s.overlap_fraction,
+                                      SIGMA_NORM.get(cfg.sample_rate, cfg.sigma_data))
+        result = restore_blocks(denoiser, y, operators=operators, sampler=s.sampler, blocks=blocks,
+                                target_std=cfg.sigma_data, x_init=x_init, device=device, progress=progress,
+                                hand_over=hand_over)
+        out[:] = result.audio.astype(np.float32)
+        out.flush()
+        return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
+                                reports=result.reports, gain=result.gain, eq_diff_db=diff_db,
+                                chain_start=chain_start)
     store = None
     if checkpoints is not None:
         run_key = sha256_json({"y": sha256_file(work / "y.npy"), "x": sha256_file(work / "x_init.npy"),
                                "settings": asdict(s), "model": bundle.checksum, **(checkpoint_key or {})})
         store = BlockCheckpointStore(checkpoints, run_key)
-    out = np.lib.format.open_memmap(work / "restored.npy", mode="w+", dtype=np.float32, shape=y.shape)
     result = restore_blocks(
-        denoiser, y, operators=BlindFilterOperators(make_filter, carry=s.carry_filter), sampler=s.sampler,
-        blocks=BlockSettings(segment_length=cfg.segment_length, overlap_fraction=s.overlap_fraction,
-                             carry_filter=s.carry_filter, seed=s.seed),
-        target_std=cfg.sigma_data, x_init=x_init, checkpoints=store, device=device, progress=progress,
-        out=out)
+        denoiser, y, operators=operators, sampler=s.sampler, blocks=blocks, target_std=cfg.sigma_data,
+        x_init=x_init, checkpoints=store, device=device, progress=progress, out=out)
     out.flush()
     return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                             reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,

@@ -45,12 +45,15 @@ class BlindFilterOperators:
     """BABE-2's operator A(x) = m·x + (1 − m)·H_φ(x): one blind filter, carried from block to block or fresh.
 
     The filter and its Adam state carry over when ``carry`` (a checkpoint keeps
-    them); otherwise every block starts from ``make_filter()``.
+    them); otherwise every block starts from ``make_filter()``. With
+    ``mask_aware_fit`` the samples a block already knows stay out of the filter's fit.
     """
 
-    def __init__(self, make_filter: Callable[[], BlindOperator], *, carry: bool) -> None:
+    def __init__(self, make_filter: Callable[[], BlindOperator], *, carry: bool,
+                 mask_aware_fit: bool = True) -> None:
         self.make_filter = make_filter
         self.carry = carry
+        self.mask_aware_fit = mask_aware_fit
         self.blind = make_filter()
 
     def _enter(self, span: BlockSpan) -> None:
@@ -60,7 +63,7 @@ class BlindFilterOperators:
     def block(self, span: BlockSpan, gain: float, known: torch.Tensor) -> Operator:
         """The masked blind filter of this block (known samples stay out of the fit)."""
         self._enter(span)
-        return MaskedOperator(self.blind, known)
+        return MaskedOperator(self.blind, known, mask_aware_fit=self.mask_aware_fit)
 
     def resume(self, span: BlockSpan, state: dict[str, Any] | None) -> None:
         """Load the filter (and Adam state) the block ended with."""

@@ -43,11 +43,12 @@ class Variant:
     preset
         ``"reference"``: the BABE-2 reference implementation item by item
         (docs/babe2-parity.md); the other fields then do not apply.
-    filter_design, carry_filter, reference_sampling
+    filter_design, carry_filter, reference_sampling, mask_aware_fit, hand_over
         Shellac rows, for ablations: the filter design (``"shellac"`` continuous or
         ``"reference"`` bin-anchored, with the reference's fit), whether the filter
-        is carried across blocks, and the reference's γ = S_churn/(N+1) with no final
-        Euler step.
+        is carried across blocks, the reference's γ = S_churn/(N+1) with no final
+        Euler step, whether known samples stay out of the filter's fit, and the block
+        hand-over (gain target, warm start, padding: ``"shellac"`` or ``"reference"``).
     """
 
     key: str
@@ -61,6 +62,8 @@ class Variant:
     filter_design: str = "shellac"
     carry_filter: bool = True
     reference_sampling: bool = False
+    mask_aware_fit: bool = True
+    hand_over: str = "shellac"
 
     @property
     def generative(self) -> bool:
@@ -91,6 +94,10 @@ ABLATIONS: tuple[Variant, ...] = (
             ltas_eq_init=True, ltas_eq_objective=True, carry_filter=False),
     Variant("ablate_sampling", "Shellac w/ reference churn (N+1) and no final Euler", filter_kind="babe2",
             ltas_eq_init=True, ltas_eq_objective=True, reference_sampling=True),
+    Variant("ablate_mask_aware_fit", "Shellac w/ filter fit on all of y (overlap included)",
+            filter_kind="babe2", ltas_eq_init=True, ltas_eq_objective=True, mask_aware_fit=False),
+    Variant("ablate_hand_over", "Shellac w/ reference block hand-over (σ_norm gain, EQ'd warm start)",
+            filter_kind="babe2", ltas_eq_init=True, ltas_eq_objective=True, hand_over="reference"),
 )
 VARIANT_KEYS: tuple[str, ...] = tuple(v.key for v in (*VARIANTS, *ABLATIONS))
 
@@ -159,6 +166,8 @@ def babe2_settings(variant: Variant, settings: RestorationSettings, seed: int) -
         ltas_eq_objective=variant.ltas_eq_objective, max_boost_db=settings.max_boost_db,
         overlap_fraction=settings.overlap_fraction, carry_filter=variant.carry_filter, seed=seed,
         preset="reference" if variant.preset == "reference" else "shellac",
+        mask_aware_fit=variant.mask_aware_fit,
+        hand_over="reference" if variant.hand_over == "reference" else "shellac",
     )
 
 

@@ -64,3 +64,23 @@ def test_state_is_the_inner_filters() -> None:
     other.load_state_dict(state)
     assert other.inner.values() == inner.values()
 
+
+
+def test_fit_without_mask_awareness_sees_every_sample() -> None:
+    gen = torch.Generator().manual_seed(1)
+    n = SR // 2
+    x = 0.1 * torch.randn(1, n, dtype=torch.float64, generator=gen)
+    with torch.no_grad():
+        y = LowpassBlindFilter(SR, cutoff_hz=1500.0, slope_db=-20.0)(x)
+    y[:, : n // 4] = x[:, : n // 4]  # the known part: already restored, unfiltered
+    mask = torch.zeros(n, dtype=torch.float64)
+    mask[: n // 4] = 1.0
+    aware = MaskedOperator(BlindFilter(SR, n_iters=30), mask)
+    blind_to_mask = MaskedOperator(BlindFilter(SR, n_iters=30), mask, mask_aware_fit=False)
+    direct = BlindFilter(SR, n_iters=30)
+    aware.fit(x, y)
+    blind_to_mask.fit(x, y)
+    direct.fit(x, y)
+    # Not mask-aware: exactly the unweighted fit; mask-aware: a different estimate.
+    assert torch.equal(blind_to_mask.inner.params[0], direct.params[0])
+    assert not torch.equal(aware.inner.params[0], direct.params[0])
