@@ -32,14 +32,15 @@ from shellac.engine.evaluation.clicks import ClickScore, plant_clicks, score_cli
 def render_excerpts(n: int, seconds: float, sample_rate: int, soundfont: Path | None,
                     rng: np.random.Generator) -> list[tuple[str, np.ndarray]]:
     """``n`` piano clips of ``seconds`` at ``sample_rate``: (score path and start, samples)."""
-    tools = make_demo.find_tools(soundfont)
+    tools = [make_demo.find_tools(soundfont)]
     pool = make_training_data.score_pool("piano")
     cache: dict[str, Any] = {}
     clips = []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(n):
+            # One soundfont, no room and no pedal: the material the declicker was benchmarked on.
             audio, info = make_training_data.render_piano(rng, pool, tools, sample_rate, seconds, cache,
-                                                          Path(tmp))
+                                                          Path(tmp), room_fraction=0.0, pedal_fraction=0.0)
             name = f"{Path(info['score']).parent.name}/{Path(info['score']).stem}@{info['start_ql']}"
             clips.append((name, audio))
     return clips
