@@ -284,12 +284,12 @@ def declick(
     ``merge_ms`` join, then grow by ``pad_ms`` either side. The models are
     refitted with the first pass's detections bridged, so loud clicks do not
     whiten them, and detection is repeated (the union is kept). A detection
-    whose error pattern recurs one period before and after it (up to 25 ms;
-    :func:`~shellac.engine.dsp.click_repeats.recurs` on the error's excess
-    over 2 robust standard deviations) is a feature of a periodic sound, such
-    as the corners of a clipped or declipped tone, and is dropped. The
-    repair models are refitted with every gap bridged. Channels share one
-    gap map (a 78 is a mono groove).
+    whose error pattern recurs a period before and after it, where the audio
+    repeats too (up to 25 ms; :func:`~shellac.engine.dsp.click_repeats.recurs`
+    on the error's excess over 2 robust standard deviations), is a feature of
+    a periodic sound, such as the corners of a clipped or declipped tone, and
+    is dropped. The repair models are refitted with every gap bridged.
+    Channels share one gap map (a 78 is a mono groove).
 
     Repair: gaps of at most ``max_gap_ms`` are filled by least-squares AR
     interpolation. Longer gaps, and clusters of gaps whose contexts overlap
@@ -361,7 +361,7 @@ def declick(
     for c in range(x.shape[0]):
         err = prediction_error(x[c], coeffs[c], block)
         excess = np.sign(err) * np.maximum(_normalised(err, window) - REPEAT_FLOOR, 0.0)
-        periodic &= recurs(excess, starts, ends, sample_rate, min_lag=order)
+        periodic &= recurs(excess, x[c], starts, ends, sample_rate, min_lag=order)
     starts, ends = starts[~periodic], ends[~periodic]
     peaks = _run_max(stat, starts, ends) if len(starts) else np.zeros(0)
 

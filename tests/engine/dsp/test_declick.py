@@ -98,8 +98,8 @@ def test_planted_clicks_on_a_78_chain_are_found_at_22k() -> None:
                              np.array([c.length for c in click_map.clicks], dtype=np.int64))
         planted, found, false = planted + score.planted, found + score.found, false + score.false_alarms
         residual.append(score.residual_db - score.input_db)
-    # Measured: 51 of 55 found (the order-32, 50 ms detector found 41), no false alarm; error in
-    # the spans 7.8-25 dB below the clicks'.
+    # Measured: 52 of 55 found (the order-32, 50 ms detector found 41), no false alarm; error in
+    # the spans 9.9-25 dB below the clicks'.
     assert planted == 55
     assert found / planted >= 0.9
     assert false == 0
@@ -124,7 +124,7 @@ def test_sustained_tone_gives_no_clicks(sample_rate: int) -> None:
 def test_declipped_tone_gives_almost_no_clicks() -> None:
     # Clipped at 0.6 and the clipped samples redrawn by a cubic spline: each period keeps two
     # imperfect corners, which the AR error marks as sharply as a click. They recur every period,
-    # a click does not. Measured: 2 and 0 detections in 2 s (the order-32 detector, without the
+    # a click does not. Measured: 4 and 0 detections in 2 s (the order-32 detector, without the
     # periodicity test: 107 and 0).
     found = []
     for f0 in (880, 220):
@@ -134,7 +134,7 @@ def test_declipped_tone_gives_almost_no_clicks() -> None:
         declipped = x.copy()
         declipped[clipped] = CubicSpline(idx[~clipped], x[~clipped])(idx[clipped])
         found.append(len(declick(declipped, 22050)[1].clicks))
-    assert sum(found) <= 4
+    assert sum(found) <= 6
 
 
 def test_clean_music_gives_no_clicks() -> None:
