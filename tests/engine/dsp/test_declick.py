@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy.interpolate import CubicSpline
 
+from shellac.engine.degradation.surface_noise import crackle
 from shellac.engine.dsp.declick import declick
 from shellac.engine.dsp.lsar import fit_ar_blocks, levinson, lsar_fill
 from shellac.engine.errors import ParameterError
@@ -135,6 +136,19 @@ def test_declipped_tone_gives_almost_no_clicks() -> None:
         declipped[clipped] = CubicSpline(idx[~clipped], x[~clipped])(idx[clipped])
         found.append(len(declick(declipped, 22050)[1].clicks))
     assert sum(found) <= 6
+
+
+def test_dense_crackle_on_harmonic_music_is_found() -> None:
+    # 300 ticks/s on two sustained voices: ticks line up with each other at many lags, which must
+    # not read as a periodic sound's features. Measured: 91 % of the tick samples inside a
+    # detection (92 % without the periodicity test).
+    x = _music(2.0, seed=5)
+    ticks = crackle(x.size, SR, 300.0, 0.05, np.random.default_rng(5))
+    _, click_map = declick(x + ticks, SR)
+    covered = np.zeros(x.size, dtype=bool)
+    for c in click_map.clicks:
+        covered[c.start:c.start + c.length] = True
+    assert covered[ticks != 0].mean() >= 0.88
 
 
 def test_clean_music_gives_no_clicks() -> None:
