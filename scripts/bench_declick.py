@@ -1,11 +1,12 @@
 """Declicker benchmark: planted-click recall, false alarms per second and repair residual on rendered piano.
 
-Each excerpt is piano rendered with FluidSynth from a music21 score (the
-training-data pool: Bach, Mozart, Beethoven, Haydn, none held out), scaled to
-a 0.5 peak, sent through a random 78 chain (horn band-pass with resonances,
-tanh saturation, hiss at 25-40 dB SNR) and given 5-13 clicks of 3-30 samples
-at 0.2-0.6 peak (``shellac.engine.evaluation.clicks``). The denoise stage's
-declicker, with its default settings unless overridden, then runs on it.
+Each excerpt is piano rendered with FluidSynth from a music21 score (the piano
+training-data pool of make_training_data.py, none held out; one soundfont, no
+room, no pedal), scaled to a 0.5 peak, sent through a random 78 chain (horn
+band-pass with resonances, tanh saturation, hiss at 25-40 dB SNR) and given
+5-13 clicks of 3-30 samples at 0.2-0.6 peak (``shellac.engine.evaluation.clicks``).
+The declicker (``shellac.engine.dsp.declick``), with its default settings unless
+overridden, then runs on it.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python scripts/bench_declick.py --excerpts 20 --seed 0``.
 """
