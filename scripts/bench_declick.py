@@ -1,11 +1,12 @@
 """Declicker benchmark: planted-click recall, false alarms per second and repair residual on rendered piano.
 
-Each excerpt is piano rendered with FluidSynth from a music21 score (the
-training-data pool: Bach, Mozart, Beethoven, Haydn, none held out), scaled to
-a 0.5 peak, sent through a random 78 chain (horn band-pass with resonances,
-tanh saturation, hiss at 25-40 dB SNR) and given 5-13 clicks of 3-30 samples
-at 0.2-0.6 peak (``shellac.lab.evaluation.clicks``). The denoise stage's
-declicker, with its default settings unless overridden, then runs on it.
+Each excerpt is piano rendered with FluidSynth from a music21 score (the piano
+training-data pool of make_training_data.py, none held out; one soundfont, no
+room, no pedal), scaled to a 0.5 peak, sent through a random 78 chain (horn
+band-pass with resonances, tanh saturation, hiss at 25-40 dB SNR) and given
+5-13 clicks of 3-30 samples at 0.2-0.6 peak (``shellac.lab.evaluation.clicks``).
+The declicker (``shellac.engine.dsp.declick``), with its default settings unless
+overridden, then runs on it.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python scripts/bench_declick.py --excerpts 20 --seed 0``.
 """
@@ -32,14 +33,15 @@ from shellac.lab.evaluation.clicks import ClickScore, plant_clicks, score_clicks
 def render_excerpts(n: int, seconds: float, sample_rate: int, soundfont: Path | None,
                     rng: np.random.Generator) -> list[tuple[str, np.ndarray]]:
     """``n`` piano clips of ``seconds`` at ``sample_rate``: (score path and start, samples)."""
-    tools = make_demo.find_tools(soundfont)
+    tools = [make_demo.find_tools(soundfont)]
     pool = make_training_data.score_pool("piano")
     cache: dict[str, Any] = {}
     clips = []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(n):
+            # One soundfont, no room and no pedal: the material the declicker was benchmarked on.
             audio, info = make_training_data.render_piano(rng, pool, tools, sample_rate, seconds, cache,
-                                                          Path(tmp))
+                                                          Path(tmp), room_fraction=0.0, pedal_fraction=0.0)
             name = f"{Path(info['score']).parent.name}/{Path(info['score']).stem}@{info['start_ql']}"
             clips.append((name, audio))
     return clips

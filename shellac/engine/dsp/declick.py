@@ -10,6 +10,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.special import ndtri_exp
 from scipy.stats import chi2
 
+from shellac.engine.dsp.click_repeats import recurs
 from shellac.engine.dsp.lsar import backward_error, fit_ar_blocks, lsar_fill, prediction_error
 from shellac.engine.errors import ParameterError
 
@@ -20,6 +21,8 @@ MAD_TO_STD = 1.4826
 MIN_SCALE = 1e-7
 # A cluster of nearby gaps longer than this many max_gaps is left to inpainting.
 MAX_CLUSTER_GAPS = 4
+# Pieces of one scratch, found apart, spanning more than this many max_gaps are left to inpainting.
+SCRATCH_GAPS = 3
 # Fraction of the detection threshold down to which a detected click is followed: above the
 # largest of ~span unit errors (about 3), which the bracket's window maximum reaches by chance.
 HYSTERESIS = 0.8
@@ -29,6 +32,9 @@ SCALE_HOPS = 4
 ENERGY_WINDOW_DIVISORS = (8, 3)
 # One-sample bracket level (robust standard deviations) that marks a click's onset and end.
 EDGE_LEVEL = 4.0
+# Only the AR error's excess over this many robust standard deviations is compared with its
+# repeats (:func:`recurs`): hiss does not repeat.
+REPEAT_FLOOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -253,9 +259,9 @@ def declick(
     sample_rate: int,
     *,
     threshold: float = 5.0,
-    order: int = 32,
+    order: int = 128,
     max_gap_ms: float = 3.0,
-    block_ms: float = 50.0,
+    block_ms: float = 150.0,
     pad_ms: float = 0.1,
     merge_ms: float = 0.3,
     click_ms: float = 1.5,
@@ -263,26 +269,34 @@ def declick(
 ) -> tuple[np.ndarray, ClickMap]:
     """Detect clicks and crackle and repair the short ones by LSAR interpolation.
 
-    Detection: an AR model of ``order`` is fitted per ``block_ms`` block and
-    the forward and backward prediction errors are divided by their robust
-    scale, a median over about ``scale_ms`` (local, so a piano attack raises
-    its own scale). A click is where a forward-error onset and a
-    backward-error end at most ``click_ms`` apart bracket the samples, singly
-    or pooled as RMS over windows of up to a third of ``click_ms`` (smooth
-    clicks of tens of samples sit in the music's band and raise the errors
-    only moderately, but for many samples); see :func:`click_statistic`.
-    A pooled window is held to the false-alarm rate of ``threshold`` on one
-    sample. A detection is followed down to half the threshold, trimmed to its
-    onset and end, runs closer than ``merge_ms`` join, then grow by
-    ``pad_ms`` either side. The models are refitted with the first pass's
-    detections bridged, so loud clicks do not whiten them, detection is
-    repeated (the union is kept) and the repair models are refitted with
-    every gap bridged. Channels share one gap map (a 78 is a mono groove).
+    Detection: an AR model of ``order`` is fitted per ``block_ms`` block (a
+    long model: at 22.05 kHz a 30-sample click sits in the music's band, and
+    a model that resolves the harmonics tells it apart from them), and the
+    forward and backward prediction errors are divided by their robust scale,
+    a median over about ``scale_ms`` (local, so a piano attack raises its own
+    scale). A click is where a forward-error onset and a backward-error end
+    at most ``click_ms`` apart bracket the samples, singly or pooled as RMS
+    over windows of up to a third of ``click_ms`` (smooth clicks of tens of
+    samples raise the errors only moderately, but for many samples); see
+    :func:`click_statistic`. A pooled window is held to the false-alarm rate
+    of ``threshold`` on one sample. A detection is followed down to 0.8 of
+    the threshold, trimmed to its onset and end, runs closer than
+    ``merge_ms`` join, then grow by ``pad_ms`` either side. The models are
+    refitted with the first pass's detections bridged, so loud clicks do not
+    whiten them, and detection is repeated (the union is kept). A detection
+    whose error pattern recurs a period before and after it, where the audio
+    repeats too (up to 25 ms; :func:`~shellac.engine.dsp.click_repeats.recurs`
+    on the error's excess over 2 robust standard deviations), is a feature of
+    a periodic sound, such as the corners of a clipped or declipped tone, and
+    is dropped. The repair models are refitted with every gap bridged.
+    Channels share one gap map (a 78 is a mono groove).
 
     Repair: gaps of at most ``max_gap_ms`` are filled by least-squares AR
     interpolation. Longer gaps, and clusters of gaps whose contexts overlap
     and whose span exceeds four ``max_gap_ms``, are left unchanged and
-    marked ``needs_inpainting``.
+    marked ``needs_inpainting``, as are pieces of one scratch (found apart,
+    within ``max_gap_ms + click_ms`` of each other) spanning more than three
+    ``max_gap_ms``.
 
     Parameters
     ----------
@@ -341,6 +355,14 @@ def declick(
     single, pooled = click_statistic(x, coeffs, block, span, window)
     stat = np.maximum(single, pooled)
     starts, ends = _gaps(np.where(first, np.inf, single), pooled, threshold, pad, merge)
+    # A periodic sound's features (a clipped or declipped tone's corners) recur every period; a
+    # click does not. Spans whose error recurs in every channel are dropped.
+    periodic = np.ones(len(starts), dtype=bool)
+    for c in range(x.shape[0]):
+        err = prediction_error(x[c], coeffs[c], block)
+        excess = np.sign(err) * np.maximum(_normalised(err, window) - REPEAT_FLOOR, 0.0)
+        periodic &= recurs(excess, x[c], starts, ends, sample_rate, min_lag=order)
+    starts, ends = starts[~periodic], ends[~periodic]
     peaks = _run_max(stat, starts, ends) if len(starts) else np.zeros(0)
 
     # Gaps whose p-sample contexts touch are solved together.
@@ -351,9 +373,10 @@ def declick(
     np.logical_or.at(bad_cluster, gap_cluster, too_long)
     bad_cluster |= (c_ends - c_starts) > MAX_CLUSTER_GAPS * max_gap
     # A long scratch is found as several pieces (each bracket spans at most click_ms): pieces
-    # within max_gap + click_ms of a long gap belong to it and are left to inpainting too.
+    # within max_gap + click_ms of a long gap, or of each other over more than SCRATCH_GAPS
+    # max_gaps, are one scratch, left to inpainting.
     s_starts, s_ends = _merge(c_starts, c_ends, max_gap + span)
-    scratch = np.zeros(len(s_starts), dtype=bool)
+    scratch = (s_ends - s_starts) > SCRATCH_GAPS * max_gap
     np.logical_or.at(scratch, np.searchsorted(s_starts, c_starts, side="right") - 1, bad_cluster)
     bad_cluster |= scratch[np.searchsorted(s_starts, c_starts, side="right") - 1]
     fix = ~bad_cluster

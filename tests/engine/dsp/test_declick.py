@@ -2,19 +2,21 @@
 
 import numpy as np
 import pytest
+from scipy.interpolate import CubicSpline
 
 from shellac.engine.dsp.declick import declick
 from shellac.engine.dsp.lsar import fit_ar_blocks, levinson, lsar_fill
 from shellac.engine.errors import ParameterError
+from shellac.lab.degradation.surface_noise import crackle
 from shellac.lab.evaluation.clicks import plant_clicks, score_clicks
 
 SR = 44100
 
 
-def _music(seconds: float, seed: int = 0) -> np.ndarray:
+def _music(seconds: float, seed: int = 0, sample_rate: int = SR) -> np.ndarray:
     """Two harmonic voices with slow swells and mild hiss (about -40 dB)."""
     rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SR)) / SR
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
     env = 0.5 + 0.5 * np.sin(2 * np.pi * 0.3 * t) ** 2
     a = sum(0.25 / k * np.sin(2 * np.pi * 196 * k * t + rng.uniform(0, 2 * np.pi)) for k in range(1, 10))
     b = sum(0.15 / k * np.sin(2 * np.pi * 293.7 * k * t + rng.uniform(0, 2 * np.pi)) for k in range(1, 7))
@@ -82,6 +84,71 @@ def test_planted_clicks_on_a_78_chain_are_found() -> None:
     assert found / planted >= 0.9
     assert false / seconds <= 0.5
     assert max(residual) <= -3.0
+
+
+def test_planted_clicks_on_a_78_chain_are_found_at_22k() -> None:
+    # As above at 22.05 kHz, where a 30-sample click lasts 1.4 ms, smooth and inside the music's
+    # band; eight seeded excerpts.
+    planted = found = false = 0
+    residual = []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        excerpt = plant_clicks(_music(2.0, seed=seed, sample_rate=22050), 22050, rng, count=(5, 8))
+        out, click_map = declick(excerpt.degraded, 22050)
+        score = score_clicks(excerpt, out, np.array([c.start for c in click_map.clicks], dtype=np.int64),
+                             np.array([c.length for c in click_map.clicks], dtype=np.int64))
+        planted, found, false = planted + score.planted, found + score.found, false + score.false_alarms
+        residual.append(score.residual_db - score.input_db)
+    # Measured: 52 of 55 found (the order-32, 50 ms detector found 41), no false alarm; error in
+    # the spans 9.9-25 dB below the clicks'.
+    assert planted == 55
+    assert found / planted >= 0.9
+    assert false == 0
+    assert max(residual) <= -6.0
+
+
+def _tone(seconds: float, f0: float, sample_rate: int, seed: int = 0) -> np.ndarray:
+    """A sustained tone of 8 harmonics (1/k amplitudes) at a 0.9 peak, with hiss at -40 dBFS."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    x = sum(np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 2 * np.pi)) / k
+            for k in range(1, 9) if f0 * k < sample_rate / 2)
+    return 0.9 * x / np.max(np.abs(x)) + 0.01 * rng.standard_normal(t.size)
+
+
+@pytest.mark.parametrize("sample_rate", [22050, 44100])
+def test_sustained_tone_gives_no_clicks(sample_rate: int) -> None:
+    found = [len(declick(_tone(2.0, f0, sample_rate), sample_rate)[1].clicks) for f0 in (110, 220, 440, 880)]
+    assert found == [0, 0, 0, 0]
+
+
+def test_declipped_tone_gives_almost_no_clicks() -> None:
+    # Clipped at 0.6 and the clipped samples redrawn by a cubic spline: each period keeps two
+    # imperfect corners, which the AR error marks as sharply as a click. They recur every period,
+    # a click does not. Measured: 4 and 0 detections in 2 s (the order-32 detector, without the
+    # periodicity test: 107 and 0).
+    found = []
+    for f0 in (880, 220):
+        x = _tone(2.0, f0, 22050)
+        clipped = np.abs(x) >= 0.6
+        idx = np.arange(x.size)
+        declipped = x.copy()
+        declipped[clipped] = CubicSpline(idx[~clipped], x[~clipped])(idx[clipped])
+        found.append(len(declick(declipped, 22050)[1].clicks))
+    assert sum(found) <= 6
+
+
+def test_dense_crackle_on_harmonic_music_is_found() -> None:
+    # 300 ticks/s on two sustained voices: ticks line up with each other at many lags, which must
+    # not read as a periodic sound's features. Measured: 91 % of the tick samples inside a
+    # detection (92 % without the periodicity test).
+    x = _music(2.0, seed=5)
+    ticks = crackle(x.size, SR, 300.0, 0.05, np.random.default_rng(5))
+    _, click_map = declick(x + ticks, SR)
+    covered = np.zeros(x.size, dtype=bool)
+    for c in click_map.clicks:
+        covered[c.start:c.start + c.length] = True
+    assert covered[ticks != 0].mean() >= 0.88
 
 
 def test_clean_music_gives_no_clicks() -> None:
