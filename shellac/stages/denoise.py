@@ -16,28 +16,30 @@ from shellac.engine.dsp.denoise_file import DeclickSettings, GateSettings, denoi
 from shellac.engine.dsp.levels import rms
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams, no_fingerprint
 
+_D = DeclickSettings()
+
 
 class DenoiseParams(StageParams):
     """Declicking settings (AR residual detection, LSAR repair) and spectral-gating settings."""
 
     declick: bool = Field(default=True, description="Remove clicks and crackle before dehissing.")
     click_threshold: float = Field(
-        default=5.0, ge=3, le=50,
+        default=_D.threshold, ge=3, le=50,
         description="Click detection threshold, robust standard deviations of the AR residual.",
     )
-    click_ar_order: int = Field(default=32, ge=4, le=128, description="AR model order, samples.")
+    click_ar_order: int = Field(default=_D.order, ge=4, le=128, description="AR model order, samples.")
     max_gap_ms: float = Field(
-        default=3.0, gt=0, le=20,
+        default=_D.max_gap_ms, gt=0, le=20,
         description="Longest gap repaired by LSAR interpolation, ms; longer ones await inpainting.",
     )
     click_block_ms: float = Field(
-        default=50.0, ge=10, le=500, description="Length of the blocks each AR model is fitted on, ms."
+        default=_D.block_ms, ge=10, le=500, description="Length of the blocks each AR model is fitted on, ms."
     )
     click_pad_ms: float = Field(
-        default=0.1, ge=0, le=2, description="Growth of each detection either side, ms."
+        default=_D.pad_ms, ge=0, le=2, description="Growth of each detection either side, ms."
     )
     click_max_ms: float = Field(
-        default=1.5, gt=0, le=10,
+        default=_D.click_ms, gt=0, le=10,
         description="Longest click found as one onset-to-end bracket, ms; longer scratches come in pieces.",
     )
 

@@ -20,12 +20,13 @@ CONTEXT_S = 2.0
 
 @dataclass(frozen=True)
 class DeclickSettings:
-    """Keywords of :func:`~shellac.engine.dsp.declick.declick` (threshold in robust stds, times in ms)."""
+    """Keywords of :func:`~shellac.engine.dsp.declick.declick` (threshold in robust stds, times in ms),
+    with its defaults (the settings benchmarked in docs/benchmarks.md; the denoise stage's defaults)."""
 
     threshold: float = 5.0
-    order: int = 32
+    order: int = 128
     max_gap_ms: float = 3.0
-    block_ms: float = 50.0
+    block_ms: float = 150.0
     pad_ms: float = 0.1
     click_ms: float = 1.5
 

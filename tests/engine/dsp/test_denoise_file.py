@@ -46,3 +46,19 @@ def test_without_declicking_only_the_gate_runs(tmp_path: Path) -> None:
                                          declick_settings=None, gate_settings=GateSettings(prop_decrease=0.0))
     assert click_map.clicks == () and click_map.settings == {}
     assert removed_db == -200.0  # prop_decrease 0 removes nothing: the 1e-20 floor of the ratio
+
+
+def test_declick_settings_are_the_declickers_defaults() -> None:
+    import inspect
+    from dataclasses import asdict
+
+    from shellac.engine.dsp.declick import declick
+    from shellac.engine.dsp.denoise_file import DeclickSettings
+    from shellac.stages.denoise import DenoiseParams
+
+    defaults = {k: v.default for k, v in inspect.signature(declick).parameters.items()
+                if v.default is not inspect.Parameter.empty}
+    settings = asdict(DeclickSettings())
+    assert settings == {k: defaults[k] for k in settings}
+    params = DenoiseParams()
+    assert (params.click_ar_order, params.click_block_ms, params.click_threshold) == (128, 150.0, 5.0)
