@@ -11,8 +11,9 @@ import numpy as np
 from pydantic import Field
 
 from shellac.engine.atomic import atomic_path
-from shellac.engine.audio_io import read_audio, write_audio
-from shellac.engine.separation import find_model_files, load_separation_model, separate
+from shellac.engine.separation import find_model_files, load_separation_model
+from shellac.engine.separation_stream import separate_file
+from shellac.engine.stream import ChannelStats
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
 
 
@@ -52,8 +53,8 @@ def fingerprint(params: SeparateParams, ctx: StageContext) -> str:
     return find_model_files(model_dir(params, ctx), params.model).checksum()
 
 
-def _rms_db(audio: np.ndarray) -> float | None:
-    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+def _rms_db(stats: ChannelStats) -> float | None:
+    rms = float(np.sqrt(np.sum(stats.squares) / max(1, stats.count * stats.squares.size)))
     return round(20.0 * np.log10(rms), 2) if rms > 0 else None
 
 
@@ -61,20 +62,22 @@ def run(inputs: Mapping[str, Path], params: SeparateParams, ctx: StageContext) -
     """Separate ``audio``; write ``vocals.wav``, ``accompaniment.wav`` and ``mix.wav``.
 
     The vocals become the main line (``audio``) so the following equalisation
-    stages restore the voice; ``mix`` keeps this stage's input for ``remix``.
+    stages restore the voice; ``mix`` keeps this stage's input for ``remix``. The
+    recording is separated a window at a time from memory-mapped files in ``work/``
+    (removed when done), so memory follows the window, not the recording's length.
     """
-    audio, sr = read_audio(inputs["audio"])
     files = find_model_files(model_dir(params, ctx), params.model)
     model = load_separation_model(files)
     if ctx.progress is not None:
         ctx.progress(0.1, f"separating with {params.model}")
-    stems = separate(audio, sr, model, segment_s=params.segment_s, overlap=params.overlap,
-                     device=ctx.device, shifts=params.shifts, seed=params.seed)
     vocals_path = ctx.stage_dir / "vocals.wav"
     accompaniment_path = ctx.stage_dir / "accompaniment.wav"
     mix_path = ctx.stage_dir / "mix.wav"
-    write_audio(vocals_path, stems["vocals"], sr, bit_depth=32)
-    write_audio(accompaniment_path, stems["accompaniment"], sr, bit_depth=32)
+    work = ctx.stage_dir / "work"
+    stems = separate_file(inputs["audio"], {"vocals": vocals_path, "accompaniment": accompaniment_path},
+                          model, work=work, segment_s=params.segment_s, overlap=params.overlap,
+                          device=ctx.device, shifts=params.shifts, seed=params.seed)
+    work.rmdir()
     # A byte copy of the input, so remix still has it if an earlier stage's folder is redone.
     with atomic_path(mix_path) as tmp:
         shutil.copyfile(inputs["audio"], tmp)
