@@ -8,10 +8,13 @@ from scipy.signal import butter, sosfilt, sosfiltfilt
 
 from shellac.engine.audio_io import read_audio, write_audio
 from shellac.engine.dsp.loudness import integrated_loudness, true_peak_dbtp
+from shellac.engine.dsp.resample import resample
 from shellac.engine.errors import ParameterError
+from shellac.stages import remix as remix_stage
 from shellac.stages.base import MasterInfo, StageContext
 from shellac.stages.models import ModelStore
-from shellac.stages.remix import RemixParams, find_lag, remix, rms, run, shift
+from shellac.stages.remix import RemixParams, find_lag, remix, rms, run
+from shellac.stages.stems import to_layout
 
 SR = 22050
 
@@ -53,7 +56,7 @@ def test_planted_37_sample_lag_is_found_and_removed() -> None:
     vocals, accompaniment = _stems()
     late = _restore(vocals, delay=37)
     assert find_lag(vocals, late, max_lag=2000, window=10 * SR) == 37
-    assert find_lag(vocals, shift(late, 40), max_lag=2000, window=10 * SR) == -3
+    assert find_lag(vocals, np.pad(late[:, 40:], ((0, 0), (0, 40))), max_lag=2000, window=10 * SR) == -3
     out, report = remix(vocals, accompaniment, late, accompaniment, SR, max_lag_ms=5.0)
     assert report["lag_samples"] == 37 and report["lag_ms"] == pytest.approx(1.678, abs=1e-3)
     assert find_lag(vocals, out[None, 0] - accompaniment, max_lag=2000, window=10 * SR) == 0
@@ -92,8 +95,6 @@ def test_stage_keeps_the_mix_layout_rate_and_length(tmp_path: Path) -> None:
         paths[name] = tmp_path / f"{name}.wav"
         write_audio(paths[name], audio, SR, bit_depth=32)
     # The restored vocals come back mono, at 44.1 kHz and slightly long, as a generative stage might.
-    from shellac.engine.dsp.resample import resample
-
     restored = resample(_restore(vocals), SR, 2 * SR)
     paths["audio"] = tmp_path / "restored.wav"
     write_audio(paths["audio"], np.pad(restored, ((0, 0), (0, 100))), 2 * SR, bit_depth=32)
@@ -131,3 +132,56 @@ def test_unrelated_restoration_is_not_shifted_by_a_spurious_lag() -> None:
     _, report = remix(vocals, accompaniment, unrelated, accompaniment, SR, max_lag_ms=5.0)
     assert report["lag_samples"] == 0 and report["alignment_measured"] is False
     assert report["alignment_correlation"] < 0.1
+
+
+# Chunked reading: the stage streams its stems and gives, to the bit, the remix of the whole arrays.
+def _chunk_stems(seconds: float, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    band = butter(2, [300, 3000], "bandpass", fs=SR, output="sos")
+    vocals = np.tile(sosfilt(band, rng.standard_normal(int(seconds * SR))), (channels, 1)) * 0.3
+    return vocals, 0.2 * rng.standard_normal((channels, vocals.shape[1]))
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of 2048 frames: a 5-second test recording takes over fifty of them."""
+    monkeypatch.setattr(remix_stage, "RMS_BLOCK", 512)
+    monkeypatch.setattr(remix_stage, "CHUNK_FRAMES", 2048)
+
+
+def test_chunks_do_not_change_the_remix(monkeypatch: pytest.MonkeyPatch) -> None:
+    vocals, accompaniment = _chunk_stems(5.0, 2)
+    late = 0.5 * np.pad(vocals, ((0, 0), (13, 0)))[:, :vocals.shape[1]]
+    settings = {"loudness_target_lufs": -6.0, "true_peak_ceiling_dbtp": -3.0}
+    monkeypatch.setattr(remix_stage, "RMS_BLOCK", 512)
+    whole, whole_report = remix(vocals, accompaniment, late, accompaniment, SR, **settings)  # one chunk
+    monkeypatch.setattr(remix_stage, "CHUNK_FRAMES", 2048)
+    chunked, chunked_report = remix(vocals, accompaniment, late, accompaniment, SR, **settings)
+    np.testing.assert_array_equal(chunked, whole)
+    assert chunked_report == whole_report
+    assert whole_report["lag_samples"] == 13 and whole_report["peak_gain_db"] < 0
+
+
+def test_stage_output_is_the_whole_array_remix(tmp_path: Path, small_chunks: None) -> None:
+    vocals, accompaniment = _chunk_stems(5.0, 2)
+    paths = {name: tmp_path / f"{name}.wav" for name in ("mix", "vocals", "accompaniment", "audio")}
+    write_audio(paths["mix"], vocals + accompaniment, SR)
+    write_audio(paths["vocals"], vocals, SR)
+    write_audio(paths["accompaniment"], accompaniment, SR)
+    # Restored vocals come back mono, at twice the rate and a little long, as a generative stage's may.
+    restored = resample(0.7 * vocals[:1], SR, 2 * SR)
+    write_audio(paths["audio"], np.pad(restored, ((0, 0), (0, 50))), 2 * SR)
+    output = run(paths, RemixParams(loudness_target_lufs=-14.0), _ctx(tmp_path))
+    streamed, sr = read_audio(output.artifacts["audio"])
+
+    def load(name: str) -> np.ndarray:
+        audio, rate = read_audio(paths[name])
+        return to_layout(resample(audio, rate, SR), 2, vocals.shape[1])
+
+    accompaniment = load("accompaniment")
+    whole, report = remix(load("vocals"), accompaniment, load("audio"), accompaniment, SR,
+                          loudness_target_lufs=-14.0)
+    assert sr == SR
+    np.testing.assert_array_equal(streamed, whole)
+    assert {k: output.metrics[k] for k in report} == report
+    assert not (tmp_path / "05-remix" / "work").exists()
