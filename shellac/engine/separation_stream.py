@@ -23,9 +23,11 @@ from shellac.engine.separation import (
 )
 from shellac.engine.stream import AudioStreamWriter, ChannelStats, iter_chunks, release_pages
 
-# Model-rate audio per demucs call, seconds, besides its context: a segment or two either side,
-# separated again by the next window (about a tenth more demucs calls than one whole run).
-WINDOW_S = 60.0
+# Segment strides of model-rate audio per demucs call, besides its context: a segment either side,
+# separated again by the next window (two more demucs calls per window than one whole run).
+# Twelve keep htdemucs's windows near 70 s (its output and segments then hold about 250 MB at
+# 44.1 kHz stereo) and a tiny test model's near 9 s.
+WINDOW_STRIDES = 12
 # Audio per chunk of the way back to the recording's rate, seconds (at the model's rate).
 CHUNK_S = 10.0
 # Context either side of such a chunk, seconds: covers the polyphase resampling filter.
@@ -111,16 +113,16 @@ def separate_file(
     device: str = "cpu",
     shifts: int = 0,
     seed: int = 0,
-    window_s: float = WINDOW_S,
+    window_strides: int = WINDOW_STRIDES,
 ) -> dict[str, ChannelStats]:
     """Write the vocals and the accompaniment of an audio file, holding only a window at a time.
 
     The samples are those of ``separate_sources`` followed by
     ``vocals_and_accompaniment`` on the whole recording, to the bit: the mix at
     the model's rate and the sources it gives are memory-mapped ``.npy`` files in
-    ``work`` (removed at the end), demucs runs on ``window_s`` of it at a time
-    with a segment and a shift range of context either side, and every window
-    draws its shifts from ``seed`` as the whole recording would.
+    ``work`` (removed at the end), demucs runs on ``window_strides`` segment
+    strides of it at a time with a segment of context either side, and every
+    window draws its shifts from ``seed`` as the whole recording would.
 
     Parameters
     ----------
@@ -132,8 +134,9 @@ def separate_file(
         Folder for the memory-mapped intermediates (about five times the input at the model's rate).
     segment_s, overlap, device, shifts, seed
         As for ``separate_sources``.
-    window_s
-        Model-rate audio per demucs call, seconds (rounded to whole strides).
+    window_strides
+        Segment strides per demucs call (memory follows it; the calls repeated at
+        the windows' edges fall as it grows).
 
     Returns
     -------
@@ -149,7 +152,7 @@ def separate_file(
     stems = np.lib.format.open_memmap(work / "sources.npy", mode="w+", dtype=np.float32,
                                       shape=(len(sources), *mix.shape))
     grid = segment_grid(model, segment_s, overlap)
-    core = max(grid.stride, int(window_s * rate) // grid.stride * grid.stride)
+    core = max(1, window_strides) * grid.stride
     tensor = torch.from_numpy(mix)[None]
     for start in range(0, frames, core):
         stop = min(frames, start + core)

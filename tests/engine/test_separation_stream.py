@@ -40,9 +40,9 @@ def test_windows_match_the_whole_recording_bit_for_bit(
     for name, stem in whole.items():
         write_audio(tmp_path / f"whole_{name}.wav", stem, sr)
     paths = {name: tmp_path / f"{name}.wav" for name in whole}
-    # 2-second windows: four of them, each with a segment or two of context on either side.
+    # Windows of two strides (1.5 s or 1.2 s): five or more, each with a segment of context either side.
     stats = separate_file(tmp_path / "in.wav", paths, model, work=tmp_path / "work", segment_s=segment_s,
-                          shifts=shifts, seed=3, window_s=2.0)
+                          shifts=shifts, seed=3, window_strides=2)
     for name, path in paths.items():
         assert sha256_file(path) == sha256_file(tmp_path / f"whole_{name}.wav")
         assert stats[name].count == x.shape[1]
