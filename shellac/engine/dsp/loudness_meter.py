@@ -37,8 +37,9 @@ class LoudnessMeter:
         self._state = np.zeros((self.sos.shape[0], channels, 2))
         self._carry = np.zeros((channels, 1))
         self._seen = 0
-        # Running sum of squares at every block start and end met so far, by position.
-        self._marks: dict[int, np.ndarray] = {0: self._carry[:, 0].copy()}
+        # Running sum of squares at every block start and end met so far: positions, (channels, marks).
+        self._positions: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
+        self._sums: list[np.ndarray] = [self._carry.copy()]
 
     def update(self, chunk: np.ndarray) -> None:
         """Add the next (channels, frames) float64 chunk."""
@@ -47,8 +48,9 @@ class LoudnessMeter:
         positions = np.arange(self._seen + 1, self._seen + chunk.shape[-1] + 1)
         wanted = (positions % self.step == 0) | ((positions >= self.block)
                                                    & ((positions - self.block) % self.step == 0))
-        for position in positions[wanted]:
-            self._marks[int(position)] = running[:, position - self._seen]
+        # Fancy indexing copies the few columns kept, so no chunk's running sum outlives its chunk.
+        self._positions.append(positions[wanted])
+        self._sums.append(running[:, positions[wanted] - self._seen])
         self._carry = running[:, -1:]
         self._seen += chunk.shape[-1]
 
@@ -58,9 +60,10 @@ class LoudnessMeter:
             raise ParameterError(
                 f"audio of {self._seen} samples is shorter than one 400 ms loudness block ({self.block})"
             )
-        starts = range(0, self._seen - self.block + 1, self.step)
-        begin = np.stack([self._marks[s] for s in starts], axis=1)
-        end = np.stack([self._marks[s + self.block] for s in starts], axis=1)
+        starts = np.arange(0, self._seen - self.block + 1, self.step)
+        positions, sums = np.concatenate(self._positions), np.concatenate(self._sums, axis=1)
+        begin = sums[:, np.searchsorted(positions, starts)]
+        end = sums[:, np.searchsorted(positions, starts + self.block)]
         power = np.ones(begin.shape[0]) @ ((end - begin) / self.block)
         with np.errstate(divide="ignore"):
             return OFFSET_DB + 10.0 * np.log10(power)
