@@ -14,41 +14,15 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for tests.fixtures.memory when run as a script
 
-CHILD = """
-import json, resource, sys, time
-from pathlib import Path
-from shellac.stages.chain import RecordingJob, job_plan, run_plan
-job = RecordingJob.model_validate_json(Path(sys.argv[1]).read_text())
-t = time.monotonic()
-run_plan(job, job_plan(job))
-print(json.dumps({"seconds": time.monotonic() - t,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
-
-
-def write_master(path: Path, minutes: float, sample_rate: int) -> None:
-    """A music-like test signal (harmonic notes, hiss, clicks), written in one-minute pieces."""
-    rng = np.random.default_rng(0)
-    with sf.SoundFile(path, "w", sample_rate, 1, subtype="PCM_16") as out:
-        for minute in range(int(np.ceil(minutes))):
-            n = int(min(60.0, (minutes - minute) * 60.0) * sample_rate)
-            t = np.arange(n) / sample_rate
-            f0 = 110.0 * 2 ** (rng.integers(0, 24, size=1)[0] / 12)
-            tone = sum(0.15 / k * np.sin(2 * np.pi * f0 * k * t) for k in range(1, 10)) * ((t % 0.7) < 0.5)
-            noise = 0.01 * rng.standard_normal(n)
-            noise[rng.integers(0, n, size=30)] += 0.5
-            out.write((tone + noise).astype(np.float32))
+from tests.fixtures.memory import ChildRunError, run_in_child, write_master  # noqa: E402
 
 
 def main() -> None:
@@ -92,21 +66,12 @@ def main() -> None:
                 "profile": args.profile,
                 "overrides": overrides,
             }
-            job_file = root / f"job-{minutes:g}.json"
-            job_file.write_text(json.dumps(job))
-            env = {**os.environ, "PYTHONPATH": str(ROOT)}
             started = time.monotonic()
-            proc = subprocess.run(
-                [sys.executable, "-c", CHILD, str(job_file)],
-                capture_output=True,
-                text=True,
-                env=env,
-                check=False,
-            )
-            if proc.returncode != 0:
-                raise SystemExit(f"run of {minutes} min failed:\n{proc.stderr[-2000:]}")
-            result = json.loads(proc.stdout.strip().splitlines()[-1])
-            rows.append((minutes, time.monotonic() - started, result["seconds"], result["peak_rss_mb"]))
+            try:
+                result = run_in_child(job, root / f"job-{minutes:g}.json")
+            except ChildRunError as exc:
+                raise SystemExit(str(exc)) from exc
+            rows.append((minutes, time.monotonic() - started, result.seconds, result.peak_rss_mb))
             print(f"  {minutes:g} min done", file=sys.stderr, flush=True)
     print(
         f"\nprofile {args.profile}, {args.sample_rate} Hz mono, "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import yaml
 from demucs import pretrained as demucs_pretrained
-from demucs.apply import BagOfModels, apply_model
+from demucs.apply import BagOfModels, TensorChunk, apply_model
 from demucs.hf import load_safetensors_model
 from demucs.htdemucs import HTDemucs
 from demucs.repo import BagOnlyRepo, LocalRepo
@@ -22,6 +22,7 @@ from demucs.repo import ModelLoadingError as DemucsLoadingError
 from shellac.engine.dsp.resample import resample
 from shellac.engine.errors import ModelLoadingError, ParameterError, TransientError
 from shellac.engine.fixity import sha256_file, sha256_json
+from shellac.engine.stream import ChannelStats
 
 VOCALS = "vocals"
 # demucs ships the bag definitions (name -> signatures) of its published models, and the
@@ -184,7 +185,56 @@ def _seeded_python_random(seed: int) -> Iterator[None]:
         random.setstate(state)
 
 
-def _to_channels(audio: np.ndarray, channels: int) -> np.ndarray:
+def _fit_length(audio: np.ndarray, frames: int) -> np.ndarray:
+    if audio.shape[-1] >= frames:
+        return audio[..., :frames]
+    return np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(0, frames - audio.shape[-1])])
+
+
+# The normalisation statistics are summed over blocks of this many seconds (at the model's
+# rate), in the in-memory and the file paths alike, so both normalise with the same numbers.
+STATS_BLOCK_S = 30.0
+
+
+def check_settings(model: torch.nn.Module, segment_s: float | None, overlap: float, device: str) -> None:
+    """Refuse a segment longer than the model's, an overlap outside [0, 1) and CUDA without a GPU."""
+    limit = model_segment_s(model)
+    if segment_s is not None and segment_s > limit:
+        raise ParameterError(f"segment {segment_s} s is longer than the model's {limit:.2f} s; lower it")
+    if not 0 <= overlap < 1:
+        raise ParameterError(f"overlap must be in [0, 1), got {overlap}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ParameterError(f"device {device!r} requested but no CUDA device is available; use 'cpu'")
+
+
+def normalisation(ref_blocks: Iterable[np.ndarray]) -> tuple[float, float]:
+    """Mean and standard deviation (+1e-8) of the mono reference, given as consecutive 1-D blocks.
+
+    demucs's own API normalises the mixture to zero mean and unit std of its
+    channel mean; sums run in float64 over blocks of ``STATS_BLOCK_S``, so a file
+    read block by block gives the same two numbers as the whole array.
+    """
+    stats = ChannelStats()
+    for block in ref_blocks:
+        stats.update(block[None, :])
+    return float(stats.mean[0]), float(stats.std[0]) + 1e-8
+
+
+def apply_separation(
+    model: torch.nn.Module, mix: torch.Tensor | TensorChunk, *, segment_s: float | None, overlap: float,
+    device: str, shifts: int, seed: int,
+) -> torch.Tensor:
+    """demucs's ``apply_model`` (split into segments) with its shifts drawn from ``seed``."""
+    try:
+        with _seeded_python_random(seed), torch.no_grad():
+            return apply_model(model, mix, shifts=shifts, split=True, overlap=overlap, device=device,
+                               segment=segment_s, progress=False)
+    except torch.cuda.OutOfMemoryError as exc:
+        raise TransientError(f"out of GPU memory during separation; retry or lower segment: {exc}") from exc
+
+
+def to_channels(audio: np.ndarray, channels: int) -> np.ndarray:
+    """(channels, frames) audio on ``channels`` channels: mono duplicated, or channels averaged to mono."""
     if audio.shape[0] == channels:
         return audio
     if audio.shape[0] == 1:
@@ -192,12 +242,6 @@ def _to_channels(audio: np.ndarray, channels: int) -> np.ndarray:
     if channels == 1:
         return audio.mean(axis=0, keepdims=True)
     raise ParameterError(f"cannot map {audio.shape[0]} audio channels onto the model's {channels}")
-
-
-def _fit_length(audio: np.ndarray, frames: int) -> np.ndarray:
-    if audio.shape[-1] >= frames:
-        return audio[..., :frames]
-    return np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(0, frames - audio.shape[-1])])
 
 
 def separate_sources(
@@ -212,6 +256,10 @@ def separate_sources(
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
     """Split (channels, frames) audio into the model's sources, at the input's rate and layout.
+
+    Holds the whole recording (and every source at the model's rate) in memory;
+    ``engine.separation_stream.separate_file`` gives the same samples for a file
+    in bounded memory.
 
     Parameters
     ----------
@@ -236,55 +284,24 @@ def separate_sources(
     if x.ndim == 1:
         x = x[None, :]
     channels, frames = x.shape
-    limit = model_segment_s(model)
-    if segment_s is not None and segment_s > limit:
-        raise ParameterError(f"segment {segment_s} s is longer than the model's {limit:.2f} s; lower it")
-    if not 0 <= overlap < 1:
-        raise ParameterError(f"overlap must be in [0, 1), got {overlap}")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ParameterError(f"device {device!r} requested but no CUDA device is available; use 'cpu'")
+    check_settings(model, segment_s, overlap, device)
     rate = int(model.samplerate)
-    mix = _to_channels(resample(x, sample_rate, rate), int(model.audio_channels))
-    # Same normalisation as demucs's own API: zero mean, unit std of the mono reference.
+    mix = to_channels(resample(x, sample_rate, rate), int(model.audio_channels))
     ref = mix.mean(axis=0)
-    mean, std = float(ref.mean()), float(ref.std()) + 1e-8
+    block = int(STATS_BLOCK_S * rate)
+    mean, std = normalisation(ref[i:i + block] for i in range(0, ref.size, block))
     tensor = torch.from_numpy((mix - mean) / std)[None]
-    try:
-        with _seeded_python_random(seed), torch.no_grad():
-            out = apply_model(model, tensor, shifts=shifts, split=True, overlap=overlap,
-                              device=device, segment=segment_s, progress=False)
-    except torch.cuda.OutOfMemoryError as exc:
-        raise TransientError(f"out of GPU memory during separation; retry or lower segment: {exc}") from exc
+    out = apply_separation(model, tensor, segment_s=segment_s, overlap=overlap, device=device,
+                           shifts=shifts, seed=seed)
     stems = (out[0].cpu().numpy().astype(np.float64) * std + mean)
     result: dict[str, np.ndarray] = {}
     for name, stem in zip(model.sources, stems, strict=True):
         back = _fit_length(resample(stem, rate, sample_rate), frames)
-        result[str(name)] = _to_channels(back, channels).astype(np.float32)
+        result[str(name)] = to_channels(back, channels).astype(np.float32)
     return result
 
 
-def separate(
-    audio: np.ndarray,
-    sample_rate: int,
-    model: torch.nn.Module,
-    *,
-    segment_s: float | None = None,
-    overlap: float = 0.25,
-    device: str = "cpu",
-    shifts: int = 0,
-    seed: int = 0,
-) -> dict[str, np.ndarray]:
-    """Vocals and accompaniment (the sum of every non-vocal source) of (channels, frames) audio.
-
-    Same parameters as :func:`separate_sources`; returns ``{"vocals": ..., "accompaniment": ...}``,
-    each float32 (channels, frames) at ``sample_rate`` Hz with the input's frame count.
-    """
-    sources = separate_sources(audio, sample_rate, model, segment_s=segment_s, overlap=overlap,
-                               device=device, shifts=shifts, seed=seed)
-    return vocals_and_accompaniment(sources)
-
-
-def vocals_and_accompaniment(sources: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def vocals_and_accompaniment(sources: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Group separated sources into ``vocals`` and ``accompaniment`` (the sum of all the others)."""
     if VOCALS not in sources:
         raise ModelLoadingError(f"separation model has no 'vocals' source (it has {sorted(sources)})")

@@ -100,6 +100,11 @@ class ChannelStats:
         """Per-channel standard deviation."""
         return np.sqrt(np.maximum(self.squares / max(1, self.count) - self.mean**2, 0.0))
 
+    def rms_dbfs(self) -> float | None:
+        """RMS over all channels and samples, dBFS rounded to 0.01; None for silence."""
+        rms = float(np.sqrt(np.sum(self.squares) / max(1, self.count * self.squares.size)))
+        return round(20.0 * np.log10(rms), 2) if rms > 0 else None
+
 
 class AudioStreamWriter:
     """Write a file block by block; it appears atomically (temp + rename) only when closed cleanly."""

@@ -7,13 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from pydantic import Field
 
 from shellac.engine.atomic import atomic_path
-from shellac.engine.audio_io import read_audio, write_audio
-from shellac.engine.dsp.levels import rms
-from shellac.engine.separation import find_model_files, load_separation_model, separate
+from shellac.engine.separation import find_model_files, load_separation_model
+from shellac.engine.separation_stream import separate_file
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
 
 
@@ -53,33 +51,30 @@ def fingerprint(params: SeparateParams, ctx: StageContext) -> str:
     return find_model_files(model_dir(params, ctx), params.model).checksum()
 
 
-def _rms_dbfs(audio: np.ndarray) -> float | None:
-    level = rms(audio)
-    return round(20.0 * np.log10(level), 2) if level > 0 else None
-
-
 def run(inputs: Mapping[str, Path], params: SeparateParams, ctx: StageContext) -> StageOutput:
     """Separate ``audio``; write ``vocals.wav``, ``accompaniment.wav`` and ``mix.wav``.
 
     The vocals become the main line (``audio``) so the following equalisation
-    stages restore the voice; ``mix`` keeps this stage's input for ``remix``.
+    stages restore the voice; ``mix`` keeps this stage's input for ``remix``. The
+    recording is separated a window at a time from memory-mapped files in ``work/``
+    (removed when done), so memory follows the window, not the recording's length.
     """
-    audio, sr = read_audio(inputs["audio"])
     files = find_model_files(model_dir(params, ctx), params.model)
     model = load_separation_model(files)
     if ctx.progress is not None:
         ctx.progress(0.1, f"separating with {params.model}")
-    stems = separate(audio, sr, model, segment_s=params.segment_s, overlap=params.overlap,
-                     device=ctx.device, shifts=params.shifts, seed=params.seed)
     vocals_path = ctx.stage_dir / "vocals.wav"
     accompaniment_path = ctx.stage_dir / "accompaniment.wav"
     mix_path = ctx.stage_dir / "mix.wav"
-    write_audio(vocals_path, stems["vocals"], sr, bit_depth=32)
-    write_audio(accompaniment_path, stems["accompaniment"], sr, bit_depth=32)
+    work = ctx.stage_dir / "work"
+    stems = separate_file(inputs["audio"], {"vocals": vocals_path, "accompaniment": accompaniment_path},
+                          model, work=work, segment_s=params.segment_s, overlap=params.overlap,
+                          device=ctx.device, shifts=params.shifts, seed=params.seed)
+    work.rmdir()
     # A byte copy of the input, so remix still has it if an earlier stage's folder is redone.
     with atomic_path(mix_path) as tmp:
         shutil.copyfile(inputs["audio"], tmp)
-    vocals_db, accompaniment_db = _rms_dbfs(stems["vocals"]), _rms_dbfs(stems["accompaniment"])
+    vocals_db, accompaniment_db = stems["vocals"].rms_dbfs(), stems["accompaniment"].rms_dbfs()
     balance = (round(vocals_db - accompaniment_db, 2)
                if vocals_db is not None and accompaniment_db is not None else None)
     return StageOutput(

@@ -10,7 +10,6 @@ from shellac.engine.separation import (
     find_model_files,
     load_separation_model,
     model_segment_s,
-    separate,
     separate_sources,
     vocals_and_accompaniment,
 )
@@ -86,8 +85,8 @@ def test_stereo_keeps_layout_and_shifts_are_seeded(tiny_demucs_dir: Path) -> Non
     model = load_separation_model(find_model_files(tiny_demucs_dir, "htdemucs"))
     sr = 44100
     x = _tone(2, 1.0, sr, seed=3)
-    a = separate(x, sr, model, shifts=1, seed=7)
-    b = separate(x, sr, model, shifts=1, seed=7)
+    a = vocals_and_accompaniment(separate_sources(x, sr, model, shifts=1, seed=7))
+    b = vocals_and_accompaniment(separate_sources(x, sr, model, shifts=1, seed=7))
     assert a["vocals"].shape == (2, x.shape[1])
     np.testing.assert_array_equal(a["vocals"], b["vocals"])
     # Channels are separated independently enough that the stereo image survives.
@@ -97,6 +96,6 @@ def test_stereo_keeps_layout_and_shifts_are_seeded(tiny_demucs_dir: Path) -> Non
 def test_segment_longer_than_training_is_refused(tiny_demucs_dir: Path) -> None:
     model = load_separation_model(find_model_files(tiny_demucs_dir, "htdemucs"))
     with pytest.raises(ParameterError, match="longer than the model's 1.00 s"):
-        separate(_tone(1, 1.0, 22050), 22050, model, segment_s=1.5)
+        separate_sources(_tone(1, 1.0, 22050), 22050, model, segment_s=1.5)
     with pytest.raises(ParameterError, match="no CUDA device"):
-        separate(_tone(1, 1.0, 22050), 22050, model, device="cuda:0")
+        separate_sources(_tone(1, 1.0, 22050), 22050, model, device="cuda:0")

@@ -7,7 +7,10 @@ import pytest
 from scipy.signal import butter, sosfilt
 
 from shellac.engine.audio_io import read_audio, write_audio
+from shellac.engine.dsp import mix
+from shellac.engine.dsp.mix import remix
 from shellac.engine.dsp.resample import resample
+from shellac.engine.stems import to_layout
 from shellac.stages.base import MasterInfo, StageContext
 from shellac.stages.models import ModelStore
 from shellac.stages.remix import RemixParams, run
@@ -60,3 +63,37 @@ def test_stage_equalises_accompaniment_towards_a_reference(tmp_path: Path) -> No
     assert output.metrics["accompaniment_max_cut_db"] > 10  # white noise cut towards a dark reference
     assert "accompaniment_ltas" in output.artifacts
     assert output.metrics["balance_after_db"] == pytest.approx(6.0, abs=0.1)
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of 2048 frames: a 5-second test recording takes over fifty of them."""
+    monkeypatch.setattr(mix, "RMS_BLOCK", 512)
+    monkeypatch.setattr(mix, "CHUNK_FRAMES", 2048)
+
+
+def test_stage_output_is_the_whole_array_remix(tmp_path: Path, small_chunks: None) -> None:
+    rng = np.random.default_rng(5)
+    band = butter(2, [300, 3000], "bandpass", fs=SR, output="sos")
+    vocals = np.tile(sosfilt(band, rng.standard_normal(5 * SR)), (2, 1)) * 0.3
+    accompaniment = 0.2 * rng.standard_normal((2, vocals.shape[1]))
+    paths = {name: tmp_path / f"{name}.wav" for name in ("mix", "vocals", "accompaniment", "audio")}
+    write_audio(paths["mix"], vocals + accompaniment, SR)
+    write_audio(paths["vocals"], vocals, SR)
+    write_audio(paths["accompaniment"], accompaniment, SR)
+    # Restored vocals come back mono, at twice the rate and a little long, as a generative stage's may.
+    restored = resample(0.7 * vocals[:1], SR, 2 * SR)
+    write_audio(paths["audio"], np.pad(restored, ((0, 0), (0, 50))), 2 * SR)
+    output = run(paths, RemixParams(loudness_target_lufs=-14.0), _ctx(tmp_path))
+    streamed, sr = read_audio(output.artifacts["audio"])
+
+    def load(name: str) -> np.ndarray:
+        audio, rate = read_audio(paths[name])
+        return to_layout(resample(audio, rate, SR), 2, vocals.shape[1])
+
+    laid_out = load("accompaniment")
+    whole, report = remix(load("vocals"), laid_out, load("audio"), laid_out, SR, loudness_target_lufs=-14.0)
+    assert sr == SR
+    np.testing.assert_array_equal(streamed, whole)
+    assert {k: output.metrics[k] for k in report} == report
+    assert not (tmp_path / "05-remix" / "work").exists()

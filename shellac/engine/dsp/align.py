@@ -1,4 +1,4 @@
-"""Alignment of two renderings of one signal: their lag by cross-correlation, and the shift removing it."""
+"""Alignment of two renderings of one signal: their lag by cross-correlation, and how sure it is."""
 
 from __future__ import annotations
 
@@ -39,15 +39,3 @@ def find_lag_with_confidence(
     best = int(np.argmax(corr[keep]))
     peak = float(corr[keep][best] / (np.linalg.norm(a) * np.linalg.norm(b)))
     return int(lags[keep][best]), peak
-
-
-def shift(audio: np.ndarray, lag: int) -> np.ndarray:
-    """Move (channels, frames) audio ``lag`` samples earlier (later when negative), keeping its length."""
-    if lag == 0:
-        return audio
-    out = np.zeros_like(audio)
-    if lag > 0:
-        out[:, :-lag] = audio[:, lag:]
-    else:
-        out[:, -lag:] = audio[:, :lag]
-    return out

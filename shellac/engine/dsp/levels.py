@@ -15,12 +15,6 @@ def ratio_db(ratio: float) -> float | None:
     return float(20.0 * np.log10(ratio)) if ratio > 0 and np.isfinite(ratio) else None
 
 
-def rms_ratio_db(numerator: np.ndarray, denominator: np.ndarray) -> float | None:
-    """RMS of ``numerator`` over RMS of ``denominator`` in dB, or None when the denominator is silent."""
-    below = rms(denominator)
-    return ratio_db(rms(numerator) / below) if below > 0 else None
-
-
 def peak_ceiling_gain(peak: float, ceiling_dbfs: float) -> float:
     """Linear gain (at most 1) bringing a sample ``peak`` (linear) down to ``ceiling_dbfs``; 1 for silence."""
     ceiling = 10.0 ** (ceiling_dbfs / 20.0)

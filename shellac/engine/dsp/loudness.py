@@ -96,7 +96,11 @@ def integrated_loudness(
     10 LU below the loudness of the remaining ones (relative gate); the result
     is the loudness of the mean power of the blocks left.
     """
-    loud = block_loudness(audio, sample_rate, channel_weights)
+    return gated_loudness(block_loudness(audio, sample_rate, channel_weights))
+
+
+def gated_loudness(loud: np.ndarray) -> float:
+    """Integrated loudness in LUFS from the loudness of every gating block (BS.1770-4's two gates)."""
     power = 10.0 ** ((loud - OFFSET_DB) / 10.0)
     kept = loud > ABSOLUTE_GATE_LUFS
     if not kept.any():

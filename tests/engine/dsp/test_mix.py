@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfilt
 
+from shellac.engine.dsp import mix
 from shellac.engine.dsp.align import find_lag
 from shellac.engine.dsp.levels import rms
 from shellac.engine.dsp.loudness import integrated_loudness, true_peak_dbtp
-from shellac.engine.dsp.ltas import compute_ltas
-from shellac.engine.dsp.mix import equalise_stem, remix, to_layout
+from shellac.engine.dsp.mix import remix
 from shellac.engine.errors import ParameterError
+from shellac.engine.stems import to_layout
 from tests.fixtures.stems import SR, restore, stems
 
 
@@ -66,13 +67,21 @@ def test_to_layout_duplicates_folds_trims_and_pads() -> None:
         to_layout(np.zeros((3, 4)), 2, 4)
 
 
-def test_equalise_stem_cuts_white_noise_towards_a_dark_reference_and_skips_silence() -> None:
-    rng = np.random.default_rng(1)
-    dark = sosfilt(butter(2, 1000, "low", fs=SR, output="sos"), rng.standard_normal(3 * SR))
-    reference = compute_ltas(dark[None], SR, 1024)
-    noise = 0.05 * rng.standard_normal((1, 2 * SR))
-    equalised, diff_db, observed = equalise_stem(noise, SR, reference, n_fft=1024, max_boost_db=20.0)
-    assert equalised.dtype == np.float64 and equalised.shape == noise.shape
-    assert observed.n_fft == 1024 and float(np.max(diff_db)) > 10
-    assert rms(equalised) == pytest.approx(rms(noise), rel=1e-3)  # the EQ keeps the stem's std
-    assert equalise_stem(np.zeros((1, SR)), SR, reference, n_fft=1024, max_boost_db=20.0) is None
+def _chunk_stems(seconds: float, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    band = butter(2, [300, 3000], "bandpass", fs=SR, output="sos")
+    vocals = np.tile(sosfilt(band, rng.standard_normal(int(seconds * SR))), (channels, 1)) * 0.3
+    return vocals, 0.2 * rng.standard_normal((channels, vocals.shape[1]))
+
+
+def test_chunks_do_not_change_the_remix(monkeypatch: pytest.MonkeyPatch) -> None:
+    vocals, accompaniment = _chunk_stems(5.0, 2)
+    late = 0.5 * np.pad(vocals, ((0, 0), (13, 0)))[:, :vocals.shape[1]]
+    settings = {"loudness_target_lufs": -6.0, "true_peak_ceiling_dbtp": -3.0}
+    monkeypatch.setattr(mix, "RMS_BLOCK", 512)
+    whole, whole_report = remix(vocals, accompaniment, late, accompaniment, SR, **settings)  # one chunk
+    monkeypatch.setattr(mix, "CHUNK_FRAMES", 2048)
+    chunked, chunked_report = remix(vocals, accompaniment, late, accompaniment, SR, **settings)
+    np.testing.assert_array_equal(chunked, whole)
+    assert chunked_report == whole_report
+    assert whole_report["lag_samples"] == 13 and whole_report["peak_gain_db"] < 0
