@@ -73,10 +73,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Peaks]:
     return root, peaks
 
 
-# declip, inpaint and generative_eq are being moved onto a memory-mapped block driver elsewhere.
-_BLOCK_DRIVER = pytest.mark.xfail(strict=False, reason="awaits the memory-mapped block driver")
-CASES = [pytest.param(layout, stage, id=f"{layout}-{stage}",
-                      marks=[_BLOCK_DRIVER] if stage in ("declip", "inpaint", "generative_eq") else [])
+CASES = [pytest.param(layout, stage, id=f"{layout}-{stage}")
          for layout, (_, stages) in CHAINS.items() for stage in stages]
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shellac.engine.errors import ParameterError
+from shellac.engine.stream import release_pages
 
 GATE_N_FFT = 2048
 """STFT size of the gate's analysis, samples (Hann window of the full size, hop n_fft/4)."""
@@ -113,6 +114,7 @@ def frame_stats(signal: np.ndarray, bands: Bands, *, frames_per_chunk: int = 512
             mean = p.mean(axis=1)
             energy[f0:f1, b] = mean
             flatness[f0:f1, b] = np.exp(np.log(p).mean(axis=1)) / mean
+        release_pages(signal, f1 * hop)  # a memory-mapped signal's pages read so far leave the resident set
     return FrameStats(energy=energy, flatness=flatness, ltas=ltas / n_frames)
 
 
@@ -120,6 +122,7 @@ def _streamed_std(signal: np.ndarray, chunk: int = 1 << 20) -> float:
     total, total_sq, n = 0.0, 0.0, int(signal.shape[-1])
     for start in range(0, n, chunk):
         x = np.asarray(signal[start : start + chunk], dtype=np.float64)
+        release_pages(signal, start + chunk)
         total += float(x.sum())
         total_sq += float(np.dot(x, x))
     mean = total / n
