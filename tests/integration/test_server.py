@@ -22,10 +22,12 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterDeploymentId,
     FlowRunFilterName,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
     LogFilter,
     LogFilterFlowRunId,
 )
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import Cancelling
 
@@ -227,8 +229,17 @@ def test_cancelling_a_collection_cancels_its_recordings(client: SyncPrefectClien
     assert state["error"].startswith("generative_eq: cancelled")
 
 
-def test_workers_stop_on_sigterm(workers: dict[str, subprocess.Popen[bytes]]) -> None:
+def test_workers_stop_on_sigterm(workers: dict[str, subprocess.Popen[bytes]],
+                                 client: SyncPrefectClient) -> None:
     """systemd's `stop` (SIGTERM to the unit's processes) ends an idle worker within seconds."""
+    # Idle first: a flow run cancelled by an earlier test may still be winding down on a worker
+    # (a worker waits for its runs on shutdown, which is right, but not what this test measures).
+    busy = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+        any_=[StateType.RUNNING, StateType.PENDING, StateType.CANCELLING])))
+    deadline = time.monotonic() + 120
+    while client.read_flow_runs(flow_run_filter=busy) and time.monotonic() < deadline:
+        time.sleep(1.0)
+    assert not client.read_flow_runs(flow_run_filter=busy), "flow runs still going after 120 s"
     for proc in workers.values():
         assert proc.poll() is None
         assert stop_group(proc, timeout_s=30) < 30
