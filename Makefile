@@ -50,7 +50,7 @@ lint: setup
 test: setup system-deps lint
 	$(PY) -m pytest -q -m "not slow and not gpu and not integration"; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; [ $$rc -eq 0 ] || exit $$rc; \
-	  $(PY) -m pytest -q -m integration tests/integration; rc=$$?; \
+	  $(PY) -m pytest -q -m "integration and not slow" tests/integration; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no integration tests" >&2; exit 1; fi; exit $$rc
 
 # The Prefect-server integration test alone (PostgreSQL cluster, server, workers); also in `test`,
