@@ -25,13 +25,6 @@ CHUNK_FRAMES = 4 * RMS_BLOCK
 
 
 
-def block_rms(audio: np.ndarray) -> float:
-    """Root-mean-square over all channels and samples (linear), summed in blocks of ``RMS_BLOCK`` frames."""
-    x = np.asarray(audio)
-    return _rms_of(_square_sums(x[:, start:start + RMS_BLOCK] for start in range(0, x.shape[-1], RMS_BLOCK)),
-                   x.size)
-
-
 def _square_sums(blocks: Iterable[np.ndarray]) -> Iterator[float]:
     # Per channel, then over channels: the same order whether a block is a view or a copy.
     for block in blocks:
