@@ -224,14 +224,17 @@ def _read_runs(client: SyncPrefectClient, ids: list[UUID | None]) -> list[FlowRu
 
 def overhead(runs: dict[str, list[FlowRun]], stage_s: dict[str, float]) -> dict[str, Any]:
     """Fan-out overhead per recording, seconds: its runs' span (first created to last ended) minus
-    the time inside its stages, and the part of it spent waiting for a worker to start a run."""
-    spans, queued, inside = [], [], []
+    the time inside its stages, the part of it spent waiting for a worker to start a run, and the
+    part inside its running flow runs (``running_s`` minus ``stage_s``: flow-run process start-up
+    after the worker marks it running, stage imports, task runs and their API calls)."""
+    spans, queued, running, inside = [], [], [], []
     for rid, taken in runs.items():
         ended = [r for r in taken if r.end_time is not None]
         if not ended or rid not in stage_s:
             continue
         spans.append(_seconds(min(r.created for r in ended if r.created), max(r.end_time for r in ended)))
         queued.append(sum(_seconds(r.created, r.start_time) for r in ended if r.created and r.start_time))
+        running.append(sum(_seconds(r.start_time, r.end_time) for r in ended if r.start_time))
         inside.append(stage_s[rid])
     if not spans:
         return {}
@@ -240,7 +243,9 @@ def overhead(runs: dict[str, list[FlowRun]], stage_s: dict[str, float]) -> dict[
             "chain_wall_s": round(wall, 3), "stage_s": round(stage, 3),
             "overhead_s": round(wall - stage, 3),
             "overhead_per_recording_s": round((wall - stage) / len(spans), 3),
-            "waiting_for_start_s": round(sum(queued), 3)}
+            "waiting_for_start_s": round(sum(queued), 3),
+            "running_s": round(sum(running), 3),
+            "in_run_overhead_per_recording_s": round((sum(running) - stage) / len(spans), 3)}
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float:

@@ -37,7 +37,10 @@ def orchestration(timings: dict[str, tuple[float, float]], run: dict[str, Any]) 
     if "wall_s" in run:
         # The whole flow body: catalog, checks, dispatch, waiting, artifacts; only the stages excluded.
         total = float(run["wall_s"])
+        # Per recording, the run's cost outside the stages: with fan-out, what a recording adds to a
+        # collection run on a warm worker (flow-run start, polling, tasks), queueing excluded.
         result.update(run_wall_s=round(total, 3), run_overhead_s=round(total - inside, 3),
+                      run_overhead_per_recording_s=round((total - inside) / count, 3) if count else None,
                       run_overhead_fraction=round((total - inside) / total, 4) if total > 0 else None)
     if fan_out:
         result["fan_out"] = fan_out
@@ -59,7 +62,9 @@ def orchestration_lines(orch: dict[str, Any]) -> list[str]:
     if orch.get("run_overhead_fraction") is not None:
         lines += [f"Whole run (Prefect start-up excluded): {orch['run_wall_s']:.2f} s, of which "
                   f"{orch['run_overhead_s']:.2f} s outside the stages "
-                  f"({100 * orch['run_overhead_fraction']:.1f} %).", ""]
+                  f"({100 * orch['run_overhead_fraction']:.1f} %"
+                  + (f"; {orch['run_overhead_per_recording_s']:.2f} s per recording"
+                     if orch.get("run_overhead_per_recording_s") is not None else "") + ").", ""]
     return lines
 
 

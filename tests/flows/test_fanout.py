@@ -1,12 +1,17 @@
-"""Fan-out routing from the stage records' declarations, and how a collection run's end is stated."""
+"""Fan-out routing from the stage records, its overhead figures, and how a collection run ends."""
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import uuid4
+
+from prefect.client.schemas.objects import FlowRun
 
 from shellac.flows.collection import final_state
-from shellac.flows.fanout import Segment, route
+from shellac.flows.fanout import Segment, overhead, route
+from shellac.flows.summary import orchestration, orchestration_lines
 from shellac.stages.registry import STAGES
 
 CPU, GPU = "restore-recording/restore-recording-cpu", "restore-recording/restore-recording"
@@ -47,3 +52,22 @@ def test_a_collection_run_is_red_unless_every_recording_is_done() -> None:
     assert bad.message == ("1 of 4 recordings failed; 1 cancelled; 1 unfinished; 1 catalog row(s) rejected; "
                            "summary: /out/c/summary.json")
     assert bad.result(raise_on_failure=False)["outcomes"]["b"] == "failed"  # the summary travels along
+
+
+def _run(created: float, started: float, ended: float) -> FlowRun:
+    t0 = datetime(2026, 11, 30, tzinfo=UTC)
+    return FlowRun(flow_id=uuid4(), name="r", created=t0 + timedelta(seconds=created),
+                   start_time=t0 + timedelta(seconds=started), end_time=t0 + timedelta(seconds=ended))
+
+
+def test_fan_out_overhead_separates_queueing_from_the_runs_own_cost() -> None:
+    # Two recordings created together; the second waits behind the first on a one-slot worker.
+    runs = {"a": [_run(0, 2, 8)], "b": [_run(0, 10, 17)]}
+    costs = overhead(runs, {"a": 1.0, "b": 2.0})
+    assert costs["chain_wall_s"] == 25.0 and costs["overhead_per_recording_s"] == 11.0
+    assert costs["waiting_for_start_s"] == 12.0
+    assert costs["running_s"] == 13.0 and costs["in_run_overhead_per_recording_s"] == 5.0
+    # The collection run's body took 20 s: per recording, 8.5 s of it lay outside the stages.
+    orch = orchestration({}, {"wall_s": 20.0, "fan_out": costs})
+    assert orch["run_overhead_s"] == 17.0 and orch["run_overhead_per_recording_s"] == 8.5
+    assert "17.00 s outside the stages (85.0 %; 8.50 s per recording)" in "\n".join(orchestration_lines(orch))
