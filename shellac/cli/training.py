@@ -44,6 +44,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "checkpoint_every": args.checkpoint_every, "seed": args.seed, "lr": args.lr,
         "normalization": args.normalization, "gain_db": args.gain_db,
         "checkpoint_optimizer": not args.slim_checkpoint, "validate_every": args.validate_every,
+        "spectral_weighting_db": args.spectral_weighting_db,
     }
     if args.normalization == "std":
         # BABE-2 voice: std-normalised segments, σ in 1e-3…100.
@@ -68,7 +69,9 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from shellac.lab.training import CardInfo, finetune
 
     overrides: dict[str, Any] = {"batch_size": args.batch_size, "seed": args.seed, "lr": args.lr,
-                                 "checkpoint_every": args.checkpoint_every}
+                                 "checkpoint_every": args.checkpoint_every,
+                                 "spectral_weighting_db": args.spectral_weighting_db,
+                                 "validate_every": args.validate_every}
     if args.warmup_steps is not None:
         overrides["warmup_steps"] = args.warmup_steps
     info = CardInfo(name=args.name or Path(args.out_bundle).name, description=args.description,
@@ -76,7 +79,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     result = finetune(Path(args.base_bundle), Path(args.data_dir), _run_dir(args), steps=args.steps,
                       gain_db=args.gain_db, bundle_dir=Path(args.out_bundle), info=info,
                       overrides=overrides, resume=args.resume, progress=not args.quiet,
-                      device=device_choice(args.device))
+                      device=device_choice(args.device), val_dir=Path(args.val_dir) if args.val_dir else None)
     _report(result)
     return 0
 
@@ -96,6 +99,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--licence", default="MIT", help="licence of the weights (card; default MIT)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--spectral-weighting-db", type=float, default=0.0,
+                   help="weight the loss's error spectrum by the inverse of the data's mean spectrum, "
+                        "over at most this many dB, so errors in quiet bands (a piano's top octaves) "
+                        "count (default 0: the plain EDM loss)")
 
 
 def add_training_commands(subparsers: Any) -> None:
@@ -132,5 +139,7 @@ def add_training_commands(subparsers: Any) -> None:
     p.add_argument("out_bundle", help="model bundle directory to write")
     p.add_argument("--steps", type=int, default=8000, help="optimiser steps (default 8000)")
     p.add_argument("--gain-db", type=float, default=3.0, help="random gain augmentation, ±dB (default 3)")
+    p.add_argument("--val-dir", help="held-out clean audio for the validation-loss curve (val_loss.csv)")
+    p.add_argument("--validate-every", type=int, default=250, help="steps between validation losses")
     _common(p)
     p.set_defaults(func=cmd_finetune)

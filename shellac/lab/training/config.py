@@ -58,6 +58,11 @@ class TrainConfig(BaseModel):
     seed: int = Field(0, ge=0, description="seed of data order, noise levels and noise")
     gain_db: float = Field(0.0, ge=0, description="random gain of each segment, uniform in ±gain_db dB")
     silence_db: float = Field(-50.0, description="segments quieter than this RMS (dBFS) are redrawn")
+    spectral_weighting_db: float = Field(
+        0.0, ge=0, le=60,
+        description="weight the loss's error spectrum by the inverse of the data's mean spectrum, over at "
+        "most this many dB (0: the plain EDM loss); see shellac.lab.training.spectral_weight",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -33,6 +33,7 @@ def finetune(
     progress: bool = True,
     device: str | torch.device = "cpu",
     stop_after: int | None = None,
+    val_dir: Path | None = None,
 ) -> TrainResult:
     """Fine-tune a model bundle on a folder of audio (BABE-2: 8k steps, ±3 dB gain, warm-up 100).
 
@@ -60,8 +61,8 @@ def finetune(
     overrides:
         Other :class:`TrainConfig` fields (``lr``, ``batch_size``, ``warmup_steps``, ``seed``...).
         The network and signal fields come from the base and cannot be overridden.
-    resume, progress, device, stop_after:
-        As for :func:`train`.
+    resume, progress, device, stop_after, val_dir:
+        As for :func:`train` (``val_dir``: held-out clean audio for the validation-loss curve).
     """
     base = load_bundle(Path(base_bundle_dir))
     fields: dict[str, Any] = {"warmup_steps": 100, **dict(overrides or {})}
@@ -83,5 +84,5 @@ def finetune(
     initial = {k: v.detach().clone() for k, v in base.network.state_dict().items()}
     return train(
         config, data_dir, run_dir, resume=resume, progress=progress, bundle_dir=bundle_dir, info=info,
-        initial_state=initial, device=device, stop_after=stop_after,
+        initial_state=initial, device=device, stop_after=stop_after, val_dir=val_dir,
     )

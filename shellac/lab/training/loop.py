@@ -30,6 +30,7 @@ from shellac.lab.training.config import TrainConfig
 from shellac.lab.training.ema import ema_beta, update_ema
 from shellac.lab.training.export import CardInfo, describe_data, export_bundle
 from shellac.lab.training.objective import draw_sigma, edm_loss
+from shellac.lab.training.spectral_weight import weights_for_data
 from shellac.lab.training.validation import (
     ValidationSet,
     make_validation_set,
@@ -163,6 +164,13 @@ def train(
     dataset = SegmentDataset(
         data_dir, config.sample_rate, config.segment_length, seed=config.seed, silence_db=config.silence_db
     )
+    # Its own draw (seed + 1), so the training batches are the same with or without weighting.
+    weights = None
+    if config.spectral_weighting_db > 0:
+        spectrum_data = SegmentDataset(data_dir, config.sample_rate, config.segment_length,
+                                       seed=config.seed + 1, silence_db=config.silence_db)
+        weights = weights_for_data(spectrum_data, config.spectral_weighting_db, config.segment_length)
+        weights = weights.to(device)
     torch.manual_seed(config.seed)  # the network's initialisation
     net = config.build_network()
     if initial_state is not None:
@@ -219,7 +227,7 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = lr
             optimizer.zero_grad(set_to_none=True)
-            loss = edm_loss(denoiser, x, sigma.to(device), noise).mean()
+            loss = edm_loss(denoiser, x, sigma.to(device), noise, weights).mean()
             loss.backward()
             max_norm = config.grad_clip if config.grad_clip is not None else math.inf
             grad_norm = float(torch.nn.utils.clip_grad_norm_(net.parameters(), max_norm))
