@@ -72,7 +72,7 @@ def main() -> int:
                                sigmas=[float(s) for s in args.sigmas.split(",")],
                                steps=[int(n) for n in args.steps.split(",")],
                                sigma_start=sampler.sigma_start, sigma_min=sampler.sigma_min, rho=sampler.rho,
-                               seed=args.seed)
+                               seed=args.seed, sigma_data=cfg.sigma_data)
         name = f"{bundle.card.name} (`{model}`, {cfg.sample_rate} Hz, {cfg.segment_length} samples)"
         parts.append(markdown_table(name, bands) + "\n")
         print(parts[-1])

@@ -37,11 +37,17 @@ def _db(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DenoisingRow:
-    """At noise level ``sigma``: per band, the added noise and D's error, both in dB re the clean signal."""
+    """At noise level ``sigma``: per band, the added noise and D's error, both in dB re the clean signal.
+
+    ``skip_db`` is what EDM's skip path alone lets through, c_skip(σ)·noise with
+    c_skip = σ_data²/(σ² + σ_data²): in a band far quieter than σ_data the network must
+    cancel that leak itself, so an error near ``skip_db`` means it barely does.
+    """
 
     sigma: float
     noise_db: np.ndarray
     error_db: np.ndarray
+    skip_db: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ def diagnose_prior(
     sigma_min: float,
     rho: float,
     seed: int = 0,
+    sigma_data: float | None = None,
 ) -> PriorBands:
     """Per-band denoising errors and warm-restart levels of ``denoiser`` on ``clean`` ``[B, T]`` segments.
 
@@ -73,6 +80,7 @@ def diagnose_prior(
     ``warm_restart_db``: the unconditional sampler started as restoration starts it
     (x + σ_start·ε, the schedule of ``steps`` steps), output power minus clean power per
     band: what the prior alone puts back. The segments should be at the model's scale.
+    With ``sigma_data`` (an EDM denoiser's), each row also gives the skip path's leak.
     """
     generator = torch.Generator().manual_seed(seed)
 
@@ -89,7 +97,10 @@ def diagnose_prior(
             error = denoiser(x0 + noise, sigma) - x0
             added = _db(band_power(noise.numpy(), sample_rate, edges), reference)
             missed = _db(band_power(error.numpy(), sample_rate, edges), reference)
-            rows.append(DenoisingRow(float(sigma), added, missed))
+            skip = None
+            if sigma_data is not None:
+                skip = added + 20.0 * np.log10(sigma_data**2 / (sigma**2 + sigma_data**2))
+            rows.append(DenoisingRow(float(sigma), added, missed, skip))
     restarts = {}
     for n in steps:
         schedule = restoration_schedule(n, sigma_start, sigma_min, rho)
@@ -108,7 +119,9 @@ def markdown_table(name: str, bands: PriorBands, fmt: Callable[[float], str] = "
         return f"| {label} | " + " | ".join(fmt(v) for v in values) + " |"
 
     for r in bands.denoising:
-        lines += [row(f"noise added, σ = {r.sigma:g}", r.noise_db),
-                  row(f"D's error, σ = {r.sigma:g}", r.error_db)]
+        lines.append(row(f"noise added, σ = {r.sigma:g}", r.noise_db))
+        if r.skip_db is not None:
+            lines.append(row(f"skip path alone (c_skip·noise), σ = {r.sigma:g}", r.skip_db))
+        lines.append(row(f"D's error, σ = {r.sigma:g}", r.error_db))
     lines += [row(f"warm restart, {n} steps: output − clean", v) for n, v in bands.warm_restart_db.items()]
     return "\n".join(lines)

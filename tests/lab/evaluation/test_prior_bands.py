@@ -33,9 +33,14 @@ def _clean() -> torch.Tensor:
 
 def test_identity_denoiser_error_equals_the_added_noise() -> None:
     bands = diagnose_prior(lambda x, s: x, _clean(), SR, sigmas=[0.1, 0.01], steps=[], sigma_start=0.5,
-                           sigma_min=1e-4, rho=13.0)
+                           sigma_min=1e-4, rho=13.0, sigma_data=0.063)
     for row in bands.denoising:
         np.testing.assert_allclose(row.error_db, row.noise_db, atol=1e-4)
+    # c_skip at σ = 0.1 with σ_data 0.063 is 0.284: the skip path passes the noise 10.93 dB down.
+    skip = bands.denoising[0].skip_db
+    assert skip is not None
+    np.testing.assert_allclose(bands.denoising[0].noise_db - skip, 10.93, atol=0.01)
+    assert "skip path alone (c_skip·noise), σ = 0.1 |" in markdown_table("identity", bands)
     # 20 dB less noise at a tenth of σ, in every band.
     np.testing.assert_allclose(bands.denoising[0].noise_db - bands.denoising[1].noise_db, 20.0, atol=1.5)
 
