@@ -75,14 +75,16 @@ def fit_range(pitches: list[int], voice: str) -> list[int]:
 def sung_line(spec: SungSpec, rng: np.random.Generator) -> list[SungNote]:
     """Notes of a seeded part from a seeded position, timed at a seeded tempo, in the singer's range.
 
-    Up to eight (part, position) draws until the window holds MIN_NOTES notes.
-    Tempo: a half-note tactus at 50–90 per minute (madrigals are written in
-    half notes; the voice prior's chorales were sung at 50–100 quarters).
+    Up to eight (part, position) draws until the window holds MIN_NOTES notes;
+    otherwise the fullest window drawn. Tempo: a half-note tactus at 50–90 per
+    minute (madrigals are written in half notes; the voice prior's chorales
+    were sung at 50–100 quarters).
     """
     parts, length_ql = score_parts(spec.score)
     voiced = [notes for notes in parts if notes]
     if not voiced:
         raise ParameterError(f"{spec.score} has no notes to sing")
+    best: tuple[list[tuple[float, float, int]], float, float] = ([], 0.0, 1.0)
     for _ in range(8):
         line = voiced[int(rng.integers(len(voiced)))]
         start_ql = float(rng.uniform(0.0, max(length_ql - 16.0, 0.0)))
@@ -92,8 +94,13 @@ def sung_line(spec: SungSpec, rng: np.random.Generator) -> list[SungNote]:
             for off, length, pitch in line
             if 0.0 <= (off - start_ql) * sec_per_ql < spec.seconds - RELEASE_S
         ]
+        if len(window) > len(best[0]):
+            best = (window, start_ql, sec_per_ql)
         if len(window) >= MIN_NOTES:
             break
+    window, start_ql, sec_per_ql = best
+    if not window:
+        raise ParameterError(f"no note of {spec.score} starts within {spec.seconds} s of eight positions")
     pitches = fit_range([pitch for _, _, pitch in window], spec.voice)
     vowel = str(rng.choice(VOWELS))
     notes = []
