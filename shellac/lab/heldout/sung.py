@@ -18,11 +18,13 @@ from shellac.lab.heldout.material import (
 )
 from shellac.lab.synthesis import VOWELS, SungNote, Voice, render_melody
 
+Line = list[tuple[float, float, int]]  # (offset, length, MIDI pitch) of a part's notes, quarter notes
 VOICES = ("tenor", "soprano")
 VOICE_RANGES = {"tenor": (48, 69), "soprano": (60, 84)}
 """MIDI ranges (C3–A4, C4–C6), those of the voice training data (scripts/make_training_data.py)."""
-SING_VERSION = 1  # bump when the singing changes, so cached renders are not reused
-MIN_NOTES = 4  # a window with fewer notes (a long rest) is drawn again
+SING_VERSION = 2  # bump when the singing changes, so cached renders are not reused
+MIN_NOTES = 4  # a window with fewer notes is drawn again
+MIN_SUNG = 0.75  # ... and one whose notes sing less than this share of the excerpt
 RELEASE_S = 0.3  # the last note ends this long before the excerpt does, so its release fits
 SINGER_DRAWS = {
     "vibrato_rate_hz": (5.0, 6.0),
@@ -72,35 +74,43 @@ def fit_range(pitches: list[int], voice: str) -> list[int]:
     return fitted
 
 
-def sung_line(spec: SungSpec, rng: np.random.Generator) -> list[SungNote]:
-    """Notes of a seeded part from a seeded position, timed at a seeded tempo, in the singer's range.
+def _window(line: Line, start_ql: float, sec_per_ql: float, seconds: float) -> tuple[Line, float]:
+    """The line's notes that start within the excerpt, and the share of it (0–1) they sing."""
+    span = seconds - RELEASE_S
+    window = [n for n in line if 0.0 <= (n[0] - start_ql) * sec_per_ql < span]
+    sung = sum(min((off + length - start_ql) * sec_per_ql, span) - (off - start_ql) * sec_per_ql
+               for off, length, _ in window)
+    return window, min(sung / span, 1.0)
 
-    Up to eight (part, position) draws until the window holds MIN_NOTES notes;
-    otherwise the fullest window drawn. Tempo: a half-note tactus at 50–90 per
-    minute (madrigals are written in half notes; the voice prior's chorales
-    were sung at 50–100 quarters).
+
+def sung_line(spec: SungSpec, rng: np.random.Generator) -> list[SungNote]:
+    """Notes of a seeded part from a seeded note on, timed at a seeded tempo, in the singer's range.
+
+    Up to eight (part, first note) draws until the window holds MIN_NOTES
+    notes singing MIN_SUNG of the excerpt (a line's rests would otherwise
+    leave much of it silent); otherwise the best window drawn. Tempo: a
+    half-note tactus at 50–90 per minute (madrigals are written in half notes;
+    the voice prior's chorales were sung at 50–100 quarters).
     """
     parts, length_ql = score_parts(spec.score)
     voiced = [notes for notes in parts if notes]
     if not voiced:
         raise ParameterError(f"{spec.score} has no notes to sing")
-    best: tuple[list[tuple[float, float, int]], float, float] = ([], 0.0, 1.0)
+    if spec.seconds <= RELEASE_S:
+        raise ParameterError(f"a sung excerpt needs more than {RELEASE_S} s, not {spec.seconds}")
+    best: tuple[tuple[bool, float], Line, float, float] = ((False, -1.0), [], 0.0, 1.0)
     for _ in range(8):
         line = voiced[int(rng.integers(len(voiced)))]
-        start_ql = float(rng.uniform(0.0, max(length_ql - 16.0, 0.0)))
+        onsets = [off for off, _, _ in line if off <= length_ql - 16.0] or [line[0][0]]
+        start_ql = onsets[int(rng.integers(len(onsets)))]
         sec_per_ql = 60.0 / float(rng.uniform(100.0, 180.0))
-        window = [
-            (off, length, pitch)
-            for off, length, pitch in line
-            if 0.0 <= (off - start_ql) * sec_per_ql < spec.seconds - RELEASE_S
-        ]
-        if len(window) > len(best[0]):
-            best = (window, start_ql, sec_per_ql)
-        if len(window) >= MIN_NOTES:
+        window, sung = _window(line, start_ql, sec_per_ql, spec.seconds)
+        quality = (len(window) >= MIN_NOTES, sung)
+        if quality > best[0]:
+            best = (quality, window, start_ql, sec_per_ql)
+        if quality >= (True, MIN_SUNG):
             break
-    window, start_ql, sec_per_ql = best
-    if not window:
-        raise ParameterError(f"no note of {spec.score} starts within {spec.seconds} s of eight positions")
+    _, window, start_ql, sec_per_ql = best
     pitches = fit_range([pitch for _, _, pitch in window], spec.voice)
     vowel = str(rng.choice(VOWELS))
     notes = []

@@ -48,6 +48,7 @@ def test_sung_line_is_seeded_and_in_the_singers_range() -> None:
         lo, hi = VOICE_RANGES[voice]
         assert len(notes) >= 4 and all(lo <= n.midi <= hi for n in notes)
         assert all(0.0 <= n.start_s and n.start_s + n.duration_s <= 2.7 + 1e-9 for n in notes)
+        assert notes[0].start_s == 0.0 and sum(n.duration_s for n in notes) >= 0.75 * 2.7  # sung, not rests
     other = sung_line(SungSpec(WORK, "tenor", SR, 3.0, 12), np.random.default_rng(12))
     assert [n.midi for n in other] != [n.midi for n in sung_line(spec, np.random.default_rng(11))]
 
