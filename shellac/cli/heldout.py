@@ -6,9 +6,12 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shellac.stages.profiles import parse_sets
+
+if TYPE_CHECKING:
+    from shellac.lab.heldout.material import HeldoutPart
 
 DEFAULT_CACHE = Path("output/bench-heldout")
 DEFAULT_OUT = Path("docs/benchmarks")
@@ -19,6 +22,13 @@ def _log(line: str) -> None:
 
 
 def _common(p: argparse.ArgumentParser, part: str, excerpts: int) -> None:
+    p.add_argument(
+        "--kind",
+        choices=("piano", "voice"),
+        default="piano",
+        help="held-out material and profiles: piano (piano-ltas, piano) or voice (voice-ltas, voice); "
+        "default piano",
+    )
     p.add_argument(
         "--part",
         choices=("validation", "benchmark"),
@@ -56,7 +66,8 @@ def add_heldout_commands(subparsers: argparse._SubParsersAction) -> None:  # typ
     p = subparsers.add_parser(
         "bench-heldout",
         help="held-out benchmark of the production profiles (none / LTAS-EQ / BABE-2)",
-        description="Render held-out piano (catalogs/heldout.toml, held-out soundfont), degrade each excerpt "
+        description="Render held-out piano (catalogs/heldout.toml, held-out soundfont) or sing held-out "
+        "voice lines (--kind voice, tenor and soprano alternating), degrade each excerpt "
         "with a seeded 78 rpm-like chain, restore it through the production profiles with the chain "
         "executor, and score LSD, third-octave LTAS error, energy beyond the cut-offs and SI-SDR "
         "against the clean render; JSON, markdown and plots.",
@@ -68,7 +79,7 @@ def add_heldout_commands(subparsers: argparse._SubParsersAction) -> None:  # typ
         "babe2_sy0_gated; also babe2_bundle)",
     )
     p.add_argument("--plots", type=int, default=2, help="excerpts to plot (default 2)")
-    p.add_argument("--name", default="heldout-piano", help="report name (default heldout-piano)")
+    p.add_argument("--name", help="report name (default heldout-<kind>)")
     p.set_defaults(func=cmd_bench_heldout)
 
     g = subparsers.add_parser(
@@ -108,12 +119,13 @@ def cmd_bench_heldout(args: argparse.Namespace) -> int:
 
     command = "shellac " + shlex.join(sys.argv[1:])
     context = run_context(command)
-    part = load_heldout(args.part)
+    part = load_heldout(args.part, kind=args.kind)
     excerpts = prepare_excerpts(
         part, args.excerpts, args.seconds, args.sample_rate, args.seed, args.cache, log=_log
     )
     overrides = _overrides(args)
-    rows = select_rows(args.rows.split(",") if args.rows else None)
+    rows = select_rows(args.rows.split(",") if args.rows else None, args.kind)
+    args.name = args.name or f"heldout-{args.kind}"
     outcome = run_bench(
         excerpts,
         rows,
@@ -127,7 +139,7 @@ def cmd_bench_heldout(args: argparse.Namespace) -> int:
         "name": args.name,
         "part": args.part,
         "composers": list(part.composers),
-        "soundfont": part.soundfont.name,
+        **_source_settings(part, overrides),
         "excerpts": args.excerpts,
         "seconds": args.seconds,
         "sample_rate": args.sample_rate,
@@ -149,6 +161,22 @@ def cmd_bench_heldout(args: argparse.Namespace) -> int:
     return 0
 
 
+def _source_settings(part: HeldoutPart, overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The soundfont of played material; for sung material, the synthesiser and each singer's model."""
+    from shellac.lab.heldout.bench import KINDS
+    from shellac.lab.heldout.runner import ChainRun, catalog_run
+    from shellac.lab.heldout.sung import VOICES
+
+    if part.soundfont is not None:
+        return {"soundfont": part.soundfont.name}
+    run = ChainRun(KINDS[part.kind].generative, overrides)
+    return {
+        "kind": part.kind,
+        "renderer": "shellac.lab.synthesis.singing",
+        "models": {v: catalog_run(run, v).overrides["generative_eq"]["model"] for v in VOICES},
+    }
+
+
 def _floats(text: str) -> list[float]:
     return [float(v) for v in text.split(",") if v.strip()]
 
@@ -163,6 +191,10 @@ def cmd_bench_guidance(args: argparse.Namespace) -> int:
     from shellac.lab.heldout.runner import prepare_excerpts
     from shellac.lab.heldout.sweep import choose, gate_values, grid, measured_guidance, run_sweep, separation
 
+    if args.kind != "piano":
+        raise ParameterError(
+            f"bench-guidance sweeps the piano profile only; --kind {args.kind} is for bench-heldout"
+        )
     if args.part != "validation":
         raise ParameterError(
             "settings are chosen on the validation part only; the benchmark part is held out"

@@ -30,48 +30,72 @@ def _sigma_y0() -> dict[str, dict[str, Any]]:
     return {"generative_eq": {"sigma_y": 0.0}}
 
 
-ROWS: dict[str, Row] = {
-    r.key: r
-    for r in (
-        Row("input", "degraded input (untouched)", None),
-        Row("ltas_eq", "LTAS-EQ (profile piano-ltas)", ChainRun("piano-ltas")),
-        Row("chain_eq", "chain EQ alone (profile piano-ltas, ltas_eq.method = chain)",
-            ChainRun("piano-ltas", {"ltas_eq": {"method": "chain"}})),
-        Row("babe2", "chain EQ + BABE-2 (profile piano), generative output", ChainRun("piano"), "generative"),
-        Row(
-            "babe2_gated",
-            "chain EQ + BABE-2 (profile piano), access copy after the quality gate",
-            ChainRun("piano"),
-        ),
-        Row(
-            "babe2_sy0",
-            "chain EQ + BABE-2, σ_y = 0, generative output",
-            ChainRun("piano", _sigma_y0()),
-            "generative",
-        ),
-        Row(
-            "babe2_sy0_gated",
-            "chain EQ + BABE-2, σ_y = 0, access copy after the gate",
-            ChainRun("piano", _sigma_y0()),
-        ),
-        Row(
-            "babe2_bundle",
-            "chain EQ + BABE-2, the bundle's measured guidance, generative output",
-            ChainRun("piano", {"generative_eq": {"guidance": "bundle"}}),
-            "generative",
-        ),
-    )
+@dataclass(frozen=True)
+class KindProfiles:
+    """The production profiles a held-out kind is restored with, and what its EQ stage is called."""
+
+    ltas: str  # LTAS-EQ alone
+    generative: str  # EQ then BABE-2
+    eq: str  # the generative profile's EQ stage, as row labels name it
+
+
+KINDS = {
+    "piano": KindProfiles("piano-ltas", "piano", "chain EQ"),
+    "voice": KindProfiles("voice-ltas", "voice", "LTAS-EQ"),
 }
+
+
+def kind_rows(kind: str) -> dict[str, Row]:
+    """Every row of ``kind``'s table, keyed and ordered alike for every kind."""
+    if kind not in KINDS:
+        raise ParameterError(f"unknown held-out kind {kind!r}; known: {', '.join(KINDS)}")
+    p = KINDS[kind]
+    return {
+        r.key: r
+        for r in (
+            Row("input", "degraded input (untouched)", None),
+            Row("ltas_eq", f"LTAS-EQ (profile {p.ltas})", ChainRun(p.ltas)),
+            Row("chain_eq", f"chain EQ alone (profile {p.ltas}, ltas_eq.method = chain)",
+                ChainRun(p.ltas, {"ltas_eq": {"method": "chain"}})),
+            Row("babe2", f"{p.eq} + BABE-2 (profile {p.generative}), generative output",
+                ChainRun(p.generative), "generative"),
+            Row(
+                "babe2_gated",
+                f"{p.eq} + BABE-2 (profile {p.generative}), access copy after the quality gate",
+                ChainRun(p.generative),
+            ),
+            Row(
+                "babe2_sy0",
+                f"{p.eq} + BABE-2, σ_y = 0, generative output",
+                ChainRun(p.generative, _sigma_y0()),
+                "generative",
+            ),
+            Row(
+                "babe2_sy0_gated",
+                f"{p.eq} + BABE-2, σ_y = 0, access copy after the gate",
+                ChainRun(p.generative, _sigma_y0()),
+            ),
+            Row(
+                "babe2_bundle",
+                f"{p.eq} + BABE-2, the bundle's measured guidance, generative output",
+                ChainRun(p.generative, {"generative_eq": {"guidance": "bundle"}}),
+                "generative",
+            ),
+        )
+    }
+
+
 DEFAULT_ROWS = ("input", "ltas_eq", "chain_eq", "babe2", "babe2_gated", "babe2_sy0", "babe2_sy0_gated")
 
 
-def select_rows(keys: Sequence[str] | None) -> list[Row]:
-    """The rows named by ``keys`` (default: DEFAULT_ROWS), in table order."""
+def select_rows(keys: Sequence[str] | None, kind: str = "piano") -> list[Row]:
+    """The rows of ``kind`` named by ``keys`` (default: DEFAULT_ROWS), in table order."""
+    rows = kind_rows(kind)
     wanted = list(keys or DEFAULT_ROWS)
-    unknown = [k for k in wanted if k not in ROWS]
+    unknown = [k for k in wanted if k not in rows]
     if unknown:
-        raise ParameterError(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
-    return [ROWS[k] for k in ROWS if k in wanted]
+        raise ParameterError(f"unknown rows {unknown}; known: {', '.join(rows)}")
+    return [rows[k] for k in rows if k in wanted]
 
 
 def with_overrides(run: ChainRun, overrides: Mapping[str, Mapping[str, Any]]) -> ChainRun:

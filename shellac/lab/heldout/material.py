@@ -20,6 +20,7 @@ HELDOUT_TOML = Path("catalogs/heldout.toml")
 SOUNDFONT_DIRS = (Path("/usr/share/sounds/sf3"), Path("/usr/share/sounds/sf2"))
 CLEAN_PEAK = 0.5  # clean excerpts are scaled to this peak (the issue's "0.5-peak signal")
 MIN_RMS = 0.02  # an excerpt quieter than this (after peak scaling) is mostly silence: drawn again
+ANALYSES = (".rntxt",)  # corpus files that are harmonic analyses, not music (monteverdi has one per madrigal)
 RENDER_VERSION = 1  # bump when the rendering changes, so cached renders are not reused
 
 
@@ -29,12 +30,12 @@ class HeldoutPart:
 
     kind: str
     part: str
-    soundfont: Path
+    soundfont: Path | None  # None: the kind lists no soundfont; its material is sung (heldout/sung.py)
     composers: tuple[str, ...]
 
 
 def load_heldout(part: str, *, kind: str = "piano", path: Path = HELDOUT_TOML) -> HeldoutPart:
-    """Read ``part`` of ``kind`` from heldout.toml and find its (first) soundfont on this machine."""
+    """Read ``part`` of ``kind`` from heldout.toml and find its first soundfont here (if it lists any)."""
     if part not in ("validation", "benchmark"):
         raise ParameterError(f"held-out part must be 'validation' or 'benchmark', not {part!r}")
     try:
@@ -42,6 +43,8 @@ def load_heldout(part: str, *, kind: str = "piano", path: Path = HELDOUT_TOML) -
     except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
         raise ParameterError(f"cannot read [{kind}] of {path}: {exc}") from exc
     names = list(table.get("soundfonts", []))
+    if not names:
+        return HeldoutPart(kind, part, None, tuple(table[part]))
     found = [d / n for n in names for d in SOUNDFONT_DIRS if (d / n).is_file()]
     if not found:
         raise ParameterError(
@@ -52,7 +55,7 @@ def load_heldout(part: str, *, kind: str = "piano", path: Path = HELDOUT_TOML) -
 
 
 def corpus_scores(composers: tuple[str, ...]) -> list[str]:
-    """Every music21 corpus file of ``composers`` (relative corpus paths, sorted)."""
+    """Every music21 corpus file of ``composers`` but analyses (relative corpus paths, sorted)."""
     from music21 import corpus
 
     scores = []
@@ -60,7 +63,7 @@ def corpus_scores(composers: tuple[str, ...]) -> list[str]:
         paths = corpus.getComposer(composer)
         if not paths:
             raise ParameterError(f"music21 corpus has no works by {composer!r}")
-        scores += [str(p).split("/corpus/", 1)[-1] for p in paths]
+        scores += [str(p).split("/corpus/", 1)[-1] for p in paths if Path(p).suffix not in ANALYSES]
     return sorted(scores)
 
 
@@ -76,22 +79,53 @@ class RenderSpec:
 
     def key(self) -> str:
         """Short hash naming the cached render."""
-        spec = {**self.__dict__, "version": RENDER_VERSION}
-        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+        return spec_key(self.__dict__, RENDER_VERSION)
 
 
-def _score_notes(score_path: str) -> tuple[list[tuple[float, float, int]], float]:
-    """(offset, length, MIDI pitch) in quarter notes of every part's notes, and the score's length."""
+def spec_key(fields: dict[str, object], version: int) -> str:
+    """Short hash of a render's deciding fields and its renderer's version."""
+    spec = {**fields, "version": version}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def cached_excerpt(target: Path) -> np.ndarray | None:
+    """The excerpt stored at ``target`` (float64), or None when there is none yet."""
+    if not target.is_file():
+        return None
+    audio, _ = sf.read(target, dtype="float64")
+    return np.asarray(audio)
+
+
+def store_excerpt(excerpt: np.ndarray, sample_rate: int, target: Path) -> np.ndarray:
+    """Fade ``excerpt``'s ends in and out over 10 ms, write it to ``target`` (float WAV) and return it."""
+    fade = int(0.01 * sample_rate)
+    excerpt[:fade] *= np.linspace(0.0, 1.0, fade)
+    excerpt[-fade:] *= np.linspace(1.0, 0.0, fade)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(target, excerpt.astype(np.float32), sample_rate, subtype="FLOAT")
+    return excerpt
+
+
+def score_parts(score_path: str) -> tuple[list[list[tuple[float, float, int]]], float]:
+    """Per part, (offset, length, MIDI pitch) in quarter notes of its notes; and the score's length."""
     from music21 import corpus
 
     score = corpus.parse(score_path)
-    notes = []
+    parts = []
     for part in score.parts:
+        notes = []
         for el in part.stripTies().flatten().notes:
             length = float(el.quarterLength)
             if length > 0:
                 notes += [(float(el.offset), length, int(p.midi)) for p in el.pitches]
-    return notes, float(score.highestTime)
+        parts.append(notes)
+    return parts, float(score.highestTime)
+
+
+def _score_notes(score_path: str) -> tuple[list[tuple[float, float, int]], float]:
+    """(offset, length, MIDI pitch) in quarter notes of every part's notes, and the score's length."""
+    parts, length_ql = score_parts(score_path)
+    return [note for notes in parts for note in notes], length_ql
 
 
 def _midi(
@@ -131,9 +165,9 @@ def render_excerpt(spec: RenderSpec, cache: Path) -> np.ndarray:
     Up to eight start positions are drawn (seeded) until the excerpt is not mostly silence.
     """
     target = Path(cache) / f"{spec.key()}.wav"
-    if target.is_file():
-        audio, _ = sf.read(target, dtype="float64")
-        return np.asarray(audio)
+    stored = cached_excerpt(target)
+    if stored is not None:
+        return stored
     exe = shutil.which("fluidsynth")
     if exe is None:
         raise ParameterError("FluidSynth is not installed (apt-get install fluidsynth)")
@@ -178,9 +212,4 @@ def render_excerpt(spec: RenderSpec, cache: Path) -> np.ndarray:
             excerpt *= CLEAN_PEAK / peak
             if float(np.sqrt(np.mean(excerpt**2))) >= MIN_RMS:
                 break
-    fade = int(0.01 * spec.sample_rate)
-    excerpt[:fade] *= np.linspace(0.0, 1.0, fade)
-    excerpt[-fade:] *= np.linspace(1.0, 0.0, fade)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(target, excerpt.astype(np.float32), spec.sample_rate, subtype="FLOAT")
-    return excerpt
+    return store_excerpt(excerpt, spec.sample_rate, target)

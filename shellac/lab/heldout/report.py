@@ -84,6 +84,7 @@ def write_json(outcome: BenchOutcome, path: Path, context: dict[str, Any], setti
                     "chain": e.params.model_dump(mode="json"),
                     "scores": {k: outcome.scores[k][i] for k in outcome.scores},
                     "gates": {k: outcome.gates[k][i] for k in outcome.gates if outcome.gates[k][i]},
+                    **({"voice": e.voice} if e.voice else {}),
                 }
                 for i, e in enumerate(outcome.excerpts)
             ],
@@ -94,6 +95,14 @@ def write_json(outcome: BenchOutcome, path: Path, context: dict[str, Any], setti
 
 def _fmt(x: float) -> str:
     return f"{x:.2f}"
+
+
+def _source(settings: dict[str, Any]) -> str:
+    """Where the clean excerpts come from: the soundfont that played them, or the singing synthesiser."""
+    if settings.get("soundfont"):
+        return f"soundfont {settings['soundfont']}"
+    models = ", ".join(f"{voice} → model {model}" for voice, model in settings["models"].items())
+    return f"sung by {settings['renderer']} (catalogs/models.toml: {models})"
 
 
 def markdown(outcome: BenchOutcome, context: dict[str, Any], settings: dict[str, Any], notes: str) -> str:
@@ -110,7 +119,7 @@ def markdown(outcome: BenchOutcome, context: dict[str, Any], settings: dict[str,
         f"torch threads {context['machine']['torch_threads']}, OMP_NUM_THREADS={context['omp_num_threads']}",
         f"- load at start: `{context['uptime']}`",
         f"- material: {settings['part']} part of catalogs/heldout.toml ({', '.join(settings['composers'])}), "
-        f"soundfont {settings['soundfont']}, {settings['excerpts']} excerpts × {settings['seconds']} s at "
+        f"{_source(settings)}, {settings['excerpts']} excerpts × {settings['seconds']} s at "
         f"{settings['sample_rate']} Hz, seed {settings['seed']}",
         f"- overrides on every run: `{settings['overrides']}`",
         "",
@@ -149,11 +158,12 @@ def markdown(outcome: BenchOutcome, context: dict[str, Any], settings: dict[str,
                 f"| gate fell back | {c['fallback_and_worse']} | {c['fallback_but_better']} |",
                 f"| gate kept it | {c['kept_but_worse']} | {c['kept_and_better']} |",
             ]
+    gated = settings.get("kind", "piano")
     lines += [
         "",
         "## Per excerpt (LSD dB / LTAS err. dB)",
         "",
-        "| excerpt | " + " | ".join(r.key for r in outcome.rows) + " | gate (piano) |",
+        "| excerpt | " + " | ".join(r.key for r in outcome.rows) + f" | gate ({gated}) |",
         "|---|" + "---:|" * len(outcome.rows) + "---|",
     ]
     for i, e in enumerate(outcome.excerpts):

@@ -12,15 +12,20 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from shellac.catalogs import Catalog, CollectionConfig, Recording
+from shellac.catalogs.registry import load_registry
+from shellac.jobs import model_overrides
 from shellac.lab.degradation import DegradationParams, degrade
 from shellac.lab.evaluation.metrics import lsd, si_sdr
 from shellac.lab.evaluation.spectral_balance import band_energy_db, ltas_error_db
 from shellac.lab.heldout.chains import heldout_chain
 from shellac.lab.heldout.material import HeldoutPart, RenderSpec, corpus_scores, render_excerpt
+from shellac.lab.heldout.sung import SungSpec, sing_excerpt, voice_for
 from shellac.stages.chain import RecordingJob, job_plan, run_plan
 from shellac.stages.state import load_state
 
 RECORDING_ID = "x"
+MODELS_TOML = Path("catalogs/models.toml")
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class HeldoutExcerpt:
     response_freqs_hz: np.ndarray
     response_db: np.ndarray
     master: Path
+    voice: str = ""  # the singer of a sung excerpt (tenor, soprano); "" for piano
 
 
 def prepare_excerpts(
@@ -50,7 +56,9 @@ def prepare_excerpts(
 ) -> list[HeldoutExcerpt]:
     """Render (or reuse) ``n_excerpts`` clean excerpts round-robin over the part's works and degrade each.
 
-    Excerpt ``i`` draws its render from seed (seed, i), its chain from
+    A part with a soundfont is played on it (piano); one without is sung, tenor
+    and soprano alternating (heldout/sung.py). Excerpt ``i`` draws its render
+    from seed (seed, i), its chain from
     (seed, i, 1) and the chain's noise from (seed, i, 2) — (seed, i, 7, 1) and
     (seed, i, 7, 2) for the validation part, so its chains differ from the
     benchmark's: the set is the same on every machine and rerun. Degraded masters are written as float WAV
@@ -60,13 +68,19 @@ def prepare_excerpts(
     excerpts = []
     for i in range(n_excerpts):
         score = scores[i % len(scores)]
-        spec = RenderSpec(score, str(part.soundfont), sample_rate, seconds, int(hashing_seed(seed, i)))
-        clean = render_excerpt(spec, cache / "renders")
+        voice = "" if part.soundfont else voice_for(i)
+        spec: RenderSpec | SungSpec
+        if voice:
+            spec = SungSpec(score, voice, sample_rate, seconds, int(hashing_seed(seed, i)))
+            clean = sing_excerpt(spec, cache / "renders")
+        else:
+            spec = RenderSpec(score, str(part.soundfont), sample_rate, seconds, int(hashing_seed(seed, i)))
+            clean = render_excerpt(spec, cache / "renders")
         # Validation excerpts get chains of their own: settings chosen on them never see a benchmark chain.
         stream = [seed, i] if part.part == "benchmark" else [seed, i, 7]
         params = heldout_chain(np.random.default_rng([*stream, 1]), sample_rate, seconds)
         result = degrade(clean, sample_rate, params, np.random.default_rng([*stream, 2]))
-        name = f"{i:02d}-{Path(score).stem}"
+        name = f"{i:02d}-{Path(score).stem}" + (f"-{voice}" if voice else "")
         folder = cache / "excerpts" / f"{name}-{spec.key()}-{_params_key(params)}"
         folder.mkdir(parents=True, exist_ok=True)
         master = folder / "master.wav"
@@ -87,6 +101,7 @@ def prepare_excerpts(
                 result.response.freqs_hz,
                 result.response.gain_db,
                 master,
+                voice,
             )
         )
     return excerpts
@@ -132,8 +147,30 @@ def _mono(path: Path, n: int) -> np.ndarray:
     return out
 
 
+def catalog_run(run: ChainRun, voice: str, registry: Path = MODELS_TOML) -> ChainRun:
+    """``run`` as a voice catalog row of singer ``voice``: with the model ``registry`` picks for it.
+
+    The choice goes to ``generative_eq.model`` and to a model-named
+    ``ltas_eq`` reference (shellac.jobs.model_overrides); a model the run's
+    overrides name stands. Piano excerpts (``voice`` "") run the profile as it
+    is: the registry's piano rule names the profile's own model.
+    """
+    if not voice:
+        return run
+    folder = registry.parent
+    config = CollectionConfig(name="heldout", directory=folder, source_root=folder, output_root=folder)
+    catalog = Catalog(folder, config, (), (), load_registry(registry))
+    row = Recording(id=RECORDING_ID, file=f"{RECORDING_ID}.wav", content="voice", voice=voice, line=2)
+    overrides = {k: dict(v) for k, v in run.overrides.items()}
+    return ChainRun(run.profile, model_overrides(catalog, row, run.profile, overrides))
+
+
 def run_chain(excerpt: HeldoutExcerpt, run: ChainRun, models_dir: Path, *, device: str = "cpu") -> RunOutputs:
-    """Restore one excerpt with the chain executor (Prefect-free); finished steps are reused."""
+    """Restore one excerpt with the chain executor (Prefect-free); finished steps are reused.
+
+    A sung excerpt runs as a voice catalog row of its singer (``catalog_run``).
+    """
+    run = catalog_run(run, excerpt.voice)
     work = excerpt.master.parent / run.key()
     job = RecordingJob(
         recording_id=RECORDING_ID,

@@ -1,0 +1,150 @@
+"""Held-out voice: sung material by seed and range, the singer's model, voice rows; the piano path kept."""
+
+import argparse
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from shellac.cli.heldout import cmd_bench_guidance
+from shellac.engine.errors import ParameterError
+from shellac.lab.heldout.bench import BenchOutcome, run_bench, select_rows, with_overrides
+from shellac.lab.heldout.material import corpus_scores, load_heldout
+from shellac.lab.heldout.report import markdown, summary
+from shellac.lab.heldout.runner import ChainRun, catalog_run, prepare_excerpts
+from shellac.lab.heldout.sung import VOICE_RANGES, SungSpec, fit_range, sing_excerpt, sung_line, voice_for
+from shellac.lab.synthesis import midi_to_hz
+from tests.fixtures.bundles import make_tiny_bundle
+
+SR = 16_000  # above twice the chains' highest low-pass (6 kHz), small enough for a quick test
+WORK = "monteverdi/madrigal.3.1.mxl"
+PIANO_REPORT = Path("docs/benchmarks/heldout-piano-cpu")
+
+
+def test_voice_part_is_sung_monteverdi_without_analyses() -> None:
+    part = load_heldout("benchmark", kind="voice")
+    assert part.soundfont is None and part.composers == ("monteverdi",)
+    assert load_heldout("validation", kind="voice").composers == ("josquin",)
+    scores = corpus_scores(part.composers)
+    assert len(scores) == 49 and all(s.endswith(".mxl") for s in scores)  # 48 .rntxt analyses left out
+    assert [voice_for(i) for i in range(4)] == ["tenor", "soprano", "tenor", "soprano"]
+
+
+def test_fit_range_moves_by_octaves() -> None:
+    # +12 puts three of four in C3–A4; 84 is then two octaves high, 52 and 57 stay.
+    assert fit_range([40, 45, 52, 72], "tenor") == [52, 57, 64, 60]
+    assert fit_range([60, 64, 67], "soprano") == [60, 64, 67]  # already in range: no move
+    # +24 and -12 each fit one note; the smaller move wins, and 24 then climbs three octaves.
+    assert fit_range([36, 96], "soprano") == [60, 84]
+
+
+def test_sung_line_is_seeded_and_in_the_singers_range() -> None:
+    for voice in ("tenor", "soprano"):
+        spec = SungSpec(WORK, voice, SR, 3.0, 11)
+        notes = sung_line(spec, np.random.default_rng(spec.seed))
+        assert notes == sung_line(spec, np.random.default_rng(spec.seed))
+        lo, hi = VOICE_RANGES[voice]
+        assert len(notes) >= 4 and all(lo <= n.midi <= hi for n in notes)
+        assert all(0.0 <= n.start_s and n.start_s + n.duration_s <= 2.7 + 1e-9 for n in notes)
+        assert notes[0].start_s == 0.0 and sum(n.duration_s for n in notes) >= 0.75 * 2.7  # sung, not rests
+    other = sung_line(SungSpec(WORK, "tenor", SR, 3.0, 12), np.random.default_rng(12))
+    assert [n.midi for n in other] != [n.midi for n in sung_line(spec, np.random.default_rng(11))]
+
+
+def _f0_hz(x: np.ndarray, sr: int, lo_hz: float, hi_hz: float) -> float:
+    """Autocorrelation pitch of the loudest 100 ms frame."""
+    hop = sr // 10
+    frames = x[: x.size // hop * hop].reshape(-1, hop)
+    frame = frames[int(np.argmax((frames**2).sum(1)))]
+    ac = np.correlate(frame, frame, "full")[hop - 1 :]
+    lags = np.arange(int(sr / hi_hz), int(sr / lo_hz) + 1)
+    return sr / float(lags[int(np.argmax(ac[lags]))])
+
+
+def test_sung_excerpt_is_cached_peak_half_and_sings_in_range(tmp_path: Path) -> None:
+    spec = SungSpec(WORK, "soprano", SR, 2.0, 5)
+    x = sing_excerpt(spec, tmp_path / "a")
+    assert x.shape == (2 * SR,) and np.max(np.abs(x)) == pytest.approx(0.5, abs=1e-6)
+    assert np.allclose(x, sing_excerpt(spec, tmp_path / "a"), atol=1e-7)  # from the cache
+    assert np.allclose(x, sing_excerpt(spec, tmp_path / "b"), atol=1e-7)  # rendered again: same
+    assert spec.key() != SungSpec(WORK, "tenor", SR, 2.0, 5).key()
+    lo, hi = (float(midi_to_hz(m)) for m in VOICE_RANGES["soprano"])
+    f0 = _f0_hz(x, SR, lo / 1.1, hi * 1.1)
+    assert lo / 1.06 <= f0 <= hi * 1.06  # a semitone's slack for vibrato
+
+
+def test_singers_model_comes_from_the_registry() -> None:
+    run = catalog_run(ChainRun("voice", {"generative_eq": {"n_steps": 8}}), "tenor")
+    assert run.overrides == {"generative_eq": {"n_steps": 8, "model": "tenor"},
+                             "ltas_eq": {"reference": "model:tenor"}}
+    soprano = catalog_run(ChainRun("voice-ltas"), "soprano")
+    assert soprano.overrides == {"ltas_eq": {"reference": "model:soprano"}}
+    explicit = ChainRun("voice", {"generative_eq": {"model": "voice"}})
+    assert catalog_run(explicit, "tenor").overrides["generative_eq"] == {"model": "voice"}
+    piano = ChainRun("piano", {"generative_eq": {"sigma_y": 0.0}})
+    assert catalog_run(piano, "") == piano
+
+
+def test_voice_rows_name_the_voice_profiles() -> None:
+    rows = {r.key: r for r in select_rows(None, "voice")}
+    assert list(rows) == ["input", "ltas_eq", "chain_eq", "babe2", "babe2_gated", "babe2_sy0",
+                          "babe2_sy0_gated"]
+    assert {k: (r.run.profile if r.run else None, r.output) for k, r in rows.items()} == {
+        "input": (None, "access"), "ltas_eq": ("voice-ltas", "access"), "chain_eq": ("voice-ltas", "access"),
+        "babe2": ("voice", "generative"), "babe2_gated": ("voice", "access"),
+        "babe2_sy0": ("voice", "generative"), "babe2_sy0_gated": ("voice", "access")}
+    assert rows["babe2"].label == "LTAS-EQ + BABE-2 (profile voice), generative output"
+    assert rows["ltas_eq"].label == "LTAS-EQ (profile voice-ltas)"
+    assert rows["babe2_sy0"].run.overrides == {"generative_eq": {"sigma_y": 0.0}}  # type: ignore[union-attr]
+    with pytest.raises(ParameterError, match="unknown held-out kind"):
+        select_rows(None, "organ")
+
+
+def test_piano_rows_and_report_are_unchanged() -> None:
+    """The committed piano report's rows and markdown come out of today's code byte for byte."""
+    saved = json.loads(PIANO_REPORT.with_suffix(".json").read_text(encoding="utf-8"))
+    rows = select_rows(list(saved["rows"]))
+    assert {r.key: {"label": r.label, "profile": r.run.profile if r.run else None, "output": r.output}
+            for r in rows} == saved["rows"]
+    outcome = BenchOutcome(rows, [SimpleNamespace(name=e["name"]) for e in saved["excerpts"]])  # type: ignore[misc]
+    outcome.scores = {r.key: [e["scores"][r.key] for e in saved["excerpts"]] for r in rows}
+    outcome.gates = {r.key: [e["gates"].get(r.key) for e in saved["excerpts"]] for r in rows}
+    assert summary(outcome)["means"]["babe2"]["lsd_db"] == pytest.approx(20.63, abs=0.005)
+    text = PIANO_REPORT.with_suffix(".md").read_text(encoding="utf-8")
+    settings = saved["settings"]
+    # JSON sorts keys; the CLI gives the overrides in its own order (steps, then filter iterations).
+    settings["overrides"] = {"generative_eq": {"n_steps": 8, "filter_iters": 25}}
+    assert markdown(outcome, saved["context"], settings, text.splitlines()[2]) == text
+
+
+def test_bench_guidance_refuses_voice() -> None:
+    with pytest.raises(ParameterError, match="piano profile only; --kind voice"):
+        cmd_bench_guidance(argparse.Namespace(kind="voice", part="validation"))
+
+
+def test_voice_bench_end_to_end_on_tiny_models(tmp_path: Path) -> None:
+    """Two sung excerpts through voice-ltas and voice with random-weight tenor and soprano models."""
+    models = tmp_path / "models"
+    for key in ("tenor", "soprano"):
+        make_tiny_bundle(models, key, sample_rate=SR, segment_length=32768)
+    part = load_heldout("benchmark", kind="voice")
+    excerpts = prepare_excerpts(part, 2, 2.0, SR, 0, tmp_path / "cache", log=lambda _: None)
+    assert [(e.name, e.voice) for e in excerpts] == [
+        ("00-madrigal.3.1-tenor", "tenor"), ("01-madrigal.3.10-soprano", "soprano")]
+    again = prepare_excerpts(part, 2, 2.0, SR, 0, tmp_path / "cache2", log=lambda _: None)
+    assert all(np.array_equal(a.degraded, b.degraded) for a, b in zip(excerpts, again, strict=True))
+    rows = select_rows(["input", "ltas_eq", "babe2", "babe2_gated"], "voice")
+    fast = {"generative_eq": {"n_steps": 2, "filter_iters": 2}}
+    outcome = run_bench(excerpts, rows, models, overrides=fast, log=lambda _: None)
+    means = outcome.means()
+    assert set(means) == {"input", "ltas_eq", "babe2", "babe2_gated"}
+    assert all(np.isfinite(v) for m in means.values() for v in m.values())
+    assert means["input"]["lsd_db"] > 0 and means["input"]["lsd_db"] != means["ltas_eq"]["lsd_db"]
+    # Each excerpt ran with its own singer's model, for the EQ reference and the prior.
+    for e in excerpts:
+        run = catalog_run(with_overrides(ChainRun("voice"), fast), e.voice)
+        state = json.loads((e.master.parent / run.key() / "state.json").read_text(encoding="utf-8"))
+        assert state["stages"]["generative_eq"]["metrics"]["model"] == e.voice
+        assert state["stages"]["ltas_eq"]["params"]["reference"] == f"model:{e.voice}"
