@@ -42,7 +42,8 @@ import make_demo  # noqa: E402  (scripts/ is not a package; reuse its score help
 
 from shellac.engine.atomic import atomic_write_json  # noqa: E402
 from shellac.engine.audio_io import write_audio  # noqa: E402
-from shellac.lab.synthesis import VOWELS, SungNote, Voice, render_melody  # noqa: E402
+from shellac.lab.synthesis import VOWELS, SungNote, render_melody  # noqa: E402
+from shellac.lab.synthesis.singers import random_singer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 HELDOUT_TOML = REPO / "catalogs" / "heldout.toml"
@@ -316,15 +317,7 @@ def render_voice(rng: np.random.Generator, part: str, pool: list[str], sr: int, 
                 end = min(float(to_s(off + length)), clip_s - 0.3)
                 notes.append(SungNote(begin, max(end - begin, 0.08), pitch + transpose, vowel,
                                       float(np.clip(rng.normal(0.75, 0.1), 0.3, 1.0))))
-            voice = Voice(
-                formant_set="female" if part == "soprano" else "male",
-                vibrato_rate_hz=float(rng.uniform(5.0, 6.0)),
-                vibrato_cents=float(rng.uniform(30.0, 60.0)),
-                breath=float(rng.uniform(0.01, 0.06)),
-                jitter=float(rng.uniform(0.002, 0.008)),
-                shimmer=float(rng.uniform(0.02, 0.06)),
-                formant_tuning=part == "soprano",
-            )
+            voice = random_singer(part, rng)
             audio = render_melody(notes, voice, sample_rate=sr, seed=int(rng.integers(2**31)), tail_s=0.0)
             audio = np.pad(audio, (0, max(0, int(clip_s * sr) - audio.size)))[: int(clip_s * sr)]
             settings = {"renderer": "shellac.lab.synthesis",

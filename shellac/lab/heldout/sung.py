@@ -16,7 +16,8 @@ from shellac.lab.heldout.material import (
     spec_key,
     store_excerpt,
 )
-from shellac.lab.synthesis import VOWELS, SungNote, Voice, render_melody
+from shellac.lab.synthesis import VOWELS, SungNote, render_melody
+from shellac.lab.synthesis.singers import random_singer
 
 Line = list[tuple[float, float, int]]  # (offset, length, MIDI pitch) of a part's notes, quarter notes
 VOICES = ("tenor", "soprano")
@@ -26,14 +27,6 @@ SING_VERSION = 2  # bump when the singing changes, so cached renders are not reu
 MIN_NOTES = 4  # a window with fewer notes is drawn again
 MIN_SUNG = 0.75  # ... and one whose notes sing less than this share of the excerpt
 RELEASE_S = 0.3  # the last note ends this long before the excerpt does, so its release fits
-SINGER_DRAWS = {
-    "vibrato_rate_hz": (5.0, 6.0),
-    "vibrato_cents": (30.0, 60.0),
-    "breath": (0.01, 0.06),
-    "jitter": (0.002, 0.008),
-    "shimmer": (0.02, 0.06),
-}
-"""Uniform ranges of the singer's Voice fields: those of the voice training data's singers."""
 
 
 @dataclass(frozen=True)
@@ -124,13 +117,6 @@ def sung_line(spec: SungSpec, rng: np.random.Generator) -> list[SungNote]:
     return notes
 
 
-def singer(voice: str, rng: np.random.Generator) -> Voice:
-    """A seeded singer of ``voice``, drawn from SINGER_DRAWS in that order."""
-    drawn = {name: float(rng.uniform(lo, hi)) for name, (lo, hi) in SINGER_DRAWS.items()}
-    return Voice(formant_set="female" if voice == "soprano" else "male", formant_tuning=voice == "soprano",
-                 **drawn)
-
-
 def sing_excerpt(spec: SungSpec, cache: Path) -> np.ndarray:
     """The clean mono sung excerpt of ``spec`` (float64 at ``spec.sample_rate`` Hz, peak CLEAN_PEAK), cached.
 
@@ -147,8 +133,8 @@ def sing_excerpt(spec: SungSpec, cache: Path) -> np.ndarray:
     for _ in range(8):
         notes = sung_line(spec, rng)
         audio = render_melody(
-            notes, singer(spec.voice, rng), sample_rate=spec.sample_rate, seed=int(rng.integers(2**31)),
-            tail_s=0.0,
+            notes, random_singer(spec.voice, rng), sample_rate=spec.sample_rate,
+            seed=int(rng.integers(2**31)), tail_s=0.0,
         )
         excerpt = np.zeros(n)
         excerpt[: min(n, audio.size)] = audio[:n]
