@@ -223,7 +223,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """Check models, references, Prefect (pools, limit, deployments), GPU, disk and access; exit 1
     if anything would stop a run."""
     from shellac.cli.doctor import run_checks
-    from shellac.flows.readiness import check_server, check_stage_data
+    from shellac.flows.readiness import PREFECT_YAML, check_server, check_stage_data
 
     checks: list[Any] = run_checks(
         Path(args.catalog_dir) if args.catalog_dir else None,
@@ -234,8 +234,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         checks += check_stage_data(Path(args.catalog_dir), Path(args.models_dir) if args.models_dir else None)
     # Pools, workers, the gpu limit and deployments, when PREFECT_API_URL names a server that answers.
     if not any(c.name == "prefect API" and c.level == "fail" for c in checks):
-        checks += check_server(Path(__file__).resolve().parent.parent / "prefect.yaml",
-                               os.environ.get("PREFECT_API_URL"))
+        checks += check_server(PREFECT_YAML, os.environ.get("PREFECT_API_URL"))
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
     for check in checks:
         print(f"[{marks[check.level]}] {check.name}: {check.detail}")

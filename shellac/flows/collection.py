@@ -10,6 +10,7 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.client.orchestration import get_client
+from prefect.exceptions import FailedRun
 from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
@@ -115,7 +116,26 @@ def final_state(summary: dict[str, Any], summary_path: Path) -> State[Any]:
     if not problems:
         return Completed(message=f"{summary['done']} of {n} recordings done; summary: {summary_path}",
                          data=summary)
-    return Failed(message=f"{'; '.join(problems)}; summary: {summary_path}", data=summary)
+    message = f"{'; '.join(problems)}; summary: {summary_path}"
+    return Failed(message=message, data=CollectionFailed(message, summary))
+
+
+class CollectionFailed(FailedRun):
+    """A collection run that ended Failed (a recording failed, was cancelled or is unfinished, or a
+    catalog row was rejected), with its summary.
+
+    The Failed state carries this rather than the bare summary: a worker's flow-run process raises
+    the data of a Failed final state as an exception, and a dict cannot be raised (Prefect logs a
+    ``TypeError`` traceback instead). As a ``FailedRun`` it is logged as one line
+    (``shellac.flows.logs``).
+    """
+
+    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+    def __reduce__(self) -> tuple[type[CollectionFailed], tuple[str, dict[str, Any]]]:
+        return type(self), (str(self), self.summary)
 
 
 class CollectionRunError(ShellacError):
@@ -125,6 +145,8 @@ class CollectionRunError(ShellacError):
 def summary_of(final: State[Any]) -> dict[str, Any]:
     """The summary a collection run's final state carries; its error if it carries none."""
     data = final.result(raise_on_failure=False)
+    if isinstance(data, CollectionFailed):
+        return data.summary
     if isinstance(data, BaseException):
         raise data
     if not isinstance(data, dict):

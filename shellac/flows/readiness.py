@@ -9,6 +9,7 @@ from typing import Literal
 
 import yaml
 
+import shellac
 from shellac.catalogs import load_catalog
 from shellac.engine.errors import ShellacError
 from shellac.flows.fanout import is_online
@@ -20,6 +21,9 @@ from shellac.stages.models import ModelStore
 from shellac.stages.registry import get_stage
 
 Level = Literal["ok", "warn", "fail"]
+
+# The deployments of the checkout this Shellac is imported from: prefect.yaml at its root.
+PREFECT_YAML = Path(shellac.__file__).resolve().parent.parent / "prefect.yaml"
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
+import pytest
 from prefect.client.schemas.objects import FlowRun
+from prefect.exceptions import FailedRun
 
-from shellac.flows.collection import final_state
+from shellac.flows.collection import CollectionFailed, final_state, summary_of
 from shellac.flows.fanout import Segment, overhead, route
 from shellac.flows.summary import orchestration, orchestration_lines
 from shellac.stages.registry import STAGES
@@ -51,7 +54,21 @@ def test_a_collection_run_is_red_unless_every_recording_is_done() -> None:
     assert bad.is_failed()
     assert bad.message == ("1 of 4 recordings failed; 1 cancelled; 1 unfinished; 1 catalog row(s) rejected; "
                            "summary: /out/c/summary.json")
-    assert bad.result(raise_on_failure=False)["outcomes"]["b"] == "failed"  # the summary travels along
+    assert summary_of(bad)["outcomes"]["b"] == "failed"  # the summary travels along
+
+
+def test_a_failed_collection_run_raises_one_line_not_a_type_error() -> None:
+    """A worker's flow-run process raises a Failed final state's data (Prefect's engine calls
+    ``state.result()``); the collection's summary must come out as a ``FailedRun`` the log filter
+    shortens, not as Prefect's "dict cannot be resolved into an exception" TypeError."""
+    summary = _summary({"a": "done", "b": "failed"})
+    bad = final_state(summary, Path("/out/c/summary.json"))
+    with pytest.raises(CollectionFailed) as raised:
+        bad.result()
+    assert isinstance(raised.value, FailedRun) and raised.value.summary == summary
+    assert str(raised.value) == "1 of 2 recordings failed; summary: /out/c/summary.json"
+    again = pickle.loads(pickle.dumps(raised.value))  # result persistence pickles it
+    assert (str(again), again.summary) == (str(raised.value), summary)
 
 
 def _run(created: float, started: float, ended: float) -> FlowRun:

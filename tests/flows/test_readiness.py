@@ -11,7 +11,8 @@ from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, WorkPoo
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 
-from shellac.flows.readiness import check_server, check_stage_data, expected_deployments
+from shellac.cli.main import main
+from shellac.flows.readiness import PREFECT_YAML, check_server, check_stage_data, expected_deployments
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,3 +66,21 @@ def test_server_checks_name_what_is_missing() -> None:
             client.delete_work_pool("gpu")
     assert found["work pool cpu"].level == "warn" and "no worker online" in found["work pool cpu"].detail
     assert found["gpu limit"].level == "ok" and found["gpu limit"].detail == "2 slot(s), 0 in use"
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_doctor_checks_the_server_against_the_checkouts_prefect_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a server configured, `shellac doctor` reads prefect.yaml at the repository root (it
+    once looked in shellac/ and stopped with FileNotFoundError) and names the missing pieces."""
+    assert PREFECT_YAML == REPO / "prefect.yaml"
+    monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
+    with get_client(sync_client=True) as client:
+        for pool in ("cpu", "gpu"):
+            with contextlib.suppress(ObjectNotFound):
+                client.delete_work_pool(pool)
+    assert main(["doctor", "--models-dir", str(tmp_path / "m"), "--output", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] work pool cpu: missing on the server" in out
+    assert "[FAIL] deployments:" in out and "restore-recording-cpu" in out
