@@ -94,13 +94,20 @@ def tag_names(keys: list[str]) -> dict[str, str]:
     return names
 
 
+def _made_by(record: Mapping[str, Any]) -> str:
+    """Which code made a stage's output: its manual version and the hash of its source (state.json)."""
+    code = record.get("code_hash")
+    return f"stage version {record.get('version')}" + (f", code {str(code)[:12]}" if code else "")
+
+
 def _event(record: Mapping[str, Any]) -> dict[str, Any]:
     name = str(record["stage"])
     gate = record.get("metrics", {}).get("quality_gate")
     detail = {"eventOutcomeDetail": gate_summary(gate), "qualityGate": gate} if gate else {}
     return {
         "eventType": EVENT_TYPES.get(name, "modification"),
-        "eventDetail": f"shellac stage {name} (stage version {record.get('version')})",
+        "eventDetail": f"shellac stage {name} ({_made_by(record)})",
+        "codeHash": record.get("code_hash"),
         "stage": name,
         "eventDateTime": record.get("ended") or record.get("started"),
         "start": record.get("started"),
@@ -140,7 +147,7 @@ def _coding_history(ctx: StageContext, out_rate: int, bit_depth: int, channels: 
     for record in ctx.history:
         lines.append(coding_history_line(
             sample_rate=src_rate, bit_depth=32, channels=channels,
-            text=f"{AGENT} {__version__} {record['stage']} (stage version {record.get('version')})"))
+            text=f"{AGENT} {__version__} {record['stage']} ({_made_by(record)})"))
     lines.append(coding_history_line(sample_rate=out_rate, bit_depth=bit_depth, channels=channels,
                                      text=f"{AGENT} {__version__} tag"))
     return "".join(lines)
@@ -187,8 +194,9 @@ def _write_wav(path: Path, audio: Path, gain: float, out_rate: int, params: TagP
 
 
 def _stage_json(record: Mapping[str, Any]) -> str:
-    return json.dumps({"version": record.get("version"), "params": record.get("params", {}),
-                       "model_sha256": record.get("model_hash")}, sort_keys=True)
+    return json.dumps({"version": record.get("version"), "code_hash": record.get("code_hash"),
+                       "params": record.get("params", {}), "model_sha256": record.get("model_hash")},
+                      sort_keys=True)
 
 
 def _write_flac(path: Path, audio: Path, gain: float, out_rate: int, params: TagParams, ctx: StageContext,

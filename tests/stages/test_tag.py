@@ -93,11 +93,15 @@ def test_wav_deliverable_has_bext_and_id3(catalog_dir: Path) -> None:
     assert len(bext.originator_reference) == 32
     assert bext.origination_date[:2] == "20" and bext.origination_time.count("-") == 2
     lines = bext.coding_history.split("\r\n")
+    # Each stage line names the code that made its output (the code hash in state.json; coding
+    # history text has its commas turned into semicolons).
+    code = {k: v["code_hash"][:12] for k, v in json.loads((rec / "state.json").read_text())["stages"].items()}
+    assert all(len(c) == 12 for c in code.values())
     assert lines == [
         "A=PCM,F=22050,W=16,M=mono,T=master a.wav",
-        "A=PCM,F=22050,W=32,M=mono,T=Shellac 0.1.0 ingest (stage version 2)",
-        "A=PCM,F=22050,W=32,M=mono,T=Shellac 0.1.0 denoise (stage version 4)",
-        "A=PCM,F=22050,W=32,M=mono,T=Shellac 0.1.0 ltas_eq (stage version 2)",
+        f"A=PCM,F=22050,W=32,M=mono,T=Shellac 0.1.0 ingest (stage version 2; code {code['ingest']})",
+        f"A=PCM,F=22050,W=32,M=mono,T=Shellac 0.1.0 denoise (stage version 4; code {code['denoise']})",
+        f"A=PCM,F=22050,W=32,M=mono,T=Shellac 0.1.0 ltas_eq (stage version 2; code {code['ltas_eq']})",
         "A=PCM,F=22050,W=16,M=mono,T=Shellac 0.1.0 tag",
         "",
     ]
