@@ -30,7 +30,13 @@ class DenoiseParams(StageParams):
     click_ar_order: int = Field(default=_D.order, ge=4, le=128, description="AR model order, samples.")
     max_gap_ms: float = Field(
         default=_D.max_gap_ms, gt=0, le=20,
-        description="Longest gap repaired by LSAR interpolation, ms; longer ones await inpainting.",
+        description="Longest single gap; clusters up to four times it are solved by LSAR, longer ones "
+        "await inpainting.",
+    )
+    long_gaps: Literal["lsar", "inpaint"] = Field(
+        default=_D.long_gaps,
+        description="Gaps longer than max_gap_ms and scratch pieces: 'lsar' fills them here (no inpaint "
+        "stage follows, so no click is left for EQ to boost); 'inpaint' leaves them to the inpaint stage.",
     )
     click_block_ms: float = Field(
         default=_D.block_ms, ge=10, le=500, description="Length of the blocks each AR model is fitted on, ms."
@@ -81,6 +87,7 @@ def run(inputs: Mapping[str, Path], params: DenoiseParams, ctx: StageContext) ->
     declick_settings = DeclickSettings(
         threshold=params.click_threshold, order=params.click_ar_order, max_gap_ms=params.max_gap_ms,
         block_ms=params.click_block_ms, pad_ms=params.click_pad_ms, click_ms=params.click_max_ms,
+        long_gaps=params.long_gaps,
     ) if params.declick else None
     gate_settings = GateSettings(
         stationary=params.stationary, prop_decrease=params.prop_decrease, n_std_thresh=params.n_std_thresh,

@@ -15,6 +15,8 @@ from shellac.engine.dsp.lsar import backward_error, fit_ar_blocks, lsar_fill, pr
 from shellac.engine.errors import ParameterError
 
 ClickStatus = Literal["repaired", "needs_inpainting"]
+# What becomes of gaps longer than max_gap_ms and of scratches: filled here, or left for inpainting.
+LongGaps = Literal["lsar", "inpaint"]
 # 1 / Phi^-1(3/4): turns a median absolute deviation into a Gaussian standard deviation.
 MAD_TO_STD = 1.4826
 # Scale floor (full scale = 1): below a 24-bit LSB nothing is worth calling a click.
@@ -96,6 +98,32 @@ def _merge(starts: np.ndarray, ends: np.ndarray, distance: int) -> tuple[np.ndar
     new = np.concatenate([[True], starts[1:] - ends[:-1] > distance])
     group = np.cumsum(new) - 1
     return starts[new], np.maximum.reduceat(ends, np.flatnonzero(new))[: group[-1] + 1]
+
+
+def _fill_spans(
+    starts: np.ndarray, ends: np.ndarray, max_gap: int, span: int, long_gaps: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The spans to fill and, per gap, the index of the span holding it.
+
+    ``"inpaint"``: the gaps as found. ``"lsar"``: pieces of one scratch (within
+    ``max_gap + span`` of each other) that hold a gap longer than ``max_gap`` or
+    together span more than SCRATCH_GAPS ``max_gap`` become one span from the first
+    piece's start to the last one's end.
+    """
+    if long_gaps == "inpaint" or len(starts) == 0:
+        return starts, ends, np.arange(len(starts))
+    g_starts, g_ends = _merge(starts, ends, max_gap + span)
+    group = np.searchsorted(g_starts, starts, side="right") - 1
+    long_piece = np.zeros(len(g_starts), dtype=bool)
+    np.logical_or.at(long_piece, group, (ends - starts) > max_gap)
+    whole = long_piece | ((g_ends - g_starts) > SCRATCH_GAPS * max_gap)
+    keep = ~whole[group]
+    f_starts = np.concatenate([starts[keep], g_starts[whole]])
+    f_ends = np.concatenate([ends[keep], g_ends[whole]])
+    order = np.argsort(f_starts, kind="stable")
+    f_starts, f_ends = f_starts[order], f_ends[order]
+    span_of = np.searchsorted(f_starts, starts, side="right") - 1
+    return f_starts, f_ends, span_of
 
 
 def _normalised(err: np.ndarray, window: int) -> np.ndarray:
@@ -266,6 +294,7 @@ def declick(
     merge_ms: float = 0.3,
     click_ms: float = 1.5,
     scale_ms: float = 10.0,
+    long_gaps: LongGaps = "lsar",
 ) -> tuple[np.ndarray, ClickMap]:
     """Detect clicks and crackle and repair the short ones by LSAR interpolation.
 
@@ -291,12 +320,15 @@ def declick(
     is dropped. The repair models are refitted with every gap bridged.
     Channels share one gap map (a 78 is a mono groove).
 
-    Repair: gaps of at most ``max_gap_ms`` are filled by least-squares AR
-    interpolation. Longer gaps, and clusters of gaps whose contexts overlap
-    and whose span exceeds four ``max_gap_ms``, are left unchanged and
-    marked ``needs_inpainting``, as are pieces of one scratch (found apart,
-    within ``max_gap_ms + click_ms`` of each other) spanning more than three
-    ``max_gap_ms``.
+    Repair: gaps are filled by least-squares AR interpolation, each cluster of
+    gaps whose contexts overlap solved together. Clusters spanning more than
+    four ``max_gap_ms`` are left unchanged and marked ``needs_inpainting``.
+    With ``long_gaps="inpaint"`` (a chain whose inpaint stage fills them), so
+    are clusters holding a gap longer than ``max_gap_ms`` and pieces of one
+    scratch (found apart, within ``max_gap_ms + click_ms`` of each other)
+    spanning more than three ``max_gap_ms``; with ``"lsar"`` (the default: no
+    inpainting follows) those are filled too, so no click is left for an
+    equaliser to boost.
 
     Parameters
     ----------
@@ -314,6 +346,9 @@ def declick(
     click_ms, scale_ms
         Longest click bracketed by one onset and end, and length of the
         window the errors' robust scale is taken over, milliseconds.
+    long_gaps
+        ``"lsar"``: fill long gaps and scratch pieces up to the cluster limit;
+        ``"inpaint"``: leave them for an inpainting stage.
 
     Returns
     -------
@@ -332,6 +367,8 @@ def declick(
     merge = int(round(merge_ms * sample_rate / 1000))
     span = int(round(click_ms * sample_rate / 1000))
     window = int(round(scale_ms * sample_rate / 1000))
+    if long_gaps not in ("lsar", "inpaint"):
+        raise ParameterError(f"long_gaps must be 'lsar' or 'inpaint', got {long_gaps!r}")
     if threshold <= 0 or order < 2 or max_gap < 1 or span < 0 or window < 1:
         raise ParameterError(f"bad declick settings: threshold {threshold}, order {order}, "
                              f"max_gap {max_gap}, click {span}, scale window {window} samples")
@@ -342,7 +379,7 @@ def declick(
         raise ParameterError(f"audio of {x.shape[1]} samples is shorter than one AR block ({block})")
     settings = {"threshold": threshold, "order": order, "max_gap_ms": max_gap_ms,
                 "block_ms": block_ms, "pad_ms": pad_ms, "merge_ms": merge_ms,
-                "click_ms": click_ms, "scale_ms": scale_ms}
+                "click_ms": click_ms, "scale_ms": scale_ms, "long_gaps": long_gaps}
 
     coeffs = np.stack([fit_ar_blocks(ch, order, block) for ch in x])
     first = np.zeros(x.shape[1], dtype=bool)
@@ -365,28 +402,31 @@ def declick(
     starts, ends = starts[~periodic], ends[~periodic]
     peaks = _run_max(stat, starts, ends) if len(starts) else np.zeros(0)
 
-    # Gaps whose p-sample contexts touch are solved together.
-    c_starts, c_ends = _merge(starts, ends, order)
-    gap_cluster = np.searchsorted(c_starts, starts, side="right") - 1
-    too_long = (ends - starts) > max_gap
-    bad_cluster = np.zeros(len(c_starts), dtype=bool)
-    np.logical_or.at(bad_cluster, gap_cluster, too_long)
-    bad_cluster |= (c_ends - c_starts) > MAX_CLUSTER_GAPS * max_gap
-    # A long scratch is found as several pieces (each bracket spans at most click_ms): pieces
-    # within max_gap + click_ms of a long gap, or of each other over more than SCRATCH_GAPS
-    # max_gaps, are one scratch, left to inpainting.
-    s_starts, s_ends = _merge(c_starts, c_ends, max_gap + span)
-    scratch = (s_ends - s_starts) > SCRATCH_GAPS * max_gap
-    np.logical_or.at(scratch, np.searchsorted(s_starts, c_starts, side="right") - 1, bad_cluster)
-    bad_cluster |= scratch[np.searchsorted(s_starts, c_starts, side="right") - 1]
+    # What is filled: the gaps themselves, or (long_gaps="lsar") each scratch as one whole span, so
+    # the noise between its pieces goes too. Spans whose p-sample contexts touch are solved together.
+    fill_starts, fill_ends, span_of = _fill_spans(starts, ends, max_gap, span, long_gaps)
+    c_starts, c_ends = _merge(fill_starts, fill_ends, order)
+    gap_cluster = (np.searchsorted(c_starts, fill_starts, side="right") - 1)[span_of]
+    # The cluster limit bounds LSAR's dense solves (memory grows with the span squared).
+    bad_cluster = (c_ends - c_starts) > MAX_CLUSTER_GAPS * max_gap
+    if long_gaps == "inpaint":
+        np.logical_or.at(bad_cluster, gap_cluster, (ends - starts) > max_gap)
+        # A long scratch is found as several pieces (each bracket spans at most click_ms):
+        # pieces within max_gap + click_ms of a long gap, or of each other over more than
+        # SCRATCH_GAPS max_gaps, are one scratch, left to inpainting.
+        s_starts, s_ends = _merge(c_starts, c_ends, max_gap + span)
+        scratch = (s_ends - s_starts) > SCRATCH_GAPS * max_gap
+        np.logical_or.at(scratch, np.searchsorted(s_starts, c_starts, side="right") - 1, bad_cluster)
+        bad_cluster |= scratch[np.searchsorted(s_starts, c_starts, side="right") - 1]
     fix = ~bad_cluster
     missing = np.zeros(x.shape[1], dtype=bool)
-    for s, e in zip(starts[~bad_cluster[gap_cluster]], ends[~bad_cluster[gap_cluster]], strict=True):
+    fill_cluster = np.searchsorted(c_starts, fill_starts, side="right") - 1
+    for s, e in zip(fill_starts[fix[fill_cluster]], fill_ends[fix[fill_cluster]], strict=True):
         missing[s:e] = True
     # The repair models are fitted with every gap bridged: a click found only in the second
     # pass would otherwise shape the model that fills it.
     flagged = np.zeros(x.shape[1], dtype=bool)
-    for s, e in zip(starts, ends, strict=True):
+    for s, e in zip(fill_starts, fill_ends, strict=True):
         flagged[s:e] = True
     if not np.array_equal(flagged, first):
         coeffs = np.stack([fit_ar_blocks(_bridge(ch, flagged), order, block) for ch in x])

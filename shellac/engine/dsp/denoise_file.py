@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from shellac.engine.audio_io import probe
-from shellac.engine.dsp.declick import Click, ClickMap, declick
+from shellac.engine.dsp.declick import Click, ClickMap, LongGaps, declick
 from shellac.engine.dsp.denoise import gate
 from shellac.engine.stream import Chunk, map_file
 
@@ -29,6 +29,7 @@ class DeclickSettings:
     block_ms: float = 150.0
     pad_ms: float = 0.1
     click_ms: float = 1.5
+    long_gaps: LongGaps = "lsar"
 
 
 @dataclass(frozen=True)
