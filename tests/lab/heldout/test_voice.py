@@ -111,7 +111,10 @@ def test_piano_rows_and_report_are_unchanged() -> None:
     outcome = BenchOutcome(rows, [SimpleNamespace(name=e["name"]) for e in saved["excerpts"]])  # type: ignore[misc]
     outcome.scores = {r.key: [e["scores"][r.key] for e in saved["excerpts"]] for r in rows}
     outcome.gates = {r.key: [e["gates"].get(r.key) for e in saved["excerpts"]] for r in rows}
-    assert summary(outcome)["means"]["babe2"]["lsd_db"] == pytest.approx(20.63, abs=0.005)
+    # The summary recomputed from the saved scores is the saved one (means, wins, gate counts).
+    recomputed = summary(outcome)
+    assert recomputed["means"] == saved["summary"]["means"]
+    assert recomputed["wins"] == saved["summary"]["wins"]
     text = PIANO_REPORT.with_suffix(".md").read_text(encoding="utf-8")
     settings = saved["settings"]
     # JSON sorts keys; the CLI gives the overrides in its own order (steps, then filter iterations).
