@@ -111,7 +111,7 @@ def test_piano_rows_and_report_are_unchanged() -> None:
     outcome = BenchOutcome(rows, [SimpleNamespace(name=e["name"]) for e in saved["excerpts"]])  # type: ignore[misc]
     outcome.scores = {r.key: [e["scores"][r.key] for e in saved["excerpts"]] for r in rows}
     outcome.gates = {r.key: [e["gates"].get(r.key) for e in saved["excerpts"]] for r in rows}
-    # The summary recomputed from the saved scores is the saved one (means, wins, gate counts).
+    # The summary recomputed from the saved scores is the saved one (means and win rates).
     recomputed = summary(outcome)
     assert recomputed["means"] == saved["summary"]["means"]
     assert recomputed["wins"] == saved["summary"]["wins"]
