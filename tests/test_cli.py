@@ -193,3 +193,11 @@ def test_bench_help_names_every_row(capsys: pytest.CaptureFixture[str]) -> None:
         main(["bench", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert all(key in text for key in VARIANT_KEYS)
+
+
+def test_invalid_settings_name_the_field(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # A value the settings model refuses is bad input: one line naming the field, exit status 2.
+    assert main(["train", str(tmp_path), str(tmp_path / "out"), "--spectral-weighting-db", "-3"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("shellac: error: invalid TrainConfig: spectral_weighting_db: Input should be greater "
+                   "than or equal to 0 (got -3.0)\n")

@@ -6,6 +6,8 @@ import logging
 import sys
 import traceback
 
+from pydantic import ValidationError
+
 from shellac.engine.errors import ShellacError
 
 DEBUG_HINT = "run with --debug for the traceback"
@@ -52,6 +54,12 @@ def report_error(exc: BaseException, *, debug: bool) -> int:
         traceback.print_exception(exc, file=sys.stderr)
     if isinstance(exc, ShellacError):
         print(f"shellac: error: {exc}", file=sys.stderr)
+        return 2
+    if isinstance(exc, ValidationError):
+        # A bad option or setting: name each field and what it must be, on one line.
+        fields = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or exc.title}: {e['msg']} "
+                           f"(got {e.get('input')!r})" for e in exc.errors())
+        print(f"shellac: error: invalid {exc.title}: {fields}", file=sys.stderr)
         return 2
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     print(f"shellac: error: {type(exc).__name__}: {message}" + ("" if debug else f" ({DEBUG_HINT})"),
