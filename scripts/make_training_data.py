@@ -42,8 +42,8 @@ import make_demo  # noqa: E402  (scripts/ is not a package; reuse its score help
 
 from shellac.engine.atomic import atomic_write_json  # noqa: E402
 from shellac.engine.audio_io import write_audio  # noqa: E402
-from shellac.lab.synthesis import VOWELS, SungNote, render_melody  # noqa: E402
-from shellac.lab.synthesis.singers import random_singer  # noqa: E402
+from shellac.lab.synthesis import render_melody  # noqa: E402
+from shellac.lab.synthesis.singers import VOICE_RANGES, random_singer, sung_notes  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 HELDOUT_TOML = REPO / "catalogs" / "heldout.toml"
@@ -57,7 +57,7 @@ PIANO_COMPOSERS = {"bach": 1.0, "beethoven": 1.0, "mozart": 1.0, "haydn": 1.0, "
 DEFAULT_PIANO_SOUNDFONTS = (Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
                             Path("/usr/share/sounds/sf2/TimGM6mb.sf2"))
 VALIDATION_SOUNDFONT = Path("/usr/share/sounds/sf3/MuseScore_General_Full.sf3")
-RANGES = {"tenor": (48, 69), "soprano": (60, 84)}  # MIDI C3–A4, C4–C6
+
 PIANO_RMS_DBFS = -24.0  # σ_data 0.063 of BABE-2's piano model is -24 dBFS
 VOICE_PEAK_DBFS = -3.0
 
@@ -274,7 +274,7 @@ def render_piano(rng: np.random.Generator, pool: list[str], tools: list[make_dem
 
 def _fit_range(pitches: list[int], part: str, rng: np.random.Generator) -> int:
     """Transposition (semitones) putting a melody inside the voice's range, randomly within the slack."""
-    lo, hi = RANGES[part]
+    lo, hi = VOICE_RANGES[part]
     low_t, high_t = lo - min(pitches), hi - max(pitches)
     if low_t > high_t:  # wider than the range: centre it
         return int(round((low_t + high_t) / 2))
@@ -306,17 +306,13 @@ def render_voice(rng: np.random.Generator, part: str, pool: list[str], sr: int, 
             settings: dict[str, Any] = {"renderer": "fluidsynth GM choir aahs"}
         else:
             to_s = make_demo.seconds_map(start, float(score.highestTime), tempo, rng)
-            vowel = str(rng.choice(VOWELS))
-            notes = []
+            spans = []
             for off, length, pitch in raw:
                 begin = float(to_s(off))
                 if begin >= clip_s - 0.3:
                     break
-                if rng.random() < 0.4:
-                    vowel = str(rng.choice(VOWELS))
-                end = min(float(to_s(off + length)), clip_s - 0.3)
-                notes.append(SungNote(begin, max(end - begin, 0.08), pitch + transpose, vowel,
-                                      float(np.clip(rng.normal(0.75, 0.1), 0.3, 1.0))))
+                spans.append((begin, min(float(to_s(off + length)), clip_s - 0.3), pitch + transpose))
+            notes = sung_notes(spans, rng)
             voice = random_singer(part, rng)
             audio = render_melody(notes, voice, sample_rate=sr, seed=int(rng.integers(2**31)), tail_s=0.0)
             audio = np.pad(audio, (0, max(0, int(clip_s * sr) - audio.size)))[: int(clip_s * sr)]

@@ -16,13 +16,11 @@ from shellac.lab.heldout.material import (
     spec_key,
     store_excerpt,
 )
-from shellac.lab.synthesis import VOWELS, SungNote, render_melody
-from shellac.lab.synthesis.singers import random_singer
+from shellac.lab.synthesis import SungNote, render_melody
+from shellac.lab.synthesis.singers import VOICE_RANGES, random_singer, sung_notes
 
 Line = list[tuple[float, float, int]]  # (offset, length, MIDI pitch) of a part's notes, quarter notes
 VOICES = ("tenor", "soprano")
-VOICE_RANGES = {"tenor": (48, 69), "soprano": (60, 84)}
-"""MIDI ranges (C3–A4, C4–C6), those of the voice training data (scripts/make_training_data.py)."""
 SING_VERSION = 2  # bump when the singing changes, so cached renders are not reused
 MIN_NOTES = 4  # a window with fewer notes is drawn again
 MIN_SUNG = 0.75  # ... and one whose notes sing less than this share of the excerpt
@@ -105,16 +103,10 @@ def sung_line(spec: SungSpec, rng: np.random.Generator) -> list[SungNote]:
             break
     _, window, start_ql, sec_per_ql = best
     pitches = fit_range([pitch for _, _, pitch in window], spec.voice)
-    vowel = str(rng.choice(VOWELS))
-    notes = []
-    for (off, length, _), pitch in zip(window, pitches, strict=True):
-        if rng.random() < 0.4:
-            vowel = str(rng.choice(VOWELS))
-        begin = (off - start_ql) * sec_per_ql
-        end = min((off + length - start_ql) * sec_per_ql, spec.seconds - RELEASE_S)
-        velocity = float(np.clip(rng.normal(0.75, 0.1), 0.3, 1.0))
-        notes.append(SungNote(begin, max(end - begin, 0.08), float(pitch), vowel, velocity))
-    return notes
+    spans = [((off - start_ql) * sec_per_ql,
+              min((off + length - start_ql) * sec_per_ql, spec.seconds - RELEASE_S), float(pitch))
+             for (off, length, _), pitch in zip(window, pitches, strict=True)]
+    return sung_notes(spans, rng)
 
 
 def sing_excerpt(spec: SungSpec, cache: Path) -> np.ndarray:
