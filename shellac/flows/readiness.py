@@ -9,11 +9,11 @@ from typing import Literal
 
 import yaml
 
-import shellac
 from shellac.catalogs import load_catalog
 from shellac.engine.errors import ShellacError
 from shellac.flows.fanout import is_online
 from shellac.flows.gpu import GPU_LIMIT
+from shellac.flows.pull import PACKAGE_CHECKOUT
 from shellac.jobs import build_job
 from shellac.stages.base import MasterInfo, StageContext
 from shellac.stages.chain import job_plan
@@ -23,7 +23,7 @@ from shellac.stages.registry import get_stage
 Level = Literal["ok", "warn", "fail"]
 
 # The deployments of the checkout this Shellac is imported from: prefect.yaml at its root.
-PREFECT_YAML = Path(shellac.__file__).resolve().parent.parent / "prefect.yaml"
+PREFECT_YAML = PACKAGE_CHECKOUT / "prefect.yaml"
 
 
 @dataclass(frozen=True)
