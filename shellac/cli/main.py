@@ -13,6 +13,7 @@ from typing import Any
 
 from shellac import __version__
 from shellac.cli.bench import add_bench_command
+from shellac.cli.calibrate import add_calibrate_command
 from shellac.cli.common import collection_flow_args, device_choice, prefect_defaults
 from shellac.cli.errors import report_error
 from shellac.cli.heldout import add_heldout_commands
@@ -151,9 +152,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
             raise ShellacError(f"{target} already exists: pass --overwrite to replace it, "
                                "or choose another output")
     if args.preset == "reference":
-        # The BABE-2 reference's LTAS-EQ and generative EQ (docs/babe2-parity.md); --set still wins.
-        for stage, key in (("ltas_eq", "method"), ("generative_eq", "preset")):
-            overrides.setdefault(stage, {}).setdefault(key, "reference")
+        # The BABE-2 reference's LTAS-EQ and generative EQ (docs/babe2-parity.md), without this
+        # engine's consistency step; --set still wins.
+        for stage, key, value in (("ltas_eq", "method", "reference"), ("generative_eq", "preset", "reference"),
+                                  ("generative_eq", "consistency", "none")):
+            overrides.setdefault(stage, {}).setdefault(key, value)
     models_dir = Path(args.models_dir).resolve() if args.models_dir else None
     if args.model:
         # A bundle directory: its parent is the models directory, its name the key.
@@ -317,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_models_commands(sub)
     add_bench_command(sub)
     add_heldout_commands(sub)
+    add_calibrate_command(sub)
     add_ops_commands(sub)
     return parser
 

@@ -83,6 +83,13 @@ class GenerativeEqParams(StageParams):
         description="'shellac': this engine's restoration; 'reference': the BABE-2 reference code's, "
         "item by item (docs/babe2-parity.md).",
     )
+    consistency: Literal["none", "posterior"] = Field(
+        default=_B.consistency,
+        description="'none': the sampler's output (the paper); 'posterior': each STFT bin of it corrected "
+        "into a posterior sample given the equalised input, its noise floor and the residual response, "
+        "keeping the input where it is clean and the generated content where it holds only noise; the "
+        "model card's spectral bias (shellac calibrate-prior), if measured at this N, is divided out first.",
+    )
     guidance: Literal["params", "bundle"] = Field(
         default="params", description="'params': the sampler values above; 'bundle': N, σ_y, ξ (and ρ, "
         "σ_start if set) measured for the model by `shellac bench-guidance` and stored in its card, "
@@ -95,14 +102,16 @@ class GenerativeEqParams(StageParams):
 
 
 def fingerprint(params: GenerativeEqParams, ctx: StageContext) -> str:
-    """Checksum of the model bundle (weights, config, reference LTAS), and its measured guidance if used."""
+    """Checksum of the model bundle (weights, config, reference LTAS) and of the card's measured records
+    it uses: the guidance (``guidance = "bundle"``), the spectral bias (``consistency = "posterior"``)."""
     checksum = ctx.models.checksum(params.model)
-    if params.guidance == "params":
-        return checksum
-    guidance = read_card(ctx.models.bundle_dir(params.model)).guidance
-    if guidance is None:
-        return checksum
-    return sha256_json({"model": checksum, "guidance": guidance.sampler_values()})
+    card = read_card(ctx.models.bundle_dir(params.model))
+    used: dict[str, object] = {}
+    if params.guidance == "bundle" and card.guidance is not None:
+        used["guidance"] = card.guidance.sampler_values()
+    if params.consistency == "posterior" and card.spectral_bias is not None:
+        used["spectral_bias"] = card.spectral_bias.model_dump(mode="json", include={"edges_hz", "excess_db"})
+    return sha256_json({"model": checksum, **used}) if used else checksum
 
 
 def sampler_values(params: GenerativeEqParams, measured: MeasuredGuidance | None) -> dict[str, float | int]:
@@ -127,6 +136,7 @@ def babe2_settings(params: GenerativeEqParams, sampler: dict[str, float | int]) 
         ltas_eq_objective=params.ltas_eq_objective, max_boost_db=params.max_boost_db,
         overlap_fraction=params.overlap_fraction, carry_filter=params.carry_filter, seed=params.seed,
         preset=params.preset, mask_aware_fit=params.mask_aware_fit, hand_over=params.hand_over,
+        consistency=params.consistency,
     )
 
 
@@ -162,8 +172,8 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
         if ctx.progress is not None:
             ctx.progress(bar.n / bar.total, f"block {block + 1}/{n_blocks}")
 
-    # The gate only judges finished blocks: its settings do not invalidate them.
-    key = {"params": params.model_dump(mode="json", exclude={"quality_gate", "gate"})}
+    # The gate and the consistency step only use finished blocks: their settings do not invalidate them.
+    key = {"params": params.model_dump(mode="json", exclude={"quality_gate", "gate", "consistency"})}
     try:
         result = restore(mono, bundle, babe2_settings(params, chosen), work=work, device=device,
                          checkpoints=ctx.stage_dir / "blocks", checkpoint_key=key, progress=progress)

@@ -110,3 +110,41 @@ def test_chain_filter_init_is_recorded(catalog_dir: Path, tmp_path: Path) -> Non
     else:
         assert start["chain"]["lowpass_hz"] > start["chain"]["highpass_hz"]
         assert set(start["params"]) == {"f_ref", "fc_p", "a_p", "fc_m", "a_m"}
+
+
+def test_posterior_consistency_reuses_blocks_and_follows_the_cards_spectral_bias(catalog_dir: Path,
+                                                                                 tmp_path: Path) -> None:
+    from shellac.engine.models.spectral_bias import SpectralBias, record_spectral_bias
+    from shellac.stages.state import load_state
+
+    bundle_dir = make_tiny_bundle(tmp_path / "models", "tiny")
+    _write_profile(catalog_dir)
+    job = job_for(catalog_dir, "b", profile="gen", models_dir=str(tmp_path / "models"),
+                  overrides={"generative_eq": FAST})
+    run_plan(job, job_plan(job))
+    stage_dir = Path(job.recording_dir) / "01-generative_eq"
+    sampled = sf.read(stage_dir / "audio.wav")[0]
+
+    posterior = job_for(catalog_dir, "b", profile="gen", models_dir=str(tmp_path / "models"),
+                        overrides={"generative_eq": {**FAST, "consistency": "posterior"}})
+    assert [r.outcome for r in run_plan(posterior, job_plan(posterior))] == ["skipped", "ran", "ran"]
+    state = load_state(Path(job.recording_dir))
+    assert state is not None
+    metrics = state.stages["generative_eq"].metrics
+    assert metrics["resumed_blocks"] == metrics["blocks"] == 2  # the sampling was not redone
+    entry = json.loads((stage_dir / "filters.json").read_text())["consistency"]
+    assert entry["method"] == "posterior" and entry["spectral_bias_corrected"] is False
+    fused = sf.read(stage_dir / "audio.wav")[0]
+    assert fused.shape == sampled.shape and not np.allclose(fused, sampled)
+
+    # A spectral bias measured at the sampler's N changes the stage's key: it reruns and applies it.
+    bias = SpectralBias(edges_hz=[125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0],
+                        excess_db={3: [0.0, 0.0, 3.0, 6.0, 12.0]}, sigma_start=0.5, sigma_min=4e-5, rho=13.0,
+                        segments=1, measured_on="test")
+    record_spectral_bias(bundle_dir, bias)
+    assert [r.outcome for r in run_plan(posterior, job_plan(posterior))] == ["skipped", "ran", "ran"]
+    entry = json.loads((stage_dir / "filters.json").read_text())["consistency"]
+    assert entry["spectral_bias_corrected"] is True
+    # Back to the plain run: its blocks are still there, and the card's bias is not part of its key.
+    assert [r.outcome for r in run_plan(job, job_plan(job))] == ["skipped", "ran", "ran"]
+    np.testing.assert_array_equal(sf.read(stage_dir / "audio.wav")[0], sampled)

@@ -91,3 +91,19 @@ def test_gate_off_keeps_the_generative_output(catalog_dir: Path, tmp_path: Path)
     generative, ltas_eq = rec / "03-generative_eq" / "audio.wav", rec / "02-ltas_eq" / "audio.wav"
     assert sha256_file(generative) != sha256_file(ltas_eq)
     assert "SHELLAC_QUALITY_GATE" not in FLAC(rec / "a.flac")
+
+
+def test_posterior_consistency_pulls_a_random_model_back_to_the_observation(catalog_dir: Path,
+                                                                          tmp_path: Path) -> None:
+    """The same random model with the consistency step: its haze is gone (the gate's flatness check moves
+    from failing to passing) and the output stays near the LTAS-EQ result, so the gate keeps it; the bands
+    it did synthesise against the untouched input are still reported."""
+    job = _gated_job(catalog_dir, tmp_path, consistency="posterior")
+    run_plan(job, job_plan(job))
+    state = load_state(Path(job.recording_dir))
+    assert state is not None
+    metrics = state.stages["generative_eq"].metrics
+    checks = {c["name"]: c for c in metrics["quality_gate"]["checks"]}
+    assert metrics["access_copy"] == "generative" and all(c["passed"] for c in checks.values())
+    assert checks["haze"]["value"] < 0.05 and checks["passband_deviation_db"]["value"] < 6.0
+    assert metrics["generated_bands_hz"]

@@ -8,6 +8,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shellac.engine.models.guidance import MeasuredGuidance
+from shellac.engine.models.spectral_bias import SpectralBias
 from shellac.engine.networks.registry import config_to_json
 
 # Version of the bundle layout this code writes; loaders reject every other one.
@@ -86,4 +87,9 @@ class ModelCard(BaseModel):
     guidance: MeasuredGuidance | None = Field(
         None, description="sampler settings measured for this bundle (shellac bench-guidance); used by "
         "generative_eq when its guidance parameter is 'bundle'",
+    )
+    spectral_bias: SpectralBias | None = Field(
+        None, description="per-octave excess of the prior's warm restarts over clean (shellac "
+        "calibrate-prior); "
+        "the generative stage's posterior consistency step divides the prior's sample by it",
     )

@@ -15,12 +15,14 @@ from shellac.engine.blocks.checkpoints import BlockCheckpointStore
 from shellac.engine.diffusion.guidance import Denoiser
 from shellac.engine.dsp.ltas import ltas_equalize_file
 from shellac.engine.dsp.ltas_reference import reference_ltas_eq
+from shellac.engine.errors import ParameterError
 from shellac.engine.fixity import sha256_file, sha256_json
 from shellac.engine.models.loaded import LoadedBundle
 from shellac.engine.operators.base import BlindOperator
 from shellac.engine.operators.blind_filter import BlindFilter
 from shellac.engine.operators.chain_init import ChainStart, chain_filter_start
 from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
+from shellac.engine.restoration.consistency import Consistency, bin_frequencies, fuse_to_memmap
 from shellac.engine.restoration.driver import ProgressFn, restore_blocks
 from shellac.engine.restoration.handover import SIGMA_NORM, ReferenceHandOver
 from shellac.engine.restoration.operators import REPORT_FREQS_HZ, BlindFilterOperators
@@ -59,6 +61,12 @@ class Babe2Settings:
         the previous output as the overlap's warm start, padding known; ``"reference"``:
         the reference's σ_norm gain over all blocks, the LTAS-EQ'd segment as warm
         start, padding unknown (held in memory, no block checkpoints).
+    consistency
+        ``"none"``: the sampler's output as it is (the paper); ``"posterior"``: every STFT
+        bin of it corrected into a posterior sample given the guidance target, its noise
+        floor and the residual response, after dividing out the card's spectral bias at
+        this N if measured (:mod:`~shellac.engine.restoration.consistency`); it runs after
+        the blocks, so it leaves block checkpoints valid.
     preset
         ``"shellac"``: this engine's restoration; ``"reference"``: the BABE-2
         reference code's, item by item (docs/babe2-parity.md): its LTAS-EQ, block
@@ -82,6 +90,7 @@ class Babe2Settings:
     preset: Literal["shellac", "reference"] = "shellac"
     mask_aware_fit: bool = True
     hand_over: Literal["shellac", "reference"] = "shellac"
+    consistency: Literal["none", "posterior"] = "none"
 
 
 @dataclass
@@ -90,7 +99,8 @@ class Babe2Restoration:
 
     ``restored`` is memory-mapped (``work/restored.npy``, float32); ``observed`` is
     the LTAS-equalised observation file (the mono input when no LTAS-EQ ran);
-    ``eq_diff_db`` the LTAS-EQ gain (dB) on the reference LTAS's FFT bins.
+    ``eq_diff_db`` the LTAS-EQ gain (dB) on the reference LTAS's FFT bins;
+    ``consistency`` what the data-consistency step did (None when it did not run).
     """
 
     restored: np.ndarray
@@ -102,6 +112,7 @@ class Babe2Restoration:
     resumed_blocks: int = 0
     eq_diff_db: np.ndarray | None = None
     chain_start: ChainStart | None = None
+    consistency: Consistency | None = None
 
     def filters_json(self) -> dict[str, Any]:
         """``filters.json``: each block's filter (and its response), the gain, the chain start."""
@@ -117,6 +128,8 @@ class Babe2Restoration:
         }
         if self.chain_start is not None:
             filters["chain_init"] = self.chain_start.to_json()
+        if self.consistency is not None:
+            filters["consistency"] = self.consistency.to_json()
         return filters
 
 
@@ -189,21 +202,39 @@ def restore(
                                 hand_over=hand_over)
         out[:] = result.audio.astype(np.float32)
         out.flush()
+        consistency = None
+        if s.consistency == "posterior":
+            out, consistency = fuse_to_memmap(y, out, cfg.sample_rate, work / "consistent.npy",
+                                              prior_correction=prior_correction(bundle, s))
         return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                                 reports=result.reports, gain=result.gain, eq_diff_db=diff_db,
-                                chain_start=chain_start)
+                                chain_start=chain_start, consistency=consistency)
     store = None
     if checkpoints is not None:
+        # The consistency step runs after the blocks: changing it keeps them.
+        sampled = {k: v for k, v in asdict(s).items() if k != "consistency"}
         run_key = sha256_json({"y": sha256_file(work / "y.npy"), "x": sha256_file(work / "x_init.npy"),
-                               "settings": asdict(s), "model": bundle.checksum, **(checkpoint_key or {})})
+                               "settings": sampled, "model": bundle.checksum, **(checkpoint_key or {})})
         store = BlockCheckpointStore(checkpoints, run_key)
     result = restore_blocks(
         denoiser, y, operators=operators, sampler=s.sampler, blocks=blocks, target_std=cfg.sigma_data,
         x_init=x_init, checkpoints=store, device=device, progress=progress, out=out)
     out.flush()
+    consistency = None
+    if s.consistency == "posterior":
+        out, consistency = fuse_to_memmap(y, out, cfg.sample_rate, work / "consistent.npy",
+                                              prior_correction=prior_correction(bundle, s))
     return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                             reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,
-                            eq_diff_db=diff_db, chain_start=chain_start)
+                            eq_diff_db=diff_db, chain_start=chain_start, consistency=consistency)
+
+
+def prior_correction(bundle: LoadedBundle, settings: Babe2Settings) -> np.ndarray | None:
+    """The consistency step's correction of the prior's sample: the card's spectral bias at this N."""
+    bias = bundle.card.spectral_bias
+    if bias is None:
+        return None
+    return bias.amplitude_correction(settings.sampler.n_steps, bin_frequencies(bundle.config.sample_rate))
 
 
 def _restore_reference(mono: Path, bundle: LoadedBundle, s: Babe2Settings, *, work: Path,
@@ -211,6 +242,8 @@ def _restore_reference(mono: Path, bundle: LoadedBundle, s: Babe2Settings, *, wo
     """The reference's restoration on the one driver: its LTAS-EQ at the stored reference level, its
     hand-over (:class:`ReferenceHandOver`), a fresh reference-design filter per block, γ = S_churn/(N+1)
     and no final Euler step; held in memory."""
+    if s.consistency != "none":
+        raise ParameterError("the reference preset restores as the paper does: consistency must be 'none'")
     cfg, ref = bundle.config, bundle.reference_ltas
     model_sr = cfg.sample_rate
     y = read_audio(mono)[0][0].astype(np.float64)

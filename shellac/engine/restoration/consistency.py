@@ -1,0 +1,220 @@
+"""Noise-aware data consistency: a generated signal corrected, bin by bin, into a posterior sample given y."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.ndimage import median_filter
+from scipy.signal import istft, stft
+
+from shellac.engine.dsp.ltas import third_octave_smooth
+from shellac.engine.errors import ParameterError
+
+N_FFT = 1024
+"""STFT window (samples) of the correction: 46 ms at 22.05 kHz."""
+HOP = 256
+"""STFT hop (samples); Hann at 75 % overlap sums to a constant, so unchanged bins reconstruct exactly."""
+NOISE_QUANTILE = 0.1
+"""Quantile of each bin's power over frames taken as the observation's noise (minimum statistics)."""
+MAX_RESIDUAL_GAIN_DB = 6.0
+"""Largest residual gain of the equalised observation over the prior's sample (the EQ undid the chain)."""
+MIN_SNR_DB = 3.0
+"""A bin whose mean power over the recording is less than this far above its noise floor gets H = 0."""
+CHUNK_FRAMES = 1 << 18
+"""Samples corrected per chunk (about 12 s at 22.05 kHz), so long recordings never sit whole in memory."""
+NOISE_MEDIAN_BINS = 15
+"""Bins of the running median across frequency over the quantiles: hiss is smooth in frequency, while a
+partial sustained through the whole recording is a narrow peak that must not count as noise."""
+_MAX_NOISE_FRAMES = 20_000
+"""STFT frames kept (evenly strided) for the noise quantile of a long recording."""
+_REPORT_EDGES_HZ = (0.0, 250.0, 1000.0, 4000.0, 8000.0, math.inf)
+
+
+@dataclass(frozen=True)
+class Consistency:
+    """What the correction did: the level it matched; per band, the residual response and y's share."""
+
+    gain: float
+    bands: list[dict[str, float]]
+    corrected: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """``filters.json``'s ``consistency`` entry."""
+        return {"method": "posterior", "n_fft": N_FFT, "hop": HOP, "noise_quantile": NOISE_QUANTILE,
+                "noise_median_bins": NOISE_MEDIAN_BINS, "min_snr_db": MIN_SNR_DB,
+                "max_residual_gain_db": MAX_RESIDUAL_GAIN_DB, "generated_gain": round(self.gain, 6),
+                "spectral_bias_corrected": self.corrected, "bands": self.bands}
+
+
+def _spectrum(x: np.ndarray) -> np.ndarray:
+    return stft(x, window="hann", nperseg=N_FFT, noverlap=N_FFT - HOP)[2]
+
+
+def _signal(spec: np.ndarray, n: int) -> np.ndarray:
+    return istft(spec, window="hann", nperseg=N_FFT, noverlap=N_FFT - HOP)[1][:n]
+
+
+def _chunks(n: int, margin: int) -> Iterator[tuple[int, int, int, int]]:
+    """(start, stop, lo, hi): chunk [start, stop) with up to ``margin`` samples of context, [lo, hi)."""
+    for start in range(0, n, CHUNK_FRAMES):
+        stop = min(n, start + CHUNK_FRAMES)
+        yield start, stop, max(0, start - margin), min(n, stop + margin)
+
+
+def _own(spec: np.ndarray, start: int, stop: int, lo: int) -> np.ndarray:
+    """The frames of a chunk's spectrum centred in [start, stop) (``start − lo`` is a multiple of HOP)."""
+    first = (start - lo) // HOP
+    return spec[:, first:first + -(-(stop - start) // HOP)]
+
+
+@dataclass(frozen=True)
+class _Statistics:
+    noise: np.ndarray
+    observed_power: np.ndarray
+    generated_power: np.ndarray
+
+
+def _statistics(observed: np.ndarray, generated: np.ndarray, correction: np.ndarray | float = 1.0
+                ) -> _Statistics:
+    """One pass over both signals: the observation's per-bin noise floor and both mean powers."""
+    n = observed.shape[-1]
+    stride = max(1, -(-(n // HOP + 1) // _MAX_NOISE_FRAMES))
+    kept, sum_y, sum_g, frames = [], 0.0, 0.0, 0
+    for start, stop, lo, hi in _chunks(n, N_FFT):
+        py = np.abs(_own(_spectrum(np.asarray(observed[lo:hi], dtype=np.float64)), start, stop, lo)) ** 2
+        pg = np.abs(_own(_spectrum(np.asarray(generated[lo:hi], dtype=np.float64)), start, stop, lo)) ** 2
+        kept.append(py[:, ::stride].astype(np.float32))
+        sum_y, sum_g, frames = sum_y + py.sum(axis=1), sum_g + pg.sum(axis=1), frames + py.shape[1]
+    quantile = np.quantile(np.concatenate(kept, axis=1), NOISE_QUANTILE, axis=1).astype(np.float64)
+    quantile = median_filter(quantile, size=NOISE_MEDIAN_BINS, mode="nearest")
+    generated_power = np.asarray(correction) ** 2 * sum_g / frames
+    return _Statistics(quantile / -math.log1p(-NOISE_QUANTILE), sum_y / frames, generated_power)
+
+
+def noise_floor(observed: np.ndarray) -> np.ndarray:
+    """Noise power per STFT bin of ``observed`` (minimum statistics).
+
+    The :data:`NOISE_QUANTILE` of each bin's power over frames, divided by
+    −ln(1 − q): a bin holding only Gaussian noise of power N has exponentially
+    distributed periodogram values whose q-quantile is −ln(1 − q)·N. Music
+    leaves gaps in most bins over a recording, so the low quantile sees the noise;
+    a running median of :data:`NOISE_MEDIAN_BINS` bins across frequency removes the
+    narrow peaks of partials that sound throughout.
+    """
+    n = observed.shape[-1]
+    if n < N_FFT:
+        raise ParameterError(f"data consistency needs at least {N_FFT} samples, got {n}")
+    return _statistics(observed, observed).noise
+
+
+def residual_response(stats: _Statistics, sample_rate: int) -> tuple[np.ndarray, float]:
+    """|H| per bin, the equalised observation's remaining response relative to the prior's sample, and the
+    generated sample's level gain.
+
+    From third-octave-smoothed mean powers, |H|² = (P_y − N)/(g²·P_gen). The gain g
+    sets the median of |H|² to 1 over the bins whose mean power is
+    :data:`MIN_SNR_DB` above the noise (the EQ stage already undid the chain there); |H| is then
+    limited to 0 … :data:`MAX_RESIDUAL_GAIN_DB`, and is 0 in bins whose own mean
+    power is less than :data:`MIN_SNR_DB` above the noise floor.
+    """
+    signal = third_octave_smooth(np.maximum(stats.observed_power - stats.noise, 0.0), sample_rate, N_FFT)
+    prior = third_octave_smooth(stats.generated_power, sample_rate, N_FFT)
+    ratio = np.where(prior > 0, signal / np.maximum(prior, 1e-300), 0.0)
+    # Smoothing spreads a pass band's power over a steep edge: a bin whose own mean power is within
+    # MIN_SNR_DB of its noise says nothing of the signal, whatever its neighbours hold.
+    informative = (stats.observed_power >= stats.noise * 10.0 ** (MIN_SNR_DB / 10.0)) & (prior > 0)
+    ratio[~informative] = 0.0
+    level = float(np.median(ratio[informative])) if informative.any() else 1.0
+    gain = math.sqrt(level) if level > 0 else 1.0
+    limit = 10.0 ** (MAX_RESIDUAL_GAIN_DB / 10.0)
+    return np.sqrt(np.clip(ratio / gain**2, 0.0, limit)), gain
+
+
+def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int, out: np.ndarray, *,
+                   prior_correction: np.ndarray | None = None) -> Consistency:
+    """Write into ``out`` the generated signal corrected into a posterior sample given the observation.
+
+    Each STFT bin is modelled as Y = H·X + noise: Y the equalised observation, X
+    the clean signal with prior power P (the generated sample's, level-matched to
+    Y where Y is above its noise), H the residual response (:func:`residual_response`), the
+    noise of power N (:func:`noise_floor`). Given the prior's draw X_gen, the
+    output is X_gen + K·(Y − H·X_gen) with the Wiener gain K = H·P/(H²·P + N)
+    (Matheron's rule without the noise draw; DDNM's range-space correction with
+    noise). Where the observation is clean and H ≈ 1 it is kept; where it holds only
+    noise (H → 0, the stop bands) the generated content stays.
+
+    Parameters
+    ----------
+    observed
+        The observation the sampler was guided towards (the equalised input), samples.
+    generated
+        The generative output, same length, samples.
+    out
+        Array of the same length to write the result into (not ``generated``).
+    prior_correction
+        Amplitude factor per STFT bin (``N_FFT // 2 + 1``) applied to the generated
+        sample first: the inverse of the prior's measured spectral bias
+        (:class:`~shellac.engine.models.spectral_bias.SpectralBias`); None for none.
+    """
+    n = observed.shape[-1]
+    if generated.shape != observed.shape or out.shape != observed.shape:
+        raise ParameterError(f"data consistency needs signals of one length, got {observed.shape}, "
+                             f"{generated.shape} and {out.shape}")
+    if n < N_FFT:
+        raise ParameterError(f"data consistency needs at least {N_FFT} samples, got {n}")
+    correction = np.ones(N_FFT // 2 + 1) if prior_correction is None else np.asarray(prior_correction, float)
+    if correction.shape != (N_FFT // 2 + 1,):
+        raise ParameterError(f"prior_correction needs {N_FFT // 2 + 1} bins, got {correction.shape}")
+    stats = _statistics(observed, generated, correction)
+    h, gain = residual_response(stats, sample_rate)
+    h = h[:, None]
+    correction = correction[:, None]
+    noise = stats.noise[:, None]
+    share_sum = np.zeros(h.shape[0])
+    frames = 0
+    for start, stop, lo, hi in _chunks(n, N_FFT):
+        y = _spectrum(np.asarray(observed[lo:hi], dtype=np.float64))
+        x = gain * correction * _spectrum(np.asarray(generated[lo:hi], dtype=np.float64))
+        prior = np.abs(x) ** 2
+        k = h * prior / (h**2 * prior + noise + 1e-30)
+        corrected = _signal(x + k * (y - h * x), hi - lo)
+        out[start:stop] = corrected[start - lo:stop - lo]
+        own = _own(k * h, start, stop, lo)
+        share_sum += own.sum(axis=1)
+        frames += own.shape[1]
+    return Consistency(gain=gain, bands=_band_report(h[:, 0], share_sum / max(frames, 1), sample_rate),
+                       corrected=prior_correction is not None)
+
+
+
+def _band_report(h: np.ndarray, share: np.ndarray, sample_rate: int) -> list[dict[str, float]]:
+    """Per report band: mean residual response (dB) and mean share K·H of the observation in the output."""
+    freqs = bin_frequencies(sample_rate)
+    bands = []
+    for low, high in zip(_REPORT_EDGES_HZ[:-1], _REPORT_EDGES_HZ[1:], strict=True):
+        sel = (freqs >= low) & (freqs < high)
+        if low >= sample_rate / 2 or not sel.any():
+            continue
+        bands.append({"low_hz": low, "high_hz": min(high, sample_rate / 2),
+                      "residual_response_db": round(float(10 * np.log10(np.mean(h[sel] ** 2) + 1e-12)), 2),
+                      "observed_share": round(float(np.mean(share[sel])), 4)})
+    return bands
+
+
+def bin_frequencies(sample_rate: int) -> np.ndarray:
+    """Centre frequency (Hz) of each STFT bin of the correction."""
+    return np.fft.rfftfreq(N_FFT, 1.0 / sample_rate)
+
+
+def fuse_to_memmap(observed: np.ndarray, generated: np.ndarray, sample_rate: int, target: Path, *,
+                   prior_correction: np.ndarray | None = None) -> tuple[np.ndarray, Consistency]:
+    """:func:`posterior_fuse` into a new float32 memory map at ``target`` (``.npy``)."""
+    out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=observed.shape)
+    report = posterior_fuse(observed, generated, sample_rate, out, prior_correction=prior_correction)
+    out.flush()
+    return out, report

@@ -1,0 +1,155 @@
+"""Noise-aware data consistency: the noise floor it assumes, the bins it keeps, chunking, checkpoints."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from scipy.signal import butter, get_window, istft, sosfilt, stft
+
+from shellac.engine.errors import ParameterError
+from shellac.engine.models.bundle import load_bundle
+from shellac.engine.restoration import consistency
+from shellac.engine.restoration.babe2 import Babe2Settings, restore
+from shellac.engine.restoration.consistency import N_FFT, noise_floor, posterior_fuse
+from shellac.engine.restoration.settings import SamplerSettings
+from shellac.lab.evaluation.metrics import lsd
+from tests.fixtures.bundles import make_tiny_bundle
+
+SR = 16000
+
+
+def _window_scale() -> float:
+    w = get_window("hann", N_FFT)
+    return float(np.sum(w**2) / np.sum(w) ** 2)  # scipy's "spectrum" scaling of white noise of unit power
+
+
+def test_noise_floor_of_white_noise_is_its_power() -> None:
+    rng = np.random.default_rng(0)
+    noise = 0.01 * rng.standard_normal(10 * SR)
+    floor = noise_floor(noise)
+    expected = 1e-4 * _window_scale()
+    inner = floor[5:-5]  # DC and Nyquist bins are real-valued (chi-square with one degree of freedom)
+    assert np.median(inner) == pytest.approx(expected, rel=0.05)
+    # A 10 % quantile of about 160 independent frames per bin: each bin within −40 % … +50 %.
+    assert inner.min() > 0.6 * expected and inner.max() < 1.5 * expected
+
+
+def test_noise_floor_refuses_a_signal_shorter_than_a_window() -> None:
+    with pytest.raises(ParameterError, match="at least 1024 samples"):
+        noise_floor(np.zeros(N_FFT - 1))
+
+
+def _scene(seconds: float = 4.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Clean notes with partials up to 6 kHz; observed through a 2 kHz low-pass plus hiss."""
+    rng = np.random.default_rng(1)
+    t = np.arange(int(seconds * SR)) / SR
+    envelope = np.exp(-3.0 * (t % 0.5))  # a note every 0.5 s
+    clean = sum(0.3 / k * np.sin(2 * np.pi * 330.0 * k * t) for k in range(1, 19)) * envelope
+    lowpass = butter(8, 2000.0, fs=SR, output="sos")
+    observed = sosfilt(lowpass, clean) + 3e-3 * rng.standard_normal(t.size)
+    return clean, observed, lowpass
+
+
+def test_posterior_keeps_clean_observation_and_generated_stop_band() -> None:
+    clean, observed, _ = _scene()
+    out = np.zeros_like(observed)
+    # An oracle prior sample: the clean signal itself.
+    report = posterior_fuse(observed, clean, SR, out)
+    # Better than the observation alone (whose top octaves hold only hiss) on every measure.
+    assert lsd(clean, out) < lsd(clean, observed) - 3.0
+    # The residual response it finds: flat where the observation is clean, nothing above the low-pass
+    # (8th-order Butterworth at 2 kHz: −48 dB at 4 kHz; third-octave smoothing spreads the edge), so there
+    # the generated content stays.
+    bands = {b["low_hz"]: b for b in report.bands}
+    assert abs(bands[250.0]["residual_response_db"]) < 1.0
+    assert bands[4000.0]["residual_response_db"] < -20.0 and bands[4000.0]["observed_share"] < 0.02
+    high = butter(8, 4000.0, btype="high", fs=SR, output="sos")
+    assert np.std(sosfilt(high, out - clean)) < 0.1 * np.std(sosfilt(high, clean))
+    # Where the notes' partials stand clear of the hiss, the output takes the observation.
+    assert bands[250.0]["observed_share"] > 0.05
+    assert report.gain == pytest.approx(1.0, abs=0.05)  # the oracle sample is at the observation's level
+
+
+def test_silent_prior_gives_the_wiener_estimate() -> None:
+    """A generated sample with nothing in a band leaves nothing there: G = 0 and no sample to add."""
+    clean, observed, lowpass = _scene(2.0)
+    generated = sosfilt(lowpass, clean)  # the prior 'says' nothing above 2 kHz
+    out = np.zeros_like(observed)
+    posterior_fuse(observed, generated, SR, out)
+    high = butter(8, 4000.0, btype="high", fs=SR, output="sos")
+    # The hiss above 4 kHz is gone (it was 3e-3 white: about 1.6e-3 rms above 4 kHz).
+    assert np.std(sosfilt(high, out)[SR // 4:]) < 2e-4 < np.std(sosfilt(high, observed)[SR // 4:])
+
+
+def test_chunked_fusion_equals_whole_signal(monkeypatch: pytest.MonkeyPatch) -> None:
+    clean, observed, _ = _scene(3.0)
+    whole = np.zeros_like(observed)
+    posterior_fuse(observed, clean, SR, whole)
+    monkeypatch.setattr(consistency, "CHUNK_FRAMES", 5 * 1024)
+    chunked = np.zeros_like(observed)
+    posterior_fuse(observed, clean, SR, chunked)
+    np.testing.assert_allclose(chunked, whole, atol=1e-9)
+
+
+def test_signals_of_different_lengths_are_refused() -> None:
+    with pytest.raises(ParameterError, match="one length"):
+        posterior_fuse(np.zeros(4096), np.zeros(4000), SR, np.zeros(4096))
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("consistency")
+    make_tiny_bundle(root / "models", "tiny", sample_rate=8000, segment_length=4096)
+    _, observed, _ = _scene(1.6)
+    sf.write(root / "in.wav", observed[::2].astype(np.float32), 8000, subtype="FLOAT")
+    return root / "models" / "tiny", root / "in.wav"
+
+
+SETTINGS = Babe2Settings(sampler=SamplerSettings(n_steps=3, sigma_start=0.5, sigma_min=1e-4, rho=13.0, xi=1.0,
+                                                 sigma_y=0.1, s_churn=1.0), filter_iters=3, seed=3,
+                        ltas_eq_init=False, ltas_eq_objective=False)
+
+
+def test_consistency_runs_after_the_blocks_and_keeps_their_checkpoints(tiny: tuple[Path, Path],
+                                                                       tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    bundle = load_bundle(tiny[0])
+    plain = restore(tiny[1], bundle, SETTINGS, work=tmp_path / "a", checkpoints=tmp_path / "blocks")
+    sampled = np.array(plain.restored)
+    fused = restore(tiny[1], bundle, replace(SETTINGS, consistency="posterior"), work=tmp_path / "b",
+                    checkpoints=tmp_path / "blocks")
+    assert fused.resumed_blocks == len(fused.reports) == len(plain.reports)
+    assert plain.consistency is None and "consistency" not in plain.filters_json()
+    assert fused.filters_json()["consistency"]["method"] == "posterior"
+    # The fusion is exactly posterior_fuse of the guidance target and the blocks' output.
+    expected = np.zeros_like(sampled)
+    observed = sf.read(tiny[1], dtype="float64")[0]
+    posterior_fuse(observed, sampled, 8000, expected)
+    np.testing.assert_allclose(np.array(fused.restored), expected.astype(np.float32), atol=1e-6)
+
+
+def test_reference_preset_refuses_consistency(tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="consistency must be 'none'"):
+        restore(tiny[1], load_bundle(tiny[0]), replace(SETTINGS, preset="reference", consistency="posterior"),
+                work=tmp_path)
+
+
+def test_prior_correction_removes_a_known_bias_of_the_prior() -> None:
+    """A prior 20 dB too loud above 3 kHz, corrected by its measured bias, gives the unbiased result."""
+    clean, observed, _ = _scene(2.0)
+    freqs = np.fft.rfftfreq(N_FFT, 1.0 / SR)
+    boost = np.where(freqs > 3000.0, 10.0, 1.0)  # +20 dB in amplitude
+    spec = stft(clean, window="hann", nperseg=N_FFT, noverlap=N_FFT - 256)[2] * boost[:, None]
+    biased = istft(spec, window="hann", nperseg=N_FFT, noverlap=N_FFT - 256)[1][:clean.size]
+    unbiased, corrected, uncorrected = (np.zeros_like(observed) for _ in range(3))
+    posterior_fuse(observed, clean, SR, unbiased)
+    report = posterior_fuse(observed, biased, SR, corrected, prior_correction=1.0 / boost)
+    posterior_fuse(observed, biased, SR, uncorrected)
+    assert report.corrected and report.to_json()["spectral_bias_corrected"] is True
+    # (The boosted spectrum is not exactly an STFT of any signal, so the match is close, not exact.)
+    assert np.std(corrected - unbiased) < 0.1 * np.std(uncorrected - unbiased)
+    with pytest.raises(ParameterError, match="513 bins"):
+        posterior_fuse(observed, clean, SR, corrected, prior_correction=np.ones(10))
