@@ -107,19 +107,25 @@ def store_excerpt(excerpt: np.ndarray, sample_rate: int, target: Path) -> np.nda
 
 
 def score_parts(score_path: str) -> tuple[list[list[tuple[float, float, int]]], float]:
-    """Per part, (offset, length, MIDI pitch) in quarter notes of its notes; and the score's length."""
-    from music21 import corpus
+    """Per part, (offset, length, MIDI pitch) in quarter notes of its notes; and the score's length.
 
-    score = corpus.parse(score_path)
+    An ABC file that parses as an opus (the josquin files: one tune per voice) gives the
+    parts of all its scores.
+    """
+    from music21 import corpus, stream
+
+    parsed = corpus.parse(score_path)
+    scores = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
     parts = []
-    for part in score.parts:
-        notes = []
-        for el in part.stripTies().flatten().notes:
-            length = float(el.quarterLength)
-            if length > 0:
-                notes += [(float(el.offset), length, int(p.midi)) for p in el.pitches]
-        parts.append(notes)
-    return parts, float(score.highestTime)
+    for score in scores:
+        for part in score.parts:
+            notes = []
+            for el in part.stripTies().flatten().notes:
+                length = float(el.quarterLength)
+                if length > 0:
+                    notes += [(float(el.offset), length, int(p.midi)) for p in el.pitches]
+            parts.append(notes)
+    return parts, max(float(score.highestTime) for score in scores)
 
 
 def _score_notes(score_path: str) -> tuple[list[tuple[float, float, int]], float]:

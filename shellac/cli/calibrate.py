@@ -1,0 +1,109 @@
+"""``shellac calibrate-prior``: measure a prior's spectral bias on held-out validation material."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from shellac.cli.heldout import DEFAULT_CACHE, DEFAULT_OUT
+
+
+def add_calibrate_command(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``calibrate-prior`` to the ``shellac`` sub-commands."""
+    p = subparsers.add_parser(
+        "calibrate-prior",
+        help="measure a prior's per-octave bias on held-out VALIDATION material; record it",
+        description="Render the validation works of catalogs/heldout.toml (never the benchmark part) on "
+        "the held-out soundfont (--kind voice: sing them, tenor and soprano alternating; --voice keeps one "
+        "singer), cut them into model-length segments, noise each to the kind's profile's (piano, voice) "
+        "σ_start and sample it back without guidance, and measure per octave how far above clean the prior "
+        "lands, for each sampler step count. With --write the result is stored in the bundle's card "
+        "(spectral_bias; checksums re-sealed): the generative stage's posterior consistency step then "
+        "divides the prior's sample by it at the matching N.",
+    )
+    p.add_argument("--kind", choices=("piano", "voice"), default="piano",
+                   help="validation material and profile: piano or voice (default piano)")
+    p.add_argument("--voice", choices=("tenor", "soprano"),
+                   help="with --kind voice: measure on this singer's excerpts only")
+    p.add_argument("--model", default="piano", help="bundle key in --models-dir (default piano)")
+    p.add_argument("--models-dir", type=Path, default=Path("models"),
+                   help="models directory (default models)")
+    p.add_argument("--steps", default="8,20,51",
+                   help="comma-separated sampler step counts N (default 8,20,51)")
+    p.add_argument("--excerpts", type=int, default=8, help="validation excerpts (default 8)")
+    p.add_argument("--seconds", type=float, default=5.5, help="excerpt length, s (default 5.5)")
+    p.add_argument("--sample-rate", type=int, default=22050, help="render rate, Hz (default 22050)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the excerpts and of the restarts (default 0)")
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
+                   help=f"render cache (default {DEFAULT_CACHE})")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"report folder (default {DEFAULT_OUT})")
+    p.add_argument("--name", help="report name (default prior-bias-<model>)")
+    p.add_argument("--write", action="store_true", help="store the measurement in the bundle's card")
+    p.set_defaults(func=cmd_calibrate_prior)
+
+
+def cmd_calibrate_prior(args: argparse.Namespace) -> int:
+    """Measure, write ``<name>.json``/``.md`` and, with --write, the bundle's spectral bias."""
+
+    from shellac.engine.atomic import atomic_write_json, atomic_write_text
+    from shellac.engine.errors import ParameterError
+    from shellac.engine.models.bundle import load_bundle
+    from shellac.engine.models.spectral_bias import record_spectral_bias
+    from shellac.lab.heldout.material import load_heldout
+    from shellac.lab.heldout.prior_bias import clean_segments, measure_spectral_bias
+    from shellac.lab.heldout.report import run_context
+    from shellac.lab.heldout.runner import prepare_excerpts
+    from shellac.stages.generative_eq import GenerativeEqParams
+    from shellac.stages.profiles import load_plan
+
+    command = "shellac " + shlex.join(sys.argv[1:])
+    context = run_context(command)
+    if args.voice and args.kind != "voice":
+        raise ParameterError("--voice is for --kind voice")
+    part = load_heldout("validation", kind=args.kind)
+    excerpts = prepare_excerpts(part, args.excerpts, args.seconds, args.sample_rate, args.seed, args.cache,
+                                log=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.voice:
+        excerpts = [e for e in excerpts if e.voice == args.voice]
+    params = load_plan(args.kind).step("generative_eq").params
+    if not isinstance(params, GenerativeEqParams):  # the registry pairs the stage with its params
+        raise TypeError(f"generative_eq params are {type(params).__name__}")
+    bundle = load_bundle(args.models_dir / args.model)
+    cfg = bundle.config
+    segments = clean_segments(excerpts, cfg.sample_rate, cfg.segment_length, cfg.sigma_data)
+    soundfont = part.soundfont.name if part.soundfont else "the project's singing synthesiser"
+    singer = f" ({args.voice} only)" if args.voice else ""
+    material = (f"{segments.shape[0]} segments of {cfg.segment_length} samples from {len(excerpts)} × "
+                f"{args.seconds} s excerpts of the validation works ({', '.join(part.composers)}) "
+                f"rendered with {soundfont}{singer}, seed {args.seed}")
+    steps = [int(v) for v in args.steps.split(",") if v.strip()]
+    bias = measure_spectral_bias(bundle, segments, steps, params, seed=args.seed, measured_on=material,
+                                 command=command)
+    name = args.name or f"prior-bias-{args.model}"
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(args.out / f"{name}.json", {"context": context, "model_checksum": bundle.checksum,
+                                                    "spectral_bias": bias.model_dump(mode="json")})
+    edges = bias.edges_hz
+    header = " | ".join(f"{lo / 1000:g}–{hi / 1000:g} kHz"
+                        for lo, hi in zip(edges[:-1], edges[1:], strict=True))
+    lines = [f"# Spectral bias of `{args.model}`", "",
+             f"- command: `{command}`",
+             f"- date: {context['date']}; git commit `{context['git_commit']}`; OMP_NUM_THREADS="
+             f"{context['omp_num_threads']}; load at start `{context['uptime']}`",
+             f"- model checksum: `{bundle.checksum}`",
+             f"- material: {material}",
+             f"- restarts: σ_start {bias.sigma_start}, σ_min {bias.sigma_min}, ρ {bias.rho} "
+             f"(the `{args.kind}` "
+             "profile's), no guidance; dB = output power minus clean power per octave, mean over "
+             "segments", "",
+             f"| N | {header} |", "|---|" + "---:|" * (len(edges) - 1)]
+    lines += [f"| {n} | " + " | ".join(f"{v:+.1f}" for v in values) + " |"
+              for n, values in sorted(bias.excess_db.items())]
+    atomic_write_text(args.out / f"{name}.md", "\n".join(lines) + "\n")
+    print("\n".join(lines))
+    if args.write:
+        path = record_spectral_bias(args.models_dir / args.model, bias)
+        print(f"recorded the spectral bias in {path}/card.json", file=sys.stderr)
+    return 0
