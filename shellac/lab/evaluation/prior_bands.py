@@ -16,10 +16,14 @@ from shellac.engine.diffusion.schedule import restoration_schedule
 LOW_EDGE_HZ = 31.25
 
 
-def octave_edges(sample_rate: int) -> np.ndarray:
-    """Octave band edges from 31.25 Hz up to the last edge at or below Nyquist, Hz."""
+def octave_edges(sample_rate: int, *, to_nyquist: bool = False) -> np.ndarray:
+    """Octave band edges from 31.25 Hz up to the last edge at or below Nyquist, Hz; with ``to_nyquist``
+    a last, partial band up to Nyquist is added (when the last octave edge falls short of it)."""
     n = int(np.floor(np.log2((sample_rate / 2) / LOW_EDGE_HZ)))
-    return LOW_EDGE_HZ * 2.0 ** np.arange(n + 1)
+    edges = LOW_EDGE_HZ * 2.0 ** np.arange(n + 1)
+    if to_nyquist and edges[-1] < sample_rate / 2:
+        edges = np.append(edges, sample_rate / 2)
+    return edges
 
 
 def band_power(x: np.ndarray, sample_rate: int, edges: np.ndarray) -> np.ndarray:
@@ -71,6 +75,7 @@ def diagnose_prior(
     rho: float,
     seed: int = 0,
     sigma_data: float | None = None,
+    to_nyquist: bool = False,
 ) -> PriorBands:
     """Per-band denoising errors and warm-restart levels of ``denoiser`` on ``clean`` ``[B, T]`` segments.
 
@@ -80,14 +85,15 @@ def diagnose_prior(
     ``warm_restart_db``: the unconditional sampler started as restoration starts it
     (x + σ_start·ε, the schedule of ``steps`` steps), output power minus clean power per
     band: what the prior alone puts back. The segments should be at the model's scale.
-    With ``sigma_data`` (an EDM denoiser's), each row also gives the skip path's leak.
+    With ``sigma_data`` (an EDM denoiser's), each row also gives the skip path's leak;
+    ``to_nyquist`` adds the partial band from the last octave edge to Nyquist.
     """
     generator = torch.Generator().manual_seed(seed)
 
     def randn_like(t: torch.Tensor) -> torch.Tensor:
         return torch.randn(t.shape, generator=generator, dtype=t.dtype)
 
-    edges = octave_edges(sample_rate)
+    edges = octave_edges(sample_rate, to_nyquist=to_nyquist)
     x0 = clean.to(torch.float32)
     reference = band_power(x0.numpy(), sample_rate, edges)
     rows = []

@@ -37,11 +37,12 @@ def measure_spectral_bias(bundle: LoadedBundle, segments: torch.Tensor, steps: S
                           params: GenerativeEqParams, *, seed: int, measured_on: str, command: str
                           ) -> SpectralBias:
     """The bundle's per-octave warm-restart excess over clean for each N in ``steps``, with the
-    σ_start, σ_min and ρ of ``params`` (the profile's generative_eq step)."""
+    σ_start, σ_min and ρ of ``params`` (the profile's generative_eq step); the bands run up to
+    Nyquist (the last one partial), so the correction is measured wherever it is applied."""
     cfg = bundle.config
     bands = diagnose_prior(bundle.denoiser("cpu"), segments, cfg.sample_rate, sigmas=(), steps=steps,
                            sigma_start=params.sigma_start, sigma_min=params.sigma_min, rho=params.rho,
-                           seed=seed)
+                           seed=seed, to_nyquist=True)
     return SpectralBias(
         edges_hz=[float(e) for e in bands.edges],
         excess_db={n: [round(float(v), 2) for v in db] for n, db in bands.warm_restart_db.items()},

@@ -14,6 +14,8 @@ SR = 8000
 def test_octave_edges_stop_below_nyquist() -> None:
     assert octave_edges(SR).tolist() == [31.25, 62.5, 125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0]
     assert octave_edges(22050)[-1] == 8000.0
+    assert octave_edges(22050, to_nyquist=True).tolist()[-2:] == [8000.0, 11025.0]
+    assert octave_edges(16000, to_nyquist=True)[-1] == 8000.0  # Nyquist is an octave edge: no extra band
 
 
 def test_band_power_puts_a_tone_in_its_octave() -> None:
