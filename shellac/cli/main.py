@@ -154,8 +154,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if args.preset == "reference":
         # The BABE-2 reference's LTAS-EQ and generative EQ (docs/babe2-parity.md), without this
         # engine's consistency step; --set still wins.
-        for stage, key, value in (("ltas_eq", "method", "reference"), ("generative_eq", "preset", "reference"),
-                                  ("generative_eq", "consistency", "none")):
+        reference = (("ltas_eq", "method", "reference"), ("generative_eq", "preset", "reference"),
+                     ("generative_eq", "consistency", "none"))
+        for stage, key, value in reference:
             overrides.setdefault(stage, {}).setdefault(key, value)
     models_dir = Path(args.models_dir).resolve() if args.models_dir else None
     if args.model:

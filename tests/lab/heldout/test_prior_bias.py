@@ -1,4 +1,4 @@
-"""``shellac calibrate-prior``: a prior's spectral bias measured on validation material and put in its card."""
+"""``shellac calibrate-prior``: a prior's spectral bias measured on validation material, put in its card."""
 
 import argparse
 import json
@@ -31,7 +31,8 @@ def test_calibrate_prior_measures_on_validation_singing_and_records_the_bias(tmp
     bias = read_card(bundle_dir).spectral_bias
     assert bias is not None and sorted(bias.excess_db) == [2, 3]
     # Octaves from 31.25 Hz up to the model's Nyquist (4 kHz, itself an octave edge): 7 bands.
-    assert bias.edges_hz == [31.25 * 2**k for k in range(8)] and all(len(v) == 7 for v in bias.excess_db.values())
+    assert bias.edges_hz == [31.25 * 2**k for k in range(8)]
+    assert all(len(v) == 7 for v in bias.excess_db.values())
     assert all(np.isfinite(v) for values in bias.excess_db.values() for v in values)
     # One tenor excerpt of the two (josquin, validation part): 2 s at 8 kHz holds three 4096-sample segments.
     assert bias.segments == 3 and "josquin" in bias.measured_on and "(tenor only)" in bias.measured_on
