@@ -15,7 +15,9 @@ steers the sampler's guidance and is not what reaches the listener.
 
 The access copy is checked for NaN and clipping, and the share of energy above the
 degradation's low-pass cutoff is given for the clean truth, the degraded master,
-the LTAS-EQ output and the access copy.
+the LTAS-EQ output and the access copy. The log-spectral distance to the clean truth
+(shellac.lab.evaluation.metrics.lsd, level aligned) is given for the LTAS-EQ output and
+the access copy, at the model's rate.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from shellac.lab.evaluation.metrics import (  # noqa: E402
     filter_error_db,
     interp_log_freq,
     log_grid,
+    lsd,
 )
 
 
@@ -68,18 +71,19 @@ def main() -> int:
     truth_dir = catalog.directory / "truth"
     print("| recording | profile | response error LTAS-EQ (dB) | response error LTAS-EQ + BABE-2 (dB) | "
           "blind-filter error (dB, diagnostic) | NaN | clipped samples | "
-          "energy above cutoff: clean / degraded / LTAS-EQ / restored (dB) |")
-    print("|---|---|---:|---:|---:|---|---:|---|")
+          "energy above cutoff: clean / degraded / LTAS-EQ / restored (dB) | "
+          "LSD to clean: LTAS-EQ / access copy (dB) |")
+    print("|---|---|---:|---:|---:|---|---:|---|---|")
     for entry in collection_status(catalog):
         rec, state = entry.recording, entry.state
         if state is None or state.status != "done":
-            print(f"| {rec.id} | {state.profile if state else ''} | not restored | | | | | |")
+            print(f"| {rec.id} | {state.profile if state else ''} | not restored | | | | | | |")
             continue
         truth = json.loads((truth_dir / f"{rec.id}.degradation.json").read_text())
         dirs = _stage_dirs(entry.directory)
         eq_dir, gen_dir = _named(dirs, "ltas_eq"), _named(dirs, "generative_eq")
         if eq_dir is None or gen_dir is None:
-            print(f"| {rec.id} | {state.profile} | profile has no ltas_eq + generative_eq | | | | | |")
+            print(f"| {rec.id} | {state.profile} | profile has no ltas_eq + generative_eq | | | | | | |")
             continue
         filters = json.loads((gen_dir / "filters.json").read_text())
         sr = int(filters["sample_rate"])
@@ -108,8 +112,15 @@ def main() -> int:
         shares = [above_cutoff_db(mono_at(path, sr), sr, cutoff) for path in (
             truth_dir / f"{rec.id}.clean.flac", entry.directory / "00-ingest" / "audio.wav",
             eq_dir / "audio.wav", entry.directory / f"{rec.id}.flac")]
+        clean = mono_at(truth_dir / f"{rec.id}.clean.flac", sr)
+        distances = []
+        for path in (eq_dir / "audio.wav", entry.directory / f"{rec.id}.flac"):
+            estimate = mono_at(path, sr)
+            n = min(clean.size, estimate.size)
+            distances.append(lsd(clean[:n], estimate[:n]))
         print(f"| {rec.id} | {state.profile} | {eq_error:.2f} | {babe_error:.2f} | {blind_error:.2f} | "
-              f"{nan} | {clipped} | {' / '.join(f'{s:.1f}' for s in shares)} (above {cutoff:.0f} Hz) |")
+              f"{nan} | {clipped} | {' / '.join(f'{s:.1f}' for s in shares)} (above {cutoff:.0f} Hz) | "
+              f"{distances[0]:.2f} / {distances[1]:.2f} |")
     return 0
 
 

@@ -10,6 +10,17 @@ from pathlib import Path
 from shellac.cli.heldout import DEFAULT_CACHE, DEFAULT_OUT
 
 
+def _step_counts(text: str) -> list[int]:
+    """``--steps``: comma-separated sampler step counts, each at least 2."""
+    try:
+        steps = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not steps or min(steps) < 2:
+        raise argparse.ArgumentTypeError(f"expected step counts of at least 2, got {text!r}")
+    return steps
+
+
 def add_calibrate_command(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``calibrate-prior`` to the ``shellac`` sub-commands."""
     p = subparsers.add_parser(
@@ -30,7 +41,7 @@ def add_calibrate_command(subparsers: argparse._SubParsersAction) -> None:  # ty
     p.add_argument("--model", default="piano", help="bundle key in --models-dir (default piano)")
     p.add_argument("--models-dir", type=Path, default=Path("models"),
                    help="models directory (default models)")
-    p.add_argument("--steps", default="8,20,51",
+    p.add_argument("--steps", type=_step_counts, default=[8, 20, 51],
                    help="comma-separated sampler step counts N (default 8,20,51)")
     p.add_argument("--excerpts", type=int, default=8, help="validation excerpts (default 8)")
     p.add_argument("--seconds", type=float, default=5.5, help="excerpt length, s (default 5.5)")
@@ -67,6 +78,9 @@ def cmd_calibrate_prior(args: argparse.Namespace) -> int:
                                 log=lambda line: print(line, file=sys.stderr, flush=True))
     if args.voice:
         excerpts = [e for e in excerpts if e.voice == args.voice]
+        if not excerpts:
+            raise ParameterError(f"none of the first {args.excerpts} validation excerpts is sung by a "
+                                 f"{args.voice}; raise --excerpts (singers alternate, tenor first)")
     params = load_plan(args.kind).step("generative_eq").params
     if not isinstance(params, GenerativeEqParams):  # the registry pairs the stage with its params
         raise TypeError(f"generative_eq params are {type(params).__name__}")
@@ -78,8 +92,7 @@ def cmd_calibrate_prior(args: argparse.Namespace) -> int:
     material = (f"{segments.shape[0]} segments of {cfg.segment_length} samples from {len(excerpts)} × "
                 f"{args.seconds} s excerpts of the validation works ({', '.join(part.composers)}) "
                 f"rendered with {soundfont}{singer}, seed {args.seed}")
-    steps = [int(v) for v in args.steps.split(",") if v.strip()]
-    bias = measure_spectral_bias(bundle, segments, steps, params, seed=args.seed, measured_on=material,
+    bias = measure_spectral_bias(bundle, segments, args.steps, params, seed=args.seed, measured_on=material,
                                  command=command)
     name = args.name or f"prior-bias-{args.model}"
     args.out.mkdir(parents=True, exist_ok=True)

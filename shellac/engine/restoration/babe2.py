@@ -201,29 +201,22 @@ def restore(
                                 target_std=cfg.sigma_data, x_init=x_init, device=device, progress=progress,
                                 hand_over=hand_over)
         out[:] = result.audio.astype(np.float32)
-        out.flush()
-        consistency = None
-        if s.consistency == "posterior":
-            out, consistency = fuse_to_memmap(y, out, cfg.sample_rate, work / "consistent.npy",
-                                              prior_correction=prior_correction(bundle, s))
-        return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
-                                reports=result.reports, gain=result.gain, eq_diff_db=diff_db,
-                                chain_start=chain_start, consistency=consistency)
-    store = None
-    if checkpoints is not None:
-        # The consistency step runs after the blocks: changing it keeps them.
-        sampled = {k: v for k, v in asdict(s).items() if k != "consistency"}
-        run_key = sha256_json({"y": sha256_file(work / "y.npy"), "x": sha256_file(work / "x_init.npy"),
-                               "settings": sampled, "model": bundle.checksum, **(checkpoint_key or {})})
-        store = BlockCheckpointStore(checkpoints, run_key)
-    result = restore_blocks(
-        denoiser, y, operators=operators, sampler=s.sampler, blocks=blocks, target_std=cfg.sigma_data,
-        x_init=x_init, checkpoints=store, device=device, progress=progress, out=out)
+    else:
+        store = None
+        if checkpoints is not None:
+            # The consistency step runs after the blocks: changing it keeps them.
+            sampled = {k: v for k, v in asdict(s).items() if k != "consistency"}
+            run_key = sha256_json({"y": sha256_file(work / "y.npy"), "x": sha256_file(work / "x_init.npy"),
+                                   "settings": sampled, "model": bundle.checksum, **(checkpoint_key or {})})
+            store = BlockCheckpointStore(checkpoints, run_key)
+        result = restore_blocks(
+            denoiser, y, operators=operators, sampler=s.sampler, blocks=blocks, target_std=cfg.sigma_data,
+            x_init=x_init, checkpoints=store, device=device, progress=progress, out=out)
     out.flush()
     consistency = None
     if s.consistency == "posterior":
         out, consistency = fuse_to_memmap(y, out, cfg.sample_rate, work / "consistent.npy",
-                                              prior_correction=prior_correction(bundle, s))
+                                          prior_correction=prior_correction(bundle, s))
     return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                             reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,
                             eq_diff_db=diff_db, chain_start=chain_start, consistency=consistency)

@@ -79,15 +79,17 @@ class _Statistics:
     generated_power: np.ndarray
 
 
-def _statistics(observed: np.ndarray, generated: np.ndarray, correction: np.ndarray | float = 1.0
+def _statistics(observed: np.ndarray, generated: np.ndarray | None, correction: np.ndarray | float = 1.0
                 ) -> _Statistics:
-    """One pass over both signals: the observation's per-bin noise floor and both mean powers."""
+    """One pass over both signals: the observation's per-bin noise floor and both mean powers
+    (the generated one 0 when ``generated`` is None)."""
     n = observed.shape[-1]
     stride = max(1, -(-(n // HOP + 1) // _MAX_NOISE_FRAMES))
     kept, sum_y, sum_g, frames = [], 0.0, 0.0, 0
     for start, stop, lo, hi in _chunks(n, N_FFT):
         py = np.abs(_own(_spectrum(np.asarray(observed[lo:hi], dtype=np.float64)), start, stop, lo)) ** 2
-        pg = np.abs(_own(_spectrum(np.asarray(generated[lo:hi], dtype=np.float64)), start, stop, lo)) ** 2
+        pg = (np.abs(_own(_spectrum(np.asarray(generated[lo:hi], dtype=np.float64)), start, stop, lo)) ** 2
+              if generated is not None else np.zeros_like(py))
         kept.append(py[:, ::stride].astype(np.float32))
         sum_y, sum_g, frames = sum_y + py.sum(axis=1), sum_g + pg.sum(axis=1), frames + py.shape[1]
     quantile = np.quantile(np.concatenate(kept, axis=1), NOISE_QUANTILE, axis=1).astype(np.float64)
@@ -109,7 +111,7 @@ def noise_floor(observed: np.ndarray) -> np.ndarray:
     n = observed.shape[-1]
     if n < N_FFT:
         raise ParameterError(f"data consistency needs at least {N_FFT} samples, got {n}")
-    return _statistics(observed, observed).noise
+    return _statistics(observed, None).noise
 
 
 def residual_response(stats: _Statistics, sample_rate: int) -> tuple[np.ndarray, float]:

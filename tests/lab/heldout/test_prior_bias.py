@@ -18,7 +18,7 @@ from tests.fixtures.bundles import make_tiny_bundle
 
 def _args(tmp_path: Path, **changes: object) -> argparse.Namespace:
     values = {"kind": "voice", "voice": "tenor", "model": "tenor", "models_dir": tmp_path / "models",
-              "steps": "2,3", "excerpts": 2, "seconds": 2.0, "sample_rate": 16000, "seed": 0,
+              "steps": [2, 3], "excerpts": 2, "seconds": 2.0, "sample_rate": 16000, "seed": 0,
               "cache": tmp_path / "cache", "out": tmp_path / "out", "name": None, "write": True}
     return argparse.Namespace(**{**values, **changes})
 
@@ -47,6 +47,17 @@ def test_calibrate_prior_measures_on_validation_singing_and_records_the_bias(tmp
 def test_voice_filter_is_for_sung_material_only(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="--voice is for --kind voice"):
         cmd_calibrate_prior(_args(tmp_path, kind="piano"))
+    # One excerpt is a tenor's: no soprano to measure on.
+    with pytest.raises(ParameterError, match="sung by a soprano; raise --excerpts"):
+        cmd_calibrate_prior(_args(tmp_path, voice="soprano", excerpts=1))
+
+
+def test_steps_must_be_step_counts() -> None:
+    from shellac.cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["calibrate-prior", "--steps", "8,x"])
+    assert exc.value.code == 2
 
 
 def test_clean_segments_are_whole_scaled_and_skip_silence() -> None:
