@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from shellac.cli.heldout import DEFAULT_CACHE, DEFAULT_OUT
@@ -19,6 +20,10 @@ def _step_counts(text: str) -> list[int]:
     if not steps or min(steps) < 2:
         raise argparse.ArgumentTypeError(f"expected step counts of at least 2, got {text!r}")
     return steps
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def add_calibrate_command(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -43,7 +48,13 @@ def add_calibrate_command(subparsers: argparse._SubParsersAction) -> None:  # ty
                    help="models directory (default models)")
     p.add_argument("--steps", type=_step_counts, default=[8, 20, 51],
                    help="comma-separated sampler step counts N (default 8,20,51)")
-    p.add_argument("--excerpts", type=int, default=8, help="validation excerpts (default 8)")
+    p.add_argument("--soundfont", action="append", type=Path, metavar="SF",
+                   help="with --kind piano: render the validation works with this soundfont instead of the "
+                   "held-out one (a file name in /usr/share/sounds/sf2|sf3, or a path); repeat it to measure "
+                   "on several, --excerpts each. Calibrating on the training soundfonts keeps the held-out "
+                   "one unseen by the bundle")
+    p.add_argument("--excerpts", type=int, default=8,
+                   help="validation excerpts, per soundfont with --soundfont (default 8)")
     p.add_argument("--seconds", type=float, default=5.5, help="excerpt length, s (default 5.5)")
     p.add_argument("--sample-rate", type=int, default=22050, help="render rate, Hz (default 22050)")
     p.add_argument("--seed", type=int, default=0, help="seed of the excerpts and of the restarts (default 0)")
@@ -62,7 +73,7 @@ def cmd_calibrate_prior(args: argparse.Namespace) -> int:
     from shellac.engine.errors import ParameterError
     from shellac.engine.models.bundle import load_bundle
     from shellac.engine.models.spectral_bias import record_spectral_bias
-    from shellac.lab.heldout.material import load_heldout
+    from shellac.lab.heldout.material import find_soundfont, load_heldout
     from shellac.lab.heldout.prior_bias import clean_segments, measure_spectral_bias
     from shellac.lab.heldout.report import run_context
     from shellac.lab.heldout.runner import prepare_excerpts
@@ -73,9 +84,14 @@ def cmd_calibrate_prior(args: argparse.Namespace) -> int:
     context = run_context(command)
     if args.voice and args.kind != "voice":
         raise ParameterError("--voice is for --kind voice")
+    if args.soundfont and args.kind != "piano":
+        raise ParameterError("--soundfont is for --kind piano (voice material is sung)")
     part = load_heldout("validation", kind=args.kind)
-    excerpts = prepare_excerpts(part, args.excerpts, args.seconds, args.sample_rate, args.seed, args.cache,
-                                log=lambda line: print(line, file=sys.stderr, flush=True))
+    parts = ([replace(part, soundfont=find_soundfont(sf)) for sf in args.soundfont] if args.soundfont
+             else [part])
+    excerpts = [e for each in parts
+                for e in prepare_excerpts(each, args.excerpts, args.seconds, args.sample_rate, args.seed,
+                                          args.cache, log=_log)]
     if args.voice:
         excerpts = [e for e in excerpts if e.voice == args.voice]
         if not excerpts:
@@ -87,7 +103,8 @@ def cmd_calibrate_prior(args: argparse.Namespace) -> int:
     bundle = load_bundle(args.models_dir / args.model)
     cfg = bundle.config
     segments = clean_segments(excerpts, cfg.sample_rate, cfg.segment_length, cfg.sigma_data)
-    soundfont = part.soundfont.name if part.soundfont else "the project's singing synthesiser"
+    soundfont = (" and ".join(each.soundfont.name for each in parts if each.soundfont) if part.soundfont
+                 else "the project's singing synthesiser")
     singer = f" ({args.voice} only)" if args.voice else ""
     material = (f"{segments.shape[0]} segments of {cfg.segment_length} samples from {len(excerpts)} × "
                 f"{args.seconds} s excerpts of the validation works ({', '.join(part.composers)}) "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +81,10 @@ def add_heldout_commands(subparsers: argparse._SubParsersAction) -> None:  # typ
     )
     p.add_argument("--plots", type=int, default=2, help="excerpts to plot (default 2)")
     p.add_argument("--name", help="report name (default heldout-<kind>)")
+    p.add_argument("--soundfont", type=Path, metavar="SF",
+                   help="piano: render the part's works with this soundfont instead of the held-out one "
+                   "(a file name in /usr/share/sounds/sf2|sf3, or a path): a cross-soundfont check; a "
+                   "soundfont used for training is not held out")
     p.set_defaults(func=cmd_bench_heldout)
 
     g = subparsers.add_parser(
@@ -110,16 +115,28 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in overrides.items() if v}
 
 
+def heldout_part(args: argparse.Namespace) -> HeldoutPart:
+    """The held-out part the arguments name, with ``--soundfont`` in place of the held-out font if given."""
+    from shellac.engine.errors import ParameterError
+    from shellac.lab.heldout.material import find_soundfont, load_heldout
+
+    part = load_heldout(args.part, kind=args.kind)
+    if args.soundfont is None:
+        return part
+    if part.soundfont is None:
+        raise ParameterError(f"--soundfont is for piano material; {args.kind} material is sung")
+    return replace(part, soundfont=find_soundfont(args.soundfont))
+
+
 def cmd_bench_heldout(args: argparse.Namespace) -> int:
     """Run the held-out benchmark and write ``<name>.json``, ``<name>.md`` and plots under ``--out``."""
     from shellac.lab.heldout.bench import run_bench, select_rows
-    from shellac.lab.heldout.material import load_heldout
     from shellac.lab.heldout.report import markdown, plot_excerpts, run_context, write_json, write_markdown
     from shellac.lab.heldout.runner import prepare_excerpts
 
     command = "shellac " + shlex.join(sys.argv[1:])
     context = run_context(command)
-    part = load_heldout(args.part, kind=args.kind)
+    part = heldout_part(args)
     excerpts = prepare_excerpts(
         part, args.excerpts, args.seconds, args.sample_rate, args.seed, args.cache, log=_log
     )

@@ -54,6 +54,17 @@ def load_heldout(part: str, *, kind: str = "piano", path: Path = HELDOUT_TOML) -
     return HeldoutPart(kind, part, found[0], tuple(table[part]))
 
 
+def find_soundfont(name: Path) -> Path:
+    """``name`` itself if it is a file, else the file of that name in the system soundfont folders."""
+    if name.is_file():
+        return name
+    found = [d / name.name for d in SOUNDFONT_DIRS if (d / name.name).is_file()]
+    if not found:
+        raise ParameterError(f"soundfont {str(name)!r} is neither a file nor in "
+                             f"{[str(d) for d in SOUNDFONT_DIRS]}")
+    return found[0]
+
+
 def corpus_scores(composers: tuple[str, ...]) -> list[str]:
     """Every music21 corpus file of ``composers`` but analyses (relative corpus paths, sorted)."""
     from music21 import corpus

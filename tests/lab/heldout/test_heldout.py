@@ -101,3 +101,18 @@ def test_heldout_parts_and_render_keys() -> None:
     spec = RenderSpec("joplin/maple_leaf_rag.mxl", str(part.soundfont), SR, 5.5, 1)
     assert spec.key() == RenderSpec("joplin/maple_leaf_rag.mxl", str(part.soundfont), SR, 5.5, 1).key()
     assert spec.key() != RenderSpec("joplin/maple_leaf_rag.mxl", str(part.soundfont), SR, 5.5, 2).key()
+
+
+def test_bench_soundfont_option_replaces_the_held_out_font_for_piano_only() -> None:
+    import argparse
+
+    from shellac.cli.heldout import heldout_part
+
+    args = argparse.Namespace(part="validation", kind="piano", soundfont=Path("FluidR3_GM.sf2"))
+    part = heldout_part(args)
+    assert part.soundfont == Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    assert part.composers == load_heldout("validation").composers  # the same works, another instrument
+    assert heldout_part(argparse.Namespace(part="validation", kind="piano", soundfont=None)).soundfont.name \
+        == "MuseScore_General_Full.sf3"
+    with pytest.raises(ParameterError, match="--soundfont is for piano material; voice material is sung"):
+        heldout_part(argparse.Namespace(part="validation", kind="voice", soundfont=Path("FluidR3_GM.sf2")))

@@ -19,7 +19,8 @@ from tests.fixtures.bundles import make_tiny_bundle
 def _args(tmp_path: Path, **changes: object) -> argparse.Namespace:
     values = {"kind": "voice", "voice": "tenor", "model": "tenor", "models_dir": tmp_path / "models",
               "steps": [2, 3], "excerpts": 2, "seconds": 2.0, "sample_rate": 16000, "seed": 0,
-              "cache": tmp_path / "cache", "out": tmp_path / "out", "name": None, "write": True}
+              "cache": tmp_path / "cache", "out": tmp_path / "out", "name": None, "write": True,
+              "soundfont": None}
     return argparse.Namespace(**{**values, **changes})
 
 
@@ -68,3 +69,10 @@ def test_clean_segments_are_whole_scaled_and_skip_silence() -> None:
     segments = clean_segments([excerpt], rate, 4096, 0.1)
     assert segments.shape == (1, 4096)
     assert float(segments.numpy().std()) == pytest.approx(0.1, rel=1e-5)
+
+
+def test_soundfont_option_is_for_piano_and_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="--soundfont is for --kind piano"):
+        cmd_calibrate_prior(_args(tmp_path, voice=None, soundfont=[Path("FluidR3_GM.sf2")]))
+    with pytest.raises(ParameterError, match="soundfont 'NoSuchFont.sf2' is neither a file"):
+        cmd_calibrate_prior(_args(tmp_path, kind="piano", voice=None, soundfont=[Path("NoSuchFont.sf2")]))
