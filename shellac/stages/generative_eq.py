@@ -83,11 +83,13 @@ class GenerativeEqParams(StageParams):
         description="'shellac': this engine's restoration; 'reference': the BABE-2 reference code's, "
         "item by item (docs/babe2-parity.md).",
     )
-    consistency: Literal["none", "posterior"] = Field(
+    consistency: Literal["none", "posterior", "anchored"] = Field(
         default=_B.consistency,
         description="'none': the sampler's output (the paper); 'posterior': each STFT bin of it corrected "
         "into a posterior sample given the equalised input, its noise floor and the residual response, "
-        "keeping the input where it is clean and the generated content where it holds only noise; the "
+        "keeping the input where it is clean and the generated content where it holds only noise; "
+        "'anchored': the same with the input kept as it is wherever it holds signal, and the generated "
+        "band beyond the input's signal range levelled to the input's level at that range's edges. The "
         "model card's spectral bias (shellac calibrate-prior), if measured at this N, is divided out first.",
     )
     guidance: Literal["params", "bundle"] = Field(
@@ -103,13 +105,13 @@ class GenerativeEqParams(StageParams):
 
 def fingerprint(params: GenerativeEqParams, ctx: StageContext) -> str:
     """Checksum of the model bundle (weights, config, reference LTAS) and of the card's measured records
-    it uses: the guidance (``guidance = "bundle"``), the spectral bias (``consistency = "posterior"``)."""
+    it uses: the guidance (``guidance = "bundle"``), the spectral bias (any ``consistency`` but none)."""
     checksum = ctx.models.checksum(params.model)
     card = read_card(ctx.models.bundle_dir(params.model))
     used: dict[str, object] = {}
     if params.guidance == "bundle" and card.guidance is not None:
         used["guidance"] = card.guidance.sampler_values()
-    if params.consistency == "posterior" and card.spectral_bias is not None:
+    if params.consistency != "none" and card.spectral_bias is not None:
         used["spectral_bias"] = card.spectral_bias.model_dump(mode="json", include={"edges_hz", "excess_db"})
     return sha256_json({"model": checksum, **used}) if used else checksum
 

@@ -145,6 +145,14 @@ def test_posterior_consistency_reuses_blocks_and_follows_the_cards_spectral_bias
     assert [r.outcome for r in run_plan(posterior, job_plan(posterior))] == ["skipped", "ran", "ran"]
     entry = json.loads((stage_dir / "filters.json").read_text())["consistency"]
     assert entry["spectral_bias_corrected"] is True
+    # The anchored form (the piano profiles'): same blocks, its own record of the edges it levelled to.
+    anchored = job_for(catalog_dir, "b", profile="gen", models_dir=str(tmp_path / "models"),
+                       overrides={"generative_eq": {**FAST, "consistency": "anchored"}})
+    assert [r.outcome for r in run_plan(anchored, job_plan(anchored))] == ["skipped", "ran", "ran"]
+    entry = json.loads((stage_dir / "filters.json").read_text())["consistency"]
+    assert entry["method"] == "anchored" and entry["spectral_bias_corrected"] is True
+    assert set(entry["anchors"]) == {"signal_low_hz", "signal_high_hz", "level_db", "low_db", "high_db"}
+    assert entry["anchors"]["signal_low_hz"] < entry["anchors"]["signal_high_hz"]
     # Back to the plain run: its blocks are still there, and the card's bias is not part of its key.
     assert [r.outcome for r in run_plan(job, job_plan(job))] == ["skipped", "ran", "ran"]
     np.testing.assert_array_equal(sf.read(stage_dir / "audio.wav")[0], sampled)

@@ -65,7 +65,9 @@ class Babe2Settings:
         ``"none"``: the sampler's output as it is (the paper); ``"posterior"``: every STFT
         bin of it corrected into a posterior sample given the guidance target, its noise
         floor and the residual response, after dividing out the card's spectral bias at
-        this N if measured (:mod:`~shellac.engine.restoration.consistency`); it runs after
+        this N if measured (:mod:`~shellac.engine.restoration.consistency`); ``"anchored"``:
+        the same correction with the input kept wherever it holds signal and the generated
+        band levelled to the input at the edges of its signal range. Either runs after
         the blocks, so it leaves block checkpoints valid.
     preset
         ``"shellac"``: this engine's restoration; ``"reference"``: the BABE-2
@@ -90,7 +92,7 @@ class Babe2Settings:
     preset: Literal["shellac", "reference"] = "shellac"
     mask_aware_fit: bool = True
     hand_over: Literal["shellac", "reference"] = "shellac"
-    consistency: Literal["none", "posterior"] = "none"
+    consistency: Literal["none", "posterior", "anchored"] = "none"
 
 
 @dataclass
@@ -214,9 +216,9 @@ def restore(
             x_init=x_init, checkpoints=store, device=device, progress=progress, out=out)
     out.flush()
     consistency = None
-    if s.consistency == "posterior":
+    if s.consistency != "none":
         out, consistency = fuse_to_memmap(y, out, cfg.sample_rate, work / "consistent.npy",
-                                          prior_correction=prior_correction(bundle, s))
+                                          prior_correction=prior_correction(bundle, s), form=s.consistency)
     return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                             reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,
                             eq_diff_db=diff_db, chain_start=chain_start, consistency=consistency)

@@ -33,6 +33,13 @@ partial sustained through the whole recording is a narrow peak that must not cou
 _MAX_NOISE_FRAMES = 20_000
 """STFT frames kept (evenly strided) for the noise quantile of a long recording."""
 _REPORT_EDGES_HZ = (0.0, 250.0, 1000.0, 4000.0, 8000.0, math.inf)
+EDGE_OCTAVES = 0.5
+"""Width (octaves) of the band inside each edge of the observation's signal range whose level anchors
+the generated content beyond that edge (``anchored`` form)."""
+FORMS = ("posterior", "anchored")
+"""The correction's forms: ``posterior`` fits a residual response H (the output takes the prior's
+envelope); ``anchored`` takes H = 1 where the observation holds signal (the EQ stage undid the chain)
+and sets the generated content beyond the signal range to the observation's level at its edges."""
 
 
 @dataclass(frozen=True)
@@ -42,13 +49,21 @@ class Consistency:
     gain: float
     bands: list[dict[str, float]]
     corrected: bool = False
+    form: str = "posterior"
+    anchors: dict[str, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """``filters.json``'s ``consistency`` entry."""
-        return {"method": "posterior", "n_fft": N_FFT, "hop": HOP, "noise_quantile": NOISE_QUANTILE,
-                "noise_median_bins": NOISE_MEDIAN_BINS, "min_snr_db": MIN_SNR_DB,
-                "max_residual_gain_db": MAX_RESIDUAL_GAIN_DB, "generated_gain": round(self.gain, 6),
-                "spectral_bias_corrected": self.corrected, "bands": self.bands}
+        entry = {"method": self.form, "n_fft": N_FFT, "hop": HOP, "noise_quantile": NOISE_QUANTILE,
+                 "noise_median_bins": NOISE_MEDIAN_BINS, "min_snr_db": MIN_SNR_DB,
+                 "generated_gain": round(self.gain, 6), "spectral_bias_corrected": self.corrected,
+                 "bands": self.bands}
+        if self.form == "posterior":
+            entry["max_residual_gain_db"] = MAX_RESIDUAL_GAIN_DB
+        else:
+            entry["edge_octaves"] = EDGE_OCTAVES
+            entry["anchors"] = self.anchors
+        return entry
 
 
 def _spectrum(x: np.ndarray) -> np.ndarray:
@@ -137,8 +152,54 @@ def residual_response(stats: _Statistics, sample_rate: int) -> tuple[np.ndarray,
     return np.sqrt(np.clip(ratio / gain**2, 0.0, limit)), gain
 
 
+def _informative(stats: _Statistics) -> np.ndarray:
+    """Bins whose mean observed power is :data:`MIN_SNR_DB` above their noise floor (the prior's > 0)."""
+    return (stats.observed_power >= stats.noise * 10.0 ** (MIN_SNR_DB / 10.0)) & (stats.generated_power > 0)
+
+
+def anchored_response(stats: _Statistics, sample_rate: int
+                      ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """(|H|, amplitude of the generated sample, anchors) per bin for the ``anchored`` form; the anchors
+    give the signal range and the power gains (dB) put on the generated sample inside, below and above it.
+
+    H is 1 where the observation holds signal (:func:`_informative`) and 0
+    elsewhere. The signal range runs from the lowest to the highest frequency
+    where at least half of the third-octave around a bin is informative. The
+    generated sample is scaled, beyond the top of that range, to the
+    observation's power over the :data:`EDGE_OCTAVES` below the top (ratio of the
+    summed powers of the informative bins there); below the bottom, likewise over
+    the band above the bottom; inside it, to the median level ratio, as
+    :func:`residual_response` levels it. So the generated band continues the
+    observation's level at the edge instead of the prior's own balance.
+    """
+    informative = _informative(stats)
+    freqs = bin_frequencies(sample_rate)
+    signal = np.maximum(stats.observed_power - stats.noise, 0.0)
+    if not informative.any():
+        return np.zeros_like(freqs), np.ones_like(freqs), {}
+    share = third_octave_smooth(informative.astype(np.float64), sample_rate, N_FFT)
+    wide = (share >= 0.5) & (freqs > 0)
+    inside = np.flatnonzero(wide) if wide.any() else np.flatnonzero(informative)
+    bottom, top = freqs[inside[0]], freqs[inside[-1]]
+    level = float(np.median(signal[informative] / stats.generated_power[informative]))
+
+    def edge_level(sel: np.ndarray) -> float:
+        sel = sel & informative
+        return float(signal[sel].sum() / stats.generated_power[sel].sum()) if sel.any() else level
+
+    def db(power_ratio: float) -> float:
+        return round(10 * math.log10(power_ratio), 2) if power_ratio > 0 else -math.inf
+
+    high = edge_level((freqs <= top) & (freqs >= top * 2.0 ** -EDGE_OCTAVES))
+    low = edge_level((freqs >= bottom) & (freqs <= bottom * 2.0 ** EDGE_OCTAVES))
+    amplitude = np.sqrt(np.where(freqs > top, high, np.where(freqs < bottom, low, level)))
+    anchors = {"signal_low_hz": round(float(bottom), 1), "signal_high_hz": round(float(top), 1),
+               "level_db": db(level), "low_db": db(low), "high_db": db(high)}
+    return informative.astype(np.float64), amplitude, anchors
+
+
 def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int, out: np.ndarray, *,
-                   prior_correction: np.ndarray | None = None) -> Consistency:
+                   prior_correction: np.ndarray | None = None, form: str = "posterior") -> Consistency:
     """Write into ``out`` the generated signal corrected into a posterior sample given the observation.
 
     Each STFT bin is modelled as Y = H·X + noise: Y the equalised observation, X
@@ -162,6 +223,10 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         Amplitude factor per STFT bin (``N_FFT // 2 + 1``) applied to the generated
         sample first: the inverse of the prior's measured spectral bias
         (:class:`~shellac.engine.models.spectral_bias.SpectralBias`); None for none.
+    form
+        ``"posterior"``: H fitted (:func:`residual_response`); ``"anchored"``: H = 1 where
+        the observation holds signal, the generated band levelled to its edges
+        (:func:`anchored_response`).
     """
     n = observed.shape[-1]
     if generated.shape != observed.shape or out.shape != observed.shape:
@@ -172,16 +237,24 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     correction = np.ones(N_FFT // 2 + 1) if prior_correction is None else np.asarray(prior_correction, float)
     if correction.shape != (N_FFT // 2 + 1,):
         raise ParameterError(f"prior_correction needs {N_FFT // 2 + 1} bins, got {correction.shape}")
+    if form not in FORMS:
+        raise ParameterError(f"consistency form must be one of {FORMS}, not {form!r}")
     stats = _statistics(observed, generated, correction)
-    h, gain = residual_response(stats, sample_rate)
+    anchors = None
+    if form == "posterior":
+        h, gain = residual_response(stats, sample_rate)
+        amplitude = np.full_like(h, gain)
+    else:
+        h, amplitude, anchors = anchored_response(stats, sample_rate)
+        gain = float(np.median(amplitude))
     h = h[:, None]
-    correction = correction[:, None]
+    correction = (amplitude * correction)[:, None]
     noise = stats.noise[:, None]
     share_sum = np.zeros(h.shape[0])
     frames = 0
     for start, stop, lo, hi in _chunks(n, N_FFT):
         y = _spectrum(np.asarray(observed[lo:hi], dtype=np.float64))
-        x = gain * correction * _spectrum(np.asarray(generated[lo:hi], dtype=np.float64))
+        x = correction * _spectrum(np.asarray(generated[lo:hi], dtype=np.float64))
         prior = np.abs(x) ** 2
         k = h * prior / (h**2 * prior + noise + 1e-30)
         corrected = _signal(x + k * (y - h * x), hi - lo)
@@ -190,7 +263,7 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         share_sum += own.sum(axis=1)
         frames += own.shape[1]
     return Consistency(gain=gain, bands=_band_report(h[:, 0], share_sum / max(frames, 1), sample_rate),
-                       corrected=prior_correction is not None)
+                       corrected=prior_correction is not None, form=form, anchors=anchors)
 
 
 
@@ -214,9 +287,11 @@ def bin_frequencies(sample_rate: int) -> np.ndarray:
 
 
 def fuse_to_memmap(observed: np.ndarray, generated: np.ndarray, sample_rate: int, target: Path, *,
-                   prior_correction: np.ndarray | None = None) -> tuple[np.ndarray, Consistency]:
+                   prior_correction: np.ndarray | None = None, form: str = "posterior"
+                   ) -> tuple[np.ndarray, Consistency]:
     """:func:`posterior_fuse` into a new float32 memory map at ``target`` (``.npy``)."""
     out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=observed.shape)
-    report = posterior_fuse(observed, generated, sample_rate, out, prior_correction=prior_correction)
+    report = posterior_fuse(observed, generated, sample_rate, out, prior_correction=prior_correction,
+                            form=form)
     out.flush()
     return out, report

@@ -153,3 +153,45 @@ def test_prior_correction_removes_a_known_bias_of_the_prior() -> None:
     assert np.std(corrected - unbiased) < 0.1 * np.std(uncorrected - unbiased)
     with pytest.raises(ParameterError, match="513 bins"):
         posterior_fuse(observed, clean, SR, corrected, prior_correction=np.ones(10))
+
+
+def _brighter(signal: np.ndarray, above_hz: float, amplitude: float) -> np.ndarray:
+    """``signal`` with every STFT bin above ``above_hz`` multiplied by ``amplitude``."""
+    freqs = np.fft.rfftfreq(N_FFT, 1.0 / SR)
+    spec = stft(signal, window="hann", nperseg=N_FFT, noverlap=N_FFT - 256)[2]
+    spec *= np.where(freqs > above_hz, amplitude, 1.0)[:, None]
+    return istft(spec, window="hann", nperseg=N_FFT, noverlap=N_FFT - 256)[1][:signal.size]
+
+
+def test_anchored_form_levels_a_too_bright_prior_to_the_observation_at_the_edge() -> None:
+    """A prior 20 dB too bright over the whole upper register (the anchor band too): the anchored form
+    keeps the observation where it holds signal and brings the generated band down to the observation's
+    level at the edge; the posterior form takes the prior's envelope and stays 20 dB too bright."""
+    clean, observed, _ = _scene()
+    bright = _brighter(clean, 1000.0, 10.0)
+    anchored, posterior = np.zeros_like(observed), np.zeros_like(observed)
+    report = posterior_fuse(observed, bright, SR, anchored, form="anchored")
+    posterior_fuse(observed, bright, SR, posterior)
+    high = butter(8, 4000.0, btype="high", fs=SR, output="sos")
+    clean_high = np.std(sosfilt(high, clean))
+    assert np.std(sosfilt(high, anchored)) == pytest.approx(clean_high, rel=0.3)
+    assert np.std(sosfilt(high, posterior)) > 5.0 * clean_high
+    entry = report.to_json()
+    assert entry["method"] == "anchored" and "max_residual_gain_db" not in entry
+    anchors = entry["anchors"]
+    # The 8th-order 2 kHz low-pass: the observation holds signal up to about 2 kHz, over the hiss.
+    assert 1800.0 < anchors["signal_high_hz"] < 3000.0 and anchors["signal_low_hz"] < 400.0
+    assert anchors["high_db"] == pytest.approx(-20.0, abs=3.0)  # the prior's excess at the edge, undone
+    assert anchors["low_db"] == pytest.approx(0.0, abs=1.0) and anchors["low_db"] > anchors["level_db"]
+    bands = {b["low_hz"]: b for b in report.bands}
+    # H is 1 in the bins with signal (a few between the partials hold only hiss), 0 above the range.
+    assert -1.0 < bands[250.0]["residual_response_db"] <= 0.0 and bands[4000.0]["observed_share"] == 0.0
+    # In the pass band the output is the observation (the posterior form reshapes it to the prior's envelope).
+    low = butter(8, 1500.0, fs=SR, output="sos")
+    assert np.std(sosfilt(low, anchored - observed)) < 0.05 * np.std(sosfilt(low, observed))
+    assert np.std(sosfilt(low, posterior - observed)) > 0.5 * np.std(sosfilt(low, observed))
+
+
+def test_an_unknown_form_is_refused() -> None:
+    with pytest.raises(ParameterError, match="form must be one of"):
+        posterior_fuse(np.zeros(4096), np.zeros(4096), SR, np.zeros(4096), form="wiener")
