@@ -1,0 +1,67 @@
+"""scripts/train_gpu.py: prepare the weights and validation segments, then a budgeted run (here on CPU)."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+from safetensors.torch import load_file
+
+from shellac.engine.models.bundle import load_bundle
+from shellac.lab.training.config import TrainConfig
+from tests.fixtures.bundles import make_tiny_bundle
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _script():  # type: ignore[no-untyped-def]
+    path = REPO / "scripts" / "train_gpu.py"
+    spec = importlib.util.spec_from_file_location("train_gpu", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["train_gpu"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_prepare_then_a_budgeted_run_continues_the_bundle(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    rate, length = 8000, 4096
+    bundle = make_tiny_bundle(tmp_path / "models", "tiny", sample_rate=rate, segment_length=length)
+    rng = np.random.default_rng(0)
+    for folder in ("data", "val"):
+        (tmp_path / folder).mkdir()
+        for i in range(2):
+            t = np.arange(3 * rate) / rate
+            clip = 0.2 * np.sin(2 * np.pi * (220 + 110 * i) * t) + 0.01 * rng.standard_normal(t.size)
+            sf.write(tmp_path / folder / f"c{i}.flac", clip.astype(np.float32), rate)
+    config = TrainConfig(network="tiny", sample_rate=rate, segment_length=length, sigma_data=0.1,
+                         spectral_weighting_db=20.0, validation_segments=4, validation_sigmas=3)
+    (tmp_path / "run.json").write_text(config.model_dump_json(), encoding="utf-8")
+    script = _script()
+    prep, out = tmp_path / "prep", tmp_path / "out"
+    assert script.main(["prepare", "--data", str(tmp_path / "data"), "--val-dir", str(tmp_path / "val"),
+                        "--run-config", str(tmp_path / "run.json"), "--out", str(prep)]) == 0
+    assert np.load(prep / "val_clean.npy").shape == (4, length)
+    assert script.main(["train", "--base", str(bundle), "--data", str(tmp_path / "data"),
+                        "--run-config", str(tmp_path / "run.json"), "--weights", str(prep / "spectral_w2.npy"),
+                        "--val-npy", str(prep / "val_clean.npy"), "--out", str(out), "--device", "cpu",
+                        "--batch", "2", "--max-steps", "4", "--budget-s", "120", "--validate-every", "2"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 4 and summary["batch"] == 2 and summary["device"] == "cpu"
+    with open(out / "val_loss.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["step"]) for r in rows] == [0, 2, 4]
+    assert all(np.isfinite(float(r["val_loss_ema"])) for r in rows)
+    # The EMA weights load into the base bundle's network and moved away from the start.
+    base = load_bundle(bundle).network.state_dict()
+    ema = load_file(str(out / "ema.safetensors"))
+    assert set(ema) == set(base)
+    assert any(not torch.equal(ema[k], base[k]) for k in base if base[k].dtype.is_floating_point)
+    assert load_file(str(out / "net_fp16.safetensors"))[next(iter(base))].dtype == torch.float16
