@@ -50,9 +50,12 @@ def test_prepare_then_a_budgeted_run_continues_the_bundle(tmp_path: Path) -> Non
                         "--run-config", str(tmp_path / "run.json"), "--out", str(prep)]) == 0
     assert np.load(prep / "val_clean.npy").shape == (4, length)
     assert script.main(["train", "--base", str(bundle), "--data", str(tmp_path / "data"),
-                        "--run-config", str(tmp_path / "run.json"), "--weights", str(prep / "spectral_w2.npy"),
-                        "--val-npy", str(prep / "val_clean.npy"), "--out", str(out), "--device", "cpu",
-                        "--batch", "2", "--max-steps", "4", "--budget-s", "120", "--validate-every", "2"]) == 0
+                        "--run-config", str(tmp_path / "run.json"),
+                        "--weights", str(prep / "spectral_w2.npy"),
+                        "--val-npy", str(prep / "val_clean.npy"), "--out", str(out),
+                        "--device", "cpu",
+                        "--batch", "2", "--max-steps", "4", "--budget-s", "120",
+                        "--validate-every", "2"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 4 and summary["batch"] == 2 and summary["device"] == "cpu"
     with open(out / "val_loss.csv", encoding="utf-8") as fh:
