@@ -107,23 +107,38 @@ def train(args: argparse.Namespace) -> None:
     log = csv.writer(log_fh)
     log.writerow(["step", "loss", "lr", "grad_norm", "ema_beta", "elapsed_s"])
 
-    def validate(step: int, elapsed: float, recent: float) -> None:
+    def validate(step: int, elapsed: float, train_loss: float) -> None:
         if vset is None:
             return
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
         e, per = validation_loss(ema, sd, vset, batch_size=16, device=device)
         n, _ = validation_loss(net, sd, vset, batch_size=16, device=device)
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
-        val_log.writerow([step, f"{e:.6f}", f"{n:.6f}", f"{recent:.6f}", f"{elapsed:.1f}",
+        val_log.writerow([step, f"{e:.6f}", f"{n:.6f}", f"{train_loss:.6f}", f"{elapsed:.1f}",
                           *(f"{v:.6g}" for v in per)])
         val_fh.flush()
-        print(f"step {step}: val ema {e:.4f} net {n:.4f} train {recent:.4f} ({elapsed:.0f} s)", flush=True)
+        print(f"step {step}: val ema {e:.4f} net {n:.4f} train {train_loss:.4f} ({elapsed:.0f} s)",
+              flush=True)
 
     if args.validate_every:
         validate(0, 0.0, float("nan"))
     ema_p, net_p = list(ema.parameters()), list(net.parameters())
     pending: list[tuple[int, torch.Tensor, float, torch.Tensor, float, float]] = []
     recent: list[float] = []
+
+    def flush_losses() -> None:
+        """Write the pending steps' losses (one device sync for all of them); stop on a non-finite one."""
+        if not pending:
+            return
+        values = torch.stack([torch.stack([p[1], p[3]]) for p in pending]).tolist()
+        for p, (lv, gv) in zip(pending, values, strict=True):
+            if not math.isfinite(lv):
+                raise SystemExit(f"loss became {lv} at step {p[0]}")
+            log.writerow([p[0], f"{lv:.6f}", f"{p[2]:.4g}", f"{gv:.4g}", f"{p[4]:.6f}", f"{p[5]:.2f}"])
+            recent.append(lv)
+        log_fh.flush()
+        pending.clear()
+        del recent[:-200]
     t0 = time.perf_counter()
     last_save, step, elapsed = t0, 0, 0.0
     while elapsed < args.budget_s and (args.max_steps is None or step < args.max_steps):
@@ -147,26 +162,14 @@ def train(args: argparse.Namespace) -> None:
         elapsed = time.perf_counter() - t0
         pending.append((step, loss.detach(), lr, grad_norm.detach(), beta, elapsed))
         if len(pending) >= 50 or step % max(1, args.validate_every or 1) == 0:
-            values = torch.stack([torch.stack([p[1], p[3]]) for p in pending]).tolist()
-            for p, (lv, gv) in zip(pending, values, strict=True):
-                if not math.isfinite(lv):
-                    raise SystemExit(f"loss became {lv} at step {p[0]}")
-                log.writerow([p[0], f"{lv:.6f}", f"{p[2]:.4g}", f"{gv:.4g}", f"{p[4]:.6f}", f"{p[5]:.2f}"])
-                recent.append(lv)
-            log_fh.flush()
-            pending.clear()
-            recent = recent[-200:]
+            flush_losses()
         if args.validate_every and step % args.validate_every == 0:
             validate(step, elapsed, float(np.mean(recent)))
         if time.perf_counter() - last_save >= args.save_every_s:
             save_weights(ema, args.out / "ema.safetensors")
             last_save = time.perf_counter()
             print(f"step {step}: saved EMA ({elapsed:.0f} s, {step / elapsed:.2f} steps/s)", flush=True)
-    if pending:
-        for p, (lv, gv) in zip(pending, torch.stack([torch.stack([p[1], p[3]]) for p in pending]).tolist(),
-                               strict=True):
-            log.writerow([p[0], f"{lv:.6f}", f"{p[2]:.4g}", f"{gv:.4g}", f"{p[4]:.6f}", f"{p[5]:.2f}"])
-            recent.append(lv)
+    flush_losses()
     train_s = time.perf_counter() - t0
     if args.validate_every and step % args.validate_every:
         validate(step, train_s, float(np.mean(recent[-200:])))

@@ -32,12 +32,13 @@ def add_calibrate_command(subparsers: argparse._SubParsersAction) -> None:  # ty
         "calibrate-prior",
         help="measure a prior's per-octave bias on held-out VALIDATION material; record it",
         description="Render the validation works of catalogs/heldout.toml (never the benchmark part) on "
-        "the held-out soundfont (--kind voice: sing them, tenor and soprano alternating; --voice keeps one "
-        "singer), cut them into model-length segments, noise each to the kind's profile's (piano, voice) "
-        "σ_start and sample it back without guidance, and measure per octave how far above clean the prior "
-        "lands, for each sampler step count. With --write the result is stored in the bundle's card "
-        "(spectral_bias; checksums re-sealed): the generative stage's posterior consistency step then "
-        "divides the prior's sample by it at the matching N.",
+        "the held-out soundfont, or on the --soundfont ones (the training fonts keep the held-out one "
+        "unseen) (--kind voice: sing them, tenor and soprano alternating; --voice keeps one singer), cut "
+        "them into model-length segments, noise each to the kind's profile's (piano, voice) σ_start and "
+        "sample it back without guidance, and measure per octave how far above clean the prior lands, for "
+        "each sampler step count. With --write the result is stored in the bundle's card (spectral_bias; "
+        "checksums re-sealed): the generative stage's consistency step then divides the prior's sample by "
+        "it at the matching N.",
     )
     p.add_argument("--kind", choices=("piano", "voice"), default="piano",
                    help="validation material and profile: piano or voice (default piano)")

@@ -129,6 +129,11 @@ def noise_floor(observed: np.ndarray) -> np.ndarray:
     return _statistics(observed, None).noise
 
 
+def _above_noise(stats: _Statistics) -> np.ndarray:
+    """Bins whose mean observed power is :data:`MIN_SNR_DB` above their noise floor: they hold signal."""
+    return stats.observed_power >= stats.noise * 10.0 ** (MIN_SNR_DB / 10.0)
+
+
 def residual_response(stats: _Statistics, sample_rate: int) -> tuple[np.ndarray, float]:
     """|H| per bin, the equalised observation's remaining response relative to the prior's sample, and the
     generated sample's level gain.
@@ -144,7 +149,7 @@ def residual_response(stats: _Statistics, sample_rate: int) -> tuple[np.ndarray,
     ratio = np.where(prior > 0, signal / np.maximum(prior, 1e-300), 0.0)
     # Smoothing spreads a pass band's power over a steep edge: a bin whose own mean power is within
     # MIN_SNR_DB of its noise says nothing of the signal, whatever its neighbours hold.
-    informative = (stats.observed_power >= stats.noise * 10.0 ** (MIN_SNR_DB / 10.0)) & (prior > 0)
+    informative = _above_noise(stats) & (prior > 0)
     ratio[~informative] = 0.0
     level = float(np.median(ratio[informative])) if informative.any() else 1.0
     gain = math.sqrt(level) if level > 0 else 1.0
@@ -152,17 +157,12 @@ def residual_response(stats: _Statistics, sample_rate: int) -> tuple[np.ndarray,
     return np.sqrt(np.clip(ratio / gain**2, 0.0, limit)), gain
 
 
-def _informative(stats: _Statistics) -> np.ndarray:
-    """Bins whose mean observed power is :data:`MIN_SNR_DB` above their noise floor (the prior's > 0)."""
-    return (stats.observed_power >= stats.noise * 10.0 ** (MIN_SNR_DB / 10.0)) & (stats.generated_power > 0)
-
-
 def anchored_response(stats: _Statistics, sample_rate: int
                       ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """(|H|, amplitude of the generated sample, anchors) per bin for the ``anchored`` form; the anchors
     give the signal range and the power gains (dB) put on the generated sample inside, below and above it.
 
-    H is 1 where the observation holds signal (:func:`_informative`) and 0
+    H is 1 where the observation holds signal (:func:`_above_noise`) and 0
     elsewhere. The signal range runs from the lowest to the highest frequency
     where at least half of the third-octave around a bin is informative. The
     generated sample is scaled, beyond the top of that range, to the
@@ -172,7 +172,7 @@ def anchored_response(stats: _Statistics, sample_rate: int
     :func:`residual_response` levels it. So the generated band continues the
     observation's level at the edge instead of the prior's own balance.
     """
-    informative = _informative(stats)
+    informative = _above_noise(stats) & (stats.generated_power > 0)
     freqs = bin_frequencies(sample_rate)
     signal = np.maximum(stats.observed_power - stats.noise, 0.0)
     if not informative.any():

@@ -1,7 +1,5 @@
 """LoadedBundle.denoiser: the one D(x; σ) of a bundle, with the CQT network's band filter."""
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -13,16 +11,11 @@ from shellac.engine.models.bundle import LoadedBundle, load_bundle
 from shellac.engine.models.import_babe2 import import_babe2
 from shellac.engine.networks.cqt_reference import reference_output_filter
 from tests.fixtures.bundles import make_tiny_bundle
+from tests.fixtures.modules import load_module
 
 
 def _checkpoint_helpers() -> ModuleType:
-    path = Path(__file__).with_name("test_babe2_checkpoint.py")
-    spec = importlib.util.spec_from_file_location("babe2_ckpt_helpers", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["babe2_ckpt_helpers"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module(Path(__file__).with_name("test_babe2_checkpoint.py"), "babe2_ckpt_helpers")
 
 
 @pytest.fixture(scope="module")

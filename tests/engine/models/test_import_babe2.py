@@ -1,7 +1,5 @@
 """A published-format BABE-2 checkpoint converts into a bundle that loads and denoises the same."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,15 +10,11 @@ from shellac.engine.dsp.ltas import unit_variance_total
 from shellac.engine.errors import ModelLoadingError
 from shellac.engine.models.bundle import load_bundle
 from shellac.engine.models.import_babe2 import import_babe2
+from tests.fixtures.modules import load_module
 
 
 def _checkpoint_helpers():  # type: ignore[no-untyped-def]
-    path = Path(__file__).with_name("test_babe2_checkpoint.py")
-    spec = importlib.util.spec_from_file_location("babe2_ckpt_helpers", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["babe2_ckpt_helpers"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module(Path(__file__).with_name("test_babe2_checkpoint.py"), "babe2_ckpt_helpers")
 
 
 def test_import_writes_a_loadable_bundle(tmp_path: Path) -> None:

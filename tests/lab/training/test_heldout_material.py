@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.modules import load_module
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -14,12 +15,7 @@ REPO = Path(__file__).resolve().parents[3]
 @pytest.fixture(scope="module")
 def mtd():
     sys.path.insert(0, str(REPO / "scripts"))
-    path = REPO / "scripts" / "make_training_data.py"
-    spec = importlib.util.spec_from_file_location("make_training_data", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_training_data"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_module(REPO / "scripts" / "make_training_data.py", "make_training_data")
 
 
 def test_heldout_toml_is_read(mtd):

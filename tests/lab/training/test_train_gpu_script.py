@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,18 +14,9 @@ from safetensors.torch import load_file
 from shellac.engine.models.bundle import load_bundle
 from shellac.lab.training.config import TrainConfig
 from tests.fixtures.bundles import make_tiny_bundle
+from tests.fixtures.modules import load_module
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def _script():  # type: ignore[no-untyped-def]
-    path = REPO / "scripts" / "train_gpu.py"
-    spec = importlib.util.spec_from_file_location("train_gpu", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["train_gpu"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_prepare_then_a_budgeted_run_continues_the_bundle(tmp_path: Path) -> None:
@@ -44,7 +33,7 @@ def test_prepare_then_a_budgeted_run_continues_the_bundle(tmp_path: Path) -> Non
     config = TrainConfig(network="tiny", sample_rate=rate, segment_length=length, sigma_data=0.1,
                          spectral_weighting_db=20.0, validation_segments=4, validation_sigmas=3)
     (tmp_path / "run.json").write_text(config.model_dump_json(), encoding="utf-8")
-    script = _script()
+    script = load_module(REPO / "scripts" / "train_gpu.py", "train_gpu")
     prep, out = tmp_path / "prep", tmp_path / "out"
     assert script.main(["prepare", "--data", str(tmp_path / "data"), "--val-dir", str(tmp_path / "val"),
                         "--run-config", str(tmp_path / "run.json"), "--out", str(prep)]) == 0
