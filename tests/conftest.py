@@ -11,6 +11,15 @@ import soundfile as sf
 SR = 22050
 
 
+@pytest.fixture(autouse=True)
+def _seeded_global_rngs() -> None:
+    """Seed torch's and numpy's global generators per test, so no result depends on test order."""
+    import torch
+
+    torch.manual_seed(0)
+    np.random.seed(0)
+
+
 def harmonic_tone(seconds: float, sr: int = SR, f0: float = 220.0, seed: int = 0,
                   noise: float = 0.01) -> np.ndarray:
     """A gated harmonic tone with hiss: music-like enough for denoise and LTAS tests."""

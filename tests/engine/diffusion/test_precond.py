@@ -56,8 +56,8 @@ def test_sigma_may_be_float_scalar_tensor_or_batch() -> None:
     precond = EDMPrecond(RecordingNet(), sigma_data=1.0)
     x = torch.randn(3, 16, dtype=torch.float64)
     a = precond(x, 0.7)
-    b = precond(x, torch.tensor(0.7))
-    c = precond(x, torch.full((3,), 0.7))
+    b = precond(x, torch.tensor(0.7, dtype=torch.float64))
+    c = precond(x, torch.full((3,), 0.7, dtype=torch.float64))
     assert torch.allclose(a, b) and torch.allclose(a, c)
     per_item = precond(x, torch.tensor([0.1, 1.0, 10.0]))
     # c_skip differs per row: at σ = 10 the output is dominated by c_out·1.
