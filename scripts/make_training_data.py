@@ -11,7 +11,9 @@ curves. Writes, under --out:
     <kind>-<nnnnn>.flac    clips of --clip-seconds at --sample-rate (24-bit, mono)
     manifest.json          per clip: sha256, bytes, score, tempo, transposition, settings
 
-Kinds: piano (GM piano from one of several soundfonts, default FluidR3 and TimGM6mb;
+Kinds: piano (GM piano from one of several soundfonts, default FluidR3 and TimGM6mb, or
+from a folder of recorded per-note samples (scripts/fetch_piano_samples.sh fetches the
+Salamander Grand Piano), played by shellac.lab.synthesis.sampler;
 varied tempo, velocity, transposition, sustain pedal and a light synthetic room; RMS
 around -24 dBFS as BABE-2's raw-amplitude piano model expects); tenor / soprano
 (chorale tenor / soprano lines sung by shellac.lab.synthesis, male formants
@@ -167,7 +169,11 @@ def config_key(args: argparse.Namespace, soundfonts: list[Path]) -> str:
             "room": args.room_fraction, "pedal": args.pedal_fraction}
     digest.update(json.dumps(spec, sort_keys=True).encode())
     for soundfont in soundfonts:
-        digest.update(f"{soundfont.name}:{soundfont.stat().st_size}".encode())
+        # A folder of per-note samples counts by its files' names and sizes.
+        members = sorted(soundfont.iterdir()) if soundfont.is_dir() else [soundfont]
+        digest.update(soundfont.name.encode())
+        for member in members:
+            digest.update(f"{member.name}:{member.stat().st_size}".encode())
     code = sorted((REPO / "shellac/lab/synthesis").glob("*.py"))
     for path in (Path(__file__), Path(make_demo.__file__), *code):
         digest.update(path.resolve().read_bytes())
@@ -359,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pedal-fraction", type=float, default=0.5,
                         help="piano only: fraction of clips played with sustain pedal")
     parser.add_argument("--soundfont", type=Path, action="append", default=None,
-                        help="General MIDI .sf2/.sf3, repeatable: each clip picks one at random "
+                        help="General MIDI .sf2/.sf3 or a folder of per-note piano samples, repeatable: "
+                             "each clip picks one at random "
                              "(default FluidR3 + TimGM6mb; MuseScore General Full for --split validation)")
     parser.add_argument("--force", action="store_true", help="re-render every clip")
     args = parser.parse_args(argv)
