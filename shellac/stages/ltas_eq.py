@@ -46,7 +46,7 @@ class LtasEqParams(StageParams):
         description="chain: boosted hiss stays this far below the clean level the reference expects, dB.",
     )
     min_snr_db: float = Field(
-        default=3.0, ge=0, le=40,
+        default=ChainEqSettings.min_snr_db, ge=0, le=40,
         description="chain: no boost where the input is less than this above its noise floor, dB.",
     )
 
