@@ -83,13 +83,15 @@ class GenerativeEqParams(StageParams):
         description="'shellac': this engine's restoration; 'reference': the BABE-2 reference code's, "
         "item by item (docs/babe2-parity.md).",
     )
-    consistency: Literal["none", "posterior", "anchored"] = Field(
+    consistency: Literal["none", "posterior", "anchored", "anchored-ltas"] = Field(
         default=_B.consistency,
         description="'none': the sampler's output (the paper); 'posterior': each STFT bin of it corrected "
         "into a posterior sample given the equalised input, its noise floor and the residual response, "
         "keeping the input where it is clean and the generated content where it holds only noise; "
         "'anchored': the same with the input kept as it is wherever it holds signal, and the generated "
-        "band beyond the input's signal range levelled to the input's level at that range's edges. The "
+        "band beyond the input's signal range levelled to the input's level at that range's edges; "
+        "'anchored-ltas': as 'anchored', the generated band beyond those edges falling off as the model's "
+        "reference LTAS does (never above the prior's own balance). The "
         "model card's spectral bias (shellac calibrate-prior), if measured at this N, is divided out first.",
     )
     guidance: Literal["params", "bundle"] = Field(

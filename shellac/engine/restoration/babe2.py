@@ -22,6 +22,7 @@ from shellac.engine.operators.base import BlindOperator
 from shellac.engine.operators.blind_filter import BlindFilter
 from shellac.engine.operators.chain_init import ChainStart, chain_filter_start
 from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
+from shellac.engine.restoration.consistency import N_FFT as CONSISTENCY_N_FFT
 from shellac.engine.restoration.consistency import Consistency, bin_frequencies, fuse_to_memmap
 from shellac.engine.restoration.driver import ProgressFn, restore_blocks
 from shellac.engine.restoration.handover import SIGMA_NORM, ReferenceHandOver
@@ -67,8 +68,10 @@ class Babe2Settings:
         floor and the residual response, after dividing out the card's spectral bias at
         this N if measured (:mod:`~shellac.engine.restoration.consistency`); ``"anchored"``:
         the same correction with the input kept wherever it holds signal and the generated
-        band levelled to the input at the edges of its signal range. Either runs after
-        the blocks, so it leaves block checkpoints valid.
+        band levelled to the input at the edges of its signal range; ``"anchored-ltas"``:
+        as ``"anchored"``, with the generated band beyond those edges falling off as the
+        bundle's reference LTAS does (never above the prior's own balance). Each runs
+        after the blocks, so it leaves block checkpoints valid.
     preset
         ``"shellac"``: this engine's restoration; ``"reference"``: the BABE-2
         reference code's, item by item (docs/babe2-parity.md): its LTAS-EQ, block
@@ -92,7 +95,7 @@ class Babe2Settings:
     preset: Literal["shellac", "reference"] = "shellac"
     mask_aware_fit: bool = True
     hand_over: Literal["shellac", "reference"] = "shellac"
-    consistency: Literal["none", "posterior", "anchored"] = "none"
+    consistency: Literal["none", "posterior", "anchored", "anchored-ltas"] = "none"
 
 
 @dataclass
@@ -217,8 +220,11 @@ def restore(
     out.flush()
     consistency = None
     if s.consistency != "none":
+        reference = (bundle.reference_ltas.on_bins(cfg.sample_rate, CONSISTENCY_N_FFT)
+                     if s.consistency == "anchored-ltas" else None)
         out, consistency = fuse_to_memmap(y, out, cfg.sample_rate, work / "consistent.npy",
-                                          prior_correction=prior_correction(bundle, s), form=s.consistency)
+                                          prior_correction=prior_correction(bundle, s), form=s.consistency,
+                                          reference_power=reference)
     return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                             reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,
                             eq_diff_db=diff_db, chain_start=chain_start, consistency=consistency)

@@ -36,10 +36,12 @@ _REPORT_EDGES_HZ = (0.0, 250.0, 1000.0, 4000.0, 8000.0, math.inf)
 EDGE_OCTAVES = 0.5
 """Width (octaves) of the band inside each edge of the observation's signal range whose level anchors
 the generated content beyond that edge (``anchored`` form)."""
-FORMS = ("posterior", "anchored")
+FORMS = ("posterior", "anchored", "anchored-ltas")
 """The correction's forms: ``posterior`` fits a residual response H (the output takes the prior's
 envelope); ``anchored`` takes H = 1 where the observation holds signal (the EQ stage undid the chain)
-and sets the generated content beyond the signal range to the observation's level at its edges."""
+and sets the generated content beyond the signal range to the observation's level at its edges;
+``anchored-ltas`` does the same, and beyond the edges the generated band falls off as the reference
+LTAS does (never above the prior's own balance), instead of keeping the prior's balance."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ def residual_response(stats: _Statistics, sample_rate: int) -> tuple[np.ndarray,
     return np.sqrt(np.clip(ratio / gain**2, 0.0, limit)), gain
 
 
-def anchored_response(stats: _Statistics, sample_rate: int
+def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.ndarray | None = None
                       ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """(|H|, amplitude of the generated sample, anchors) per bin for the ``anchored`` form; the anchors
     give the signal range and the power gains (dB) put on the generated sample inside, below and above it.
@@ -171,6 +173,13 @@ def anchored_response(stats: _Statistics, sample_rate: int
     the band above the bottom; inside it, to the median level ratio, as
     :func:`residual_response` levels it. So the generated band continues the
     observation's level at the edge instead of the prior's own balance.
+
+    With ``reference_power`` (the clean reference LTAS per bin), beyond each edge
+    the generated band is further shaped so its power falls off from the edge as
+    the reference's does: the gain there is the edge gain times
+    min(1, (R(f)/G(f)) / (ΣR/ΣG over the edge band)), G the generated power; a
+    prior brighter than the reference beyond the edge is brought down to it, a
+    duller one is left alone.
     """
     informative = _above_noise(stats) & (stats.generated_power > 0)
     freqs = bin_frequencies(sample_rate)
@@ -190,16 +199,37 @@ def anchored_response(stats: _Statistics, sample_rate: int
     def db(power_ratio: float) -> float:
         return round(10 * math.log10(power_ratio), 2) if power_ratio > 0 else -math.inf
 
-    high = edge_level((freqs <= top) & (freqs >= top * 2.0 ** -EDGE_OCTAVES))
-    low = edge_level((freqs >= bottom) & (freqs <= bottom * 2.0 ** EDGE_OCTAVES))
-    amplitude = np.sqrt(np.where(freqs > top, high, np.where(freqs < bottom, low, level)))
+    high_band = (freqs <= top) & (freqs >= top * 2.0 ** -EDGE_OCTAVES)
+    low_band = (freqs >= bottom) & (freqs <= bottom * 2.0 ** EDGE_OCTAVES)
+    high, low = edge_level(high_band), edge_level(low_band)
+    power = np.where(freqs > top, high, np.where(freqs < bottom, low, level))
     anchors = {"signal_low_hz": round(float(bottom), 1), "signal_high_hz": round(float(top), 1),
                "level_db": db(level), "low_db": db(low), "high_db": db(high)}
-    return informative.astype(np.float64), amplitude, anchors
+    if reference_power is not None:
+        shape = _reference_shape(np.asarray(reference_power, dtype=np.float64), stats.generated_power,
+                                 high_band & informative, low_band & informative, freqs > top, freqs < bottom)
+        power = power * shape
+        beyond = (freqs > top) | (freqs < bottom)
+        anchors["reference_shape_min_db"] = db(float(shape[beyond].min())) if beyond.any() else 0.0
+    return informative.astype(np.float64), np.sqrt(power), anchors
+
+
+def _reference_shape(reference: np.ndarray, generated: np.ndarray, high_edge: np.ndarray,
+                     low_edge: np.ndarray, above: np.ndarray, below: np.ndarray) -> np.ndarray:
+    """Power factor per bin (≤ 1, 1 inside the signal range) that makes the generated band beyond each
+    edge fall off as ``reference`` does from that edge band."""
+    shape = np.ones_like(generated)
+    ratio = reference / np.maximum(generated, 1e-30)
+    for edge, beyond in ((high_edge, above), (low_edge, below)):
+        if edge.any() and beyond.any():
+            anchor = reference[edge].sum() / max(float(generated[edge].sum()), 1e-30)
+            shape[beyond] = np.minimum(1.0, ratio[beyond] / max(anchor, 1e-30))
+    return shape
 
 
 def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int, out: np.ndarray, *,
-                   prior_correction: np.ndarray | None = None, form: str = "posterior") -> Consistency:
+                   prior_correction: np.ndarray | None = None, form: str = "posterior",
+                   reference_power: np.ndarray | None = None) -> Consistency:
     """Write into ``out`` the generated signal corrected into a posterior sample given the observation.
 
     Each STFT bin is modelled as Y = H·X + noise: Y the equalised observation, X
@@ -226,7 +256,11 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     form
         ``"posterior"``: H fitted (:func:`residual_response`); ``"anchored"``: H = 1 where
         the observation holds signal, the generated band levelled to its edges
-        (:func:`anchored_response`).
+        (:func:`anchored_response`); ``"anchored-ltas"``: also shaped beyond the edges
+        like ``reference_power``.
+    reference_power
+        The clean reference LTAS on the correction's bins (``N_FFT // 2 + 1``, at
+        ``sample_rate``); needed by ``"anchored-ltas"`` only.
     """
     n = observed.shape[-1]
     if generated.shape != observed.shape or out.shape != observed.shape:
@@ -239,13 +273,17 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         raise ParameterError(f"prior_correction needs {N_FFT // 2 + 1} bins, got {correction.shape}")
     if form not in FORMS:
         raise ParameterError(f"consistency form must be one of {FORMS}, not {form!r}")
+    if form == "anchored-ltas" and (reference_power is None
+                                   or np.shape(reference_power) != (N_FFT // 2 + 1,)):
+        raise ParameterError(f"the anchored-ltas form needs the reference LTAS on {N_FFT // 2 + 1} bins")
     stats = _statistics(observed, generated, correction)
     anchors = None
     if form == "posterior":
         h, gain = residual_response(stats, sample_rate)
         amplitude = np.full_like(h, gain)
     else:
-        h, amplitude, anchors = anchored_response(stats, sample_rate)
+        h, amplitude, anchors = anchored_response(
+            stats, sample_rate, reference_power if form == "anchored-ltas" else None)
         gain = float(np.median(amplitude))
     h = h[:, None]
     correction = (amplitude * correction)[:, None]
@@ -287,11 +325,11 @@ def bin_frequencies(sample_rate: int) -> np.ndarray:
 
 
 def fuse_to_memmap(observed: np.ndarray, generated: np.ndarray, sample_rate: int, target: Path, *,
-                   prior_correction: np.ndarray | None = None, form: str = "posterior"
-                   ) -> tuple[np.ndarray, Consistency]:
+                   prior_correction: np.ndarray | None = None, form: str = "posterior",
+                   reference_power: np.ndarray | None = None) -> tuple[np.ndarray, Consistency]:
     """:func:`posterior_fuse` into a new float32 memory map at ``target`` (``.npy``)."""
     out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=observed.shape)
     report = posterior_fuse(observed, generated, sample_rate, out, prior_correction=prior_correction,
-                            form=form)
+                            form=form, reference_power=reference_power)
     out.flush()
     return out, report

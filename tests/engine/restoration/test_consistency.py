@@ -195,3 +195,43 @@ def test_anchored_form_levels_a_too_bright_prior_to_the_observation_at_the_edge(
 def test_an_unknown_form_is_refused() -> None:
     with pytest.raises(ParameterError, match="form must be one of"):
         posterior_fuse(np.zeros(4096), np.zeros(4096), SR, np.zeros(4096), form="wiener")
+
+
+def test_anchored_ltas_form_shapes_the_generated_band_like_the_reference() -> None:
+    """A prior whose generated band beyond the signal range is far brighter than the reference says a
+    piano is there: `anchored` keeps the prior's balance above the edge, `anchored-ltas` makes it fall off
+    as the reference does; inside the signal range both keep the observation."""
+    clean, observed, _ = _scene()
+    freqs = np.fft.rfftfreq(N_FFT, 1.0 / SR)
+    # The reference falls 24 dB per octave above 2 kHz; the prior (here the clean notes) does not.
+    reference = np.where(freqs > 2000.0, (np.maximum(freqs, 1.0) / 2000.0) ** -8.0, 1.0)
+    plain, shaped = np.zeros_like(observed), np.zeros_like(observed)
+    posterior_fuse(observed, clean, SR, plain, form="anchored")
+    report = posterior_fuse(observed, clean, SR, shaped, form="anchored-ltas", reference_power=reference)
+    high = butter(8, 4000.0, btype="high", fs=SR, output="sos")
+    # Above 4 kHz, an octave and more beyond the edge: about 22 dB down on the plain anchored band.
+    ratio_db = 20 * np.log10(np.std(sosfilt(high, shaped)) / np.std(sosfilt(high, plain)))
+    assert -30.0 < ratio_db < -18.0
+    low = butter(8, 1500.0, fs=SR, output="sos")
+    assert np.std(sosfilt(low, shaped - plain)) < 1e-3 * np.std(sosfilt(low, plain))
+    anchors = report.to_json()["anchors"]
+    assert anchors["reference_shape_min_db"] < -30.0
+    assert report.to_json()["method"] == "anchored-ltas"
+
+
+def test_reference_shape_only_lowers_and_follows_the_reference_from_each_edge() -> None:
+    bins = np.arange(10)
+    generated = np.full(10, 4.0)
+    reference = np.array([0.01, 0.1, 1.0, 1.0, 1.0, 1.0, 1.0, 0.1, 10.0, 0.001])
+    high_edge, low_edge = (bins == 6), (bins == 2)
+    shape = consistency._reference_shape(reference, generated, high_edge, low_edge, bins > 6, bins < 2)
+    # Beyond the top: 10 dB down, then left alone where the reference rises (never above 1), then 30 dB down.
+    assert np.allclose(shape, [0.01, 0.1, 1, 1, 1, 1, 1, 0.1, 1.0, 0.001])
+
+
+def test_anchored_ltas_needs_the_reference_on_the_bins() -> None:
+    x = np.zeros(4096)
+    with pytest.raises(ParameterError, match="needs the reference LTAS"):
+        posterior_fuse(x, x, SR, np.zeros(4096), form="anchored-ltas")
+    with pytest.raises(ParameterError, match="needs the reference LTAS"):
+        posterior_fuse(x, x, SR, np.zeros(4096), form="anchored-ltas", reference_power=np.ones(10))
