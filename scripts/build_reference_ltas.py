@@ -124,24 +124,29 @@ def clips_from_dir(folder: Path, sr: int, exclude: list[str]
     return audio, info
 
 
-def source_mean_power(powers: list[np.ndarray], sources: list[str], floor: float = 1e-20) -> np.ndarray:
-    """Geometric mean over sources of each source's geometric-mean power (every source weighs the same)."""
+LOG_FLOOR = 1e-20
+"""Power floor before taking logs (an empty bin of a silent clip)."""
+
+
+def source_log_means(powers: list[np.ndarray], sources: list[str]) -> dict[str, np.ndarray]:
+    """Each source's mean log power (its clips' geometric mean), by source name."""
     if not powers or len(powers) != len(sources):
         raise ValueError("need one source name per LTAS, and at least one LTAS")
-    logs = np.log(np.maximum(np.asarray(powers, dtype=np.float64), floor))
+    logs = np.log(np.maximum(np.asarray(powers, dtype=np.float64), LOG_FLOOR))
     names = np.asarray(sources)
-    per_source = [logs[names == name].mean(axis=0) for name in sorted(set(sources))]
-    return np.exp(np.mean(per_source, axis=0))
+    return {name: logs[names == name].mean(axis=0) for name in sorted(set(sources))}
+
+
+def source_mean_power(powers: list[np.ndarray], sources: list[str]) -> np.ndarray:
+    """Geometric mean over sources of each source's geometric-mean power (every source weighs the same)."""
+    return np.exp(np.mean(list(source_log_means(powers, sources).values()), axis=0))
 
 
 def source_table(powers: list[np.ndarray], sources: list[str], reference: np.ndarray, sample_rate: int,
                  n_fft: int) -> dict[str, list[float]]:
     """Octave-band levels (dB re each curve's 500 Hz–1 kHz, 62.5 Hz–8 kHz) per source and of the result."""
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    logs = np.log(np.maximum(np.asarray(powers, dtype=np.float64), 1e-20))
-    names = np.asarray(sources)
-    curves = {name: logs[names == name].mean(axis=0) for name in sorted(set(sources))}
-    curves["reference"] = np.log(np.maximum(reference, 1e-20))
+    curves = {**source_log_means(powers, sources), "reference": np.log(np.maximum(reference, LOG_FLOOR))}
     table = {}
     for name, curve in curves.items():
         db = 10.0 * curve / np.log(10.0)

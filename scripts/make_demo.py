@@ -37,6 +37,7 @@ import soundfile as sf
 
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import write_audio
+from shellac.engine.errors import AudioLoadError, ParameterError
 from shellac.lab.degradation import degrade, random_params
 from shellac.lab.synthesis.sampler import SampleNote, SamplePiano
 
@@ -129,7 +130,8 @@ REFERENCES = (
 
 @dataclass(frozen=True)
 class Tools:
-    """Locations of the external renderer and soundfont."""
+    """Locations of the external renderer and the sound source (a soundfont, or a folder of per-note
+    piano samples played without FluidSynth)."""
 
     fluidsynth: str
     soundfont: Path
@@ -250,8 +252,11 @@ def _fluidsynth(midi: Any, tools: Tools, sample_rate: int, workdir: Path) -> np.
 
 @functools.lru_cache(maxsize=4)
 def sample_piano(folder: Path, sample_rate: int) -> SamplePiano:
-    """The per-note samples of ``folder`` at ``sample_rate``, loaded once per process."""
-    return SamplePiano.from_dir(folder, sample_rate)
+    """The per-note samples of ``folder`` at ``sample_rate``, loaded once per process; exits if unplayable."""
+    try:
+        return SamplePiano.from_dir(folder, sample_rate)
+    except (ParameterError, AudioLoadError) as exc:
+        sys.exit(f"make_demo: cannot play the piano samples in {folder}: {exc}")
 
 
 def play_samples(midi: Any, folder: Path, sample_rate: int, duration_s: float) -> np.ndarray:
@@ -461,8 +466,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="rebuild even when the manifest says the outputs are current, "
                              "and overwrite masters that do not match it")
     parser.add_argument("--soundfont", type=Path, default=None,
-                        help="General MIDI .sf2 (default: FluidR3_GM.sf2 if installed, "
-                             "else pretty_midi's TimGM6mb.sf2)")
+                        help="General MIDI .sf2, or a folder of per-note piano samples named like "
+                             "C4v10.ogg (default: FluidR3_GM.sf2 if installed, else pretty_midi's "
+                             "TimGM6mb.sf2)")
     args = parser.parse_args(argv)
 
     tools = find_tools(args.soundfont)

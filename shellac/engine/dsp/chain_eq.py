@@ -39,7 +39,7 @@ class ChainEqSettings:
     min_snr_db:
         No boost where the observation is less than this above its noise floor (6 dB: three
         quarters of the band's power is music). Chosen on the validation works in three
-        soundfonts (docs/heldout_benchmark.md, "Session 8"): 3 dB let the EQ lift the
+        soundfonts (docs/heldout_benchmark.md, "Current (session 8)"): 3 dB let the EQ lift the
         hiss-dominated band just above a recording's cut-off.
     boost_per_snr_db:
         If given, boost allowed per dB of the observation's excess over ``min_snr_db``.

@@ -12,21 +12,21 @@ from shellac.engine.audio_io import read_audio
 from shellac.engine.dsp.resample import resample
 from shellac.engine.errors import ParameterError
 
-_NAME = re.compile(r"^([A-G])(#|b)?(-?\d)(?:v\d+)?$")
-_SEMITONE = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_LAYER = re.compile(r"v\d+$")
 SAMPLE_SUFFIXES = (".ogg", ".flac", ".wav")
 UNDAMPED_PITCH = 89
 """A real piano has no dampers from about F6 up (MIDI 89): those strings ring on after the key is released."""
 
 
 def note_pitch(stem: str) -> int:
-    """MIDI pitch of a sample named like ``C4``, ``D#4v10`` or ``Bb2`` (C4 = 60)."""
-    m = _NAME.match(stem)
-    if m is None:
-        raise ParameterError(f"sample name {stem!r} is not a note name such as C4 or D#4v10")
-    letter, accidental, octave = m.groups()
-    shift = {"#": 1, "b": -1, None: 0}[accidental]
-    return 12 * (int(octave) + 1) + _SEMITONE[letter] + shift
+    """MIDI pitch of a sample named like ``C4``, ``D#4v10`` or ``Bb2`` (C4 = 60; a velocity-layer suffix
+    ``v<n>`` is ignored)."""
+    from pretty_midi import note_name_to_number
+
+    try:
+        return int(note_name_to_number(_LAYER.sub("", stem)))
+    except ValueError:
+        raise ParameterError(f"sample name {stem!r} is not a note name such as C4 or D#4v10") from None
 
 
 @dataclass(frozen=True)

@@ -97,3 +97,16 @@ def test_make_demo_renders_midi_on_a_sample_folder_with_the_pedal(tmp_path: Path
     level = float(np.sqrt(np.mean(out[int(0.7 * SR): int(0.9 * SR)] ** 2)))
     assert level == pytest.approx(0.5 / np.sqrt(2), rel=0.05)  # held by the pedal past the key's release
     assert float(np.max(np.abs(out[int(1.6 * SR):]))) < 0.01  # damped (e^-5) after the pedal came up
+
+
+def test_make_demo_names_an_unplayable_sample_folder(tmp_path: Path) -> None:
+    import pretty_midi
+
+    from tests.fixtures.modules import load_module
+
+    make_demo = load_module(Path(__file__).resolve().parents[3] / "scripts" / "make_demo.py", "make_demo_s")
+    (tmp_path / "C4v10.ogg").write_bytes(b"not audio")
+    midi = pretty_midi.PrettyMIDI()
+    midi.instruments.append(pretty_midi.Instrument(0))
+    with pytest.raises(SystemExit, match=r"cannot play the piano samples in .*C4v10\.ogg"):
+        make_demo.render(midi, make_demo.Tools("unused", tmp_path), SR, 1.0, tmp_path)
