@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -153,10 +154,26 @@ def _available_artifacts(state: RecordingState, plan: Plan, index: int) -> dict[
     return artifacts
 
 
-def _clean_temp_files(stage_dir: Path) -> None:
-    # Leftovers of a write that was killed before its rename; never visible as outputs.
-    for tmp in stage_dir.rglob(".*.tmp*"):
-        tmp.unlink(missing_ok=True)
+KEPT_ON_RERUN = ("blocks",)
+"""What a stage's folder keeps when the stage runs again: block checkpoints, which carry their own
+settings key and are verified on load (shellac.engine.blocks.checkpoints)."""
+
+
+def _clear_stage_dir(stage_dir: Path) -> None:
+    """Remove an earlier run's files from ``stage_dir`` before the stage runs again.
+
+    Everything goes but :data:`KEPT_ON_RERUN`: an output the new run does not write (a
+    ``generative_rejected.wav`` from an earlier fallback) must not lie beside the new ones
+    looking current. Leftovers of writes killed before their rename go too, checkpoints' included.
+    """
+    for entry in stage_dir.iterdir():
+        if entry.name in KEPT_ON_RERUN and entry.is_dir() and not entry.is_symlink():
+            for tmp in entry.rglob(".*.tmp*"):
+                tmp.unlink(missing_ok=True)
+        elif entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -310,7 +327,7 @@ def execute_step(
 
         stage_dir = prepared.ctx.stage_dir
         stage_dir.mkdir(parents=True, exist_ok=True)
-        _clean_temp_files(stage_dir)
+        _clear_stage_dir(stage_dir)
         output = stage.run(prepared.paths, step.params, prepared.ctx)
         record.outputs = {
             name: ArtifactRecord(path=str(Path(p).resolve().relative_to(rec_dir.resolve())),

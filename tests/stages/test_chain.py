@@ -50,6 +50,27 @@ def test_changed_parameter_reruns_that_stage_and_later_ones(catalog_dir: Path) -
     assert after.stages["ltas_eq"].params["max_boost_db"] == 12.0
 
 
+def test_rerun_clears_the_stage_folder_but_keeps_block_checkpoints(catalog_dir: Path) -> None:
+    # An earlier run's output that the new run does not write (a generative_rejected.wav after a
+    # fallback that is now kept) must not lie beside the new outputs looking current.
+    job = job_for(catalog_dir, "a")
+    run_plan(job, job_plan(job))
+    stage_dir = Path(job.recording_dir) / "02-ltas_eq"
+    (stage_dir / "generative_rejected.wav").write_bytes(b"stale")
+    (stage_dir / "work").mkdir()
+    (stage_dir / "work" / "scratch.npy").write_bytes(b"stale")
+    (stage_dir / "blocks").mkdir()
+    (stage_dir / "blocks" / "block_00000.npz").write_bytes(b"checkpoint")
+    (stage_dir / "blocks" / ".block_00001.npz.tmp123").write_bytes(b"half written")
+    changed = job.model_copy(update={"overrides": {**job.overrides, "ltas_eq": {"max_boost_db": 12.0}}})
+    run_plan(changed, job_plan(changed))
+    left = sorted(str(p.relative_to(stage_dir)) for p in stage_dir.rglob("*"))
+    assert left == ["audio.wav", "blocks", "blocks/block_00000.npz", "ltas.json"]
+    state = load_state(Path(job.recording_dir))
+    assert {a.path for a in state.stages["ltas_eq"].outputs.values()} == {
+        "02-ltas_eq/audio.wav", "02-ltas_eq/ltas.json"}
+
+
 def test_deleted_output_is_recomputed(catalog_dir: Path) -> None:
     job = job_for(catalog_dir, "a")
     run_plan(job, job_plan(job))
