@@ -42,12 +42,16 @@ class LtasEqParams(StageParams):
         default=6.0, ge=0, le=60, description="chain: largest boost below 80 Hz and in the top octave, dB."
     )
     snr_margin_db: float = Field(
-        default=3.0, ge=0, le=40,
+        default=ChainEqSettings.snr_margin_db, ge=0, le=40,
         description="chain: boosted hiss stays this far below the clean level the reference expects, dB.",
     )
     min_snr_db: float = Field(
         default=ChainEqSettings.min_snr_db, ge=0, le=40,
         description="chain: no boost where the input is less than this above its noise floor, dB.",
+    )
+    boost_per_snr_db: float | None = Field(
+        default=ChainEqSettings.boost_per_snr_db, gt=0, le=20,
+        description="chain: boost allowed per dB of the input's excess over min_snr_db (null: no limit).",
     )
 
 
@@ -67,7 +71,8 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
                                                    max_boost_db=params.max_boost_db)
     elif params.method == "chain":
         settings = ChainEqSettings(max_boost_db=params.max_boost_db, edge_boost_db=params.edge_boost_db,
-                                   snr_margin_db=params.snr_margin_db, min_snr_db=params.min_snr_db)
+                                   snr_margin_db=params.snr_margin_db, min_snr_db=params.min_snr_db,
+                                   boost_per_snr_db=params.boost_per_snr_db)
         diff_db, eq, _ = chain_equalize_file(inputs["audio"], audio_path, reference, n_fft=params.n_fft,
                                              settings=settings)
         observed = ltas_of_file(inputs["audio"], params.n_fft)

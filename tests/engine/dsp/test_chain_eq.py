@@ -3,7 +3,7 @@ import pytest
 import soundfile as sf
 
 from shellac.engine.dsp.band_spectrum import band_spectrum
-from shellac.engine.dsp.chain_eq import chain_equalize, chain_equalize_file
+from shellac.engine.dsp.chain_eq import ChainEqSettings, chain_equalize, chain_equalize_file
 from shellac.engine.dsp.ltas import Ltas, compute_ltas, third_octave_smooth
 from shellac.lab.degradation.historical import degrade
 from shellac.lab.degradation.params import DegradationParams, Resonance
@@ -36,20 +36,42 @@ def _smooth_db(x):
     return 10 * np.log10(third_octave_smooth(compute_ltas(x, SR, N_FFT).power, SR, N_FFT))
 
 
+def _balance_error(x, clean):
+    """RMS third-octave LTAS difference (mean removed) over the pass band and its skirts, dB."""
+    freqs = np.fft.rfftfreq(N_FFT, 1 / SR)
+    grid = np.geomspace(150.0, 5000.0, 64)  # every octave alike
+    d = np.interp(np.log2(grid), np.log2(freqs[1:]), (_smooth_db(x) - _smooth_db(clean))[1:])
+    return float(np.sqrt(np.mean((d - d.mean()) ** 2)))
+
+
 def test_chain_eq_undoes_the_chain_in_the_pass_band(case):
     clean, degraded, (out, _, eq) = case
-    freqs = np.fft.rfftfreq(N_FFT, 1 / SR)
-    grid = np.geomspace(150.0, 5000.0, 64)  # the pass band and its skirts, every octave alike
-
-    def error(x):
-        d = np.interp(np.log2(grid), np.log2(freqs[1:]), (_smooth_db(x) - _smooth_db(clean))[1:])
-        return float(np.sqrt(np.mean((d - d.mean()) ** 2)))
-
-    before, after = error(degraded.audio), error(out)
+    before, after = _balance_error(degraded.audio, clean), _balance_error(out, clean)
     assert before > 4.0  # 4.3 dB
-    assert after < 0.4 * before  # 1.5 dB
+    # 2.0 dB: the skirts of the cut-offs are lifted only as far as their SNR allows.
+    assert after < 0.5 * before
     # It found the resonance (+8 dB at 800 Hz) and cuts it.
+    freqs = np.fft.rfftfreq(N_FFT, 1 / SR)
     assert eq.gain_on_bins(SR, N_FFT)[np.argmin(np.abs(freqs - 800))] < -2.5
+
+
+def test_without_the_snr_limits_a_matched_reference_undoes_more(case, reference):
+    # The reference here matches the music exactly, so lifting the skirts fully is right (1.5 dB);
+    # with real references it over-brightens (docs/heldout_benchmark.md), hence the defaults.
+    clean, degraded, _ = case
+    unlimited = ChainEqSettings(snr_margin_db=3.0, boost_per_snr_db=None)
+    out, _, _ = chain_equalize(degraded.audio, SR, reference, n_fft=N_FFT, settings=unlimited)
+    assert _balance_error(out, clean) < 0.4 * _balance_error(degraded.audio, clean)
+
+
+def test_boost_grows_with_the_evidence(case):
+    _, degraded, (_, _, eq) = case
+    settings = ChainEqSettings()
+    observed = band_spectrum(degraded.audio, SR, eq.grid)
+    allowed = np.maximum(settings.boost_per_snr_db * (observed.snr_db() - settings.min_snr_db), 0.0)
+    assert np.all(eq.boost_cap_db <= allowed + 1e-9)
+    # The limit binds somewhere on the skirts (else it would not be tested here).
+    assert np.any(eq.boost_cap_db < np.minimum(eq.inverse_db, settings.max_boost_db) - 1.0)
 
 
 def test_chain_eq_never_boosts_the_noise_only_bands(case):
@@ -78,7 +100,8 @@ def test_file_version_matches_memory(case, reference, tmp_path):
     sf.write(tmp_path / "in.wav", degraded.audio, SR, subtype="DOUBLE")
     diff_file, eq, _ = chain_equalize_file(tmp_path / "in.wav", tmp_path / "out.wav", reference, n_fft=N_FFT,
                                            chunk_s=1.0)
-    np.testing.assert_allclose(diff_file, diff_db, atol=1e-6)
+    # The streamed band spectrum differs in the last digits; the SNR-scaled boost cap carries it (≤ 3e-6 dB).
+    np.testing.assert_allclose(diff_file, diff_db, atol=1e-5)
     written, _ = sf.read(tmp_path / "out.wav")
     np.testing.assert_allclose(written, out, atol=1e-5)
     assert eq.to_json()["chain"]["lowpass_hz"] > 2000
