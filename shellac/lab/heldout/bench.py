@@ -12,7 +12,7 @@ from shellac.engine.errors import ParameterError
 from shellac.lab.heldout.runner import ChainRun, HeldoutExcerpt, RunOutputs, run_chain, score
 from shellac.stages.profiles import load_plan
 
-METRICS = ("lsd_db", "ltas_err_db", "high_band_db", "low_band_db", "si_sdr_db")
+METRICS = ("lsd_db", "ltas_err_db", "high_band_db", "top_octave_db", "low_band_db", "si_sdr_db")
 LOWER_IS_BETTER = ("lsd_db", "ltas_err_db")
 
 
@@ -120,8 +120,9 @@ class BenchOutcome:
     outputs: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     def means(self) -> dict[str, dict[str, float]]:
-        """Mean of every metric per row."""
-        return {k: {m: float(np.mean([s[m] for s in v])) for m in METRICS} for k, v in self.scores.items()}
+        """Mean of every metric per row (a report saved before a metric existed has none of it)."""
+        return {k: {m: float(np.mean([s[m] for s in v])) for m in METRICS if all(m in s for s in v)}
+                for k, v in self.scores.items()}
 
     def win_rates(self, row: str, against: str) -> dict[str, float]:
         """Percent of excerpts where ``row`` beats ``against`` on LSD, LTAS error, and both."""

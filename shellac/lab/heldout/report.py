@@ -19,6 +19,7 @@ HEADERS = {
     "lsd_db": "LSD dB ↓",
     "ltas_err_db": "LTAS err. pass band dB ↓",
     "high_band_db": "energy above high cut vs clean dB (0)",
+    "top_octave_db": "energy in the octave below the high cut vs clean dB (0)",
     "low_band_db": "energy below low cut vs clean dB (0)",
     "si_sdr_db": "SI-SDR dB ↑",
 }
@@ -108,6 +109,7 @@ def _source(settings: dict[str, Any]) -> str:
 def markdown(outcome: BenchOutcome, context: dict[str, Any], settings: dict[str, Any], notes: str) -> str:
     """The report: header, means table, win rates, gate agreement, per-excerpt table."""
     s = summary(outcome)
+    shown = [m for m in METRICS if all(m in s["means"][row.key] for row in outcome.rows)]
     lines = [
         f"# Held-out benchmark: {settings['name']}",
         "",
@@ -125,11 +127,11 @@ def markdown(outcome: BenchOutcome, context: dict[str, Any], settings: dict[str,
         "",
         "## Means over excerpts",
         "",
-        "| row | " + " | ".join(HEADERS[m] for m in METRICS) + " |",
-        "|---|" + "---:|" * len(METRICS),
+        "| row | " + " | ".join(HEADERS[m] for m in shown) + " |",
+        "|---|" + "---:|" * len(shown),
     ]
     for row in outcome.rows:
-        lines.append(f"| {row.label} | " + " | ".join(_fmt(s["means"][row.key][m]) for m in METRICS) + " |")
+        lines.append(f"| {row.label} | " + " | ".join(_fmt(s["means"][row.key][m]) for m in shown) + " |")
     lines += [
         "",
         "## Win rates (% of excerpts; LSD, LTAS error, both)",

@@ -205,6 +205,9 @@ def score(excerpt: HeldoutExcerpt, estimate: np.ndarray) -> dict[str, float]:
         "lsd_db": lsd(clean, estimate),
         "ltas_err_db": ltas_error_db(clean, estimate, sr, excerpt.response_freqs_hz, excerpt.response_db),
         "high_band_db": band_energy_db(clean, estimate, sr, p.lowpass_hz, sr / 2.0),
+        # The level the generated band continues from: with high_band_db it tells an over-bright
+        # edge of the pass band (the EQ) from a generated band that falls off too slowly.
+        "top_octave_db": band_energy_db(clean, estimate, sr, p.lowpass_hz / 2.0, p.lowpass_hz),
         "low_band_db": band_energy_db(clean, estimate, sr, 20.0, p.highpass_hz),
         "si_sdr_db": si_sdr(clean, estimate),
     }

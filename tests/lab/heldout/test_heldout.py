@@ -11,7 +11,7 @@ from shellac.lab.evaluation.spectral_balance import band_energy_db, ltas_error_d
 from shellac.lab.heldout.bench import BenchOutcome, Row, gate_agreement, select_rows, with_overrides
 from shellac.lab.heldout.chains import heldout_chain
 from shellac.lab.heldout.material import RenderSpec, load_heldout
-from shellac.lab.heldout.runner import ChainRun
+from shellac.lab.heldout.runner import ChainRun, HeldoutExcerpt, score
 from shellac.lab.heldout.sweep import GridPoint, choose, grid
 
 SR = 22050
@@ -44,12 +44,29 @@ def test_spectral_balance_of_a_known_filter() -> None:
     assert ltas_error_db(clean, lowpassed, SR, freqs, flat) > 10
 
 
+def test_score_splits_the_high_band_from_the_top_of_the_pass_band() -> None:
+    rng = np.random.default_rng(1)
+    clean = rng.standard_normal(SR * 3)
+    params = heldout_chain(np.random.default_rng([0, 1, 1]), SR, 3.0)
+    freqs = np.fft.rfftfreq(4096, 1 / SR)
+    excerpt = HeldoutExcerpt("x", "s", clean, clean, SR, params, freqs, np.zeros_like(freqs), Path("m.wav"))
+    assert score(excerpt, clean)["top_octave_db"] == pytest.approx(0.0, abs=1e-9)
+    # Doubling the octave below the cut-off (+6 dB) moves that column and leaves the band above alike.
+    spec = np.fft.rfft(clean)
+    f = np.fft.rfftfreq(clean.size, 1 / SR)
+    spec[(f >= params.lowpass_hz / 2) & (f < params.lowpass_hz)] *= 2.0
+    louder = score(excerpt, np.fft.irfft(spec, clean.size))
+    share = float(np.mean((f >= params.lowpass_hz / 2) & (f < params.lowpass_hz)))
+    assert louder["top_octave_db"] == pytest.approx(10 * np.log10(4 / (1 + 3 * share)), abs=0.2)
+    assert louder["high_band_db"] == pytest.approx(-10 * np.log10(1 + 3 * share), abs=0.2)
+
+
 def _outcome(gen: list[tuple[float, float]], base: list[tuple[float, float]], fallbacks: list[bool]
              ) -> BenchOutcome:
     rows = [Row("ltas_eq", "LTAS-EQ", ChainRun("piano-ltas")),
             Row("babe2", "BABE-2", ChainRun("piano"), "generative")]
     outcome = BenchOutcome(rows, [])
-    pad = {"high_band_db": 0.0, "low_band_db": 0.0, "si_sdr_db": 0.0}
+    pad = {"high_band_db": 0.0, "top_octave_db": 0.0, "low_band_db": 0.0, "si_sdr_db": 0.0}
     outcome.scores = {"babe2": [{"lsd_db": a, "ltas_err_db": b, **pad} for a, b in gen],
                       "ltas_eq": [{"lsd_db": a, "ltas_err_db": b, **pad} for a, b in base]}
     outcome.gates = {"babe2": [{"fallback": f, "checks": []} for f in fallbacks],
@@ -72,7 +89,7 @@ def test_sweep_chooses_the_lowest_objective() -> None:
     assert [p.key for p in points] == ["N8_sy0_xi1", "N8_sy0.25_xi1"]
     outcome = _outcome([], [(11, 4), (11, 4)], [])
     del outcome.scores["babe2"]
-    pad = {"high_band_db": 0.0, "low_band_db": 0.0, "si_sdr_db": 0.0}
+    pad = {"high_band_db": 0.0, "top_octave_db": 0.0, "low_band_db": 0.0, "si_sdr_db": 0.0}
     outcome.scores["input"] = [{"lsd_db": 9.0, "ltas_err_db": 3.0, **pad}] * 2
     outcome.scores["N8_sy0_xi1"] = [{"lsd_db": 10.0, "ltas_err_db": 5.0, **pad}] * 2
     outcome.scores["N8_sy0.25_xi1"] = [{"lsd_db": 14.0, "ltas_err_db": 5.0, **pad}] * 2
