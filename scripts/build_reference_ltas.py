@@ -181,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kind", choices=("piano", "voice"), required=True)
-    parser.add_argument("--out", type=Path, required=True, help="LTAS JSON to write (with provenance)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="LTAS JSON to write (with provenance, and each source's LTAS under 'sources')")
     parser.add_argument("--bundle", type=Path, action="append", default=[],
                         help="bundle folder whose ltas.json is replaced (repeatable)")
     parser.add_argument("--from-dir", type=Path, action="append", default=[],
@@ -233,8 +234,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{len(scores)} works by {', '.join(composers)}, rendered with "
                   f"{', '.join(f.name for f in soundfonts)}"
                   f"{'; ' + args.source_note if args.source_note else ''} ({command})")
+    per_source = {name: np.exp(curve).tolist() for name, curve in source_log_means(powers, sources).items()}
     atomic_write_json(args.out, {**ltas.to_json_dict(), "provenance": provenance, "clips": info,
-                                 "octave_bands_hz": list(OCTAVES_HZ), "octave_levels_db": table})
+                                 "octave_bands_hz": list(OCTAVES_HZ), "octave_levels_db": table,
+                                 "sources": per_source})
     print(f"build_reference_ltas: {provenance}")
     for name, levels in table.items():
         print(f"build_reference_ltas: {name:28s} " + " ".join(f"{v:+6.1f}" for v in levels))

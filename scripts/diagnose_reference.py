@@ -3,10 +3,13 @@
 On the held-out ``--part`` (validation by default) rendered with its soundfont (or
 ``--soundfont``), every degraded excerpt is chain-equalised (no denoising) against:
 the reference LTAS given by ``--reference`` (a path or ``git:<commit>:<path>``), the
-excerpt's own clean LTAS (the oracle: what a perfect reference would give), and the
+excerpt's own clean LTAS (the oracle: what a perfect reference would give), the
 same notes rendered with each ``--same-notes`` soundfont (the piece's register right,
-the instrument wrong). Prints LSD, third-octave LTAS error and energy above the high
-cut-off vs clean per excerpt and as means, with the untouched input beside them.
+the instrument wrong), and with ``--sources`` each source of a reference built by
+scripts/build_reference_ltas.py alone, plus the source whose chain fit has the smallest
+misfit (can the fit tell which piano it hears?). Prints LSD, third-octave LTAS error and
+energy above the high cut-off vs clean per excerpt and as means, with the untouched input
+beside them.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python scripts/diagnose_reference.py --reference
 git:ea6f5b7:models/piano/ltas.json --same-notes FluidR3_GM.sf2 --same-notes TimGM6mb.sf2``.
@@ -15,6 +18,7 @@ git:ea6f5b7:models/piano/ltas.json --same-notes FluidR3_GM.sf2 --same-notes TimG
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -42,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soundfont", type=Path, help="render the part with this soundfont instead")
     parser.add_argument("--same-notes", type=Path, action="append", default=[],
                         help="soundfont whose render of the same notes is tried as reference (repeatable)")
+    parser.add_argument("--sources", type=Path,
+                        help="build_reference_ltas.py --out JSON: try each of its 'sources' as the reference")
     parser.add_argument("--excerpts", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5.5)
     parser.add_argument("--sample-rate", type=int, default=22050)
@@ -59,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     shown = excerpts(args.soundfont)
     others = {font.name: excerpts(font) for font in args.same_notes}
     given = load_ltas(args.reference)
+    sources = {}
+    if args.sources is not None:
+        built = json.loads(args.sources.read_text(encoding="utf-8"))
+        sources = {f"source {name}": Ltas(built["sample_rate"], built["n_fft"], np.asarray(power))
+                   for name, power in built["sources"].items()}
     rows: dict[str, list[list[float]]] = {}
     for i, ex in enumerate(shown):
         sr = ex.sample_rate
@@ -66,9 +77,18 @@ def main(argv: list[str] | None = None) -> int:
                                  "oracle (own clean LTAS)": compute_ltas(ex.clean, sr, N_FFT)}
         for name, other in others.items():
             refs[f"same notes, {name}"] = compute_ltas(other[i].clean, sr, N_FFT)
+        refs.update(sources)
         scores = {"input (untouched)": score(ex, ex.degraded)}
-        scores.update({label: score(ex, chain_equalize(ex.degraded, sr, ref, n_fft=N_FFT)[0])
-                       for label, ref in refs.items()})
+        misfit = {}
+        for label, ref in refs.items():
+            equalized, _, design = chain_equalize(ex.degraded, sr, ref, n_fft=N_FFT)
+            scores[label] = score(ex, equalized)
+            misfit[label] = design.fit.rms_db if design.fit is not None else float("inf")
+        if sources:
+            chosen = min(sources, key=lambda label: misfit[label])
+            scores["source with the least chain-fit misfit"] = scores[chosen]
+            print(f"{ex.name}: chain-fit misfit " + "; ".join(f"{k} {misfit[k]:.2f}" for k in sources)
+                  + f" -> {chosen}", flush=True)
         errors = "; ".join(f"{k} {v['ltas_err_db']:.2f}" for k, v in scores.items())
         print(f"{ex.name}: LTAS error {errors}", flush=True)
         for label, s in scores.items():
