@@ -19,6 +19,18 @@ def test_builtin_profiles_load() -> None:
     assert values == (10.0, 1e-3, 0.5, 1.0, 51)
 
 
+def test_piano_chain_is_piano_without_its_generative_step() -> None:
+    # piano-chain is what the held-out benchmark scores as "chain EQ alone" (piano-ltas with the
+    # chain method), and the EQ that piano's generative step starts from: all three stay in step.
+    chain = load_plan("piano-chain")
+    assert [s.stage for s in chain.steps] == ["ingest", "denoise", "ltas_eq", "tag"]
+    bench_row = load_plan("piano-ltas", overrides={"ltas_eq": {"method": "chain"}})
+    piano = load_plan("piano")
+    for stage in ("denoise", "ltas_eq", "tag"):
+        assert chain.step(stage).params == bench_row.step(stage).params == piano.step(stage).params
+    assert chain.step("ltas_eq").params.method == "chain"
+
+
 def test_overrides_apply_and_validate() -> None:
     plan = load_plan("piano-ltas", overrides={"denoise": {"prop_decrease": 0.5}})
     assert plan.step("denoise").params.prop_decrease == 0.5
