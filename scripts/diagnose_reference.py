@@ -68,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     sources = {}
     if args.sources is not None:
         built = json.loads(args.sources.read_text(encoding="utf-8"))
+        if "sources" not in built:
+            sys.exit(f"diagnose_reference: {args.sources} has no 'sources' (write it with "
+                     "scripts/build_reference_ltas.py --out)")
         sources = {f"source {name}": Ltas(built["sample_rate"], built["n_fft"], np.asarray(power))
                    for name, power in built["sources"].items()}
     rows: dict[str, list[list[float]]] = {}

@@ -39,7 +39,8 @@ class LtasEqParams(StageParams):
         "level, whole file in memory; docs/babe2-parity.md).",
     )
     edge_boost_db: float = Field(
-        default=6.0, ge=0, le=60, description="chain: largest boost below 80 Hz and in the top octave, dB."
+        default=ChainEqSettings.edge_boost_db, ge=0, le=60,
+        description="chain: largest boost below 80 Hz and in the top octave, dB.",
     )
     snr_margin_db: float = Field(
         default=ChainEqSettings.snr_margin_db, ge=0, le=40,
