@@ -83,7 +83,7 @@ class GenerativeEqParams(StageParams):
         description="'shellac': this engine's restoration; 'reference': the BABE-2 reference code's, "
         "item by item (docs/babe2-parity.md).",
     )
-    consistency: Literal["none", "posterior", "anchored", "anchored-ltas"] = Field(
+    consistency: Literal["none", "posterior", "anchored", "anchored-ltas", "anchored-floor"] = Field(
         default=_B.consistency,
         description="'none': the sampler's output (the paper); 'posterior': each STFT bin of it corrected "
         "into a posterior sample given the equalised input, its noise floor and the residual response, "
@@ -91,7 +91,8 @@ class GenerativeEqParams(StageParams):
         "'anchored': the same with the input kept as it is wherever it holds signal, and the generated "
         "band beyond the input's signal range levelled to the input's level at that range's edges; "
         "'anchored-ltas': as 'anchored', the generated band beyond those edges falling off as the model's "
-        "reference LTAS does (never above the prior's own balance). The "
+        "reference LTAS does (never above the prior's own balance); 'anchored-floor': as 'anchored', the "
+        "generated content no louder than the input in every bin where the input holds only noise. The "
         "model card's spectral bias (shellac calibrate-prior), if measured at this N, is divided out first.",
     )
     guidance: Literal["params", "bundle"] = Field(

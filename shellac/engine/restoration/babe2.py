@@ -70,8 +70,10 @@ class Babe2Settings:
         the same correction with the input kept wherever it holds signal and the generated
         band levelled to the input at the edges of its signal range; ``"anchored-ltas"``:
         as ``"anchored"``, with the generated band beyond those edges falling off as the
-        bundle's reference LTAS does (never above the prior's own balance). Each runs
-        after the blocks, so it leaves block checkpoints valid.
+        bundle's reference LTAS does (never above the prior's own balance);
+        ``"anchored-floor"``: as ``"anchored"``, the generated content no louder than the
+        input wherever the input holds only noise. Each runs after the blocks, so it
+        leaves block checkpoints valid.
     preset
         ``"shellac"``: this engine's restoration; ``"reference"``: the BABE-2
         reference code's, item by item (docs/babe2-parity.md): its LTAS-EQ, block
@@ -95,7 +97,7 @@ class Babe2Settings:
     preset: Literal["shellac", "reference"] = "shellac"
     mask_aware_fit: bool = True
     hand_over: Literal["shellac", "reference"] = "shellac"
-    consistency: Literal["none", "posterior", "anchored", "anchored-ltas"] = "none"
+    consistency: Literal["none", "posterior", "anchored", "anchored-ltas", "anchored-floor"] = "none"
 
 
 @dataclass

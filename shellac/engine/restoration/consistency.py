@@ -36,12 +36,14 @@ _REPORT_EDGES_HZ = (0.0, 250.0, 1000.0, 4000.0, 8000.0, math.inf)
 EDGE_OCTAVES = 0.5
 """Width (octaves) of the band inside each edge of the observation's signal range whose level anchors
 the generated content beyond that edge (``anchored`` form)."""
-FORMS = ("posterior", "anchored", "anchored-ltas")
+FORMS = ("posterior", "anchored", "anchored-ltas", "anchored-floor")
 """The correction's forms: ``posterior`` fits a residual response H (the output takes the prior's
 envelope); ``anchored`` takes H = 1 where the observation holds signal (the EQ stage undid the chain)
 and sets the generated content beyond the signal range to the observation's level at its edges;
 ``anchored-ltas`` does the same, and beyond the edges the generated band falls off as the reference
-LTAS does (never above the prior's own balance), instead of keeping the prior's balance."""
+LTAS does (never above the prior's own balance), instead of keeping the prior's balance;
+``anchored-floor`` does what ``anchored`` does, and in every bin where the observation holds only
+noise the generated content is no louder than the observation is there (the level the EQ stage left)."""
 
 
 @dataclass(frozen=True)
@@ -159,8 +161,8 @@ def residual_response(stats: _Statistics, sample_rate: int) -> tuple[np.ndarray,
     return np.sqrt(np.clip(ratio / gain**2, 0.0, limit)), gain
 
 
-def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.ndarray | None = None
-                      ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.ndarray | None = None,
+                      *, floor: bool = False) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """(|H|, amplitude of the generated sample, anchors) per bin for the ``anchored`` form; the anchors
     give the signal range and the power gains (dB) put on the generated sample inside, below and above it.
 
@@ -180,6 +182,12 @@ def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.
     min(1, (R(f)/G(f)) / (ΣR/ΣG over the edge band)), G the generated power; a
     prior brighter than the reference beyond the edge is brought down to it, a
     duller one is left alone.
+
+    With ``floor``, in every bin that is not informative (inside the signal range
+    or beyond it) the generated sample's mean power is brought down, never up, to
+    the observation's mean power in that bin: there the observation is noise at
+    the level the EQ stage chose, and nothing in it supports content any louder.
+    The prior still decides what the content is, and how it moves frame by frame.
     """
     informative = _above_noise(stats) & (stats.generated_power > 0)
     freqs = bin_frequencies(sample_rate)
@@ -211,6 +219,10 @@ def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.
         power = power * shape
         beyond = (freqs > top) | (freqs < bottom)
         anchors["reference_shape_min_db"] = db(float(shape[beyond].min())) if beyond.any() else 0.0
+    if floor:
+        power = np.where(informative, power, np.minimum(power, stats.observed_power
+                                                        / np.maximum(stats.generated_power, 1e-30)))
+        anchors["floored_bins"] = int(np.count_nonzero(~informative & (freqs > 0)))
     return informative.astype(np.float64), np.sqrt(power), anchors
 
 
@@ -257,7 +269,8 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         ``"posterior"``: H fitted (:func:`residual_response`); ``"anchored"``: H = 1 where
         the observation holds signal, the generated band levelled to its edges
         (:func:`anchored_response`); ``"anchored-ltas"``: also shaped beyond the edges
-        like ``reference_power``.
+        like ``reference_power``; ``"anchored-floor"``: as ``"anchored"``, the generated
+        content no louder than the observation wherever that holds only noise.
     reference_power
         The clean reference LTAS on the correction's bins (``N_FFT // 2 + 1``, at
         ``sample_rate``); needed by ``"anchored-ltas"`` only.
@@ -283,7 +296,8 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         amplitude = np.full_like(h, gain)
     else:
         h, amplitude, anchors = anchored_response(
-            stats, sample_rate, reference_power if form == "anchored-ltas" else None)
+            stats, sample_rate, reference_power if form == "anchored-ltas" else None,
+            floor=form == "anchored-floor")
         gain = float(np.median(amplitude))
     h = h[:, None]
     correction = (amplitude * correction)[:, None]

@@ -219,6 +219,27 @@ def test_anchored_ltas_form_shapes_the_generated_band_like_the_reference() -> No
     assert report.to_json()["method"] == "anchored-ltas"
 
 
+def test_anchored_floor_keeps_generated_content_under_the_observation_where_it_holds_only_noise() -> None:
+    """Where the observation is only hiss (above its 2 kHz cut), `anchored` lets the prior's partials in at
+    the edge's level, far above the hiss; `anchored-floor` brings them down to the hiss's own level, bin by
+    bin (never up), and leaves every bin that holds signal exactly as `anchored` does."""
+    clean, observed, _ = _scene()
+    plain, floored = np.zeros_like(observed), np.zeros_like(observed)
+    posterior_fuse(observed, clean, SR, plain, form="anchored")
+    report = posterior_fuse(observed, clean, SR, floored, form="anchored-floor")
+    high = butter(8, 4000.0, btype="high", fs=SR, output="sos")
+    hiss = np.std(sosfilt(high, observed))
+    assert np.std(sosfilt(high, plain)) > 3.0 * hiss  # the prior's partials, 10 dB and more over the hiss
+    # Never louder than the hiss; bins between the prior's partials stay as quiet as the prior made them.
+    assert 0.5 * hiss < np.std(sosfilt(high, floored)) <= 1.05 * hiss
+    low = butter(8, 1500.0, fs=SR, output="sos")
+    assert np.std(sosfilt(low, floored - plain)) < 1e-2 * np.std(sosfilt(low, plain))
+    entry = report.to_json()
+    assert entry["method"] == "anchored-floor"
+    # Bins above about 2 kHz of the 513 (8 kHz Nyquist), and the hiss-only bins between low partials.
+    assert 300 < entry["anchors"]["floored_bins"] < 513
+
+
 def test_reference_shape_only_lowers_and_follows_the_reference_from_each_edge() -> None:
     bins = np.arange(10)
     generated = np.full(10, 4.0)
