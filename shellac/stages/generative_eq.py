@@ -83,7 +83,7 @@ class GenerativeEqParams(StageParams):
         description="'shellac': this engine's restoration; 'reference': the BABE-2 reference code's, "
         "item by item (docs/babe2-parity.md).",
     )
-    consistency: Literal["none", "posterior", "anchored", "anchored-ltas", "anchored-floor"] = Field(
+    consistency: Literal["none", "posterior", "anchored", "anchored-ltas"] = Field(
         default=_B.consistency,
         description="'none': the sampler's output (the paper); 'posterior': each STFT bin of it corrected "
         "into a posterior sample given the equalised input, its noise floor and the residual response, "
@@ -91,9 +91,14 @@ class GenerativeEqParams(StageParams):
         "'anchored': the same with the input kept as it is wherever it holds signal, and the generated "
         "band beyond the input's signal range levelled to the input's level at that range's edges; "
         "'anchored-ltas': as 'anchored', the generated band beyond those edges falling off as the model's "
-        "reference LTAS does (never above the prior's own balance); 'anchored-floor': as 'anchored', the "
-        "generated content no louder than the input in every bin where the input holds only noise. The "
+        "reference LTAS does (never above the prior's own balance). The "
         "model card's spectral bias (shellac calibrate-prior), if measured at this N, is divided out first.",
+    )
+    consistency_floor: bool = Field(
+        default=_B.consistency_floor,
+        description="With a consistency form: in every STFT bin where the equalised input holds only noise, "
+        "bring the generated content down (never up) to the input's own level there, the level the EQ "
+        "stage left; the content stays the prior's.",
     )
     guidance: Literal["params", "bundle"] = Field(
         default="params", description="'params': the sampler values above; 'bundle': N, σ_y, ξ (and ρ, "
@@ -142,6 +147,7 @@ def babe2_settings(params: GenerativeEqParams, sampler: dict[str, float | int]) 
         overlap_fraction=params.overlap_fraction, carry_filter=params.carry_filter, seed=params.seed,
         preset=params.preset, mask_aware_fit=params.mask_aware_fit, hand_over=params.hand_over,
         consistency=params.consistency,
+        consistency_floor=params.consistency_floor,
     )
 
 
@@ -178,7 +184,8 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
             ctx.progress(bar.n / bar.total, f"block {block + 1}/{n_blocks}")
 
     # The gate and the consistency step only use finished blocks: their settings do not invalidate them.
-    key = {"params": params.model_dump(mode="json", exclude={"quality_gate", "gate", "consistency"})}
+    key = {"params": params.model_dump(mode="json", exclude={"quality_gate", "gate", "consistency",
+                                                                       "consistency_floor"})}
     try:
         result = restore(mono, bundle, babe2_settings(params, chosen), work=work, device=device,
                          checkpoints=ctx.stage_dir / "blocks", checkpoint_key=key, progress=progress)

@@ -145,12 +145,17 @@ def test_posterior_consistency_reuses_blocks_and_follows_the_cards_spectral_bias
     assert [r.outcome for r in run_plan(posterior, job_plan(posterior))] == ["skipped", "ran", "ran"]
     entry = json.loads((stage_dir / "filters.json").read_text())["consistency"]
     assert entry["spectral_bias_corrected"] is True
-    # The anchored form (the piano profiles'): same blocks, its own record of the edges it levelled to.
+    # The anchored form with the floor (the piano profiles'): same blocks, its own record of the edges it
+    # levelled to and of the noise-only bins it held down.
     anchored = job_for(catalog_dir, "b", profile="gen", models_dir=str(tmp_path / "models"),
-                       overrides={"generative_eq": {**FAST, "consistency": "anchored"}})
+                       overrides={"generative_eq": {**FAST, "consistency": "anchored",
+                                                    "consistency_floor": True}})
     assert [r.outcome for r in run_plan(anchored, job_plan(anchored))] == ["skipped", "ran", "ran"]
+    metrics = load_state(Path(job.recording_dir)).stages["generative_eq"].metrics  # type: ignore[union-attr]
+    assert metrics["resumed_blocks"] == metrics["blocks"] == 2
     entry = json.loads((stage_dir / "filters.json").read_text())["consistency"]
     assert entry["method"] == "anchored" and entry["spectral_bias_corrected"] is True
+    assert entry["floor"] is True and 0 <= entry["floored_bins"] <= 512
     assert set(entry["anchors"]) == {"signal_low_hz", "signal_high_hz", "level_db", "low_db", "high_db"}
     assert entry["anchors"]["signal_low_hz"] < entry["anchors"]["signal_high_hz"]
     # Back to the plain run: its blocks are still there, and the card's bias is not part of its key.

@@ -70,10 +70,11 @@ class Babe2Settings:
         the same correction with the input kept wherever it holds signal and the generated
         band levelled to the input at the edges of its signal range; ``"anchored-ltas"``:
         as ``"anchored"``, with the generated band beyond those edges falling off as the
-        bundle's reference LTAS does (never above the prior's own balance);
-        ``"anchored-floor"``: as ``"anchored"``, the generated content no louder than the
-        input wherever the input holds only noise. Each runs after the blocks, so it
-        leaves block checkpoints valid.
+        bundle's reference LTAS does (never above the prior's own balance). Each runs
+        after the blocks, so it leaves block checkpoints valid.
+    consistency_floor
+        With a consistency form: in every bin where the input holds only noise, the
+        generated content brought down (never up) to the input's own level there.
     preset
         ``"shellac"``: this engine's restoration; ``"reference"``: the BABE-2
         reference code's, item by item (docs/babe2-parity.md): its LTAS-EQ, block
@@ -97,7 +98,8 @@ class Babe2Settings:
     preset: Literal["shellac", "reference"] = "shellac"
     mask_aware_fit: bool = True
     hand_over: Literal["shellac", "reference"] = "shellac"
-    consistency: Literal["none", "posterior", "anchored", "anchored-ltas", "anchored-floor"] = "none"
+    consistency: Literal["none", "posterior", "anchored", "anchored-ltas"] = "none"
+    consistency_floor: bool = False
 
 
 @dataclass
@@ -173,6 +175,9 @@ def restore(
     progress
         Called after every sampler step (Shellac preset).
     """
+    if settings.consistency_floor and settings.consistency == "none":
+        raise ParameterError("consistency_floor limits a consistency form's generated content: set "
+                             "consistency too")
     device = torch.device(device)
     work.mkdir(parents=True, exist_ok=True)
     if denoiser is None:
@@ -212,7 +217,7 @@ def restore(
         store = None
         if checkpoints is not None:
             # The consistency step runs after the blocks: changing it keeps them.
-            sampled = {k: v for k, v in asdict(s).items() if k != "consistency"}
+            sampled = {k: v for k, v in asdict(s).items() if k not in ("consistency", "consistency_floor")}
             run_key = sha256_json({"y": sha256_file(work / "y.npy"), "x": sha256_file(work / "x_init.npy"),
                                    "settings": sampled, "model": bundle.checksum, **(checkpoint_key or {})})
             store = BlockCheckpointStore(checkpoints, run_key)
@@ -226,7 +231,7 @@ def restore(
                      if s.consistency == "anchored-ltas" else None)
         out, consistency = fuse_to_memmap(y, out, cfg.sample_rate, work / "consistent.npy",
                                           prior_correction=prior_correction(bundle, s), form=s.consistency,
-                                          reference_power=reference)
+                                          reference_power=reference, floor=s.consistency_floor)
     return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                             reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,
                             eq_diff_db=diff_db, chain_start=chain_start, consistency=consistency)

@@ -36,14 +36,14 @@ _REPORT_EDGES_HZ = (0.0, 250.0, 1000.0, 4000.0, 8000.0, math.inf)
 EDGE_OCTAVES = 0.5
 """Width (octaves) of the band inside each edge of the observation's signal range whose level anchors
 the generated content beyond that edge (``anchored`` form)."""
-FORMS = ("posterior", "anchored", "anchored-ltas", "anchored-floor")
+FORMS = ("posterior", "anchored", "anchored-ltas")
 """The correction's forms: ``posterior`` fits a residual response H (the output takes the prior's
 envelope); ``anchored`` takes H = 1 where the observation holds signal (the EQ stage undid the chain)
 and sets the generated content beyond the signal range to the observation's level at its edges;
 ``anchored-ltas`` does the same, and beyond the edges the generated band falls off as the reference
-LTAS does (never above the prior's own balance), instead of keeping the prior's balance;
-``anchored-floor`` does what ``anchored`` does, and in every bin where the observation holds only
-noise the generated content is no louder than the observation is there (the level the EQ stage left)."""
+LTAS does (never above the prior's own balance), instead of keeping the prior's balance. Any form
+may add the floor (:func:`floor_gain`): in every bin where the observation holds only noise, the
+generated content no louder than the observation is there (the level the EQ stage left)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class Consistency:
     corrected: bool = False
     form: str = "posterior"
     anchors: dict[str, float] | None = None
+    floored_bins: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """``filters.json``'s ``consistency`` entry."""
@@ -67,6 +68,9 @@ class Consistency:
         else:
             entry["edge_octaves"] = EDGE_OCTAVES
             entry["anchors"] = self.anchors
+        entry["floor"] = self.floored_bins is not None
+        if self.floored_bins is not None:
+            entry["floored_bins"] = self.floored_bins
         return entry
 
 
@@ -161,8 +165,8 @@ def residual_response(stats: _Statistics, sample_rate: int) -> tuple[np.ndarray,
     return np.sqrt(np.clip(ratio / gain**2, 0.0, limit)), gain
 
 
-def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.ndarray | None = None,
-                      *, floor: bool = False) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """(|H|, amplitude of the generated sample, anchors) per bin for the ``anchored`` form; the anchors
     give the signal range and the power gains (dB) put on the generated sample inside, below and above it.
 
@@ -182,12 +186,6 @@ def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.
     min(1, (R(f)/G(f)) / (ΣR/ΣG over the edge band)), G the generated power; a
     prior brighter than the reference beyond the edge is brought down to it, a
     duller one is left alone.
-
-    With ``floor``, in every bin that is not informative (inside the signal range
-    or beyond it) the generated sample's mean power is brought down, never up, to
-    the observation's mean power in that bin: there the observation is noise at
-    the level the EQ stage chose, and nothing in it supports content any louder.
-    The prior still decides what the content is, and how it moves frame by frame.
     """
     informative = _above_noise(stats) & (stats.generated_power > 0)
     freqs = bin_frequencies(sample_rate)
@@ -219,11 +217,20 @@ def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.
         power = power * shape
         beyond = (freqs > top) | (freqs < bottom)
         anchors["reference_shape_min_db"] = db(float(shape[beyond].min())) if beyond.any() else 0.0
-    if floor:
-        power = np.where(informative, power, np.minimum(power, stats.observed_power
-                                                        / np.maximum(stats.generated_power, 1e-30)))
-        anchors["floored_bins"] = int(np.count_nonzero(~informative & (freqs > 0)))
     return informative.astype(np.float64), np.sqrt(power), anchors
+
+
+def floor_gain(stats: _Statistics, h: np.ndarray, amplitude: np.ndarray) -> tuple[np.ndarray, int]:
+    """``amplitude`` limited so that, in every bin where H = 0 (the observation holds only noise), the
+    generated sample's mean power is at most the observation's there; and the number of such bins.
+
+    There the observation is noise at the level the EQ stage chose, and nothing
+    in it supports content any louder; the gain only goes down. The prior still
+    decides what the content is, and how it moves frame by frame.
+    """
+    quiet = h == 0
+    limit = np.sqrt(stats.observed_power / np.maximum(stats.generated_power, 1e-30))
+    return np.where(quiet, np.minimum(amplitude, limit), amplitude), int(np.count_nonzero(quiet[1:]))
 
 
 def _reference_shape(reference: np.ndarray, generated: np.ndarray, high_edge: np.ndarray,
@@ -241,7 +248,7 @@ def _reference_shape(reference: np.ndarray, generated: np.ndarray, high_edge: np
 
 def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int, out: np.ndarray, *,
                    prior_correction: np.ndarray | None = None, form: str = "posterior",
-                   reference_power: np.ndarray | None = None) -> Consistency:
+                   reference_power: np.ndarray | None = None, floor: bool = False) -> Consistency:
     """Write into ``out`` the generated signal corrected into a posterior sample given the observation.
 
     Each STFT bin is modelled as Y = H·X + noise: Y the equalised observation, X
@@ -269,11 +276,13 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         ``"posterior"``: H fitted (:func:`residual_response`); ``"anchored"``: H = 1 where
         the observation holds signal, the generated band levelled to its edges
         (:func:`anchored_response`); ``"anchored-ltas"``: also shaped beyond the edges
-        like ``reference_power``; ``"anchored-floor"``: as ``"anchored"``, the generated
-        content no louder than the observation wherever that holds only noise.
+        like ``reference_power``.
     reference_power
         The clean reference LTAS on the correction's bins (``N_FFT // 2 + 1``, at
         ``sample_rate``); needed by ``"anchored-ltas"`` only.
+    floor
+        Limit the generated content, in every bin where the observation holds only
+        noise, to the observation's level there (:func:`floor_gain`).
     """
     n = observed.shape[-1]
     if generated.shape != observed.shape or out.shape != observed.shape:
@@ -296,9 +305,11 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         amplitude = np.full_like(h, gain)
     else:
         h, amplitude, anchors = anchored_response(
-            stats, sample_rate, reference_power if form == "anchored-ltas" else None,
-            floor=form == "anchored-floor")
+            stats, sample_rate, reference_power if form == "anchored-ltas" else None)
         gain = float(np.median(amplitude))
+    floored = None
+    if floor:
+        amplitude, floored = floor_gain(stats, h, amplitude)
     h = h[:, None]
     correction = (amplitude * correction)[:, None]
     noise = stats.noise[:, None]
@@ -315,7 +326,8 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         share_sum += own.sum(axis=1)
         frames += own.shape[1]
     return Consistency(gain=gain, bands=_band_report(h[:, 0], share_sum / max(frames, 1), sample_rate),
-                       corrected=prior_correction is not None, form=form, anchors=anchors)
+                       corrected=prior_correction is not None, form=form, anchors=anchors,
+                       floored_bins=floored)
 
 
 
@@ -340,10 +352,11 @@ def bin_frequencies(sample_rate: int) -> np.ndarray:
 
 def fuse_to_memmap(observed: np.ndarray, generated: np.ndarray, sample_rate: int, target: Path, *,
                    prior_correction: np.ndarray | None = None, form: str = "posterior",
-                   reference_power: np.ndarray | None = None) -> tuple[np.ndarray, Consistency]:
+                   reference_power: np.ndarray | None = None, floor: bool = False
+                   ) -> tuple[np.ndarray, Consistency]:
     """:func:`posterior_fuse` into a new float32 memory map at ``target`` (``.npy``)."""
     out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=observed.shape)
     report = posterior_fuse(observed, generated, sample_rate, out, prior_correction=prior_correction,
-                            form=form, reference_power=reference_power)
+                            form=form, reference_power=reference_power, floor=floor)
     out.flush()
     return out, report

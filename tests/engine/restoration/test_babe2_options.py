@@ -8,6 +8,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from shellac.engine.errors import ParameterError
 from shellac.engine.models.bundle import load_bundle
 from shellac.engine.restoration.babe2 import Babe2Settings, restore
 from shellac.engine.restoration.settings import SamplerSettings
@@ -51,3 +52,8 @@ def test_options_change_the_result_and_nothing_else(observed: tuple[Path, Path],
     assert np.array_equal(unmasked[:first], base[:first])
     # The reference hand-over scales to σ_norm (no entry for 8 kHz: σ_data) over all blocks.
     assert handed_gain != pytest.approx(base_gain, rel=1e-6)
+
+
+def test_a_floor_without_a_consistency_form_is_refused(observed: tuple[Path, Path], tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="consistency_floor .* set consistency too"):
+        _run(observed, tmp_path, consistency_floor=True)

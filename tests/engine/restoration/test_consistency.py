@@ -219,14 +219,15 @@ def test_anchored_ltas_form_shapes_the_generated_band_like_the_reference() -> No
     assert report.to_json()["method"] == "anchored-ltas"
 
 
-def test_anchored_floor_keeps_generated_content_under_the_observation_where_it_holds_only_noise() -> None:
-    """Where the observation is only hiss (above its 2 kHz cut), `anchored` lets the prior's partials in at
-    the edge's level, far above the hiss; `anchored-floor` brings them down to the hiss's own level, bin by
-    bin (never up), and leaves every bin that holds signal exactly as `anchored` does."""
+@pytest.mark.parametrize("form", ["anchored", "posterior"])
+def test_floor_keeps_generated_content_under_the_observation_where_it_holds_only_noise(form: str) -> None:
+    """Where the observation is only hiss (above its 2 kHz cut), either form lets the prior's partials in
+    far above the hiss; with the floor they come down to the hiss's own level, bin by bin (never up), and
+    every bin that holds signal stays exactly as without it."""
     clean, observed, _ = _scene()
     plain, floored = np.zeros_like(observed), np.zeros_like(observed)
-    posterior_fuse(observed, clean, SR, plain, form="anchored")
-    report = posterior_fuse(observed, clean, SR, floored, form="anchored-floor")
+    posterior_fuse(observed, clean, SR, plain, form=form)
+    report = posterior_fuse(observed, clean, SR, floored, form=form, floor=True)
     high = butter(8, 4000.0, btype="high", fs=SR, output="sos")
     hiss = np.std(sosfilt(high, observed))
     assert np.std(sosfilt(high, plain)) > 3.0 * hiss  # the prior's partials, 10 dB and more over the hiss
@@ -235,9 +236,20 @@ def test_anchored_floor_keeps_generated_content_under_the_observation_where_it_h
     low = butter(8, 1500.0, fs=SR, output="sos")
     assert np.std(sosfilt(low, floored - plain)) < 1e-2 * np.std(sosfilt(low, plain))
     entry = report.to_json()
-    assert entry["method"] == "anchored-floor"
-    # Bins above about 2 kHz of the 513 (8 kHz Nyquist), and the hiss-only bins between low partials.
-    assert 300 < entry["anchors"]["floored_bins"] < 513
+    assert entry["method"] == form and entry["floor"] is True
+    # Bins above about 2 kHz of the 512 above DC (8 kHz Nyquist), and hiss-only bins between low partials.
+    assert 300 < entry["floored_bins"] < 512
+    assert posterior_fuse(observed, clean, SR, plain, form=form).to_json()["floor"] is False
+
+
+def test_floor_gain_only_lowers_and_only_where_h_is_zero() -> None:
+    stats = consistency._Statistics(noise=np.ones(4), observed_power=np.array([1.0, 1.0, 4.0, 1.0]),
+                                    generated_power=np.array([4.0, 4.0, 1.0, 1.0]))
+    h = np.array([1.0, 0.0, 0.0, 0.0])
+    amplitude, n = consistency.floor_gain(stats, h, np.full(4, 1.5))
+    # Bin 0 holds signal: untouched. Bins 1-3 hold noise (counted, DC aside): bin 1 comes down to
+    # sqrt(1/4), bin 3 to sqrt(1/1); bin 2 would allow sqrt(4/1) = 2, so its 1.5 stays (never up).
+    assert np.allclose(amplitude, [1.5, 0.5, 1.5, 1.0]) and n == 3
 
 
 def test_reference_shape_only_lowers_and_follows_the_reference_from_each_edge() -> None:
