@@ -142,6 +142,24 @@ def source_mean_power(powers: list[np.ndarray], sources: list[str]) -> np.ndarra
     return np.exp(np.mean(list(source_log_means(powers, sources).values()), axis=0))
 
 
+SPREAD_ALIGN_HZ = (250.0, 2000.0)
+"""Band over which each source's level is aligned before the spread is taken (the chain fit's free level
+absorbs a broadband offset; what matters is shape)."""
+
+
+def source_spread_db(log_means: dict[str, np.ndarray], sample_rate: int, n_fft: int) -> np.ndarray | None:
+    """Per bin, the std over sources of their dB level about the sources' mean, each source aligned on
+    :data:`SPREAD_ALIGN_HZ`; None for fewer than two sources."""
+    if len(log_means) < 2:
+        return None
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    db = np.array([10.0 * curve / np.log(10.0) for curve in log_means.values()])
+    db -= db.mean(axis=0)
+    band = (freqs >= SPREAD_ALIGN_HZ[0]) & (freqs < SPREAD_ALIGN_HZ[1])
+    db -= db[:, band].mean(axis=1, keepdims=True)
+    return db.std(axis=0)
+
+
 def source_table(powers: list[np.ndarray], sources: list[str], reference: np.ndarray, sample_rate: int,
                  n_fft: int) -> dict[str, list[float]]:
     """Octave-band levels (dB re each curve's 500 Hz–1 kHz, 62.5 Hz–8 kHz) per source and of the result."""
@@ -187,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="bundle folder whose ltas.json is replaced (repeatable)")
     parser.add_argument("--from-dir", type=Path, action="append", default=[],
                         help="use the clips of a make_training_data output folder instead of rendering")
+    parser.add_argument("--from-sources", type=Path,
+                        help="take the reference and each source's LTAS from an earlier --out file (its "
+                        "power kept as it is) and add their spread; no clips are read")
     parser.add_argument("--source-note", default="",
                         help="with --from-dir: how the folder's clips were made (kept in the provenance)")
     parser.add_argument("--exclude-composer", action="append", default=[],
@@ -202,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--plot", type=Path, help="PNG of each source's octave-band levels and the result")
     args = parser.parse_args(argv)
+    command = "scripts/build_reference_ltas.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    if args.from_sources:
+        return from_sources(args, command)
     soundfonts = [Path(p) for p in (args.soundfont or SOUNDFONTS)]
     composers = list(args.composer or (PIANO_COMPOSERS if args.kind == "piano" else ("bach",)))
     if args.from_dir:
@@ -221,8 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     sources = [i.get("soundfont") or "?" for i in info]
     power = source_mean_power(powers, sources)
     table = source_table(powers, sources, power, args.sample_rate, args.n_fft)
-    ltas = Ltas(sample_rate=args.sample_rate, n_fft=args.n_fft, power=power)
-    command = "scripts/build_reference_ltas.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    log_means = source_log_means(powers, sources)
+    ltas = Ltas(sample_rate=args.sample_rate, n_fft=args.n_fft, power=power,
+                spread_db=source_spread_db(log_means, args.sample_rate, args.n_fft))
     scores = sorted({i["score"].split("/corpus/")[-1] for i in info})
     seconds = sum(a.shape[-1] for a in audio) / args.sample_rate
     counts = {f: sum(1 for i in info if (i.get("soundfont") or "?") == f) for f in sorted(
@@ -234,20 +259,46 @@ def main(argv: list[str] | None = None) -> int:
                   f"{len(scores)} works by {', '.join(composers)}, rendered with "
                   f"{', '.join(f.name for f in soundfonts)}"
                   f"{'; ' + args.source_note if args.source_note else ''} ({command})")
-    per_source = {name: np.exp(curve).tolist() for name, curve in source_log_means(powers, sources).items()}
-    atomic_write_json(args.out, {**ltas.to_json_dict(), "provenance": provenance, "clips": info,
-                                 "octave_bands_hz": list(OCTAVES_HZ), "octave_levels_db": table,
-                                 "sources": per_source})
+    per_source = {name: np.exp(curve).tolist() for name, curve in log_means.items()}
+    return write_outputs(args, ltas, provenance, {"clips": info, "octave_bands_hz": list(OCTAVES_HZ),
+                                                  "octave_levels_db": table, "sources": per_source})
+
+
+def from_sources(args: argparse.Namespace, command: str) -> int:
+    """The --from-sources path: an earlier output's reference, with its sources' spread added."""
+    data = json.loads(args.from_sources.read_text(encoding="utf-8"))
+    if not isinstance(data.get("sources"), dict) or len(data["sources"]) < 2:
+        sys.exit(f"build_reference_ltas: {args.from_sources} has no per-source LTAS ('sources', two or more)")
+    base = Ltas.from_json_dict(data)
+    log_means = {name: np.log(np.maximum(np.asarray(power, dtype=np.float64), LOG_FLOOR))
+                 for name, power in sorted(data["sources"].items())}
+    ltas = Ltas(sample_rate=base.sample_rate, n_fft=base.n_fft, power=base.power,
+                stored_scale=base.stored_scale,
+                spread_db=source_spread_db(log_means, base.sample_rate, base.n_fft))
+    provenance = f"{data.get('provenance', '')}; between-source spread per bin added ({command})"
+    extra = {k: data[k] for k in ("clips", "octave_bands_hz", "octave_levels_db", "sources") if k in data}
+    return write_outputs(args, ltas, provenance, extra)
+
+
+def write_outputs(args: argparse.Namespace, ltas: Ltas, provenance: str, extra: dict[str, Any]) -> int:
+    """Write --out (the LTAS, its provenance and ``extra``), the plot, and every --bundle's ltas.json."""
+    table = extra.get("octave_levels_db", {})
+    atomic_write_json(args.out, {**ltas.to_json_dict(), "provenance": provenance, **extra})
     print(f"build_reference_ltas: {provenance}")
     for name, levels in table.items():
         print(f"build_reference_ltas: {name:28s} " + " ".join(f"{v:+6.1f}" for v in levels))
+    if ltas.spread_db is not None:
+        at = (125, 250, 500, 1000, 2000, 4000, 8000)
+        levels = np.interp(at, ltas.freqs_hz, ltas.spread_db)
+        print("build_reference_ltas: spread between sources (dB) at 125 Hz … 8 kHz: "
+              + " ".join(f"{v:.1f}" for v in levels))
     if args.plot:
         plot_sources(args.plot, table)
     for bundle_dir in args.bundle:
         bundle = load_bundle(bundle_dir)
-        if bundle.config.sample_rate != args.sample_rate:
+        if bundle.config.sample_rate != ltas.sample_rate:
             sys.exit(f"build_reference_ltas: {bundle_dir} runs at {bundle.config.sample_rate} Hz, "
-                     f"the LTAS is at {args.sample_rate} Hz")
+                     f"the LTAS is at {ltas.sample_rate} Hz")
         card = bundle.card.model_copy(update={"reference_ltas": provenance})
         save_bundle(bundle_dir, bundle.network, bundle.config, card, ltas, overwrite=True)
         print(f"build_reference_ltas: {bundle_dir}/ltas.json replaced; checksum "

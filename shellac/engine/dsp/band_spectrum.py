@@ -153,3 +153,12 @@ def ltas_on_bands(ltas: Ltas, grid: BandGrid, sample_rate: int) -> np.ndarray:
     """A reference LTAS as mean bin power per band (interpolated in dB onto the analysis bins)."""
     matrix, _ = _band_matrix(grid, sample_rate, N_FFT)
     return ltas.on_bins(sample_rate, N_FFT) @ matrix
+
+
+def spread_on_bands(ltas: Ltas, grid: BandGrid, sample_rate: int) -> np.ndarray | None:
+    """A many-source reference's spread (dB) as its mean over each band's bins; None if it has none."""
+    spread = ltas.spread_on_bins(sample_rate, N_FFT)
+    if spread is None:
+        return None
+    matrix, _ = _band_matrix(grid, sample_rate, N_FFT)
+    return spread @ matrix

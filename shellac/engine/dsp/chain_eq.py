@@ -16,6 +16,7 @@ from shellac.engine.dsp.band_spectrum import (
     band_spectrum,
     band_spectrum_of_file,
     ltas_on_bands,
+    spread_on_bands,
 )
 from shellac.engine.dsp.chain_fit import REFERENCE_FIT, ChainFit, ChainFitSettings, fit_chain, smooth_bands
 from shellac.engine.dsp.ltas import Ltas, apply_eq_db, equalize_file_db
@@ -55,6 +56,12 @@ class ChainEqSettings:
         Largest hiss cut.
     smooth_octaves:
         Width (σ) of the Gaussian smoothing of the final curve over log frequency.
+    spread_floor_db:
+        σ₀ of the fit's weights from a many-source reference's spread
+        (:func:`~shellac.engine.dsp.chain_fit.spread_weights`): bands where the reference's
+        instruments disagree weigh less. None: every band above the noise weighs as its SNR
+        says. 0.75 dB was chosen on the validation works in three soundfonts
+        (docs/heldout_benchmark.md, "Current (session 10)").
     """
 
     max_boost_db: float = 20.0
@@ -66,6 +73,7 @@ class ChainEqSettings:
     hiss_cut: bool = True
     max_cut_db: float = 20.0
     smooth_octaves: float = 1.0 / 6.0
+    spread_floor_db: float | None = 0.75
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,8 @@ class ChainEq:
 
 def design_chain_eq(observed: BandSpectrum, reference_power: np.ndarray, sample_rate: int, *,
                     settings: ChainEqSettings | None = None,
-                    fit_settings: ChainFitSettings | None = None) -> ChainEq:
+                    fit_settings: ChainFitSettings | None = None,
+                    reference_spread_db: np.ndarray | None = None) -> ChainEq:
     """Fit the chain against the reference and design the EQ that undoes it where the noise allows.
 
     The wanted gain is the inverse of the fitted chain's shape (its level removed):
@@ -117,13 +126,19 @@ def design_chain_eq(observed: BandSpectrum, reference_power: np.ndarray, sample_
     noise-only bands, hiss above the expected clean level is cut down to it (``hiss_cut``).
     The curve is smoothed over log frequency, so the EQ stays in the smooth, low-order
     family of the chain.
-    When no chain can be fitted the EQ is flat (it does nothing) and says why.
+    When no chain can be fitted the EQ is flat (it does nothing) and says why. With
+    ``reference_spread_db`` (a many-source reference's spread on the bands) and
+    ``settings.spread_floor_db`` set, the fit weighs the bands where the reference's
+    instruments agree most.
     """
     s = settings or ChainEqSettings()
     fit_settings = fit_settings or replace(REFERENCE_FIT, min_snr_db=s.min_snr_db)
+    spread = reference_spread_db if s.spread_floor_db is not None else None
+    if spread is not None:
+        fit_settings = replace(fit_settings, spread_floor_db=s.spread_floor_db)
     centres = observed.grid.centres_hz
     try:
-        fit = fit_chain(observed, reference_power, settings=fit_settings)
+        fit = fit_chain(observed, reference_power, settings=fit_settings, spread_db=spread)
     except ParameterError as exc:
         flat = np.zeros(centres.size)
         return ChainEq(fit=None, grid=observed.grid, gain_db=flat, inverse_db=flat, boost_cap_db=flat,
@@ -165,7 +180,8 @@ def chain_equalize(audio: np.ndarray, sample_rate: int, reference: Ltas, *, n_ff
     mono = x.mean(axis=0) if x.ndim == 2 else x
     grid = band_grid(sample_rate)
     eq = design_chain_eq(band_spectrum(mono, sample_rate, grid), ltas_on_bands(reference, grid, sample_rate),
-                         sample_rate, settings=settings)
+                         sample_rate, settings=settings,
+                         reference_spread_db=spread_on_bands(reference, grid, sample_rate))
     diff_db = -eq.gain_on_bins(sample_rate, n_fft)
     return apply_eq_db(audio, sample_rate, n_fft, diff_db), diff_db, eq
 
@@ -177,7 +193,8 @@ def chain_equalize_file(in_path: Path, out_path: Path, reference: Ltas, *, n_fft
     sample_rate = probe(Path(in_path)).sample_rate
     observed = band_spectrum_of_file(Path(in_path))
     eq = design_chain_eq(observed, ltas_on_bands(reference, observed.grid, sample_rate), sample_rate,
-                         settings=settings)
+                         settings=settings,
+                         reference_spread_db=spread_on_bands(reference, observed.grid, sample_rate))
     diff_db = -eq.gain_on_bins(sample_rate, n_fft)
     equalize_file_db(Path(in_path), Path(out_path), diff_db, n_fft=n_fft, chunk_s=chunk_s)
     return diff_db, eq, observed

@@ -23,7 +23,8 @@ class ChainFitSettings:
     ``resonance_penalty`` adds penalty·Σ g_k² (g in dB) to the squared misfit, whose
     band terms are weighted by :func:`band_weights` (each at most 1). ``smooth_octaves``
     (σ of a Gaussian over log frequency, 0 = off) smooths the observed and clean band
-    powers before the fit.
+    powers before the fit. ``spread_floor_db`` is σ₀ of :func:`spread_weights`, used when the
+    fit is given a many-source reference's spread.
     """
 
     highpass_range_hz: tuple[float, float] = (40.0, 600.0)
@@ -39,6 +40,7 @@ class ChainFitSettings:
     resonance_penalty: float = 0.0
     smooth_octaves: float = 0.0
     min_snr_db: float = MIN_SNR_DB
+    spread_floor_db: float = 0.75
 
 
 REFERENCE_FIT = ChainFitSettings(resonance_penalty=0.5, smooth_octaves=1.0 / 6.0)
@@ -69,6 +71,21 @@ def band_weights(observed: BandSpectrum, *, min_snr_db: float = MIN_SNR_DB) -> n
     snr = observed.snr_db()
     share = 1.0 - np.minimum(observed.noise_power / np.maximum(observed.mean_power, 1e-30), 1.0)
     return np.where(snr >= min_snr_db, share, 0.0)
+
+
+def spread_weights(spread_db: np.ndarray, floor_db: float) -> np.ndarray:
+    """Weight per band from a reference's between-source spread s: 1/(σ₀² + s²), the most certain band 1.
+
+    Against a reference made of several instruments, a band's misfit is the chain
+    plus how far this recording's instrument departs from the reference there;
+    where the sources disagree (a piano's treble: 5–13 dB) that departure is
+    large and says little of the chain, so the band counts less. σ₀ =
+    ``floor_db`` stands for the misfit that remains where they agree.
+    """
+    if floor_db <= 0:
+        raise ParameterError(f"spread_floor_db must be positive, got {floor_db}")
+    inverse = 1.0 / (floor_db**2 + np.asarray(spread_db, dtype=np.float64) ** 2)
+    return inverse / inverse.max()
 
 
 class _Problem:
@@ -157,7 +174,7 @@ def _resonance_seeds(problem: _Problem, theta: np.ndarray, settings: ChainFitSet
 
 
 def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
-              settings: ChainFitSettings | None = None) -> ChainFit:
+              settings: ChainFitSettings | None = None, spread_db: np.ndarray | None = None) -> ChainFit:
     """Fit the chain so that observed ≈ |H|²·clean + noise floor, pooled over the whole recording.
 
     Parameters
@@ -169,6 +186,9 @@ def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
         reference LTAS on the same bands (:func:`~shellac.engine.dsp.band_spectrum.ltas_on_bands`).
     settings
         Bounds and search settings.
+    spread_db
+        With a many-source reference: its between-source spread per band (dB); bands
+        where the sources disagree weigh less (:func:`spread_weights`).
 
     Notes
     -----
@@ -182,6 +202,8 @@ def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
     """
     settings = settings or ChainFitSettings()
     weights = band_weights(observed, min_snr_db=settings.min_snr_db)
+    if spread_db is not None:
+        weights = weights * spread_weights(spread_db, settings.spread_floor_db)
     if np.count_nonzero(weights) < 8:
         raise ParameterError("fewer than 8 analysis bands stand above the noise floor: nothing to fit")
     if settings.smooth_octaves > 0:

@@ -28,12 +28,17 @@ class Ltas:
     power: np.ndarray
     stored_scale: float = 1.0
     """Factor from ``power`` back to the level it was stored at (e.g. in a published checkpoint)."""
+    spread_db: np.ndarray | None = None
+    """Per bin, how much the sources of a many-source reference disagree (std of their dB levels, each
+    source's mid band aligned); None for a single-source LTAS."""
 
     def __post_init__(self) -> None:
         if self.power.shape != (self.n_fft // 2 + 1,):
             raise ParameterError(
                 f"LTAS has {self.power.shape} bins, expected {self.n_fft // 2 + 1} for n_fft {self.n_fft}"
             )
+        if self.spread_db is not None and self.spread_db.shape != self.power.shape:
+            raise ParameterError(f"LTAS spread has {self.spread_db.shape} bins, its power {self.power.shape}")
 
     @property
     def freqs_hz(self) -> np.ndarray:
@@ -57,6 +62,8 @@ class Ltas:
         }
         if self.stored_scale != 1.0:  # absent when 1, so older files and checksums stay as they were
             data["stored_scale"] = float(self.stored_scale)
+        if self.spread_db is not None:  # likewise absent for a single-source LTAS
+            data["spread_db"] = [float(v) for v in self.spread_db]
         return data
 
     @classmethod
@@ -68,6 +75,8 @@ class Ltas:
                 n_fft=int(data["n_fft"]),  # type: ignore[arg-type]
                 power=np.asarray(data["power"], dtype=np.float64),
                 stored_scale=float(data.get("stored_scale", 1.0)),  # type: ignore[arg-type]
+                spread_db=(None if data.get("spread_db") is None
+                           else np.asarray(data["spread_db"], dtype=np.float64)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ParameterError(f"malformed LTAS data: {exc}") from exc
@@ -82,6 +91,12 @@ class Ltas:
         target = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
         db = np.interp(target, self.freqs_hz, self.db())
         return 10.0 ** (db / 10.0)
+
+    def spread_on_bins(self, sample_rate: int, n_fft: int) -> np.ndarray | None:
+        """:attr:`spread_db` interpolated over linear frequency onto another bin grid (None if absent)."""
+        if self.spread_db is None:
+            return None
+        return np.interp(np.fft.rfftfreq(n_fft, d=1.0 / sample_rate), self.freqs_hz, self.spread_db)
 
 
 def _stft_setup(n_fft: int) -> dict[str, object]:

@@ -10,7 +10,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from shellac.engine.audio_io import probe
-from shellac.engine.dsp.band_spectrum import band_spectrum_of_file, ltas_on_bands
+from shellac.engine.dsp.band_spectrum import band_spectrum_of_file, ltas_on_bands, spread_on_bands
 from shellac.engine.dsp.chain_fit import REFERENCE_FIT, fit_chain
 from shellac.engine.dsp.chain_model import ChainResponse
 from shellac.engine.dsp.ltas import Ltas
@@ -118,7 +118,8 @@ def chain_filter_start(observation: Path, reference: Ltas) -> ChainStart:
     observed = band_spectrum_of_file(Path(observation))
     try:
         reference_power = ltas_on_bands(reference, observed.grid, sample_rate)
-        fit = fit_chain(observed, reference_power, settings=REFERENCE_FIT)
+        fit = fit_chain(observed, reference_power, settings=REFERENCE_FIT,
+                        spread_db=spread_on_bands(reference, observed.grid, sample_rate))
     except ParameterError as exc:
         return ChainStart(None, None, None, reason=str(exc))
     params = project_to_blind_filter(fit.response, sample_rate, observed.grid.centres_hz, fit.weights)

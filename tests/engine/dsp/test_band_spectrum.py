@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from shellac.engine.dsp.band_spectrum import band_grid, band_spectrum, band_spectrum_of_file, ltas_on_bands
+from shellac.engine.dsp.band_spectrum import (
+    band_grid,
+    band_spectrum,
+    band_spectrum_of_file,
+    ltas_on_bands,
+    spread_on_bands,
+)
 from shellac.engine.dsp.ltas import Ltas
 
 SR = 22050
@@ -58,3 +64,14 @@ def test_reference_ltas_on_bands_follows_its_slope():
     centres = band_grid(SR).centres_hz
     at = np.interp([1000, 2000], centres, 10 * np.log10(bands))
     assert at[0] - at[1] == pytest.approx(6.02, abs=0.2)
+
+
+def test_a_reference_spread_on_bands_is_its_mean_over_each_band():
+    freqs = np.fft.rfftfreq(2048, 1 / SR)
+    grid = band_grid(SR)
+    assert spread_on_bands(Ltas(SR, 2048, np.ones(freqs.size)), grid, SR) is None
+    step = np.where(freqs > 3000, 8.0, 1.0)
+    bands = spread_on_bands(Ltas(SR, 2048, np.ones(freqs.size), spread_db=step), grid, SR)
+    centres = grid.centres_hz
+    assert bands is not None and bands.shape == centres.shape
+    assert np.allclose(bands[centres < 2500], 1.0) and np.allclose(bands[centres > 4000], 8.0)

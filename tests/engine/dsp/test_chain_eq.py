@@ -105,3 +105,23 @@ def test_file_version_matches_memory(case, reference, tmp_path):
     written, _ = sf.read(tmp_path / "out.wav")
     np.testing.assert_allclose(written, out, atol=1e-5)
     assert eq.to_json()["chain"]["lowpass_hz"] > 2000
+
+
+def test_the_fit_weighs_bands_by_the_references_spread_unless_told_not_to(case, reference):
+    _, degraded, (_, plain_diff, _) = case
+    freqs = np.fft.rfftfreq(N_FFT, 1 / SR)
+    spread = Ltas(SR, N_FFT, reference.power, spread_db=np.where(freqs > 2000, 10.0, 1.0))
+    _, diff, eq = chain_equalize(degraded.audio, SR, spread, n_fft=N_FFT)
+    assert eq.fit is not None and not np.allclose(diff, plain_diff)
+    # The bands above 2 kHz, where the sources disagree by 10 dB, weigh ~1/80 of the rest.
+    centres = eq.grid.centres_hz
+    strong, treble = (centres > 300) & (centres < 1500), (centres > 2200) & (centres < 3200)
+    plain_fit = case[2][2].fit
+    assert plain_fit is not None
+    heard = treble & (plain_fit.weights > 0.5)  # 7 of the 8 bands: music well above the hiss
+    assert np.count_nonzero(heard) >= 6
+    ratio = eq.fit.weights[heard] / plain_fit.weights[heard]
+    assert np.all((ratio > 0.005) & (ratio < 0.02))  # (0.75² + 1) / (0.75² + 100) of what they were
+    _, ignored, _ = chain_equalize(degraded.audio, SR, spread, n_fft=N_FFT,
+                                   settings=ChainEqSettings(spread_floor_db=None))
+    np.testing.assert_array_equal(ignored, plain_diff)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from shellac.engine.dsp.band_spectrum import band_grid, band_spectrum
-from shellac.engine.dsp.chain_fit import fit_chain
+from shellac.engine.dsp.chain_fit import REFERENCE_FIT, fit_chain, spread_weights
 from shellac.engine.dsp.chain_model import ChainResponse, Resonance
 from shellac.engine.errors import ParameterError
 from shellac.lab.evaluation.chain_oracle import oracle_fit
@@ -57,3 +57,39 @@ def test_fit_refuses_pure_noise():
     spectrum = band_spectrum(noise, SR)
     with pytest.raises(ParameterError):
         fit_chain(spectrum, spectrum.mean_power)
+
+
+def test_spread_weights_trust_the_bands_where_the_reference_sources_agree():
+    weights = spread_weights(np.array([0.5, 1.0, 8.0]), 0.5)
+    # 1/(σ0² + s²), the most certain band 1: (0.25+0.25)/(0.25+1) = 0.4; (0.25+0.25)/(0.25+64) ≈ 0.0078.
+    assert weights == pytest.approx([1.0, 0.4, 0.5 / 64.25])
+    with pytest.raises(ParameterError, match="spread_floor_db must be positive"):
+        spread_weights(np.ones(3), 0.0)
+
+
+def test_a_brighter_instrument_is_not_taken_for_the_chain_where_the_sources_disagree():
+    # The recording's instrument is 8 dB brighter above 2 kHz than the reference, where the reference's
+    # sources disagree by 8 dB (1 dB below). The true chain is flat at 2.3-3.5 kHz, under its 5 kHz corner.
+    rng = np.random.default_rng(7)
+    gate = (np.arange(SR * 4) // (SR // 4)) % 3 != 0
+    white = rng.standard_normal(SR * 4) * gate
+    freqs = np.fft.rfftfreq(white.size, 1 / SR)
+    bright = np.fft.irfft(np.fft.rfft(white) * np.where(freqs > 2000, 10 ** (8 / 20), 1.0), white.size)
+    chain = ChainResponse(300.0, 24.0, 5000.0, 48.0, (Resonance(1000.0, 6.0, 4.0),))
+    observed = np.fft.irfft(np.fft.rfft(bright) * 10 ** (chain.response_db(freqs) / 20), white.size)
+    observed += 0.003 * rng.standard_normal(white.size)
+    grid = band_grid(SR)
+    centres = grid.centres_hz
+    spectrum, reference = band_spectrum(observed, SR, grid), band_spectrum(white, SR, grid).mean_power
+    treble, mid = (centres > 2300) & (centres < 3500), (centres > 500) & (centres < 1500)
+
+    def eq_error(spread):  # the EQ's error (inverse of the fitted chain vs the true one), treble and mid
+        fit = fit_chain(spectrum, reference, settings=REFERENCE_FIT, spread_db=spread)
+        error = chain.response_db(centres) - (fit.response.response_db(centres) - fit.response.gain_db)
+        error -= error[mid].mean()
+        return abs(error[treble].mean()), float(np.sqrt(np.mean(error[mid] ** 2)))
+
+    plain, weighted = eq_error(None), eq_error(np.where(centres > 2000, 8.0, 1.0))
+    assert plain[0] > 7.0  # without the spread the EQ darkens the bright treble by ~8 dB
+    assert weighted[0] < plain[0] - 2.5  # with it, by ~5 dB: the bright instrument partly survives
+    assert weighted[1] < 1.0 and plain[1] < 1.0  # the mid band (resonance at 1 kHz) undone either way

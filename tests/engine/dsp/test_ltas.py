@@ -101,6 +101,20 @@ def test_json_round_trip() -> None:
         Ltas.from_json_dict({"sample_rate": 1})
 
 
+def test_a_many_source_spread_travels_with_the_ltas_and_only_then() -> None:
+    ltas = compute_ltas(_noise(2), SR, 1024)
+    assert "spread_db" not in ltas.to_json_dict() and ltas.spread_on_bins(SR, 2048) is None
+    spread = np.linspace(1.0, 9.0, ltas.power.size)
+    back = Ltas.from_json_dict(Ltas(SR, 1024, ltas.power, spread_db=spread).to_json_dict())
+    assert back.spread_db is not None and np.allclose(back.spread_db, spread)
+    # Interpolated over linear frequency onto another grid: 1 dB at DC, 9 dB at Nyquist, 5 at half of it.
+    on = back.spread_on_bins(SR, 4096)
+    assert on is not None and on.size == 2049
+    assert (on[0], on[1024], on[-1]) == pytest.approx((1.0, 5.0, 9.0), abs=0.01)
+    with pytest.raises(ParameterError, match="spread has"):
+        Ltas(SR, 1024, ltas.power, spread_db=np.ones(3))
+
+
 @pytest.mark.parametrize(("sample_rate", "n_fft"), [(22050, 2048), (44100, 4096)])
 def test_third_octave_smoothing_matches_the_reference(sample_rate: int, n_fft: int) -> None:
     """Untruncated Gaussian: equal to the BABE-2 reference's smoothing (fixture) to 1e-6 relative."""

@@ -68,3 +68,34 @@ def test_from_dirs_a_bright_and_a_dark_source_meet_in_the_middle(tmp_path: Path)
     assert levels["Dark.sf2"][5] < -30.0  # 2–4 kHz, far above the dark clip's 500 Hz corner
     assert levels["reference"][5] == pytest.approx(levels["Dark.sf2"][5] / 2, abs=1.5)
     assert (tmp_path / "sources.png").stat().st_size > 10_000
+    # Two sources: their spread is half their dB difference, once each is aligned at 250 Hz-2 kHz
+    # (here, with SR 8000, 250-2000 Hz is mostly the dark clip's roll-off).
+    spread = np.asarray(ref["spread_db"])
+    diff_db = 10 * np.log10(compute_ltas(dark, SR, 256).power / bright)
+    band = (freqs >= 250.0) & (freqs < 2000.0)
+    # (Clips were read back from 24-bit files: the dark clip's deep stop band, >80 dB down, differs a little.)
+    audible = diff_db > -80.0
+    assert np.allclose(spread[audible], (np.abs(diff_db - diff_db[band].mean()) / 2)[audible], atol=1e-3)
+
+
+def test_from_sources_adds_the_spread_and_keeps_the_reference(tmp_path: Path) -> None:
+    freqs = np.fft.rfftfreq(256, 1.0 / SR)
+    a, b = np.ones(freqs.size), np.where(freqs > 1000.0, 100.0, 1.0)  # b: +20 dB above 1 kHz
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps({"sample_rate": SR, "n_fft": 256, "power": list(np.sqrt(a * b)),
+                                   "provenance": "two sources", "sources": {"a": list(a), "b": list(b)}}))
+    out = tmp_path / "with-spread.json"
+    assert _script().main(["--kind", "piano", "--from-sources", str(earlier), "--out", str(out)]) == 0
+    ref = json.loads(out.read_text())
+    assert ref["power"] == json.loads(earlier.read_text())["power"]  # bit for bit
+    assert ref["provenance"].startswith("two sources; between-source spread per bin added (")
+    # Aligned on 250 Hz-2 kHz (3/7 of its bins are above 1 kHz): b sits +11.4 dB above, -8.6 dB below
+    # a; the spread is half the 20 dB step's split either side.
+    band = (freqs >= 250.0) & (freqs < 2000.0)
+    offset = 20.0 * np.mean(freqs[band] > 1000.0)
+    want = np.where(freqs > 1000.0, 20.0 - offset, offset) / 2
+    assert np.allclose(ref["spread_db"], want)
+    lone = tmp_path / "lone.json"
+    lone.write_text(json.dumps({"sample_rate": SR, "n_fft": 256, "power": list(a), "sources": {"a": list(a)}}))
+    with pytest.raises(SystemExit, match="no per-source LTAS"):
+        _script().main(["--kind", "piano", "--from-sources", str(lone), "--out", str(out)])
