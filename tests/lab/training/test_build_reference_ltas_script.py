@@ -96,6 +96,7 @@ def test_from_sources_adds_the_spread_and_keeps_the_reference(tmp_path: Path) ->
     want = np.where(freqs > 1000.0, 20.0 - offset, offset) / 2
     assert np.allclose(ref["spread_db"], want)
     lone = tmp_path / "lone.json"
-    lone.write_text(json.dumps({"sample_rate": SR, "n_fft": 256, "power": list(a), "sources": {"a": list(a)}}))
+    lone.write_text(json.dumps({"sample_rate": SR, "n_fft": 256, "power": list(a),
+                                "sources": {"a": list(a)}}))
     with pytest.raises(SystemExit, match="no per-source LTAS"):
         _script().main(["--kind", "piano", "--from-sources", str(lone), "--out", str(out)])
