@@ -48,7 +48,7 @@ class ChainEqSettings:
         band 11 dB over its floor gets at most 10 dB), so the boost grows with the evidence
         and the steep skirt of a recording's cut-off, where the fitted slope is least certain,
         is lifted least. This and ``snr_margin_db`` were chosen together on the validation works in
-        three soundfonts (docs/heldout_benchmark.md, "Current (session 9)").
+        three soundfonts (docs/heldout_benchmark.md, "Previous (session 9)").
     hiss_cut:
         In bands where the input is only noise, cut hiss that stands above the clean level the
         reference expects there (less ``snr_margin_db``), by at most ``max_cut_db``.
