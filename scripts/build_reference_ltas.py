@@ -266,8 +266,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def from_sources(args: argparse.Namespace, command: str) -> int:
     """The --from-sources path: an earlier output's reference, with its sources' spread added."""
-    data = json.loads(args.from_sources.read_text(encoding="utf-8"))
-    if not isinstance(data.get("sources"), dict) or len(data["sources"]) < 2:
+    try:
+        data = json.loads(args.from_sources.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        sys.exit(f"build_reference_ltas: cannot read {args.from_sources}: {exc}")
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), dict) or len(data["sources"]) < 2:
         sys.exit(f"build_reference_ltas: {args.from_sources} has no per-source LTAS ('sources', two or more)")
     base = Ltas.from_json_dict(data)
     log_means = {name: np.log(np.maximum(np.asarray(power, dtype=np.float64), LOG_FLOOR))

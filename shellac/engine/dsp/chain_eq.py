@@ -73,7 +73,7 @@ class ChainEqSettings:
     hiss_cut: bool = True
     max_cut_db: float = 20.0
     smooth_octaves: float = 1.0 / 6.0
-    spread_floor_db: float | None = 0.75
+    spread_floor_db: float | None = REFERENCE_FIT.spread_floor_db
 
 
 @dataclass(frozen=True)
