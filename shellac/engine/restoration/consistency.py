@@ -246,14 +246,28 @@ def _reference_shape(reference: np.ndarray, generated: np.ndarray, high_edge: np
     return shape
 
 
+def cell_prior_power(x: np.ndarray, y: np.ndarray, h: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """The prior's power in each STFT cell: the generated sample's, but never below what the observation
+    shows there above its noise, (|Y|² − N)/H² (empirical Bayes; 0 where H = 0).
+
+    The sample's own power alone would discard the observation wherever the sample
+    happens to be quiet (a partial it put elsewhere), however clearly the
+    observation holds music there: the Wiener gain goes to 0 with it.
+    """
+    h2 = np.broadcast_to(h**2, y.shape)
+    shown = np.divide(np.maximum(np.abs(y) ** 2 - noise, 0.0), h2, out=np.zeros(y.shape), where=h2 > 0)
+    return np.maximum(np.abs(x) ** 2, shown)
+
+
 def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int, out: np.ndarray, *,
                    prior_correction: np.ndarray | None = None, form: str = "posterior",
                    reference_power: np.ndarray | None = None, floor: bool = False) -> Consistency:
     """Write into ``out`` the generated signal corrected into a posterior sample given the observation.
 
     Each STFT bin is modelled as Y = H·X + noise: Y the equalised observation, X
-    the clean signal with prior power P (the generated sample's, level-matched to
-    Y where Y is above its noise), H the residual response (:func:`residual_response`), the
+    the clean signal with prior power P per cell (the generated sample's, level-matched to
+    Y where Y is above its noise, and never below what Y shows above its noise:
+    :func:`cell_prior_power`), H the residual response (:func:`residual_response`), the
     noise of power N (:func:`noise_floor`). Given the prior's draw X_gen, the
     output is X_gen + K·(Y − H·X_gen) with the Wiener gain K = H·P/(H²·P + N)
     (Matheron's rule without the noise draw; DDNM's range-space correction with
@@ -318,7 +332,7 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     for start, stop, lo, hi in _chunks(n, N_FFT):
         y = _spectrum(np.asarray(observed[lo:hi], dtype=np.float64))
         x = correction * _spectrum(np.asarray(generated[lo:hi], dtype=np.float64))
-        prior = np.abs(x) ** 2
+        prior = cell_prior_power(x, y, h, noise)
         k = h * prior / (h**2 * prior + noise + 1e-30)
         corrected = _signal(x + k * (y - h * x), hi - lo)
         out[start:stop] = corrected[start - lo:stop - lo]
