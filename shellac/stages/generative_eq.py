@@ -15,11 +15,12 @@ from tqdm import tqdm
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe
 from shellac.engine.device import resolve_device
-from shellac.engine.dsp.ltas import ltas_of_file
+from shellac.engine.dsp.ltas import Ltas, ltas_of_file
 from shellac.engine.dsp.resample import resample_file
 from shellac.engine.fixity import sha256_json
 from shellac.engine.models.bundle import read_card
 from shellac.engine.models.guidance import MeasuredGuidance
+from shellac.engine.models.loaded import LoadedBundle
 from shellac.engine.restoration.babe2 import Babe2Settings, restore
 from shellac.engine.restoration.reports import GENERATED_BAND_DB, generated_bands
 from shellac.engine.restoration.settings import BABE2_SAMPLER, SamplerSettings
@@ -33,6 +34,7 @@ from shellac.stages.quality_gate import (
     run_gate,
     untouched_input,
 )
+from shellac.stages.reference import REFERENCE_HELP, load_reference, reference_fingerprint
 
 # The engine's settings are the one vocabulary: the parameters' defaults come from them.
 _B = Babe2Settings(sampler=BABE2_SAMPLER)
@@ -43,6 +45,12 @@ class GenerativeEqParams(StageParams):
     """BABE-2 restoration settings; profiles set the paper's Table 3 values per content type."""
 
     model: str = Field(description="Model bundle key in the models directory (e.g. 'piano').")
+    reference: str | None = Field(
+        default=None,
+        description="The instrument's clean reference LTAS for the filter's chain start, the 'anchored-ltas' "
+        "form and the quality gate, given as ltas_eq.reference is; None: the model bundle's. Give the "
+        "recording's ltas_eq step the same one. " + REFERENCE_HELP,
+    )
     n_steps: int = Field(default=_S.n_steps, ge=2, le=400,
                          description="Sampler steps N (2N−1 network calls).")
     sigma_start: float = Field(default=_S.sigma_start, gt=0, description="Warm-start noise level σ_start.")
@@ -121,7 +129,17 @@ def fingerprint(params: GenerativeEqParams, ctx: StageContext) -> str:
         used["guidance"] = card.guidance.sampler_values()
     if params.consistency != "none" and card.spectral_bias is not None:
         used["spectral_bias"] = card.spectral_bias.model_dump(mode="json", include={"edges_hz", "excess_db"})
+    if params.reference is not None:
+        used["reference"] = reference_fingerprint(params.reference, ctx)
     return sha256_json({"model": checksum, **used}) if used else checksum
+
+
+def instrument_reference(params: GenerativeEqParams, ctx: StageContext, bundle: LoadedBundle) -> Ltas | None:
+    """The reference LTAS ``params.reference`` names, at the bundle's rate and STFT; None if it names none."""
+    if params.reference is None:
+        return None
+    return load_reference(params.reference, ctx, sample_rate=bundle.config.sample_rate,
+                          n_fft=bundle.reference_ltas.n_fft)
 
 
 def sampler_values(params: GenerativeEqParams, measured: MeasuredGuidance | None) -> dict[str, float | int]:
@@ -168,7 +186,8 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     sr = info.sample_rate
     bundle = ctx.models.load(params.model, device=str(device))
     model_sr = bundle.config.sample_rate
-    ref = bundle.reference_ltas
+    instrument = instrument_reference(params, ctx, bundle)
+    ref = bundle.reference_ltas if instrument is None else instrument
     work = ctx.stage_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
     mono = mono_at_rate(inputs["audio"], work / "mono.wav", model_sr)
@@ -184,11 +203,13 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
             ctx.progress(bar.n / bar.total, f"block {block + 1}/{n_blocks}")
 
     # The gate and the consistency step only use finished blocks: their settings do not invalidate them.
+    # The reference is keyed by its content (restore), not by its name.
     key = {"params": params.model_dump(mode="json", exclude={"quality_gate", "gate", "consistency",
-                                                                       "consistency_floor"})}
+                                                                       "consistency_floor", "reference"})}
     try:
         result = restore(mono, bundle, babe2_settings(params, chosen), work=work, device=device,
-                         checkpoints=ctx.stage_dir / "blocks", checkpoint_key=key, progress=progress)
+                         checkpoints=ctx.stage_dir / "blocks", checkpoint_key=key, progress=progress,
+                         reference=instrument)
     finally:
         bar.close()
     observed = result.observed

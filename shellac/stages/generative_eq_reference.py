@@ -17,7 +17,12 @@ from shellac.engine.restoration.babe2 import restore
 from shellac.engine.restoration.reports import generated_bands
 from shellac.engine.stream import array_to_wav, copy_to_layout
 from shellac.stages.base import StageContext, StageOutput
-from shellac.stages.generative_eq import GenerativeEqParams, babe2_settings, sampler_values
+from shellac.stages.generative_eq import (
+    GenerativeEqParams,
+    babe2_settings,
+    instrument_reference,
+    sampler_values,
+)
 from shellac.stages.quality_gate import mono_at_rate
 
 
@@ -34,14 +39,15 @@ def run_reference(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: S
     device = resolve_device(ctx.device)
     info = probe(inputs["audio"])
     bundle = ctx.models.load(params.model, device=str(device))
-    cfg, ref = bundle.config, bundle.reference_ltas
+    instrument = instrument_reference(params, ctx, bundle)
+    cfg, ref = bundle.config, bundle.reference_ltas if instrument is None else instrument
     model_sr = cfg.sample_rate
     work = ctx.stage_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
     mono = mono_at_rate(inputs["audio"], work / "mono.wav", model_sr)
     # The reference takes its numbers from the parameters, never from a bundle's measured guidance.
     result = restore(mono, bundle, babe2_settings(params, sampler_values(params, None)), work=work,
-                     device=device)
+                     device=device, reference=instrument)
     restored_model, restored_wav = work / "restored_model.wav", work / "restored.wav"
     array_to_wav(result.restored, restored_model, model_sr)
     resample_file(restored_model, restored_wav, info.sample_rate)

@@ -161,3 +161,50 @@ def test_posterior_consistency_reuses_blocks_and_follows_the_cards_spectral_bias
     # Back to the plain run: its blocks are still there, and the card's bias is not part of its key.
     assert [r.outcome for r in run_plan(job, job_plan(job))] == ["skipped", "ran", "ran"]
     np.testing.assert_array_equal(sf.read(stage_dir / "audio.wav")[0], sampled)
+
+
+def test_an_instrument_reference_is_used_keyed_and_checked(catalog_dir: Path, tmp_path: Path) -> None:
+    # generative_eq.reference (a folder of clean recordings of the instrument) replaces the bundle's LTAS:
+    # ltas.json shows it, the stage reruns with fresh blocks, and a reference that is not there fails the
+    # recording at this stage with the path it looked at.
+    from shellac.engine.dsp.ltas import ltas_from_files
+    from shellac.stages.state import load_state
+
+    from ..conftest import SR, harmonic_tone
+
+    (catalog_dir / "instrument").mkdir()
+    sf.write(catalog_dir / "instrument" / "clean.wav", harmonic_tone(2.0, f0=330.0), SR)
+    bundle_dir = make_tiny_bundle(tmp_path / "models", "tiny")
+    _write_profile(catalog_dir)
+    chain_start = {**FAST, "filter_init": "chain"}
+    own = job_for(catalog_dir, "b", profile="gen", models_dir=str(tmp_path / "models"),
+                  overrides={"generative_eq": chain_start})
+    run_plan(own, job_plan(own))
+    curves_path = Path(own.recording_dir) / "01-generative_eq" / "ltas.json"
+    bundle_db = json.loads(curves_path.read_text())["reference_db"]
+
+    given = job_for(catalog_dir, "b", profile="gen", models_dir=str(tmp_path / "models"),
+                    overrides={"generative_eq": {**chain_start, "reference": "instrument"}})
+    assert [r.outcome for r in run_plan(given, job_plan(given))] == ["skipped", "ran", "ran"]
+    state = load_state(Path(given.recording_dir))
+    assert state is not None and state.stages["generative_eq"].metrics["resumed_blocks"] == 0
+    folder = sorted((catalog_dir / "instrument").iterdir())
+    expected = ltas_from_files(folder, 8000, read_card_n_fft(bundle_dir)).db()
+    used = np.array(json.loads(curves_path.read_text())["reference_db"])
+    np.testing.assert_allclose(used, expected, atol=1e-3)
+    # A harmonic tone's LTAS, not the bundle's flat noise: tens of dB apart between its partials.
+    assert np.ptp(used - np.array(bundle_db)) > 30.0
+
+    missing = job_for(catalog_dir, "b", profile="gen", models_dir=str(tmp_path / "models"),
+                      overrides={"generative_eq": {**chain_start, "reference": "nowhere"}})
+    with pytest.raises(ModelLoadingError, match="reference 'nowhere' not found"):
+        run_plan(missing, job_plan(missing))
+    state = load_state(Path(missing.recording_dir))
+    assert state is not None and state.status == "failed" and state.error_stage == "generative_eq"
+    assert "nowhere" in (state.error or "")
+
+
+def read_card_n_fft(bundle_dir: Path) -> int:
+    from shellac.engine.models.bundle import read_reference_ltas
+
+    return read_reference_ltas(bundle_dir).n_fft

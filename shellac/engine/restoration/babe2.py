@@ -13,7 +13,7 @@ import torch
 from shellac.engine.audio_io import read_audio
 from shellac.engine.blocks.checkpoints import BlockCheckpointStore
 from shellac.engine.diffusion.guidance import Denoiser
-from shellac.engine.dsp.ltas import ltas_equalize_file
+from shellac.engine.dsp.ltas import Ltas, ltas_equalize_file
 from shellac.engine.dsp.ltas_reference import reference_ltas_eq
 from shellac.engine.errors import ParameterError
 from shellac.engine.fixity import sha256_file, sha256_json
@@ -153,6 +153,7 @@ def restore(
     checkpoint_key: Mapping[str, Any] | None = None,
     denoiser: Denoiser | None = None,
     progress: ProgressFn | None = None,
+    reference: Ltas | None = None,
 ) -> Babe2Restoration:
     """Restore the mono file ``mono`` (at the model's rate) with BABE-2; the ``generative_eq`` stage and
     ``shellac bench`` both call this.
@@ -174,6 +175,9 @@ def restore(
         counts calls); that denoiser when None.
     progress
         Called after every sampler step (Shellac preset).
+    reference
+        The clean reference LTAS of the instrument (LTAS-EQ, the chain start, the
+        ``anchored-ltas`` form); the bundle's own when None.
     """
     if settings.consistency_floor and settings.consistency == "none":
         raise ParameterError("consistency_floor limits a consistency form's generated content: set "
@@ -182,9 +186,10 @@ def restore(
     work.mkdir(parents=True, exist_ok=True)
     if denoiser is None:
         denoiser = bundle.denoiser(device, preset=settings.preset)
+    ref = bundle.reference_ltas if reference is None else reference
     if settings.preset == "reference":
-        return _restore_reference(mono, bundle, settings, work=work, device=device, denoiser=denoiser)
-    s, cfg, ref = settings, bundle.config, bundle.reference_ltas
+        return _restore_reference(mono, bundle, settings, ref, work=work, device=device, denoiser=denoiser)
+    s, cfg = settings, bundle.config
     observed, diff_db = mono, None
     if s.ltas_eq_init or s.ltas_eq_objective:
         observed = work / "equalised.wav"
@@ -218,8 +223,11 @@ def restore(
         if checkpoints is not None:
             # The consistency step runs after the blocks: changing it keeps them.
             sampled = {k: v for k, v in asdict(s).items() if k not in ("consistency", "consistency_floor")}
+            # The reference sets the filters' chain start: another one makes other blocks.
+            instrument = {} if reference is None else {"reference": sha256_json(reference.to_json_dict())}
             run_key = sha256_json({"y": sha256_file(work / "y.npy"), "x": sha256_file(work / "x_init.npy"),
-                                   "settings": sampled, "model": bundle.checksum, **(checkpoint_key or {})})
+                                   "settings": sampled, "model": bundle.checksum, **instrument,
+                                   **(checkpoint_key or {})})
             store = BlockCheckpointStore(checkpoints, run_key)
         result = restore_blocks(
             denoiser, y, operators=operators, sampler=s.sampler, blocks=blocks, target_std=cfg.sigma_data,
@@ -227,11 +235,11 @@ def restore(
     out.flush()
     consistency = None
     if s.consistency != "none":
-        reference = (bundle.reference_ltas.on_bins(cfg.sample_rate, CONSISTENCY_N_FFT)
-                     if s.consistency == "anchored-ltas" else None)
+        reference_power = (ref.on_bins(cfg.sample_rate, CONSISTENCY_N_FFT)
+                           if s.consistency == "anchored-ltas" else None)
         out, consistency = fuse_to_memmap(y, out, cfg.sample_rate, work / "consistent.npy",
                                           prior_correction=prior_correction(bundle, s), form=s.consistency,
-                                          reference_power=reference, floor=s.consistency_floor)
+                                          reference_power=reference_power, floor=s.consistency_floor)
     return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                             reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,
                             eq_diff_db=diff_db, chain_start=chain_start, consistency=consistency)
@@ -245,14 +253,14 @@ def prior_correction(bundle: LoadedBundle, settings: Babe2Settings) -> np.ndarra
     return bias.amplitude_correction(settings.sampler.n_steps, bin_frequencies(bundle.config.sample_rate))
 
 
-def _restore_reference(mono: Path, bundle: LoadedBundle, s: Babe2Settings, *, work: Path,
+def _restore_reference(mono: Path, bundle: LoadedBundle, s: Babe2Settings, ref: Ltas, *, work: Path,
                        device: torch.device, denoiser: Denoiser) -> Babe2Restoration:
     """The reference's restoration on the one driver: its LTAS-EQ at the stored reference level, its
     hand-over (:class:`ReferenceHandOver`), a fresh reference-design filter per block, γ = S_churn/(N+1)
     and no final Euler step; held in memory."""
     if s.consistency != "none":
         raise ParameterError("the reference preset restores as the paper does: consistency must be 'none'")
-    cfg, ref = bundle.config, bundle.reference_ltas
+    cfg = bundle.config
     model_sr = cfg.sample_rate
     y = read_audio(mono)[0][0].astype(np.float64)
     equalised, diff_db = y, None
