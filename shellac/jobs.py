@@ -55,6 +55,32 @@ def model_overrides(
     return result
 
 
+REFERENCE_STAGES = ("ltas_eq", "generative_eq")
+"""Stages that take the instrument's reference (``reference`` parameter)."""
+
+
+def reference_overrides(
+    catalog: Catalog, recording: Recording, profile: str, overrides: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Overrides with the row's ``reference`` given to each of the profile's :data:`REFERENCE_STAGES`.
+
+    The row's reference beats the collection's overrides, the registry's model
+    reference and the profile's own: it names the instrument this recording was
+    made with, so the EQ and the generative stage judge the chain against the same one.
+    """
+    if not recording.reference:
+        return overrides
+    try:
+        plan = load_plan(profile, search_dirs=(catalog.directory / "profiles",), overrides=overrides)
+    except ShellacError:
+        return overrides  # the recording's run reports the profile error itself
+    result = copy.deepcopy(overrides)
+    for step in plan.steps:
+        if step.stage in REFERENCE_STAGES:
+            result.setdefault(step.stage, {})["reference"] = recording.reference
+    return result
+
+
 def build_job(
     catalog: Catalog, recording: Recording, *, models_dir: Path | None = None, device: str = "cpu"
 ) -> RecordingJob:
@@ -70,9 +96,9 @@ def build_job(
         models_dir=str(models) if models else None,
         profile=profile,
         profile_dirs=[str(catalog.directory / "profiles")],
-        overrides=model_overrides(
+        overrides=reference_overrides(catalog, recording, profile, model_overrides(
             catalog, recording, profile, catalog.config.profile_overrides.get(profile, {})
-        ),
+        )),
         device=device,
         metadata=recording.metadata(),
         source_root=str(catalog.config.source_root),

@@ -14,7 +14,7 @@ CONTENT_TYPES: tuple[str, ...] = ("piano", "voice", "voice+accompaniment")
 # Columns with a meaning to Shellac; any other column is kept verbatim in ``extra``.
 KNOWN_COLUMNS: tuple[str, ...] = (
     "id", "file", "title", "performer", "year", "label", "matrix", "content", "voice", "model",
-    "profile", "notes",
+    "profile", "reference", "notes",
 )
 
 # Names Shellac itself uses in a collection's output folder; a recording id must not take one
@@ -50,6 +50,10 @@ class Recording(BaseModel):
     model: str = Field(default="", description="Explicit model key (a bundle folder's name), "
                        "overriding the registry.")
     profile: str = Field(default="", description="Explicit profile name, overriding the collection's.")
+    reference: str = Field(
+        default="", description="The instrument's or singer's clean reference for the EQ and generative "
+        "stages: a folder of clean recordings or a .json LTAS file (relative to the catalog directory), "
+        "or 'model:<key>'; overrides the profile's, the collection's and the registry's.")
     notes: str = ""
     line: int = Field(ge=2, description="Line number in catalog.csv (the header is line 1).")
     extra: dict[str, str] = Field(default_factory=dict)
@@ -90,6 +94,13 @@ class Recording(BaseModel):
                 "shorten its fields"
             )
         return self
+
+    @field_validator("reference")
+    @classmethod
+    def _reference_form(cls, value: str) -> str:
+        if value.startswith("model:") and not re.fullmatch(PLAIN_NAME, value[len("model:"):]):
+            raise ValueError(f"reference {value!r}: a model reference is 'model:' and a plain bundle name")
+        return value
 
     @field_validator("file")
     @classmethod

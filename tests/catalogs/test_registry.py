@@ -86,3 +86,36 @@ def test_model_free_profile_is_left_alone(catalog_dir: Path) -> None:
     catalog = load_catalog(catalog_dir)
     job = build_job(catalog, catalog.get("a"))  # piano-ltas with a folder reference
     assert job.overrides == {"ltas_eq": {"reference": "reference"}}
+
+
+def test_a_rows_reference_goes_to_both_eq_stages_and_wins(catalog_dir: Path) -> None:
+    (catalog_dir.parent / "models.toml").write_text(RULES)
+    (catalog_dir / "collection.toml").write_text(
+        'name = "testcoll"\nsource_root = "masters"\noutput_root = "../out"\n[profiles]\npiano = "piano"\n'
+        '[profile_overrides.piano.ltas_eq]\nreference = "house-reference"\n'
+    )
+    csv = (catalog_dir / "catalog.csv").read_text(encoding="utf-8").splitlines()
+    rows = [csv[0] + ",reference", csv[1] + ",refs/caruso-1920s", csv[2] + ","]
+    (catalog_dir / "catalog.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    catalog = load_catalog(catalog_dir)
+    job = build_job(catalog, catalog.get("a"))
+    assert job.overrides == {"generative_eq": {"model": "tenor", "reference": "refs/caruso-1920s"},
+                             "ltas_eq": {"reference": "refs/caruso-1920s"}}
+    assert "reference" not in catalog.get("a").metadata()  # a technical column, not a tag
+    # Without one, the collection's reference stands and the generative stage keeps the bundle's.
+    assert build_job(catalog, catalog.get("b")).overrides == {
+        "generative_eq": {"model": "piano"}, "ltas_eq": {"reference": "house-reference"}}
+    # A profile without those stages is left alone.
+    (catalog_dir / "profiles").mkdir()
+    (catalog_dir / "profiles" / "plain.toml").write_text(
+        '[[steps]]\nstage = "ingest"\n[[steps]]\nstage = "tag"\n')
+    (catalog_dir / "collection.toml").write_text(
+        'name = "testcoll"\nsource_root = "masters"\noutput_root = "../out"\n[profiles]\npiano = "plain"\n'
+    )
+    assert build_job(load_catalog(catalog_dir), catalog.get("a")).overrides == {}
+
+
+def test_a_model_reference_must_name_a_plain_bundle() -> None:
+    assert _rec(reference="model:tenor").reference == "model:tenor"
+    with pytest.raises(ValueError, match="plain bundle name"):
+        _rec(reference="model:../x")
