@@ -108,6 +108,12 @@ class GenerativeEqParams(StageParams):
         "bring the generated content down (never up) to the input's own level there, the level the EQ "
         "stage left; the content stays the prior's.",
     )
+    consistency_evidence: bool = Field(
+        default=_B.consistency_evidence,
+        description="With a consistency form: take the prior's power in each STFT cell as never below what "
+        "the equalised input shows there above its noise, so observed music is kept even where the prior's "
+        "sample is quiet (piano profiles); off, a quiet sample lets the prior's balance win there (voice).",
+    )
     guidance: Literal["params", "bundle"] = Field(
         default="params", description="'params': the sampler values above; 'bundle': N, σ_y, ξ (and ρ, "
         "σ_start if set) measured for the model by `shellac bench-guidance` and stored in its card, "
@@ -166,6 +172,7 @@ def babe2_settings(params: GenerativeEqParams, sampler: dict[str, float | int]) 
         preset=params.preset, mask_aware_fit=params.mask_aware_fit, hand_over=params.hand_over,
         consistency=params.consistency,
         consistency_floor=params.consistency_floor,
+        consistency_evidence=params.consistency_evidence,
     )
 
 
@@ -204,8 +211,8 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
 
     # The gate and the consistency step only use finished blocks: their settings do not invalidate them.
     # The reference is keyed by its content (restore), not by its name.
-    key = {"params": params.model_dump(mode="json", exclude={"quality_gate", "gate", "consistency",
-                                                                       "consistency_floor", "reference"})}
+    after_blocks = {"quality_gate", "gate", "consistency", "consistency_floor", "consistency_evidence"}
+    key = {"params": params.model_dump(mode="json", exclude=after_blocks | {"reference"})}
     try:
         result = restore(mono, bundle, babe2_settings(params, chosen), work=work, device=device,
                          checkpoints=ctx.stage_dir / "blocks", checkpoint_key=key, progress=progress,

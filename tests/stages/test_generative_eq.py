@@ -149,13 +149,13 @@ def test_posterior_consistency_reuses_blocks_and_follows_the_cards_spectral_bias
     # levelled to and of the noise-only bins it held down.
     anchored = job_for(catalog_dir, "b", profile="gen", models_dir=str(tmp_path / "models"),
                        overrides={"generative_eq": {**FAST, "consistency": "anchored",
-                                                    "consistency_floor": True}})
+                                                    "consistency_floor": True, "consistency_evidence": True}})
     assert [r.outcome for r in run_plan(anchored, job_plan(anchored))] == ["skipped", "ran", "ran"]
     metrics = load_state(Path(job.recording_dir)).stages["generative_eq"].metrics  # type: ignore[union-attr]
     assert metrics["resumed_blocks"] == metrics["blocks"] == 2
     entry = json.loads((stage_dir / "filters.json").read_text())["consistency"]
     assert entry["method"] == "anchored" and entry["spectral_bias_corrected"] is True
-    assert entry["floor"] is True and 0 <= entry["floored_bins"] <= 512
+    assert entry["floor"] is True and 0 <= entry["floored_bins"] <= 512 and entry["evidence"] is True
     assert set(entry["anchors"]) == {"signal_low_hz", "signal_high_hz", "level_db", "low_db", "high_db"}
     assert entry["anchors"]["signal_low_hz"] < entry["anchors"]["signal_high_hz"]
     # Back to the plain run: its blocks are still there, and the card's bias is not part of its key.

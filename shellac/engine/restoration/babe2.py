@@ -75,6 +75,9 @@ class Babe2Settings:
     consistency_floor
         With a consistency form: in every bin where the input holds only noise, the
         generated content brought down (never up) to the input's own level there.
+    consistency_evidence
+        With a consistency form: the prior's power in a cell never below what the input
+        shows there above its noise, so a quiet sample never erases observed music.
     preset
         ``"shellac"``: this engine's restoration; ``"reference"``: the BABE-2
         reference code's, item by item (docs/babe2-parity.md): its LTAS-EQ, block
@@ -100,6 +103,7 @@ class Babe2Settings:
     hand_over: Literal["shellac", "reference"] = "shellac"
     consistency: Literal["none", "posterior", "anchored", "anchored-ltas"] = "none"
     consistency_floor: bool = False
+    consistency_evidence: bool = False
 
 
 @dataclass
@@ -179,9 +183,9 @@ def restore(
         The clean reference LTAS of the instrument (LTAS-EQ, the chain start, the
         ``anchored-ltas`` form); the bundle's own when None.
     """
-    if settings.consistency_floor and settings.consistency == "none":
-        raise ParameterError("consistency_floor limits a consistency form's generated content: set "
-                             "consistency too")
+    for option in ("consistency_floor", "consistency_evidence"):
+        if getattr(settings, option) and settings.consistency == "none":
+            raise ParameterError(f"{option} changes a consistency form's correction: set consistency too")
     device = torch.device(device)
     work.mkdir(parents=True, exist_ok=True)
     if denoiser is None:
@@ -222,7 +226,8 @@ def restore(
         store = None
         if checkpoints is not None:
             # The consistency step runs after the blocks: changing it keeps them.
-            sampled = {k: v for k, v in asdict(s).items() if k not in ("consistency", "consistency_floor")}
+            sampled = {k: v for k, v in asdict(s).items()
+                       if k not in ("consistency", "consistency_floor", "consistency_evidence")}
             # The reference sets the filters' chain start: another one makes other blocks.
             instrument = {} if reference is None else {"reference": sha256_json(reference.to_json_dict())}
             run_key = sha256_json({"y": sha256_file(work / "y.npy"), "x": sha256_file(work / "x_init.npy"),
@@ -239,7 +244,8 @@ def restore(
                            if s.consistency == "anchored-ltas" else None)
         out, consistency = fuse_to_memmap(y, out, cfg.sample_rate, work / "consistent.npy",
                                           prior_correction=prior_correction(bundle, s), form=s.consistency,
-                                          reference_power=reference_power, floor=s.consistency_floor)
+                                          reference_power=reference_power, floor=s.consistency_floor,
+                                          evidence=s.consistency_evidence)
     return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                             reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,
                             eq_diff_db=diff_db, chain_start=chain_start, consistency=consistency)

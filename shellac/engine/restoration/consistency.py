@@ -56,6 +56,7 @@ class Consistency:
     form: str = "posterior"
     anchors: dict[str, float] | None = None
     floored_bins: int | None = None
+    evidence: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """``filters.json``'s ``consistency`` entry."""
@@ -68,6 +69,7 @@ class Consistency:
         else:
             entry["edge_octaves"] = EDGE_OCTAVES
             entry["anchors"] = self.anchors
+        entry["evidence"] = self.evidence
         entry["floor"] = self.floored_bins is not None
         if self.floored_bins is not None:
             entry["floored_bins"] = self.floored_bins
@@ -246,14 +248,19 @@ def _reference_shape(reference: np.ndarray, generated: np.ndarray, high_edge: np
     return shape
 
 
-def cell_prior_power(x: np.ndarray, y: np.ndarray, h: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """The prior's power in each STFT cell: the generated sample's, but never below what the observation
-    shows there above its noise, (|Y|² − N)/H² (empirical Bayes; 0 where H = 0).
+def cell_prior_power(x: np.ndarray, y: np.ndarray, h: np.ndarray, noise: np.ndarray, *,
+                     evidence: bool) -> np.ndarray:
+    """The prior's power in each STFT cell: the generated sample's, |X_gen|²; with ``evidence``, never
+    below what the observation shows there above its noise, (|Y|² − N)/H² (0 where H = 0).
 
-    The sample's own power alone would discard the observation wherever the sample
-    happens to be quiet (a partial it put elsewhere), however clearly the
-    observation holds music there: the Wiener gain goes to 0 with it.
+    The sample's power alone discards the observation wherever the sample happens
+    to be quiet (a partial it put elsewhere), however clearly the observation holds
+    music there: the Wiener gain goes to 0 with it. That keeps the prior's balance
+    where it is quiet, which suits the voice priors and costs a bright piano its
+    treble (docs/architecture.md, "Posterior data consistency").
     """
+    if not evidence:
+        return np.abs(x) ** 2
     h2 = np.broadcast_to(h**2, y.shape)
     shown = np.divide(np.maximum(np.abs(y) ** 2 - noise, 0.0), h2, out=np.zeros(y.shape), where=h2 > 0)
     return np.maximum(np.abs(x) ** 2, shown)
@@ -261,13 +268,14 @@ def cell_prior_power(x: np.ndarray, y: np.ndarray, h: np.ndarray, noise: np.ndar
 
 def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int, out: np.ndarray, *,
                    prior_correction: np.ndarray | None = None, form: str = "posterior",
-                   reference_power: np.ndarray | None = None, floor: bool = False) -> Consistency:
+                   reference_power: np.ndarray | None = None, floor: bool = False,
+                   evidence: bool = False) -> Consistency:
     """Write into ``out`` the generated signal corrected into a posterior sample given the observation.
 
     Each STFT bin is modelled as Y = H·X + noise: Y the equalised observation, X
     the clean signal with prior power P per cell (the generated sample's, level-matched to
-    Y where Y is above its noise, and never below what Y shows above its noise:
-    :func:`cell_prior_power`), H the residual response (:func:`residual_response`), the
+    Y where Y is above its noise; with ``evidence``, never below what Y shows there above its
+    noise: :func:`cell_prior_power`), H the residual response (:func:`residual_response`), the
     noise of power N (:func:`noise_floor`). Given the prior's draw X_gen, the
     output is X_gen + K·(Y − H·X_gen) with the Wiener gain K = H·P/(H²·P + N)
     (Matheron's rule without the noise draw; DDNM's range-space correction with
@@ -297,6 +305,9 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     floor
         Limit the generated content, in every bin where the observation holds only
         noise, to the observation's level there (:func:`floor_gain`).
+    evidence
+        Take the prior's power in a cell as never below what the observation shows
+        there above its noise (:func:`cell_prior_power`).
     """
     n = observed.shape[-1]
     if generated.shape != observed.shape or out.shape != observed.shape:
@@ -332,7 +343,7 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     for start, stop, lo, hi in _chunks(n, N_FFT):
         y = _spectrum(np.asarray(observed[lo:hi], dtype=np.float64))
         x = correction * _spectrum(np.asarray(generated[lo:hi], dtype=np.float64))
-        prior = cell_prior_power(x, y, h, noise)
+        prior = cell_prior_power(x, y, h, noise, evidence=evidence)
         k = h * prior / (h**2 * prior + noise + 1e-30)
         corrected = _signal(x + k * (y - h * x), hi - lo)
         out[start:stop] = corrected[start - lo:stop - lo]
@@ -341,7 +352,7 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         frames += own.shape[1]
     return Consistency(gain=gain, bands=_band_report(h[:, 0], share_sum / max(frames, 1), sample_rate),
                        corrected=prior_correction is not None, form=form, anchors=anchors,
-                       floored_bins=floored)
+                       floored_bins=floored, evidence=evidence)
 
 
 
@@ -366,11 +377,11 @@ def bin_frequencies(sample_rate: int) -> np.ndarray:
 
 def fuse_to_memmap(observed: np.ndarray, generated: np.ndarray, sample_rate: int, target: Path, *,
                    prior_correction: np.ndarray | None = None, form: str = "posterior",
-                   reference_power: np.ndarray | None = None, floor: bool = False
-                   ) -> tuple[np.ndarray, Consistency]:
+                   reference_power: np.ndarray | None = None, floor: bool = False,
+                   evidence: bool = False) -> tuple[np.ndarray, Consistency]:
     """:func:`posterior_fuse` into a new float32 memory map at ``target`` (``.npy``)."""
     out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=observed.shape)
     report = posterior_fuse(observed, generated, sample_rate, out, prior_correction=prior_correction,
-                            form=form, reference_power=reference_power, floor=floor)
+                            form=form, reference_power=reference_power, floor=floor, evidence=evidence)
     out.flush()
     return out, report

@@ -54,9 +54,11 @@ def test_options_change_the_result_and_nothing_else(observed: tuple[Path, Path],
     assert handed_gain != pytest.approx(base_gain, rel=1e-6)
 
 
-def test_a_floor_without_a_consistency_form_is_refused(observed: tuple[Path, Path], tmp_path: Path) -> None:
-    with pytest.raises(ParameterError, match="consistency_floor .* set consistency too"):
-        _run(observed, tmp_path, consistency_floor=True)
+@pytest.mark.parametrize("option", ["consistency_floor", "consistency_evidence"])
+def test_a_consistency_option_without_a_form_is_refused(observed: tuple[Path, Path], tmp_path: Path,
+                                                        option: str) -> None:
+    with pytest.raises(ParameterError, match=f"{option} .* set consistency too"):
+        _run(observed, tmp_path, **{option: True})
 
 
 @pytest.fixture(scope="module")

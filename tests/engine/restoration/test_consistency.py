@@ -271,25 +271,29 @@ def test_anchored_ltas_needs_the_reference_on_the_bins() -> None:
 
 
 @pytest.mark.parametrize(("form", "tolerance_db"), [("anchored", 1.0), ("posterior", 6.0)])
-def test_a_partial_the_sample_put_elsewhere_does_not_erase_the_observed_one(form: str,
-                                                                             tolerance_db: float) -> None:
+def test_evidence_keeps_an_observed_partial_the_sample_put_elsewhere(form: str, tolerance_db: float) -> None:
     # The observation holds a clear 440 Hz note (40 dB over the hiss); the prior's sample played 523 Hz.
-    # The prior's power in a cell is at least what the observation shows there: the observed note stays
-    # (before, the Wiener gain followed the quiet sample to 0 and the note was gone), and the sample's
-    # note, where the observation holds only hiss, is left to the sample. (The posterior form divides the
-    # observation by the residual response it fits, H ≠ 1 here: its level may move by that much.)
+    # With ``evidence`` the prior's power in a cell is at least what the observation shows there: the
+    # observed note stays, and the sample's note, where the observation holds only hiss, is left to the
+    # sample. Without it the Wiener gain follows the quiet sample to 0 and the observed note is gone.
+    # (The posterior form divides the observation by the residual response it fits, H ≠ 1 here: its
+    # level may move by that much.)
     rng = np.random.default_rng(3)
     t = np.arange(3 * SR) / SR
     observed = 0.3 * np.sin(2 * np.pi * 440.0 * t) + 3e-3 * rng.standard_normal(t.size)
     generated = 0.3 * np.sin(2 * np.pi * 523.25 * t) + 3e-3 * rng.standard_normal(t.size)
-    out = np.zeros_like(observed)
-    posterior_fuse(observed, generated, SR, out, form=form)
 
     def level(x: np.ndarray, f0: float) -> float:
         spec = np.abs(np.fft.rfft(x * np.hanning(x.size)))
         freqs = np.fft.rfftfreq(x.size, 1.0 / SR)
         return float(20 * np.log10(spec[np.abs(freqs - f0) < 5.0].max()))
 
+    out, plain = np.zeros_like(observed), np.zeros_like(observed)
+    report = posterior_fuse(observed, generated, SR, out, form=form, evidence=True)
+    posterior_fuse(observed, generated, SR, plain, form=form)
+    assert report.to_json()["evidence"] is True
     assert abs(level(out, 440.0) - level(observed, 440.0)) < tolerance_db
-    assert level(out, 523.25) > level(observed, 523.25) + 20.0  # the sample's note, over the hiss there
-    assert level(out, 523.25) < level(generated, 523.25) + 1.0
+    assert level(plain, 440.0) < level(observed, 440.0) - 10.0  # 13.9 and 12.6 dB lower when written
+    for fused in (out, plain):
+        assert level(fused, 523.25) > level(observed, 523.25) + 20.0  # the sample's note, over the hiss
+        assert level(fused, 523.25) < level(generated, 523.25) + 1.0
