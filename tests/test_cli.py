@@ -201,3 +201,32 @@ def test_invalid_settings_name_the_field(capsys: pytest.CaptureFixture[str], tmp
     err = capsys.readouterr().err
     assert err == ("shellac: error: invalid TrainConfig: spectral_weighting_db: Input should be greater "
                    "than or equal to 0 (got -3.0)\n")
+
+
+def test_restore_preset_reference_turns_every_consistency_option_off(
+        catalog_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The piano profile's consistency form, floor and evidence all go: the reference restores as the
+    # paper does, and the engine refuses a floor or evidence without a form.
+    import shellac.flows
+    from shellac.stages.profiles import load_plan
+
+    jobs = []
+
+    class _Failed:
+        message = "captured"
+
+        def is_completed(self) -> bool:
+            return False
+
+    def capture(job: object, return_state: bool = False) -> _Failed:
+        jobs.append(job)
+        return _Failed()
+
+    monkeypatch.setattr(shellac.flows, "restore_recording", capture)
+    rc = main(["restore", str(catalog_dir / "masters" / "a.wav"), str(tmp_path / "out.flac"),
+               "--profile", "piano", "--preset", "reference"])
+    assert rc == 1 and len(jobs) == 1
+    plan = load_plan("piano", overrides=jobs[0].overrides)  # type: ignore[attr-defined]
+    params = next(step.params for step in plan.steps if step.stage == "generative_eq")
+    assert (params.preset, params.consistency) == ("reference", "none")  # type: ignore[attr-defined]
+    assert params.consistency_floor is False and params.consistency_evidence is False  # type: ignore[attr-defined]
