@@ -168,6 +168,7 @@ def test_an_instrument_reference_is_used_keyed_and_checked(catalog_dir: Path, tm
     # ltas.json shows it, the stage reruns with fresh blocks, and a reference that is not there fails the
     # recording at this stage with the path it looked at.
     from shellac.engine.dsp.ltas import ltas_from_files
+    from shellac.engine.models.bundle import read_reference_ltas
     from shellac.stages.state import load_state
 
     from ..conftest import SR, harmonic_tone
@@ -189,7 +190,7 @@ def test_an_instrument_reference_is_used_keyed_and_checked(catalog_dir: Path, tm
     state = load_state(Path(given.recording_dir))
     assert state is not None and state.stages["generative_eq"].metrics["resumed_blocks"] == 0
     folder = sorted((catalog_dir / "instrument").iterdir())
-    expected = ltas_from_files(folder, 8000, read_card_n_fft(bundle_dir)).db()
+    expected = ltas_from_files(folder, 8000, read_reference_ltas(bundle_dir).n_fft).db()
     used = np.array(json.loads(curves_path.read_text())["reference_db"])
     np.testing.assert_allclose(used, expected, atol=1e-3)
     # A harmonic tone's LTAS, not the bundle's flat noise: tens of dB apart between its partials.
@@ -203,8 +204,3 @@ def test_an_instrument_reference_is_used_keyed_and_checked(catalog_dir: Path, tm
     assert state is not None and state.status == "failed" and state.error_stage == "generative_eq"
     assert "nowhere" in (state.error or "")
 
-
-def read_card_n_fft(bundle_dir: Path) -> int:
-    from shellac.engine.models.bundle import read_reference_ltas
-
-    return read_reference_ltas(bundle_dir).n_fft

@@ -166,6 +166,14 @@ def design_chain_eq(observed: BandSpectrum, reference_power: np.ndarray, sample_
     return ChainEq(fit=fit, grid=observed.grid, gain_db=gain, inverse_db=inverse, boost_cap_db=cap)
 
 
+def design_against(observed: BandSpectrum, reference: Ltas, sample_rate: int,
+                   settings: ChainEqSettings | None) -> ChainEq:
+    """:func:`design_chain_eq` against a reference LTAS: its power and (if any) its spread on the bands."""
+    return design_chain_eq(observed, ltas_on_bands(reference, observed.grid, sample_rate), sample_rate,
+                           settings=settings,
+                           reference_spread_db=spread_on_bands(reference, observed.grid, sample_rate))
+
+
 def chain_equalize(audio: np.ndarray, sample_rate: int, reference: Ltas, *, n_fft: int,
                    settings: ChainEqSettings | None = None) -> tuple[np.ndarray, np.ndarray, ChainEq]:
     """Chain EQ of (channels, frames) or mono audio in memory.
@@ -179,9 +187,7 @@ def chain_equalize(audio: np.ndarray, sample_rate: int, reference: Ltas, *, n_ff
     x = np.asarray(audio, dtype=np.float64)
     mono = x.mean(axis=0) if x.ndim == 2 else x
     grid = band_grid(sample_rate)
-    eq = design_chain_eq(band_spectrum(mono, sample_rate, grid), ltas_on_bands(reference, grid, sample_rate),
-                         sample_rate, settings=settings,
-                         reference_spread_db=spread_on_bands(reference, grid, sample_rate))
+    eq = design_against(band_spectrum(mono, sample_rate, grid), reference, sample_rate, settings)
     diff_db = -eq.gain_on_bins(sample_rate, n_fft)
     return apply_eq_db(audio, sample_rate, n_fft, diff_db), diff_db, eq
 
@@ -192,9 +198,7 @@ def chain_equalize_file(in_path: Path, out_path: Path, reference: Ltas, *, n_fft
     """:func:`chain_equalize` file to file, memory bounded by the chunk; returns diff_db, design, spectrum."""
     sample_rate = probe(Path(in_path)).sample_rate
     observed = band_spectrum_of_file(Path(in_path))
-    eq = design_chain_eq(observed, ltas_on_bands(reference, observed.grid, sample_rate), sample_rate,
-                         settings=settings,
-                         reference_spread_db=spread_on_bands(reference, observed.grid, sample_rate))
+    eq = design_against(observed, reference, sample_rate, settings)
     diff_db = -eq.gain_on_bins(sample_rate, n_fft)
     equalize_file_db(Path(in_path), Path(out_path), diff_db, n_fft=n_fft, chunk_s=chunk_s)
     return diff_db, eq, observed
