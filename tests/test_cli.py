@@ -230,3 +230,29 @@ def test_restore_preset_reference_turns_every_consistency_option_off(
     params = next(step.params for step in plan.steps if step.stage == "generative_eq")
     assert (params.preset, params.consistency) == ("reference", "none")  # type: ignore[attr-defined]
     assert params.consistency_floor is False and params.consistency_evidence is False  # type: ignore[attr-defined]
+
+
+def test_record_standing_writes_the_card_and_refuses_a_validation_report(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from shellac.engine.models.bundle import read_card
+
+    from .fixtures.bundles import make_tiny_bundle
+
+    make_tiny_bundle(tmp_path / "models", "tiny")
+    scores = {"babe2_gated": {"lsd_db": 5.0, "ltas_err_db": 3.0},
+              "ltas_eq": {"lsd_db": 6.0, "ltas_err_db": 2.0}, "input": {"lsd_db": 9.0, "ltas_err_db": 4.0}}
+    report = {"context": {"git_commit": "c" * 40, "command": "shellac bench-heldout --kind voice"},
+              "settings": {"name": "heldout-voice-t", "part": "benchmark", "overrides": {}, "kind": "voice",
+                           "models": {"tenor": "tiny"}, "composers": ["monteverdi"], "seconds": 5.5,
+                           "sample_rate": 22050, "seed": 0},
+              "excerpts": [{"name": "00-m-tenor", "scores": scores}]}
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    argv = ["record-standing", str(path), "--model", "tiny", "--models-dir", str(tmp_path / "models")]
+    assert main(argv) == 0
+    assert "beat LTAS-EQ on LSD in 100 %, LTAS error in 0 %" in capsys.readouterr().out
+    card = read_card(tmp_path / "models" / "tiny")
+    assert card.heldout is not None and card.heldout.report == "heldout-voice-t"
+    path.write_text(json.dumps({**report, "settings": {**report["settings"], "part": "validation"}}))
+    assert main(argv) == 2
+    assert "a standing is measured on the benchmark part only" in capsys.readouterr().err

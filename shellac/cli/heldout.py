@@ -1,4 +1,4 @@
-"""``shellac bench-heldout`` and ``shellac bench-guidance``: the production chain on held-out material."""
+"""``shellac bench-heldout``, ``bench-guidance``, ``record-standing``: the production chain, held out."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def _common(p: argparse.ArgumentParser, part: str, excerpts: int) -> None:
 
 
 def add_heldout_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add ``bench-heldout`` and ``bench-guidance`` to the ``shellac`` sub-commands."""
+    """Add ``bench-heldout``, ``bench-guidance`` and ``record-standing`` to the ``shellac`` sub-commands."""
     p = subparsers.add_parser(
         "bench-heldout",
         help="held-out benchmark of the production profiles (none / LTAS-EQ / BABE-2)",
@@ -103,6 +103,21 @@ def add_heldout_commands(subparsers: argparse._SubParsersAction) -> None:  # typ
     g.add_argument("--write", action="store_true", help="store the chosen point in the bundle's card")
     g.add_argument("--name", default="guidance-piano", help="report name (default guidance-piano)")
     g.set_defaults(func=cmd_bench_guidance)
+
+    r = subparsers.add_parser(
+        "record-standing",
+        help="store a model's held-out standing (from a benchmark report) in its bundle card",
+        description="Read a `shellac bench-heldout` report of the benchmark part run with the shipped "
+        "profiles (no overrides), take the win rates of the access copies restored with MODEL against "
+        "LTAS-EQ and the untouched input (LSD, LTAS error) and their means, and store them in the "
+        "bundle's card (weights and checksum unchanged). generative_eq then records that standing with "
+        "every restoration: state.json, the access copy's SHELLAC_MODEL_STANDING tag, report and dashboard.",
+    )
+    r.add_argument("report", type=Path, help="the report's JSON (docs/benchmarks/<name>.json)")
+    r.add_argument("--model", required=True,
+                   help="bundle key in --models-dir (a voice report: the singer's model)")
+    r.add_argument("--models-dir", type=Path, default=Path("models"), help="model bundles (default models)")
+    r.set_defaults(func=cmd_record_standing)
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -175,6 +190,25 @@ def cmd_bench_heldout(args: argparse.Namespace) -> int:
     for path in plot_excerpts(outcome, args.out, args.name):
         _log(f"plot: {path}")
     print(text)
+    return 0
+
+
+def cmd_record_standing(args: argparse.Namespace) -> int:
+    """Store the standing of ``--model`` in the report ``args.report`` in that bundle's card."""
+    import json
+
+    from shellac.engine.errors import ParameterError
+    from shellac.engine.models.standing import record_standing
+    from shellac.lab.heldout.standing import standing_from_report
+
+    try:
+        report = json.loads(args.report.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ParameterError(f"cannot read the benchmark report {args.report}: {exc}") from exc
+    standing = standing_from_report(report, args.model)
+    path = record_standing(args.models_dir / args.model, standing)
+    print(standing.summary(args.model))
+    _log(f"recorded in {path}/card.json")
     return 0
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from shellac.catalogs import Catalog
 from shellac.jobs import collection_status
-from shellac.report.notes import access_copy_note, quality_gate_note, synthesis_note
+from shellac.report.notes import access_copy_note, model_standing_note, quality_gate_note, synthesis_note
 from shellac.report.order import stage_statuses
 from shellac.report.timing import audio_duration_s, processing_s, real_time_factor
 from shellac.stages.state import RecordingState
@@ -49,6 +49,7 @@ class RecordingReport:
     clicks_needing_inpainting: int | None = None
     synthesis: tuple[str, ...] = ()  # plain words: what the generative stage synthesised
     quality_gate: str | None = None  # the recorded quality-gate outcome, as recorded
+    model_standing: str | None = None  # the generative model's held-out standing, as recorded
     stale: str | None = None  # why the access copy on disk is not current
 
 
@@ -106,6 +107,7 @@ def gather(catalog: Catalog) -> list[RecordingReport]:
             clicks_found=found, clicks_needing_inpainting=inpaint,
             synthesis=synthesis_note(state, ltas.get("generative_eq"), filters),
             quality_gate=quality_gate_note(state),
+            model_standing=model_standing_note(state),
             stale=access_copy_note(state, rec_dir),
         ))
     return reports

@@ -8,7 +8,7 @@ from typing import Any
 
 from shellac.catalogs import Catalog
 from shellac.jobs import RecordingStatus, collection_status
-from shellac.report.notes import access_copy_note, quality_gate_note
+from shellac.report.notes import access_copy_note, model_standing_note, quality_gate_note
 from shellac.report.order import OLD_DONE, chain_columns, stage_statuses
 from shellac.report.timing import audio_duration_s, processing_s, real_time_factor
 
@@ -48,7 +48,8 @@ class DashboardEntry:
         if state is None:
             return cls(rec.id, rec.title or "", "", entry.status)
         stages = stage_statuses(state)
-        notes = tuple(n for n in (access_copy_note(state, entry.directory), quality_gate_note(state)) if n)
+        notes = tuple(n for n in (access_copy_note(state, entry.directory), quality_gate_note(state),
+                                  model_standing_note(state)) if n)
         return cls(rec.id, rec.title or "", state.profile, state.status, tuple(stages), state.error or "",
                    state.error_stage, audio_duration_s(state), processing_s(state), real_time_factor(state),
                    notes)

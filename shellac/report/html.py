@@ -130,6 +130,8 @@ def _recording(report: RecordingReport, excerpt: Excerpt | None = None) -> str:
                      f"{cells}</table>")
     if report.quality_gate:
         parts.append(f"<p class='gate'>Quality gate: {_e(report.quality_gate)}</p>")
+    if report.model_standing:
+        parts.append(f"<p class='gate'>Held-out standing: {_e(report.model_standing)}</p>")
     if report.synthesis:
         lead, *lines = report.synthesis
         items = "".join(f"<li>{_e(line)}</li>" for line in lines)

@@ -1,4 +1,4 @@
-"""Plain-words notes on a recording: what was synthesised, its quality gate, is its access copy current."""
+"""Plain-words notes on a recording: what was synthesised, gate and model standing, is its copy current."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from shellac.stages.state import RecordingState
 
 GENERATIVE_STAGE = "generative_eq"
 QUALITY_GATE_KEY = "quality_gate"
+STANDING_KEY = "model_standing"
 # Fields that state an outcome lead the quality-gate line, in this order, when a record has them.
 LEAD_FIELDS = ("decision", "fallback", "passed", "reason", "checks")
 
@@ -102,6 +103,20 @@ def quality_gate_note(state: RecordingState | None) -> str | None:
     """
     found = _gate_record(state) if state is not None else None
     return _describe(found) if found else None
+
+
+def model_standing_note(state: RecordingState | None) -> str | None:
+    """The held-out standing each generative stage recorded for its model (one line each), or ``None``.
+
+    It says how that model's access copies compared with LTAS-EQ and the untouched
+    input on the held-out benchmark, or that they were never measured.
+    """
+    if state is None:
+        return None
+    lines = [str(record["summary"]) for name in chain_order(state) if name in state.stages
+             for record in (state.stages[name].metrics.get(STANDING_KEY),)
+             if isinstance(record, Mapping) and record.get("summary")]
+    return " ".join(lines) or None
 
 
 def _band_gain_db(curves: Mapping[str, Any], lo: float, hi: float) -> float | None:

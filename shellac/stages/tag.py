@@ -123,10 +123,16 @@ def _event(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _gate_lines(ctx: StageContext) -> list[str]:
-    """The quality gate's outcome of each generative stage, for the access copy's tags."""
-    return [gate_summary(r["metrics"]["quality_gate"]) for r in ctx.history
-            if (r.get("metrics") or {}).get("quality_gate")]
+def _quality_tags(ctx: StageContext) -> dict[str, list[str]]:
+    """Tag name -> lines, for the access copy: each generative stage's quality-gate outcome, and its
+    model's held-out standing (how its access copies compared with LTAS-EQ and the input)."""
+    metrics = [r.get("metrics") or {} for r in ctx.history]
+    tags = {
+        "SHELLAC_QUALITY_GATE": [gate_summary(m["quality_gate"]) for m in metrics if m.get("quality_gate")],
+        "SHELLAC_MODEL_STANDING": [str(m["model_standing"]["summary"]) for m in metrics
+                                   if isinstance(m.get("model_standing"), Mapping)],
+    }
+    return {name: lines for name, lines in tags.items() if lines}
 
 
 # ID3 frame for each catalog metadata key of a WAV deliverable; others become TXXX frames.
@@ -188,8 +194,8 @@ def _write_wav(path: Path, audio: Path, gain: float, out_rate: int, params: TagP
     for record in ctx.history:
         wav.tags.add(TXXX(encoding=3, desc=f"SHELLAC_STAGE_{str(record['stage']).upper()}",
                           text=[_stage_json(record)]))
-    if _gate_lines(ctx):
-        wav.tags.add(TXXX(encoding=3, desc="SHELLAC_QUALITY_GATE", text=_gate_lines(ctx)))
+    for desc, lines in _quality_tags(ctx).items():
+        wav.tags.add(TXXX(encoding=3, desc=desc, text=lines))
     wav.save()
 
 
@@ -215,8 +221,8 @@ def _write_flac(path: Path, audio: Path, gain: float, out_rate: int, params: Tag
     flac["DESCRIPTION"] = description
     for record in ctx.history:
         flac[f"SHELLAC_STAGE_{str(record['stage']).upper()}"] = _stage_json(record)
-    if _gate_lines(ctx):
-        flac["SHELLAC_QUALITY_GATE"] = _gate_lines(ctx)
+    for name, lines in _quality_tags(ctx).items():
+        flac[name] = lines
     flac.save()
 
 

@@ -8,6 +8,8 @@ import torch
 from mutagen.flac import FLAC
 
 from shellac.engine.fixity import sha256_file
+from shellac.engine.models.standing import HeldoutStanding, record_standing
+from shellac.report.notes import model_standing_note
 from shellac.stages.chain import job_plan, run_plan
 from shellac.stages.state import load_state
 
@@ -45,8 +47,16 @@ def _gated_job(catalog_dir: Path, tmp_path: Path, **generative: object):  # type
                    overrides={"generative_eq": {**FAST, **generative}})
 
 
+STANDING = HeldoutStanding(
+    report="heldout-tiny", git_commit="0" * 40, measured_on="test material", excerpts=4,
+    wins_percent={"vs_ltas_eq": {"lsd": 75.0, "ltas_err": 25.0},
+                  "vs_input": {"lsd": 100.0, "ltas_err": 50.0}},
+    means_db={"access": {"lsd_db": 9.0, "ltas_err_db": 5.5}})
+
+
 def test_random_model_falls_back_to_ltas_eq_with_reason(catalog_dir: Path, tmp_path: Path) -> None:
     job = _gated_job(catalog_dir, tmp_path)
+    record_standing(tmp_path / "models" / "tiny", STANDING)
     run_plan(job, job_plan(job))
     rec = Path(job.recording_dir)
     state = load_state(rec)
@@ -72,6 +82,17 @@ def test_random_model_falls_back_to_ltas_eq_with_reason(catalog_dir: Path, tmp_p
     event = next(e for e in premis["events"] if e["stage"] == "generative_eq")
     assert event["eventOutcomeDetail"].startswith("fallback to LTAS-EQ")
     assert event["qualityGate"]["decision"] == "ltas_eq"
+    # The card's held-out standing travels with the restoration: state, tags, report note.
+    standing = metrics["model_standing"]
+    assert standing["below_bar"] is True and standing["excerpts"] == 4
+    assert standing["wins_percent"]["vs_ltas_eq"] == {"lsd": 75.0, "ltas_err": 25.0}
+    expected = ("model 'tiny' on held-out material (4 excerpts, heldout-tiny): access copies beat LTAS-EQ "
+                "on LSD in 75 %, LTAS error in 25 %; beat the untouched input on LSD in 100 %, LTAS error "
+                "in 50 % of excerpts; below the 80 % bar (LSD vs LTAS-EQ 75 %; LTAS error vs LTAS-EQ 25 %; "
+                "LTAS error vs the untouched input 50 %)")
+    assert standing["summary"] == expected
+    assert tags["SHELLAC_MODEL_STANDING"] == [expected]
+    assert model_standing_note(state) == expected
 
 
 def test_gate_off_keeps_the_generative_output(catalog_dir: Path, tmp_path: Path) -> None:
@@ -91,6 +112,10 @@ def test_gate_off_keeps_the_generative_output(catalog_dir: Path, tmp_path: Path)
     generative, ltas_eq = rec / "03-generative_eq" / "audio.wav", rec / "02-ltas_eq" / "audio.wav"
     assert sha256_file(generative) != sha256_file(ltas_eq)
     assert "SHELLAC_QUALITY_GATE" not in FLAC(rec / "a.flac")
+    # A bundle without a held-out standing says so, in the state and on the access copy.
+    assert metrics["model_standing"]["below_bar"] is None
+    assert metrics["model_standing"]["summary"].startswith("model 'tiny' has no held-out standing")
+    assert FLAC(rec / "a.flac")["SHELLAC_MODEL_STANDING"] == [metrics["model_standing"]["summary"]]
 
 
 def test_posterior_consistency_pulls_a_random_model_back_to_the_observation(catalog_dir: Path,

@@ -136,6 +136,18 @@ def save_bundle(
     return target
 
 
+def rewrite_card(directory: Path, updates: Mapping[str, Any]) -> Path:
+    """Rewrite bundle ``directory`` with ``updates`` (field: value) in its card, through :func:`save_bundle`.
+
+    The weights, config and reference LTAS are written back unchanged, so the weights'
+    sha256 is re-sealed to the same value and :func:`bundle_checksum` does not change;
+    the write is atomic, and an existing bundle is kept on failure.
+    """
+    bundle = load_bundle(directory)
+    card = bundle.card.model_copy(update=dict(updates))
+    return save_bundle(directory, bundle.network, bundle.config, card, bundle.reference_ltas, overwrite=True)
+
+
 def load_bundle(directory: Path, device: str | torch.device = "cpu") -> LoadedBundle:
     """Load and verify a model bundle.
 

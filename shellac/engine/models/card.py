@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from shellac.engine.models.guidance import MeasuredGuidance
 from shellac.engine.models.spectral_bias import SpectralBias
+from shellac.engine.models.standing import HeldoutStanding
 from shellac.engine.networks.registry import config_to_json
 
 # Version of the bundle layout this code writes; loaders reject every other one.
@@ -92,4 +93,8 @@ class ModelCard(BaseModel):
         None, description="per-octave excess of the prior's warm restarts over clean (shellac "
         "calibrate-prior); "
         "the generative stage's posterior consistency step divides the prior's sample by it",
+    )
+    heldout: HeldoutStanding | None = Field(
+        None, description="how this bundle's access copies compared with LTAS-EQ and the untouched input on "
+        "the held-out benchmark (shellac record-standing); generative_eq records it with every restoration",
     )

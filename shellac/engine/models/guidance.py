@@ -42,14 +42,7 @@ class MeasuredGuidance(BaseModel):
 
 
 def record_guidance(directory: Path, guidance: MeasuredGuidance) -> Path:
-    """Rewrite bundle ``directory`` with ``guidance`` in its card, through :func:`save_bundle`.
+    """Rewrite bundle ``directory`` with ``guidance`` in its card (weights and checksum unchanged)."""
+    from shellac.engine.models.bundle import rewrite_card
 
-    The weights, config and reference LTAS are written back unchanged (so the
-    weights' sha256 in the card is re-sealed to the same value); the write is
-    atomic, an existing bundle is kept on failure.
-    """
-    from shellac.engine.models.bundle import load_bundle, save_bundle
-
-    bundle = load_bundle(directory)
-    card = bundle.card.model_copy(update={"guidance": guidance})
-    return save_bundle(directory, bundle.network, bundle.config, card, bundle.reference_ltas, overwrite=True)
+    return rewrite_card(directory, {"guidance": guidance})

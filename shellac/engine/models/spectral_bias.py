@@ -58,8 +58,6 @@ class SpectralBias(BaseModel):
 
 def record_spectral_bias(directory: Path, bias: SpectralBias) -> Path:
     """Rewrite bundle ``directory`` with ``bias`` in its card, through :func:`save_bundle` (atomic)."""
-    from shellac.engine.models.bundle import load_bundle, save_bundle
+    from shellac.engine.models.bundle import rewrite_card
 
-    bundle = load_bundle(directory)
-    card = bundle.card.model_copy(update={"spectral_bias": bias})
-    return save_bundle(directory, bundle.network, bundle.config, card, bundle.reference_ltas, overwrite=True)
+    return rewrite_card(directory, {"spectral_bias": bias})

@@ -1,0 +1,86 @@
+"""How access copies made with a bundle compared with LTAS-EQ and the untouched input on held-out material."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+BAR_PERCENT = 80.0
+"""Share of excerpts (%) on which the access copy must beat each comparison on each measure (issue 15)."""
+AGAINST = {"vs_ltas_eq": "LTAS-EQ", "vs_input": "the untouched input"}
+"""The comparisons a standing records, and how a sentence names them."""
+MEASURES = {"lsd": "LSD", "ltas_err": "LTAS error"}
+"""The measures a standing records (lower is better for both), and how a sentence names them."""
+
+
+def _percent(value: float) -> str:
+    """``71 %``, or ``79.9 %`` where rounding would hide that a rate is below a whole number."""
+    return f"{value:.0f} %" if value == round(value) else f"{value:.1f} %"
+
+
+class HeldoutStanding(BaseModel):
+    """The held-out benchmark's verdict on a bundle's access copies (``shellac record-standing``).
+
+    ``wins_percent[against][measure]`` is the share of excerpts on which the access
+    copy scored lower (better) than ``against`` on ``measure``; ``means_db`` the mean
+    LSD and LTAS error of the access copy, LTAS-EQ and the input.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    report: str = Field(min_length=1, description="benchmark report name (docs/benchmarks/<report>.json)")
+    git_commit: str = Field(description="commit the benchmark ran at")
+    measured_on: str = Field(min_length=1, description="the held-out material: works, instrument, excerpts")
+    excerpts: int = Field(ge=1, description="excerpts scored")
+    wins_percent: dict[str, dict[str, float]] = Field(
+        description="per comparison (vs_ltas_eq, vs_input) and measure (lsd, ltas_err): % of excerpts won")
+    means_db: dict[str, dict[str, float]] = Field(
+        description="mean lsd_db and ltas_err_db of the access copy ('access'), 'ltas_eq' and 'input'")
+    command: str = Field("", description="command line of the benchmark")
+    created: datetime = Field(default_factory=lambda: datetime.now(UTC), description="time recorded (UTC)")
+
+    @field_validator("wins_percent")
+    @classmethod
+    def _every_comparison(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for against in AGAINST:
+            missing = set(MEASURES) - set(value.get(against, {}))
+            if missing:
+                raise ValueError(f"wins_percent[{against!r}] lacks {sorted(missing)}")
+        return value
+
+    def shortfalls(self, bar: float = BAR_PERCENT) -> list[str]:
+        """Each comparison and measure won on fewer than ``bar`` % of excerpts, in words."""
+        return [f"{MEASURES[m]} vs {AGAINST[a]} {_percent(self.wins_percent[a][m])}"
+                for a in AGAINST for m in MEASURES if self.wins_percent[a][m] < bar]
+
+    def summary(self, model: str) -> str:
+        """One line for logs, tags and reports: the win rates, and whether they reach the bar."""
+        rates = "; ".join(
+            f"beat {AGAINST[a]} on " + ", ".join(f"{MEASURES[m]} in {_percent(self.wins_percent[a][m])}"
+                                                 for m in MEASURES)
+            for a in AGAINST)
+        short = self.shortfalls()
+        verdict = (f"below the {BAR_PERCENT:.0f} % bar ({'; '.join(short)})" if short
+                   else f"at or above the {BAR_PERCENT:.0f} % bar")
+        return (f"model '{model}' on held-out material ({self.excerpts} excerpts, {self.report}): "
+                f"access copies {rates} of excerpts; {verdict}")
+
+
+def standing_record(model: str, standing: HeldoutStanding | None) -> dict[str, Any]:
+    """The generative stage's ``model_standing`` metric: the card's standing, or that it has none."""
+    if standing is None:
+        return {"summary": f"model '{model}' has no held-out standing in its card: its access copies were "
+                           "not measured against LTAS-EQ and the untouched input (shellac record-standing)",
+                "below_bar": None}
+    return {"summary": standing.summary(model), "below_bar": bool(standing.shortfalls()),
+            **standing.model_dump(mode="json", include={"report", "git_commit", "excerpts", "wins_percent"})}
+
+
+def record_standing(directory: Path, standing: HeldoutStanding) -> Path:
+    """Rewrite bundle ``directory`` with ``standing`` in its card (weights and checksum unchanged)."""
+    from shellac.engine.models.bundle import rewrite_card
+
+    return rewrite_card(directory, {"heldout": standing})

@@ -1,0 +1,55 @@
+"""A bundle's held-out standing: its verdict against the 80 % bar, and its place in the card."""
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from shellac.engine.models.bundle import bundle_checksum, load_bundle, read_card
+from shellac.engine.models.standing import HeldoutStanding, record_standing, standing_record
+
+from ...fixtures.bundles import make_tiny_bundle
+
+
+def _standing(**wins: float) -> HeldoutStanding:
+    rates = {"vs_ltas_eq": {"lsd": 90.0, "ltas_err": 80.0}, "vs_input": {"lsd": 100.0, "ltas_err": 85.0}}
+    for key, value in wins.items():
+        against, measure = key.split("__")
+        rates[against][measure] = value
+    return HeldoutStanding(report="heldout-x", git_commit="abc", measured_on="benchmark part",
+                           excerpts=20, wins_percent=rates,
+                           means_db={"access": {"lsd_db": 5.0, "ltas_err_db": 3.0}})
+
+
+def test_bar_is_eighty_percent_on_every_comparison_and_measure() -> None:
+    assert _standing().shortfalls() == []  # 80 % exactly meets it
+    assert _standing(vs_ltas_eq__ltas_err=70.8, vs_input__lsd=79.9).shortfalls() == [
+        "LTAS error vs LTAS-EQ 70.8 %", "LSD vs the untouched input 79.9 %"]
+    assert _standing().summary("piano").endswith("; at or above the 80 % bar")
+    short = _standing(vs_ltas_eq__ltas_err=71.0).summary("p")
+    assert "below the 80 % bar (LTAS error vs LTAS-EQ 71 %)" in short
+
+
+def test_a_standing_needs_every_comparison_and_measure() -> None:
+    with pytest.raises(ValidationError, match="lacks"):
+        HeldoutStanding(report="r", git_commit="c", measured_on="m", excerpts=1, means_db={},
+                        wins_percent={"vs_ltas_eq": {"lsd": 1.0, "ltas_err": 1.0}, "vs_input": {"lsd": 1.0}})
+
+
+def test_stage_record_with_and_without_a_standing() -> None:
+    record = standing_record("piano", _standing(vs_ltas_eq__ltas_err=71.0))
+    assert record["below_bar"] is True and record["report"] == "heldout-x" and record["excerpts"] == 20
+    assert record["wins_percent"]["vs_ltas_eq"]["ltas_err"] == 71.0
+    none = standing_record("voice", None)
+    assert none["below_bar"] is None and "'voice' has no held-out standing" in none["summary"]
+
+
+def test_record_standing_keeps_weights_and_checksum(tmp_path: Path) -> None:
+    bundle = make_tiny_bundle(tmp_path, "tiny")
+    before_card, before_sum = read_card(bundle), bundle_checksum(bundle)
+    record_standing(bundle, _standing())
+    card = read_card(bundle)
+    assert card.heldout is not None and card.heldout.wins_percent == _standing().wins_percent
+    assert card.weights_sha256 == before_card.weights_sha256
+    assert bundle_checksum(bundle) == before_sum
+    assert load_bundle(bundle).card.heldout == card.heldout

@@ -1,0 +1,75 @@
+"""A model's held-out standing taken from a benchmark report: win rates, means, and what is refused."""
+
+import copy
+from typing import Any
+
+import pytest
+
+from shellac.engine.errors import ParameterError
+from shellac.lab.heldout.standing import profile_model, standing_from_report
+
+Pair = tuple[float, float]
+
+
+def _scores(access: Pair, ltas_eq: Pair, inp: Pair) -> dict[str, Any]:
+    return {row: {"lsd_db": v[0], "ltas_err_db": v[1]}
+            for row, v in (("babe2_gated", access), ("ltas_eq", ltas_eq), ("input", inp))}
+
+
+def _report(**settings: Any) -> dict[str, Any]:
+    excerpts = [
+        {"name": "00-a", "scores": _scores((5.0, 3.0), (6.0, 2.0), (9.0, 4.0))},
+        {"name": "01-b", "scores": _scores((5.0, 3.0), (7.0, 4.0), (9.0, 2.0))},
+        {"name": "02-c", "scores": _scores((8.0, 3.0), (6.0, 4.0), (7.0, 4.0))},
+        {"name": "03-d", "scores": _scores((6.0, 1.0), (7.0, 2.0), (9.0, 4.0))},
+    ]
+    return {"context": {"git_commit": "f" * 40, "command": "shellac bench-heldout --excerpts 4"},
+            "settings": {"name": "heldout-t", "part": "benchmark", "overrides": {},
+                         "composers": ["joplin"], "soundfont": "Font.sf3", "seconds": 5.5,
+                         "sample_rate": 22050, "seed": 0, **settings},
+            "excerpts": excerpts}
+
+
+def test_piano_report_gives_win_rates_and_means() -> None:
+    standing = standing_from_report(_report(), profile_model("piano"))
+    assert standing.excerpts == 4 and standing.git_commit == "f" * 40
+    assert standing.wins_percent == {"vs_ltas_eq": {"lsd": 75.0, "ltas_err": 75.0},
+                                     "vs_input": {"lsd": 75.0, "ltas_err": 75.0}}
+    assert standing.means_db["access"] == {"lsd_db": 6.0, "ltas_err_db": 2.5}
+    assert standing.means_db["ltas_eq"] == {"lsd_db": 6.5, "ltas_err_db": 3.0}
+    assert standing.means_db["input"] == {"lsd_db": 8.5, "ltas_err_db": 3.5}
+    assert "Font.sf3, 4 excerpts of 5.5 s" in standing.measured_on
+    assert standing.shortfalls() == ["LSD vs LTAS-EQ 75 %", "LTAS error vs LTAS-EQ 75 %",
+                                     "LSD vs the untouched input 75 %",
+                                     "LTAS error vs the untouched input 75 %"]
+
+
+def test_voice_report_counts_only_the_models_singers() -> None:
+    report = _report(kind="voice", models={"tenor": "tenor", "soprano": "soprano"}, soundfont=None)
+    for excerpt, voice in zip(report["excerpts"], ("tenor", "soprano", "tenor", "soprano"), strict=True):
+        excerpt["name"] += f"-{voice}"
+    tenor = standing_from_report(report, "tenor")
+    assert tenor.excerpts == 2 and "sung by tenor" in tenor.measured_on
+    assert tenor.wins_percent["vs_ltas_eq"] == {"lsd": 50.0, "ltas_err": 50.0}
+    assert tenor.wins_percent["vs_input"] == {"lsd": 50.0, "ltas_err": 100.0}
+    with pytest.raises(ParameterError, match="not 'voice'"):
+        standing_from_report(report, "voice")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"part": "validation"}, "benchmark part only"),
+    ({"overrides": {"generative_eq": {"xi": 2.0}}}, "shipped profiles"),
+])
+def test_reports_not_of_the_shipped_path_are_refused(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(ParameterError, match=message):
+        standing_from_report(_report(**change), "piano")
+
+
+def test_wrong_model_or_missing_rows_are_refused() -> None:
+    with pytest.raises(ParameterError, match="restored with model 'piano', not 'tenor'"):
+        standing_from_report(_report(), "tenor")
+    report = copy.deepcopy(_report())
+    for excerpt in report["excerpts"]:
+        del excerpt["scores"]["input"]
+    with pytest.raises(ParameterError, match=r"lacks the rows \['input'\]"):
+        standing_from_report(report, "piano")
