@@ -54,6 +54,11 @@ class LtasEqParams(StageParams):
         default=ChainEqSettings.boost_per_snr_db, gt=0, le=20,
         description="chain: boost allowed per dB of the input's excess over min_snr_db (null: no limit).",
     )
+    hiss_cut: bool = Field(
+        default=ChainEqSettings.hiss_cut,
+        description="chain: where the input holds only noise, cut hiss standing above the clean level the "
+        "reference expects there (less snr_margin_db); false leaves those bands as they are.",
+    )
     spread_floor_db: float | None = Field(
         default=ChainEqSettings.spread_floor_db, gt=0, le=40,
         description="chain: with a many-source reference, the chain fit weighs each band by "
@@ -79,7 +84,7 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
     elif params.method == "chain":
         settings = ChainEqSettings(max_boost_db=params.max_boost_db, edge_boost_db=params.edge_boost_db,
                                    snr_margin_db=params.snr_margin_db, min_snr_db=params.min_snr_db,
-                                   boost_per_snr_db=params.boost_per_snr_db,
+                                   boost_per_snr_db=params.boost_per_snr_db, hiss_cut=params.hiss_cut,
                                    spread_floor_db=params.spread_floor_db)
         diff_db, eq, _ = chain_equalize_file(inputs["audio"], audio_path, reference, n_fft=params.n_fft,
                                              settings=settings)
