@@ -5,7 +5,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shellac.report.notes import access_copy_note, hz_range, quality_gate_note, synthesis_note
+from shellac.report.notes import (
+    access_copy_note,
+    hz_range,
+    model_standing_note,
+    quality_gate_note,
+    synthesis_note,
+)
 from shellac.report.order import chain_columns, chain_order, stage_statuses
 from shellac.report.passband import pass_band, recorded_responses, typical_response
 from shellac.stages.state import RecordingState, StageRecord
@@ -110,6 +116,14 @@ GATE = {"checks": [{"name": "noise_above_cutoff", "passed": False, "value": 9.1}
                    {"name": "pass_band_deviation", "passed": True, "value": 1.2}],
         "decision": "ltas_eq", "fallback": True, "high_cutoff_hz": 4100.0, "low_cutoff_hz": None,
         "reason": "noise above the cut-off 9.1 dB over the input's", "version": 1}
+
+
+def test_model_standing_is_the_recorded_summary() -> None:
+    assert model_standing_note(None) is None
+    assert model_standing_note(_generative({})) is None
+    assert model_standing_note(_generative({"model_standing": "not a record"})) is None
+    line = "model 'piano' on held-out material (24 excerpts, r): ...; below the 80 % bar (LTAS error ...)"
+    assert model_standing_note(_generative({"model_standing": {"summary": line, "below_bar": True}})) == line
 
 
 def test_quality_gate_is_read_as_recorded() -> None:

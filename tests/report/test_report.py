@@ -6,6 +6,7 @@ import argparse
 import base64
 import contextlib
 import dataclasses
+import html
 import re
 import shutil
 import subprocess
@@ -110,6 +111,10 @@ def test_report_html_is_self_contained(mixed_catalog: Path, tmp_path: Path) -> N
     assert "<div class='synthesis'><p>What the generative stage synthesised" in section_b or not bands
     assert all(hz_range(lo, hi) in section_b for lo, hi in bands)
     assert "Above the upper cut-off (" in section_b or not bands
+    # The model's held-out standing, as the stage recorded it (this test bundle was never measured).
+    standing = state.stages["generative_eq"].metrics["model_standing"]["summary"]
+    assert f"<p class='gate'>Held-out standing: {html.escape(standing)}</p>" in section_b
+    assert "has no held-out standing in its card" in standing
     assert "No generative stage in this chain: nothing was synthesised." in page  # 'a' (piano-ltas)
     assert "<li class='failure' data-id='silent'><b>silent</b>: ingest: silent.wav is silent" in page
     assert page.count("<li class='rejected'>") == 2  # the two bad catalog rows
