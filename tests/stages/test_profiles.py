@@ -17,6 +17,11 @@ def test_builtin_profiles_load() -> None:
     # The paper's Table 3 voice values.
     values = (voice.sigma_start, voice.sigma_min, voice.xi, voice.sigma_y, voice.n_steps)
     assert values == (10.0, 1e-3, 0.5, 1.0, 51)
+    # Its EQ is the gentle chain EQ chosen on the validation works (session 12); voice-ltas keeps
+    # BABE-2's LTAS-EQ as the baseline it is compared with.
+    eq = load_plan("voice").step("ltas_eq").params
+    assert (eq.method, eq.max_boost_db, eq.hiss_cut, eq.n_fft) == ("chain", 6.0, False, 4096)
+    assert plan.step("ltas_eq").params.method == "ltas"
 
 
 def test_piano_chain_is_piano_without_its_generative_step() -> None:

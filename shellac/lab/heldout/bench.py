@@ -41,7 +41,7 @@ class KindProfiles:
 
 KINDS = {
     "piano": KindProfiles("piano-ltas", "piano", "chain EQ"),
-    "voice": KindProfiles("voice-ltas", "voice", "LTAS-EQ"),
+    "voice": KindProfiles("voice-ltas", "voice", "chain EQ"),
 }
 
 

@@ -95,7 +95,7 @@ def test_voice_rows_name_the_voice_profiles() -> None:
         "input": (None, "access"), "ltas_eq": ("voice-ltas", "access"), "chain_eq": ("voice-ltas", "access"),
         "babe2": ("voice", "generative"), "babe2_gated": ("voice", "access"),
         "babe2_sy0": ("voice", "generative"), "babe2_sy0_gated": ("voice", "access")}
-    assert rows["babe2"].label == "LTAS-EQ + BABE-2 (profile voice), generative output"
+    assert rows["babe2"].label == "chain EQ + BABE-2 (profile voice), generative output"
     assert rows["ltas_eq"].label == "LTAS-EQ (profile voice-ltas)"
     assert rows["babe2_sy0"].run.overrides == {"generative_eq": {"sigma_y": 0.0}}  # type: ignore[union-attr]
     with pytest.raises(ParameterError, match="unknown held-out kind"):
