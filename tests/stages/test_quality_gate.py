@@ -48,7 +48,7 @@ def _gated_job(catalog_dir: Path, tmp_path: Path, **generative: object):  # type
 
 
 STANDING = HeldoutStanding(
-    report="heldout-tiny", git_commit="0" * 40, measured_on="test material", excerpts=4,
+    report="heldout-tiny", git_commit="0" * 40, profile="gated", measured_on="test material", excerpts=4,
     wins_percent={"vs_ltas_eq": {"lsd": 75.0, "ltas_err": 25.0},
                   "vs_input": {"lsd": 100.0, "ltas_err": 50.0}},
     means_db={"access": {"lsd_db": 9.0, "ltas_err_db": 5.5}})
@@ -86,7 +86,8 @@ def test_random_model_falls_back_to_ltas_eq_with_reason(catalog_dir: Path, tmp_p
     standing = metrics["model_standing"]
     assert standing["below_bar"] is True and standing["excerpts"] == 4
     assert standing["wins_percent"]["vs_ltas_eq"] == {"lsd": 75.0, "ltas_err": 25.0}
-    expected = ("model 'tiny' on held-out material (4 excerpts, heldout-tiny): access copies beat LTAS-EQ "
+    expected = ("model 'tiny' with profile 'gated' on held-out material (4 excerpts, heldout-tiny): access "
+                "copies beat LTAS-EQ "
                 "on LSD in 75 %, LTAS error in 25 %; beat the untouched input on LSD in 100 %, LTAS error "
                 "in 50 % of excerpts; below the 80 % bar (LSD vs LTAS-EQ 75 %; LTAS error vs LTAS-EQ 25 %; "
                 "LTAS error vs the untouched input 50 %)")

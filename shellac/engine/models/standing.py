@@ -33,6 +33,7 @@ class HeldoutStanding(BaseModel):
 
     report: str = Field(min_length=1, description="benchmark report name (docs/benchmarks/<report>.json)")
     git_commit: str = Field(description="commit the benchmark ran at")
+    profile: str = Field(min_length=1, description="profile the benchmark restored with (shipped settings)")
     measured_on: str = Field(min_length=1, description="the held-out material: works, instrument, excerpts")
     excerpts: int = Field(ge=1, description="excerpts scored")
     wins_percent: dict[str, dict[str, float]] = Field(
@@ -65,8 +66,8 @@ class HeldoutStanding(BaseModel):
         short = self.shortfalls()
         verdict = (f"below the {BAR_PERCENT:.0f} % bar ({'; '.join(short)})" if short
                    else f"at or above the {BAR_PERCENT:.0f} % bar")
-        return (f"model '{model}' on held-out material ({self.excerpts} excerpts, {self.report}): "
-                f"access copies {rates} of excerpts; {verdict}")
+        return (f"model '{model}' with profile '{self.profile}' on held-out material "
+                f"({self.excerpts} excerpts, {self.report}): access copies {rates} of excerpts; {verdict}")
 
 
 def standing_record(model: str, standing: HeldoutStanding | None) -> dict[str, Any]:
@@ -76,7 +77,8 @@ def standing_record(model: str, standing: HeldoutStanding | None) -> dict[str, A
                            "not measured against LTAS-EQ and the untouched input (shellac record-standing)",
                 "below_bar": None}
     return {"summary": standing.summary(model), "below_bar": bool(standing.shortfalls()),
-            **standing.model_dump(mode="json", include={"report", "git_commit", "excerpts", "wins_percent"})}
+            **standing.model_dump(mode="json",
+                                  include={"report", "git_commit", "profile", "excerpts", "wins_percent"})}
 
 
 def record_standing(directory: Path, standing: HeldoutStanding) -> Path:

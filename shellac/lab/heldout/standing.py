@@ -75,6 +75,7 @@ def standing_from_report(report: Mapping[str, Any], model: str) -> HeldoutStandi
         v for v, k in settings.get("models", {}).items() if k == model)
     return HeldoutStanding(
         report=str(settings["name"]),
+        profile=KINDS[settings.get("kind", "piano")].generative,
         git_commit=str(report["context"].get("git_commit", "")),
         measured_on=(f"benchmark part ({', '.join(settings['composers'])}), {source}, "
                      f"{len(excerpts)} excerpts of {settings['seconds']} s at {settings['sample_rate']} Hz, "

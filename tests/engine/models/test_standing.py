@@ -16,8 +16,8 @@ def _standing(**wins: float) -> HeldoutStanding:
     for key, value in wins.items():
         against, measure = key.split("__")
         rates[against][measure] = value
-    return HeldoutStanding(report="heldout-x", git_commit="abc", measured_on="benchmark part",
-                           excerpts=20, wins_percent=rates,
+    return HeldoutStanding(report="heldout-x", git_commit="abc", profile="piano",
+                           measured_on="benchmark part", excerpts=20, wins_percent=rates,
                            means_db={"access": {"lsd_db": 5.0, "ltas_err_db": 3.0}})
 
 
@@ -32,13 +32,14 @@ def test_bar_is_eighty_percent_on_every_comparison_and_measure() -> None:
 
 def test_a_standing_needs_every_comparison_and_measure() -> None:
     with pytest.raises(ValidationError, match="lacks"):
-        HeldoutStanding(report="r", git_commit="c", measured_on="m", excerpts=1, means_db={},
+        HeldoutStanding(report="r", git_commit="c", profile="p", measured_on="m", excerpts=1, means_db={},
                         wins_percent={"vs_ltas_eq": {"lsd": 1.0, "ltas_err": 1.0}, "vs_input": {"lsd": 1.0}})
 
 
 def test_stage_record_with_and_without_a_standing() -> None:
     record = standing_record("piano", _standing(vs_ltas_eq__ltas_err=71.0))
     assert record["below_bar"] is True and record["report"] == "heldout-x" and record["excerpts"] == 20
+    assert record["profile"] == "piano" and "with profile 'piano'" in record["summary"]
     assert record["wins_percent"]["vs_ltas_eq"]["ltas_err"] == 71.0
     none = standing_record("voice", None)
     assert none["below_bar"] is None and "'voice' has no held-out standing" in none["summary"]

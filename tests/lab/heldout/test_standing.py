@@ -32,7 +32,7 @@ def _report(**settings: Any) -> dict[str, Any]:
 
 def test_piano_report_gives_win_rates_and_means() -> None:
     standing = standing_from_report(_report(), profile_model("piano"))
-    assert standing.excerpts == 4 and standing.git_commit == "f" * 40
+    assert standing.excerpts == 4 and standing.git_commit == "f" * 40 and standing.profile == "piano"
     assert standing.wins_percent == {"vs_ltas_eq": {"lsd": 75.0, "ltas_err": 75.0},
                                      "vs_input": {"lsd": 75.0, "ltas_err": 75.0}}
     assert standing.means_db["access"] == {"lsd_db": 6.0, "ltas_err_db": 2.5}
@@ -49,7 +49,7 @@ def test_voice_report_counts_only_the_models_singers() -> None:
     for excerpt, voice in zip(report["excerpts"], ("tenor", "soprano", "tenor", "soprano"), strict=True):
         excerpt["name"] += f"-{voice}"
     tenor = standing_from_report(report, "tenor")
-    assert tenor.excerpts == 2 and "sung by tenor" in tenor.measured_on
+    assert tenor.excerpts == 2 and "sung by tenor" in tenor.measured_on and tenor.profile == "voice"
     assert tenor.wins_percent["vs_ltas_eq"] == {"lsd": 50.0, "ltas_err": 50.0}
     assert tenor.wins_percent["vs_input"] == {"lsd": 50.0, "ltas_err": 100.0}
     with pytest.raises(ParameterError, match="not 'voice'"):
