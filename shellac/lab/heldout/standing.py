@@ -20,10 +20,7 @@ _MEASURES = {"lsd": "lsd_db", "ltas_err": "ltas_err_db"}
 
 def profile_model(profile: str) -> str:
     """The model a profile's generative_eq step names."""
-    for step in load_plan(profile).steps:
-        if step.stage == "generative_eq":
-            return str(step.params.model)
-    raise ParameterError(f"profile {profile} has no generative_eq step")
+    return str(load_plan(profile).step("generative_eq").params.model)  # type: ignore[attr-defined]
 
 
 def _excerpts_of(report: Mapping[str, Any], model: str) -> list[Mapping[str, Any]]:
@@ -50,6 +47,9 @@ def standing_from_report(report: Mapping[str, Any], model: str) -> HeldoutStandi
     overrides) and scoring the access copy, LTAS-EQ and the untouched input, can
     stand for a shipped bundle; anything else is refused with the reason.
     """
+    missing_keys = [k for k in ("context", "settings", "excerpts") if k not in report]
+    if missing_keys:
+        raise ParameterError(f"not a bench-heldout report: it has no {', '.join(missing_keys)}")
     settings = report["settings"]
     if settings.get("part") != "benchmark":
         raise ParameterError(f"report {settings.get('name')} scored the {settings.get('part')} part; "

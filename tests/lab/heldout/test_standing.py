@@ -66,6 +66,8 @@ def test_reports_not_of_the_shipped_path_are_refused(change: dict[str, Any], mes
 
 
 def test_wrong_model_or_missing_rows_are_refused() -> None:
+    with pytest.raises(ParameterError, match="not a bench-heldout report: it has no settings, excerpts"):
+        standing_from_report({"context": {}}, "piano")
     with pytest.raises(ParameterError, match="restored with model 'piano', not 'tenor'"):
         standing_from_report(_report(), "tenor")
     report = copy.deepcopy(_report())
