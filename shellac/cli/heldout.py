@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 DEFAULT_CACHE = Path("output/bench-heldout")
 DEFAULT_OUT = Path("docs/benchmarks")
+ROWS_HELP = (
+    "comma-separated rows (default input,ltas_eq,chain_eq,eq_step,babe2,babe2_gated,babe2_sy0,"
+    "babe2_sy0_gated; eq_step is the generative profile's EQ step alone; also babe2_bundle)"
+)
 
 
 def _log(line: str) -> None:
@@ -76,8 +80,7 @@ def add_heldout_commands(subparsers: argparse._SubParsersAction) -> None:  # typ
     _common(p, "benchmark", 8)
     p.add_argument(
         "--rows",
-        help="comma-separated rows (default input,ltas_eq,babe2,babe2_gated,babe2_sy0,"
-        "babe2_sy0_gated; also babe2_bundle)",
+        help=ROWS_HELP,
     )
     p.add_argument("--plots", type=int, default=2, help="excerpts to plot (default 2)")
     p.add_argument("--name", help="report name (default heldout-<kind>)")

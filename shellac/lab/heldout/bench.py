@@ -23,7 +23,8 @@ class Row:
     key: str
     label: str
     run: ChainRun | None  # None: the degraded input itself
-    output: str = "access"  # "access": the access copy; "generative": the generative stage's own output
+    # "access": the access copy; "generative": the generative stage's own output; "eq": the EQ stage's output
+    output: str = "access"
 
 
 def _sigma_y0() -> dict[str, dict[str, Any]]:
@@ -57,6 +58,8 @@ def kind_rows(kind: str) -> dict[str, Row]:
             Row("ltas_eq", f"LTAS-EQ (profile {p.ltas})", ChainRun(p.ltas)),
             Row("chain_eq", f"chain EQ alone (profile {p.ltas}, ltas_eq.method = chain)",
                 ChainRun(p.ltas, {"ltas_eq": {"method": "chain"}})),
+            Row("eq_step", f"{p.eq} step of profile {p.generative} alone (the generative stage's input)",
+                ChainRun(p.generative), "eq"),
             Row("babe2", f"{p.eq} + BABE-2 (profile {p.generative}), generative output",
                 ChainRun(p.generative), "generative"),
             Row(
@@ -85,7 +88,9 @@ def kind_rows(kind: str) -> dict[str, Row]:
     }
 
 
-DEFAULT_ROWS = ("input", "ltas_eq", "chain_eq", "babe2", "babe2_gated", "babe2_sy0", "babe2_sy0_gated")
+DEFAULT_ROWS = (
+    "input", "ltas_eq", "chain_eq", "eq_step", "babe2", "babe2_gated", "babe2_sy0", "babe2_sy0_gated"
+)
 
 
 def select_rows(keys: Sequence[str] | None, kind: str = "piano") -> list[Row]:
@@ -167,11 +172,11 @@ def run_bench(
                         outcome.seconds.get(run.key(), 0.0) + done[(run.key(), i)].seconds
                     )
                 result = done[(run.key(), i)]
-                if row.output == "generative" and result.generative is None:
-                    raise ParameterError(f"row {row.key}: profile {run.profile} has no generative_eq step")
-                estimate = result.generative if row.output == "generative" else result.access
+                estimate = {"generative": result.generative, "eq": result.eq}.get(row.output, result.access)
+                if estimate is None:
+                    stage = "generative_eq" if row.output == "generative" else "ltas_eq"
+                    raise ParameterError(f"row {row.key}: profile {run.profile} has no finished {stage} step")
                 gate = result.gate
-            assert estimate is not None
             outcome.scores.setdefault(row.key, []).append(score(excerpt, estimate))
             outcome.gates.setdefault(row.key, []).append(gate)
             if i < keep_outputs:

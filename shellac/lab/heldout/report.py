@@ -43,15 +43,23 @@ def run_context(command: str) -> dict[str, Any]:
     }
 
 
+WIN_BASELINES = ("ltas_eq", "input", "eq_step")
+BASE_NAMES = {"ltas_eq": "LTAS-EQ", "input": "input", "eq_step": "its EQ step"}
+
+
 def summary(outcome: BenchOutcome) -> dict[str, Any]:
-    """Means, win rates of every generative row against LTAS-EQ and the input, and gate agreement."""
+    """Means, win rates of the generative rows and the EQ step against the baselines, and gate agreement.
+
+    The baselines are LTAS-EQ, the input and, for the generative rows, the generative profile's own
+    EQ step (``eq_step``): whether the generative stage improves on its input.
+    """
     wins: dict[str, Any] = {}
     for row in outcome.rows:
-        if row.key.startswith("babe2"):
+        if row.key.startswith("babe2") or row.key == "eq_step":
             wins[row.key] = {
                 base: outcome.win_rates(row.key, base)
-                for base in ("ltas_eq", "input")
-                if base in outcome.scores
+                for base in WIN_BASELINES
+                if base in outcome.scores and base != row.key
             }
     return {
         "means": outcome.means(),
@@ -132,16 +140,17 @@ def markdown(outcome: BenchOutcome, context: dict[str, Any], settings: dict[str,
     ]
     for row in outcome.rows:
         lines.append(f"| {row.label} | " + " | ".join(_fmt(s["means"][row.key][m]) for m in shown) + " |")
+    bases = [b for b in WIN_BASELINES if b in outcome.scores or b != "eq_step"]
     lines += [
         "",
         "## Win rates (% of excerpts; LSD, LTAS error, both)",
         "",
-        "| row | vs LTAS-EQ: LSD | LTAS err. | both | vs input: LSD | LTAS err. | both |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| row | " + " | ".join(f"vs {BASE_NAMES[b]}: LSD | LTAS err. | both" for b in bases) + " |",
+        "|---|" + "---:|---:|---:|" * len(bases),
     ]
     for key, w in s["wins"].items():
         cells = []
-        for base in ("ltas_eq", "input"):
+        for base in bases:
             cells += [f"{w[base][k]:.0f}" if base in w else "–" for k in ("lsd", "ltas_err", "both")]
         lines.append(
             f"| {outcome.rows[[r.key for r in outcome.rows].index(key)].label} | " + " | ".join(cells) + " |"

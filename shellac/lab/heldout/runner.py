@@ -135,6 +135,7 @@ class RunOutputs:
 
     access: np.ndarray
     generative: np.ndarray | None
+    eq: np.ndarray | None  # the EQ stage's output (the generative stage's input), if the profile has one
     gate: dict[str, Any] | None
     seconds: float
 
@@ -193,8 +194,11 @@ def run_chain(excerpt: HeldoutExcerpt, run: ChainRun, models_dir: Path, *, devic
         raw = outputs.get("generative_rejected") or outputs["audio"]
         generative = _mono(work / raw.path, n)
         gate = record.metrics.get("quality_gate")
+    eq_record = state.stages.get("ltas_eq") if state else None
+    eq = (_mono(work / eq_record.outputs["audio"].path, n)
+          if eq_record is not None and eq_record.status == "done" else None)
     seconds = sum(r.duration_s for r in results)
-    return RunOutputs(access, generative, gate, seconds)
+    return RunOutputs(access, generative, eq, gate, seconds)
 
 
 def score(excerpt: HeldoutExcerpt, estimate: np.ndarray) -> dict[str, float]:

@@ -21,6 +21,7 @@ from tests.fixtures.bundles import make_tiny_bundle
 SR = 16_000  # above twice the chains' highest low-pass (6 kHz), small enough for a quick test
 WORK = "monteverdi/madrigal.3.1.mxl"
 PIANO_REPORT = Path("docs/benchmarks/heldout-piano-cpu")
+VOICE_REPORT = Path("docs/benchmarks/heldout-voice-chain6.json")
 
 
 def test_voice_part_is_sung_monteverdi_without_analyses() -> None:
@@ -89,10 +90,11 @@ def test_singers_model_comes_from_the_registry() -> None:
 
 def test_voice_rows_name_the_voice_profiles() -> None:
     rows = {r.key: r for r in select_rows(None, "voice")}
-    assert list(rows) == ["input", "ltas_eq", "chain_eq", "babe2", "babe2_gated", "babe2_sy0",
+    assert list(rows) == ["input", "ltas_eq", "chain_eq", "eq_step", "babe2", "babe2_gated", "babe2_sy0",
                           "babe2_sy0_gated"]
     assert {k: (r.run.profile if r.run else None, r.output) for k, r in rows.items()} == {
         "input": (None, "access"), "ltas_eq": ("voice-ltas", "access"), "chain_eq": ("voice-ltas", "access"),
+        "eq_step": ("voice", "eq"),
         "babe2": ("voice", "generative"), "babe2_gated": ("voice", "access"),
         "babe2_sy0": ("voice", "generative"), "babe2_sy0_gated": ("voice", "access")}
     assert rows["babe2"].label == "chain EQ + BABE-2 (profile voice), generative output"
@@ -138,11 +140,18 @@ def test_voice_bench_end_to_end_on_tiny_models(tmp_path: Path) -> None:
         ("00-madrigal.3.1-tenor", "tenor"), ("01-madrigal.3.10-soprano", "soprano")]
     again = prepare_excerpts(part, 2, 2.0, SR, 0, tmp_path / "cache2", log=lambda _: None)
     assert all(np.array_equal(a.degraded, b.degraded) for a, b in zip(excerpts, again, strict=True))
-    rows = select_rows(["input", "ltas_eq", "babe2", "babe2_gated"], "voice")
+    rows = select_rows(["input", "ltas_eq", "eq_step", "babe2", "babe2_gated"], "voice")
     fast = {"generative_eq": {"n_steps": 2, "filter_iters": 2}}
     outcome = run_bench(excerpts, rows, models, overrides=fast, log=lambda _: None)
     means = outcome.means()
-    assert set(means) == {"input", "ltas_eq", "babe2", "babe2_gated"}
+    assert set(means) == {"input", "ltas_eq", "eq_step", "babe2", "babe2_gated"}
+    # The EQ step is the voice profile's gentle chain EQ: not LTAS-EQ, not the generative output.
+    assert len({round(means[k]["lsd_db"], 6) for k in ("ltas_eq", "eq_step", "babe2")}) == 3
+    wins = summary(outcome)["wins"]
+    assert set(wins["babe2"]) == {"ltas_eq", "input", "eq_step"}
+    assert set(wins["eq_step"]) == {"ltas_eq", "input"}
+    saved = json.loads(VOICE_REPORT.read_text(encoding="utf-8"))
+    assert "| vs its EQ step: LSD |" in markdown(outcome, saved["context"], saved["settings"], "")
     assert all(np.isfinite(v) for m in means.values() for v in m.values())
     assert means["input"]["lsd_db"] > 0 and means["input"]["lsd_db"] != means["ltas_eq"]["lsd_db"]
     # Each excerpt ran with its own singer's model, for the EQ reference and the prior.
