@@ -148,7 +148,7 @@ def heldout_part(args: argparse.Namespace) -> HeldoutPart:
 
 def cmd_bench_heldout(args: argparse.Namespace) -> int:
     """Run the held-out benchmark and write ``<name>.json``, ``<name>.md`` and plots under ``--out``."""
-    from shellac.lab.heldout.bench import run_bench, select_rows
+    from shellac.lab.heldout.bench import generative_settings, run_bench, select_rows
     from shellac.lab.heldout.report import markdown, plot_excerpts, run_context, write_json, write_markdown
     from shellac.lab.heldout.runner import prepare_excerpts
 
@@ -181,6 +181,7 @@ def cmd_bench_heldout(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "overrides": overrides,
         "models_dir": str(args.models_dir),
+        "step_params": generative_settings(args.kind, overrides),
     }
     notes = (
         "ViSQOL: not scored — no ViSQOL implementation is installed in the locked environment "

@@ -11,6 +11,7 @@ from shellac.engine.fixity import sha256_file
 from shellac.engine.models.standing import HeldoutStanding, record_standing
 from shellac.report.notes import model_standing_note
 from shellac.stages.chain import job_plan, run_plan
+from shellac.stages.profiles import load_plan
 from shellac.stages.state import load_state
 
 from ..fixtures.bundles import make_tiny_bundle
@@ -56,7 +57,12 @@ STANDING = HeldoutStanding(
 
 def test_random_model_falls_back_to_ltas_eq_with_reason(catalog_dir: Path, tmp_path: Path) -> None:
     job = _gated_job(catalog_dir, tmp_path)
-    record_standing(tmp_path / "models" / "tiny", STANDING)
+    # Measured with 51 sampler steps; this run takes 3, and its standing line says so.
+    measured = load_plan("gated", search_dirs=(catalog_dir / "profiles",),
+                         overrides={"generative_eq": {**FAST, "n_steps": 51}})
+    settings = {s.stage: s.params.model_dump(mode="json") for s in measured.steps
+                if s.stage not in ("ingest", "tag")}
+    record_standing(tmp_path / "models" / "tiny", STANDING.model_copy(update={"settings": settings}))
     run_plan(job, job_plan(job))
     rec = Path(job.recording_dir)
     state = load_state(rec)
@@ -90,7 +96,9 @@ def test_random_model_falls_back_to_ltas_eq_with_reason(catalog_dir: Path, tmp_p
                 "copies beat LTAS-EQ "
                 "on LSD in 75 %, LTAS error in 25 %; beat the untouched input on LSD in 100 %, LTAS error "
                 "in 50 % of excerpts; below the 80 % bar (LSD vs LTAS-EQ 75 %; LTAS error vs LTAS-EQ 25 %; "
-                "LTAS error vs the untouched input 50 %)")
+                "LTAS error vs the untouched input 50 %); this restoration's settings differ from those "
+                "measured: generative_eq.n_steps 3 (measured 51)")
+    assert standing["settings_differ"] == ["generative_eq.n_steps 3 (measured 51)"]
     assert standing["summary"] == expected
     assert tags["SHELLAC_MODEL_STANDING"] == [expected]
     assert model_standing_note(state) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ AGAINST = {"vs_ltas_eq": "LTAS-EQ", "vs_input": "the untouched input"}
 """The comparisons a standing records, and how a sentence names them."""
 MEASURES = {"lsd": "LSD", "ltas_err": "LTAS error"}
 """The measures a standing records (lower is better for both), and how a sentence names them."""
+UNCOMPARED_STAGES = ("ingest", "tag")
+"""Steps whose parameters a standing does not record: they check the input and write the access file."""
 
 
 def _percent(value: float) -> str:
@@ -41,6 +44,12 @@ class HeldoutStanding(BaseModel):
     means_db: dict[str, dict[str, float]] = Field(
         description="mean lsd_db and ltas_err_db of the access copy ('access'), 'ltas_eq' and 'input'")
     command: str = Field("", description="command line of the benchmark")
+    settings: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="stage -> parameters of every step the measured chain ran before the access file "
+        "(ingest and tag left out); empty in a standing recorded before settings were kept")
+    settings_source: str = Field(
+        "", description="where settings come from: the report, or the profile as it was at record time")
     created: datetime = Field(default_factory=lambda: datetime.now(UTC), description="time recorded (UTC)")
 
     @field_validator("wins_percent")
@@ -57,6 +66,20 @@ class HeldoutStanding(BaseModel):
         return [f"{MEASURES[m]} vs {AGAINST[a]} {_percent(self.wins_percent[a][m])}"
                 for a in AGAINST for m in MEASURES if self.wins_percent[a][m] < bar]
 
+    def differences(self, run: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """How a restoration's steps (stage -> params, ingest and tag left out) depart from those measured."""
+        out = []
+        for stage in [*self.settings, *(s for s in run if s not in self.settings)]:
+            if stage not in run:
+                out.append(f"no {stage} step (measured with one)")
+            elif stage not in self.settings:
+                out.append(f"a {stage} step the measured chain did not have")
+            else:
+                measured, used = self.settings[stage], run[stage]
+                out += [f"{stage}.{key} {used.get(key)!r} (measured {measured.get(key)!r})"
+                        for key in sorted(set(measured) | set(used)) if measured.get(key) != used.get(key)]
+        return out
+
     def summary(self, model: str) -> str:
         """One line for logs, tags and reports: the win rates, and whether they reach the bar."""
         rates = "; ".join(
@@ -70,13 +93,26 @@ class HeldoutStanding(BaseModel):
                 f"({self.excerpts} excerpts, {self.report}): access copies {rates} of excerpts; {verdict}")
 
 
-def standing_record(model: str, standing: HeldoutStanding | None) -> dict[str, Any]:
-    """The generative stage's ``model_standing`` metric: the card's standing, or that it has none."""
+def standing_record(model: str, standing: HeldoutStanding | None,
+                    run: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The generative stage's ``model_standing`` metric: the card's standing, or that it has none.
+
+    ``run`` holds the parameters of the restoration's steps so far (stage -> params, ingest
+    and tag left out); ``settings_differ`` lists where they depart from the chain the
+    standing was measured with (None: the standing kept no settings), and the summary
+    says so, since the standing then describes another chain than the one that ran.
+    """
     if standing is None:
         return {"summary": f"model '{model}' has no held-out standing in its card: its access copies were "
                            "not measured against LTAS-EQ and the untouched input (shellac record-standing)",
-                "below_bar": None}
-    return {"summary": standing.summary(model), "below_bar": bool(standing.shortfalls()),
+                "below_bar": None, "settings_differ": None}
+    differ = standing.differences(run) if standing.settings else None
+    summary = standing.summary(model)
+    if differ is None:
+        summary += "; the settings it was measured with were not recorded"
+    elif differ:
+        summary += f"; this restoration's settings differ from those measured: {', '.join(differ)}"
+    return {"summary": summary, "below_bar": bool(standing.shortfalls()), "settings_differ": differ,
             **standing.model_dump(mode="json",
                                   include={"report", "git_commit", "profile", "excerpts", "wins_percent"})}
 

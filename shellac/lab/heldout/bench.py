@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from shellac.engine.errors import ParameterError
-from shellac.lab.heldout.runner import ChainRun, HeldoutExcerpt, RunOutputs, run_chain, score
+from shellac.lab.heldout.runner import ChainRun, HeldoutExcerpt, RunOutputs, run_chain, score, step_params
+from shellac.lab.heldout.sung import VOICES
 from shellac.stages.profiles import load_plan
 
 METRICS = ("lsd_db", "ltas_err_db", "high_band_db", "top_octave_db", "low_band_db", "si_sdr_db")
@@ -111,6 +112,17 @@ def with_overrides(run: ChainRun, overrides: Mapping[str, Mapping[str, Any]]) ->
         if stage in stages:
             merged[stage] = {**values, **merged.get(stage, {})}
     return ChainRun(run.profile, merged)
+
+
+def generative_settings(kind: str, overrides: Mapping[str, Mapping[str, Any]]
+                        ) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per model, the parameters of every step ``kind``'s generative profile restored its excerpts with."""
+    run = with_overrides(ChainRun(KINDS[kind].generative), overrides)
+    out = {}
+    for voice in VOICES if kind == "voice" else ("",):
+        params = step_params(run, voice)
+        out[str(params["generative_eq"]["model"])] = params
+    return out
 
 
 @dataclass

@@ -14,6 +14,7 @@ import soundfile as sf
 
 from shellac.catalogs import Catalog, CollectionConfig, Recording
 from shellac.catalogs.registry import load_registry
+from shellac.engine.models.standing import UNCOMPARED_STAGES
 from shellac.jobs import model_overrides
 from shellac.lab.degradation import DegradationParams, degrade
 from shellac.lab.evaluation.metrics import lsd, si_sdr
@@ -22,6 +23,7 @@ from shellac.lab.heldout.chains import heldout_chain
 from shellac.lab.heldout.material import HeldoutPart, RenderSpec, corpus_scores, render_excerpt
 from shellac.lab.heldout.sung import SungSpec, sing_excerpt, voice_for
 from shellac.stages.chain import RecordingJob, job_plan, run_plan
+from shellac.stages.profiles import load_plan
 from shellac.stages.state import load_state
 
 RECORDING_ID = "x"
@@ -164,6 +166,13 @@ def catalog_run(run: ChainRun, voice: str, registry: Path = MODELS_TOML) -> Chai
     row = Recording(id=RECORDING_ID, file=f"{RECORDING_ID}.wav", content="voice", voice=voice, line=2)
     overrides = {k: dict(v) for k, v in run.overrides.items()}
     return ChainRun(run.profile, model_overrides(catalog, row, run.profile, overrides))
+
+
+def step_params(run: ChainRun, voice: str = "") -> dict[str, dict[str, Any]]:
+    """Parameters of each step ``run`` restores singer ``voice``'s excerpts with (ingest, tag left out)."""
+    bound = catalog_run(run, voice)
+    plan = load_plan(bound.profile, overrides=bound.overrides)
+    return {s.stage: s.params.model_dump(mode="json") for s in plan.steps if s.stage not in UNCOMPARED_STAGES}
 
 
 def run_chain(excerpt: HeldoutExcerpt, run: ChainRun, models_dir: Path, *, device: str = "cpu") -> RunOutputs:

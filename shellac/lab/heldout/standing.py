@@ -10,6 +10,7 @@ import numpy as np
 from shellac.engine.errors import ParameterError
 from shellac.engine.models.standing import HeldoutStanding
 from shellac.lab.heldout.bench import KINDS
+from shellac.lab.heldout.runner import ChainRun, step_params
 from shellac.stages.profiles import load_plan
 
 ACCESS_ROW = "babe2_gated"
@@ -71,11 +72,21 @@ def standing_from_report(report: Mapping[str, Any], model: str) -> HeldoutStandi
         wins = [e["scores"][ACCESS_ROW][metric] < e["scores"][row][metric] for e in excerpts]
         return round(100.0 * float(np.mean(wins)), 1)
 
+    kind = settings.get("kind", "piano")
+    measured = settings.get("step_params", {}).get(model)
+    settings_source = f"report {settings['name']}"
+    if measured is None:
+        # A report written before reports kept their settings: the profile as it is now, said so.
+        voices = [v for v, key in settings.get("models", {}).items() if key == model] or [""]
+        run = ChainRun(KINDS[kind].generative, {"generative_eq": {"model": model}})
+        measured = step_params(run, voices[0])
+        settings_source = (f"profile '{KINDS[kind].generative}' at record time (report {settings['name']} "
+                           "kept no settings)")
     source = settings.get("soundfont") or "sung by " + ", ".join(
         v for v, k in settings.get("models", {}).items() if k == model)
     return HeldoutStanding(
         report=str(settings["name"]),
-        profile=KINDS[settings.get("kind", "piano")].generative,
+        profile=KINDS[kind].generative,
         git_commit=str(report["context"].get("git_commit", "")),
         measured_on=(f"benchmark part ({', '.join(settings['composers'])}), {source}, "
                      f"{len(excerpts)} excerpts of {settings['seconds']} s at {settings['sample_rate']} Hz, "
@@ -86,4 +97,6 @@ def standing_from_report(report: Mapping[str, Any], model: str) -> HeldoutStandi
         means_db={name: {metric: mean(row, metric) for metric in _MEASURES.values()}
                   for name, row in (("access", ACCESS_ROW), *((r, r) for r in _COMPARED.values()))},
         command=str(report["context"].get("command", "")),
+        settings=measured,
+        settings_source=settings_source,
     )

@@ -36,13 +36,34 @@ def test_a_standing_needs_every_comparison_and_measure() -> None:
                         wins_percent={"vs_ltas_eq": {"lsd": 1.0, "ltas_err": 1.0}, "vs_input": {"lsd": 1.0}})
 
 
+SETTINGS = {"denoise": {"prop_decrease": 0.8}, "ltas_eq": {"method": "chain", "max_boost_db": 20.0},
+            "generative_eq": {"model": "piano", "n_steps": 51}}
+
+
 def test_stage_record_with_and_without_a_standing() -> None:
-    record = standing_record("piano", _standing(vs_ltas_eq__ltas_err=71.0))
+    record = standing_record("piano", _standing(vs_ltas_eq__ltas_err=71.0), SETTINGS)
     assert record["below_bar"] is True and record["report"] == "heldout-x" and record["excerpts"] == 20
     assert record["profile"] == "piano" and "with profile 'piano'" in record["summary"]
     assert record["wins_percent"]["vs_ltas_eq"]["ltas_err"] == 71.0
-    none = standing_record("voice", None)
+    # A standing recorded before settings were kept says it cannot tell.
+    assert record["settings_differ"] is None
+    assert record["summary"].endswith("; the settings it was measured with were not recorded")
+    none = standing_record("voice", None, SETTINGS)
     assert none["below_bar"] is None and "'voice' has no held-out standing" in none["summary"]
+
+
+def test_stage_record_names_every_setting_that_departs_from_the_measured_chain() -> None:
+    standing = _standing().model_copy(update={"settings": SETTINGS})
+    same = standing_record("piano", standing, SETTINGS)
+    assert same["settings_differ"] == [] and same["summary"] == standing.summary("piano")
+    run = {"separate": {"model": "htdemucs"}, "ltas_eq": {"method": "ltas", "max_boost_db": 20.0},
+           "generative_eq": {"model": "piano", "n_steps": 8, "sigma_y": 0.0}}
+    differ = standing_record("piano", standing, run)["settings_differ"]
+    assert differ == ["no denoise step (measured with one)", "ltas_eq.method 'ltas' (measured 'chain')",
+                      "generative_eq.n_steps 8 (measured 51)", "generative_eq.sigma_y 0.0 (measured None)",
+                      "a separate step the measured chain did not have"]
+    assert standing_record("piano", standing, run)["summary"].endswith(
+        "; this restoration's settings differ from those measured: " + ", ".join(differ))
 
 
 def test_record_standing_keeps_weights_and_checksum(tmp_path: Path) -> None:

@@ -42,6 +42,14 @@ def test_piano_report_gives_win_rates_and_means() -> None:
     assert standing.shortfalls() == ["LSD vs LTAS-EQ 75 %", "LTAS error vs LTAS-EQ 75 %",
                                      "LSD vs the untouched input 75 %",
                                      "LTAS error vs the untouched input 75 %"]
+    # A report without step_params: the profile as it is now, and the standing says so.
+    assert standing.settings_source.startswith("profile 'piano' at record time")
+    assert standing.settings["ltas_eq"]["method"] == "chain" and set(standing.settings) == {
+        "denoise", "ltas_eq", "generative_eq"}
+    assert standing.settings["generative_eq"]["model"] == "piano"
+    kept = {"piano": {**standing.settings, "generative_eq": {"model": "piano", "n_steps": 8}}}
+    from_report = standing_from_report(_report(step_params=kept), "piano")
+    assert from_report.settings == kept["piano"] and from_report.settings_source == "report heldout-t"
 
 
 def test_voice_report_counts_only_the_models_singers() -> None:
@@ -50,6 +58,8 @@ def test_voice_report_counts_only_the_models_singers() -> None:
         excerpt["name"] += f"-{voice}"
     tenor = standing_from_report(report, "tenor")
     assert tenor.excerpts == 2 and "sung by tenor" in tenor.measured_on and tenor.profile == "voice"
+    assert tenor.settings["generative_eq"]["model"] == "tenor"
+    assert tenor.settings["ltas_eq"]["reference"] == "model:tenor"
     assert tenor.wins_percent["vs_ltas_eq"] == {"lsd": 50.0, "ltas_err": 50.0}
     assert tenor.wins_percent["vs_input"] == {"lsd": 50.0, "ltas_err": 100.0}
     with pytest.raises(ParameterError, match="not 'voice'"):
