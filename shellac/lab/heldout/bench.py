@@ -188,7 +188,7 @@ def run_bench(
                 if estimate is None:
                     stage = "generative_eq" if row.output == "generative" else "ltas_eq"
                     raise ParameterError(f"row {row.key}: profile {run.profile} has no finished {stage} step")
-                gate = result.gate
+                gate = None if row.output == "eq" else result.gate  # the gate judged the generative output
             outcome.scores.setdefault(row.key, []).append(score(excerpt, estimate))
             outcome.gates.setdefault(row.key, []).append(gate)
             if i < keep_outputs:

@@ -147,6 +147,7 @@ def test_voice_bench_end_to_end_on_tiny_models(tmp_path: Path) -> None:
     assert set(means) == {"input", "ltas_eq", "eq_step", "babe2", "babe2_gated"}
     # The EQ step is the voice profile's gentle chain EQ: not LTAS-EQ, not the generative output.
     assert len({round(means[k]["lsd_db"], 6) for k in ("ltas_eq", "eq_step", "babe2")}) == 3
+    assert outcome.gates["eq_step"] == [None, None] and all(g is not None for g in outcome.gates["babe2"])
     wins = summary(outcome)["wins"]
     assert set(wins["babe2"]) == {"ltas_eq", "input", "eq_step"}
     assert set(wins["eq_step"]) == {"ltas_eq", "input"}
