@@ -1,12 +1,18 @@
 """A model's held-out standing taken from a benchmark report: win rates, means, and what is refused."""
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from shellac.catalogs.loader import load_catalog
 from shellac.engine.errors import ParameterError
+from shellac.engine.models.bundle import read_card
+from shellac.engine.models.standing import UNCOMPARED_STAGES
+from shellac.jobs import build_job
 from shellac.lab.heldout.standing import profile_model, standing_from_report
+from shellac.stages.chain import job_plan
 
 Pair = tuple[float, float]
 
@@ -85,3 +91,23 @@ def test_wrong_model_or_missing_rows_are_refused() -> None:
         del excerpt["scores"]["input"]
     with pytest.raises(ParameterError, match=r"lacks the rows \['input'\]"):
         standing_from_report(report, "piano")
+
+
+def test_demo_rows_depart_from_their_standing_only_where_the_demo_says() -> None:
+    """The shipped cards' settings against the demo catalog's jobs: the CPU sampler settings, and
+    for the accompanied lines (voice-accompaniment-mix) the plain LTAS-EQ, named one by one."""
+    catalog = load_catalog(Path("catalogs/demo"))
+    seen = {}
+    for row in catalog.recordings:
+        plan = job_plan(build_job(catalog, row))
+        model = str(plan.step("generative_eq").params.model)  # type: ignore[attr-defined]
+        standing = read_card(Path("models") / model).heldout
+        assert standing is not None and standing.settings
+        run = {s.stage: s.params.model_dump(mode="json") for s in plan.steps
+               if s.stage not in UNCOMPARED_STAGES}
+        seen[row.id] = standing.differences(run)
+    sampler = ["generative_eq.filter_iters 30 (measured 100)", "generative_eq.n_steps 20 (measured 51)"]
+    assert seen["piano-01"] == seen["piano-02"] == seen["voice-03"] == sampler
+    assert seen["voice-01"] == seen["voice-02"] == [
+        *sampler, "ltas_eq.hiss_cut True (measured False)", "ltas_eq.max_boost_db 20.0 (measured 6.0)",
+        "ltas_eq.method 'ltas' (measured 'chain')"]
