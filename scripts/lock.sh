@@ -16,7 +16,7 @@ if [[ "${LOCK_UPGRADE:-0}" != 1 && -f requirements.lock ]]; then
     grep -E '^[A-Za-z0-9_.-]+==' requirements.lock | sed 's/ *\\$//' > "$tmp/held.txt"
     held=(-c "$tmp/held.txt")
 fi
-$pip install -c constraints.txt "${held[@]}" -e '.[dev]'
+$pip install -c constraints.txt "${held[@]}" -e '.[dev,bench]'
 $pip freeze --all --exclude-editable | grep -v -E '^(pip)==' > "$tmp/frozen.txt"
 $pip download --no-deps -d "$tmp/dl" -r "$tmp/frozen.txt"
 "$tmp/venv/bin/python" scripts/write_lock.py "$tmp/frozen.txt" "$tmp/dl" > requirements.lock

@@ -82,6 +82,9 @@ def add_heldout_commands(subparsers: argparse._SubParsersAction) -> None:  # typ
         "--rows",
         help=ROWS_HELP,
     )
+    p.add_argument("--visqol", choices=("auto", "on", "off"), default="auto",
+                   help="ViSQOL MOS-LQO of every row (visqol-python, in the lock); auto: on if installed, "
+                   "about 7 s per excerpt and row on one core")
     p.add_argument("--plots", type=int, default=2, help="excerpts to plot (default 2)")
     p.add_argument("--name", help="report name (default heldout-<kind>)")
     p.add_argument("--soundfont", type=Path, metavar="SF",
@@ -148,12 +151,17 @@ def heldout_part(args: argparse.Namespace) -> HeldoutPart:
 
 def cmd_bench_heldout(args: argparse.Namespace) -> int:
     """Run the held-out benchmark and write ``<name>.json``, ``<name>.md`` and plots under ``--out``."""
+    from importlib import metadata
+
+    from shellac.lab.evaluation.visqol import Visqol, visqol_available
     from shellac.lab.heldout.bench import generative_settings, run_bench, select_rows
     from shellac.lab.heldout.report import markdown, plot_excerpts, run_context, write_json, write_markdown
     from shellac.lab.heldout.runner import prepare_excerpts
 
     command = "shellac " + shlex.join(sys.argv[1:])
     context = run_context(command)
+    use_visqol = args.visqol == "on" or (args.visqol == "auto" and visqol_available())
+    visqol = Visqol() if use_visqol else None  # "on" without the package: a clear error before any work
     part = heldout_part(args)
     excerpts = prepare_excerpts(
         part, args.excerpts, args.seconds, args.sample_rate, args.seed, args.cache, log=_log
@@ -168,6 +176,7 @@ def cmd_bench_heldout(args: argparse.Namespace) -> int:
         overrides=overrides,
         device=args.device,
         keep_outputs=args.plots,
+        visqol=visqol,
         log=_log,
     )
     settings = {
@@ -182,10 +191,15 @@ def cmd_bench_heldout(args: argparse.Namespace) -> int:
         "overrides": overrides,
         "models_dir": str(args.models_dir),
         "step_params": generative_settings(args.kind, overrides),
+        "visqol": f"visqol-python {metadata.version('visqol-python')}, audio mode" if use_visqol else None,
     }
     notes = (
-        "ViSQOL: not scored — no ViSQOL implementation is installed in the locked environment "
-        "(visqol-python is optional and absent); no stand-in is reported under its name."
+        "ViSQOL: v3 audio mode (visqol-python 3.8.0, a pure-Python port with its SVR model), MOS-LQO "
+        "1–5, both signals resampled to 48 kHz and the estimate scaled by its least-squares gain "
+        "onto the clean render first."
+        if use_visqol else
+        "ViSQOL: not scored (" + ("--visqol off" if visqol_available() else "visqol-python not installed")
+        + "); no stand-in is reported under its name."
     )
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(outcome, args.out / f"{args.name}.json", context, settings)

@@ -9,11 +9,14 @@ from typing import Any
 import numpy as np
 
 from shellac.engine.errors import ParameterError
+from shellac.lab.evaluation.visqol import Visqol
 from shellac.lab.heldout.runner import ChainRun, HeldoutExcerpt, RunOutputs, run_chain, score, step_params
 from shellac.lab.heldout.sung import VOICES
 from shellac.stages.profiles import load_plan
 
-METRICS = ("lsd_db", "ltas_err_db", "high_band_db", "top_octave_db", "low_band_db", "si_sdr_db")
+METRICS = (
+    "lsd_db", "ltas_err_db", "high_band_db", "top_octave_db", "low_band_db", "si_sdr_db", "visqol_moslqo"
+)
 LOWER_IS_BETTER = ("lsd_db", "ltas_err_db")
 
 
@@ -162,11 +165,13 @@ def run_bench(
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     device: str = "cpu",
     keep_outputs: int = 0,
+    visqol: Visqol | None = None,
     log: Callable[[str], None] = print,
 ) -> BenchOutcome:
     """Restore every excerpt with every row's chain run (each run once), score and collect gate records.
 
-    ``keep_outputs`` excerpts' signals are kept for plots.
+    ``keep_outputs`` excerpts' signals are kept for plots; with ``visqol`` every row also gets
+    its ViSQOL MOS-LQO.
     """
     outcome = BenchOutcome(rows, excerpts)
     runs = {r.key: with_overrides(r.run, overrides or {}) for r in rows if r.run is not None}
@@ -189,7 +194,7 @@ def run_bench(
                     stage = "generative_eq" if row.output == "generative" else "ltas_eq"
                     raise ParameterError(f"row {row.key}: profile {run.profile} has no finished {stage} step")
                 gate = None if row.output == "eq" else result.gate  # the gate judged the generative output
-            outcome.scores.setdefault(row.key, []).append(score(excerpt, estimate))
+            outcome.scores.setdefault(row.key, []).append(score(excerpt, estimate, visqol))
             outcome.gates.setdefault(row.key, []).append(gate)
             if i < keep_outputs:
                 outcome.outputs.setdefault(row.key, []).append(estimate)

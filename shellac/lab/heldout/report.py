@@ -22,6 +22,7 @@ HEADERS = {
     "top_octave_db": "energy in the octave below the high cut vs clean dB (0)",
     "low_band_db": "energy below low cut vs clean dB (0)",
     "si_sdr_db": "SI-SDR dB ↑",
+    "visqol_moslqo": "ViSQOL MOS-LQO ↑",
 }
 
 

@@ -19,6 +19,7 @@ from shellac.jobs import model_overrides
 from shellac.lab.degradation import DegradationParams, degrade
 from shellac.lab.evaluation.metrics import lsd, si_sdr
 from shellac.lab.evaluation.spectral_balance import band_energy_db, ltas_error_db
+from shellac.lab.evaluation.visqol import Visqol
 from shellac.lab.heldout.chains import heldout_chain
 from shellac.lab.heldout.material import HeldoutPart, RenderSpec, corpus_scores, render_excerpt
 from shellac.lab.heldout.sung import SungSpec, sing_excerpt, voice_for
@@ -210,11 +211,13 @@ def run_chain(excerpt: HeldoutExcerpt, run: ChainRun, models_dir: Path, *, devic
     return RunOutputs(access, generative, eq, gate, seconds)
 
 
-def score(excerpt: HeldoutExcerpt, estimate: np.ndarray) -> dict[str, float]:
-    """Every figure of merit of ``estimate`` against the excerpt's clean signal."""
+def score(excerpt: HeldoutExcerpt, estimate: np.ndarray, visqol: Visqol | None = None) -> dict[str, float]:
+    """Every figure of merit of ``estimate`` against the excerpt's clean signal (ViSQOL if given)."""
     sr, p = excerpt.sample_rate, excerpt.params
     clean = excerpt.clean
+    perceptual = {} if visqol is None else {"visqol_moslqo": visqol.score(clean, estimate, sr)}
     return {
+        **perceptual,
         "lsd_db": lsd(clean, estimate),
         "ltas_err_db": ltas_error_db(clean, estimate, sr, excerpt.response_freqs_hz, excerpt.response_db),
         "high_band_db": band_energy_db(clean, estimate, sr, p.lowpass_hz, sr / 2.0),

@@ -8,6 +8,7 @@ import pytest
 from shellac.engine.errors import ParameterError
 from shellac.lab.degradation import degrade
 from shellac.lab.evaluation.spectral_balance import band_energy_db, ltas_error_db
+from shellac.lab.evaluation.visqol import Visqol
 from shellac.lab.heldout.bench import BenchOutcome, Row, gate_agreement, select_rows, with_overrides
 from shellac.lab.heldout.chains import heldout_chain
 from shellac.lab.heldout.material import RenderSpec, load_heldout
@@ -133,3 +134,20 @@ def test_bench_soundfont_option_replaces_the_held_out_font_for_piano_only() -> N
         == "MuseScore_General_Full.sf3"
     with pytest.raises(ParameterError, match="--soundfont is for piano material; voice material is sung"):
         heldout_part(argparse.Namespace(part="validation", kind="voice", soundfont=Path("FluidR3_GM.sf2")))
+
+
+def test_score_adds_visqol_when_given() -> None:
+    """ViSQOL (in the lock) scores a clean copy near its ceiling and a hissy, band-limited one far lower."""
+    t = np.arange(SR * 2) / SR
+    clean = sum(np.sin(2 * np.pi * f * t) * np.exp(-((t % 0.5) * 6)) for f in (262.0, 523.0, 1568.0, 3136.0))
+    params = heldout_chain(np.random.default_rng([0, 1, 1]), SR, 2.0)
+    freqs = np.fft.rfftfreq(4096, 1 / SR)
+    excerpt = HeldoutExcerpt("x", "s", clean, clean, SR, params, freqs, np.zeros_like(freqs), Path("m.wav"))
+    assert "visqol_moslqo" not in score(excerpt, clean)
+    visqol = Visqol()
+    same = score(excerpt, clean, visqol)["visqol_moslqo"]
+    spec = np.fft.rfft(clean)
+    spec[np.fft.rfftfreq(clean.size, 1 / SR) > 1000.0] = 0.0
+    dull = np.fft.irfft(spec, clean.size) + 0.05 * np.random.default_rng(3).standard_normal(clean.size)
+    worse = score(excerpt, dull, visqol)["visqol_moslqo"]
+    assert 4.5 < same <= 5.0 and 1.0 <= worse < same - 1.0
