@@ -145,16 +145,20 @@ class BenchOutcome:
                 for k, v in self.scores.items()}
 
     def win_rates(self, row: str, against: str) -> dict[str, float]:
-        """Percent of excerpts where ``row`` beats ``against`` on LSD, LTAS error, and both."""
+        """% of excerpts where ``row`` beats ``against`` on LSD, LTAS error, both, and ViSQOL if scored."""
         a, b = self.scores[row], self.scores[against]
         lsd_win = [x["lsd_db"] < y["lsd_db"] for x, y in zip(a, b, strict=True)]
         ltas_win = [x["ltas_err_db"] < y["ltas_err_db"] for x, y in zip(a, b, strict=True)]
         both = [p and q for p, q in zip(lsd_win, ltas_win, strict=True)]
-        return {
+        rates = {
             "lsd": 100.0 * float(np.mean(lsd_win)),
             "ltas_err": 100.0 * float(np.mean(ltas_win)),
             "both": 100.0 * float(np.mean(both)),
         }
+        if all("visqol_moslqo" in s for s in (*a, *b)):
+            rates["visqol"] = 100.0 * float(np.mean(
+                [x["visqol_moslqo"] > y["visqol_moslqo"] for x, y in zip(a, b, strict=True)]))
+        return rates
 
 
 def run_bench(

@@ -142,17 +142,23 @@ def markdown(outcome: BenchOutcome, context: dict[str, Any], settings: dict[str,
     for row in outcome.rows:
         lines.append(f"| {row.label} | " + " | ".join(_fmt(s["means"][row.key][m]) for m in shown) + " |")
     bases = [b for b in WIN_BASELINES if b in outcome.scores or b != "eq_step"]
+    measures = ["lsd", "ltas_err", "both"]
+    if any("visqol" in w.get(b, {}) for w in s["wins"].values() for b in bases):
+        measures.append("visqol")
+    names = {"lsd": "LSD", "ltas_err": "LTAS err.", "both": "both", "visqol": "ViSQOL"}
+    title = "LSD, LTAS error, both" + (", ViSQOL" if "visqol" in measures else "")
     lines += [
         "",
-        "## Win rates (% of excerpts; LSD, LTAS error, both)",
+        f"## Win rates (% of excerpts; {title})",
         "",
-        "| row | " + " | ".join(f"vs {BASE_NAMES[b]}: LSD | LTAS err. | both" for b in bases) + " |",
-        "|---|" + "---:|---:|---:|" * len(bases),
+        "| row | " + " | ".join(f"vs {BASE_NAMES[b]}: " + " | ".join(names[m] for m in measures)
+                             for b in bases) + " |",
+        "|---|" + "---:|" * (len(measures) * len(bases)),
     ]
     for key, w in s["wins"].items():
         cells = []
         for base in bases:
-            cells += [f"{w[base][k]:.0f}" if base in w else "–" for k in ("lsd", "ltas_err", "both")]
+            cells += [f"{w[base][k]:.0f}" if base in w else "–" for k in measures]
         lines.append(
             f"| {outcome.rows[[r.key for r in outcome.rows].index(key)].label} | " + " | ".join(cells) + " |"
         )

@@ -79,6 +79,11 @@ def test_win_rates_and_gate_agreement() -> None:
     outcome = _outcome([(10, 3), (12, 9), (9, 8)], [(11, 4), (11, 4), (10, 7)], [False, True, False])
     assert outcome.win_rates("babe2", "ltas_eq") == pytest.approx(
         {"lsd": 200 / 3, "ltas_err": 100 / 3, "both": 100 / 3})
+    assert "visqol" not in outcome.win_rates("babe2", "ltas_eq")  # a report scored without it
+    for row, mos in (("babe2", (3.9, 3.1, 3.5)), ("ltas_eq", (3.5, 3.4, 3.5))):
+        for s, m in zip(outcome.scores[row], mos, strict=True):
+            s["visqol_moslqo"] = m
+    assert outcome.win_rates("babe2", "ltas_eq")["visqol"] == pytest.approx(100 / 3)  # higher wins; ties lose
     counts = gate_agreement(outcome)["counts"]  # type: ignore[index]
     assert counts == {"fallback_and_worse": 1, "fallback_but_better": 0, "kept_but_worse": 1,
                       "kept_and_better": 1}
