@@ -21,7 +21,7 @@ from shellac.engine.fixity import sha256_json
 from shellac.engine.models.bundle import read_card
 from shellac.engine.models.guidance import MeasuredGuidance
 from shellac.engine.models.loaded import LoadedBundle
-from shellac.engine.models.standing import UNCOMPARED_STAGES, standing_record
+from shellac.engine.models.standing import chain_settings, standing_record
 from shellac.engine.restoration.babe2 import Babe2Settings, restore
 from shellac.engine.restoration.reports import GENERATED_BAND_DB, generated_bands
 from shellac.engine.restoration.settings import BABE2_SAMPLER, SamplerSettings
@@ -280,10 +280,9 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
             "rejected_generated_bands_hz": generated if fallback else [],
             "access_copy": "ltas_eq" if fallback else "generative",
             "quality_gate": gate.to_json() if gate is not None else None,
-            "model_standing": standing_record(params.model, bundle.card.heldout, {
-                **{str(r["stage"]): r.get("params", {}) for r in ctx.history
-                   if r.get("stage") not in UNCOMPARED_STAGES},
-                "generative_eq": params.model_dump(mode="json")}),
+            "model_standing": standing_record(params.model, bundle.card.heldout, chain_settings(
+                [*((str(r["stage"]), r.get("params", {})) for r in ctx.history),
+                 ("generative_eq", params.model_dump(mode="json"))])),
         })),
     )
 

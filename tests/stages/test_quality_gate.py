@@ -8,7 +8,7 @@ import torch
 from mutagen.flac import FLAC
 
 from shellac.engine.fixity import sha256_file
-from shellac.engine.models.standing import HeldoutStanding, record_standing
+from shellac.engine.models.standing import HeldoutStanding, chain_settings, record_standing
 from shellac.report.notes import model_standing_note
 from shellac.stages.chain import job_plan, run_plan
 from shellac.stages.profiles import load_plan
@@ -60,8 +60,7 @@ def test_random_model_falls_back_to_ltas_eq_with_reason(catalog_dir: Path, tmp_p
     # Measured with 51 sampler steps; this run takes 3, and its standing line says so.
     measured = load_plan("gated", search_dirs=(catalog_dir / "profiles",),
                          overrides={"generative_eq": {**FAST, "n_steps": 51}})
-    settings = {s.stage: s.params.model_dump(mode="json") for s in measured.steps
-                if s.stage not in ("ingest", "tag")}
+    settings = chain_settings((s.stage, s.params.model_dump(mode="json")) for s in measured.steps)
     record_standing(tmp_path / "models" / "tiny", STANDING.model_copy(update={"settings": settings}))
     run_plan(job, job_plan(job))
     rec = Path(job.recording_dir)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,11 @@ MEASURES = {"lsd": "LSD", "ltas_err": "LTAS error"}
 """The measures a standing records (lower is better for both), and how a sentence names them."""
 UNCOMPARED_STAGES = ("ingest", "tag")
 """Steps whose parameters a standing does not record: they check the input and write the access file."""
+
+
+def chain_settings(steps: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Stage -> parameters of a chain's ``(stage, params)`` steps, as a standing records and compares them."""
+    return {stage: dict(params) for stage, params in steps if stage not in UNCOMPARED_STAGES}
 
 
 def _percent(value: float) -> str:

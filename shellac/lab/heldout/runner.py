@@ -14,7 +14,7 @@ import soundfile as sf
 
 from shellac.catalogs import Catalog, CollectionConfig, Recording
 from shellac.catalogs.registry import load_registry
-from shellac.engine.models.standing import UNCOMPARED_STAGES
+from shellac.engine.models.standing import chain_settings
 from shellac.jobs import model_overrides
 from shellac.lab.degradation import DegradationParams, degrade
 from shellac.lab.evaluation.metrics import lsd, si_sdr
@@ -173,7 +173,7 @@ def step_params(run: ChainRun, voice: str = "") -> dict[str, dict[str, Any]]:
     """Parameters of each step ``run`` restores singer ``voice``'s excerpts with (ingest, tag left out)."""
     bound = catalog_run(run, voice)
     plan = load_plan(bound.profile, overrides=bound.overrides)
-    return {s.stage: s.params.model_dump(mode="json") for s in plan.steps if s.stage not in UNCOMPARED_STAGES}
+    return chain_settings((s.stage, s.params.model_dump(mode="json")) for s in plan.steps)
 
 
 def run_chain(excerpt: HeldoutExcerpt, run: ChainRun, models_dir: Path, *, device: str = "cpu") -> RunOutputs:

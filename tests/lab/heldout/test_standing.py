@@ -9,7 +9,7 @@ import pytest
 from shellac.catalogs.loader import load_catalog
 from shellac.engine.errors import ParameterError
 from shellac.engine.models.bundle import read_card
-from shellac.engine.models.standing import UNCOMPARED_STAGES
+from shellac.engine.models.standing import chain_settings
 from shellac.jobs import build_job
 from shellac.lab.heldout.standing import profile_model, standing_from_report
 from shellac.stages.chain import job_plan
@@ -103,8 +103,7 @@ def test_demo_rows_depart_from_their_standing_only_where_the_demo_says() -> None
         model = str(plan.step("generative_eq").params.model)  # type: ignore[attr-defined]
         standing = read_card(Path("models") / model).heldout
         assert standing is not None and standing.settings
-        run = {s.stage: s.params.model_dump(mode="json") for s in plan.steps
-               if s.stage not in UNCOMPARED_STAGES}
+        run = chain_settings((s.stage, s.params.model_dump(mode="json")) for s in plan.steps)
         seen[row.id] = standing.differences(run)
     sampler = ["generative_eq.filter_iters 30 (measured 100)", "generative_eq.n_steps 20 (measured 51)"]
     assert seen["piano-01"] == seen["piano-02"] == seen["voice-03"] == sampler
