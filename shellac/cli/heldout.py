@@ -162,6 +162,7 @@ def cmd_bench_heldout(args: argparse.Namespace) -> int:
     context = run_context(command)
     use_visqol = args.visqol == "on" or (args.visqol == "auto" and visqol_available())
     visqol = Visqol() if use_visqol else None  # "on" without the package: a clear error before any work
+    scorer = f"visqol-python {metadata.version('visqol-python')}" if use_visqol else None
     part = heldout_part(args)
     excerpts = prepare_excerpts(
         part, args.excerpts, args.seconds, args.sample_rate, args.seed, args.cache, log=_log
@@ -191,13 +192,13 @@ def cmd_bench_heldout(args: argparse.Namespace) -> int:
         "overrides": overrides,
         "models_dir": str(args.models_dir),
         "step_params": generative_settings(args.kind, overrides),
-        "visqol": f"visqol-python {metadata.version('visqol-python')}, audio mode" if use_visqol else None,
+        "visqol": f"{scorer}, audio mode" if scorer else None,
     }
     notes = (
-        "ViSQOL: v3 audio mode (visqol-python 3.8.0, a pure-Python port with its SVR model), MOS-LQO "
+        f"ViSQOL: v3 audio mode ({scorer}, a pure-Python port with its SVR model), MOS-LQO "
         "1–5, both signals resampled to 48 kHz and the estimate scaled by its least-squares gain "
         "onto the clean render first."
-        if use_visqol else
+        if scorer else
         "ViSQOL: not scored (" + ("--visqol off" if visqol_available() else "visqol-python not installed")
         + "); no stand-in is reported under its name."
     )
