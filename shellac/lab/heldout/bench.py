@@ -18,6 +18,20 @@ METRICS = (
     "lsd_db", "ltas_err_db", "high_band_db", "top_octave_db", "low_band_db", "si_sdr_db", "visqol_moslqo"
 )
 LOWER_IS_BETTER = ("lsd_db", "ltas_err_db")
+HIGHER_IS_BETTER = ("visqol_moslqo",)
+
+
+def win_rate(scores: Sequence[Mapping[str, float]], against: Sequence[Mapping[str, float]],
+             metric: str) -> float:
+    """% of excerpts on which ``scores`` beat ``against`` on ``metric`` (a tie loses).
+
+    Lower wins for :data:`LOWER_IS_BETTER` metrics, higher for :data:`HIGHER_IS_BETTER`.
+    """
+    if metric not in (*LOWER_IS_BETTER, *HIGHER_IS_BETTER):
+        raise ParameterError(f"no win rate on {metric!r}: it is not a distance or a quality score")
+    sign = 1.0 if metric in LOWER_IS_BETTER else -1.0
+    wins = [sign * x[metric] < sign * y[metric] for x, y in zip(scores, against, strict=True)]
+    return 100.0 * float(np.mean(wins))
 
 
 @dataclass(frozen=True)
@@ -147,17 +161,15 @@ class BenchOutcome:
     def win_rates(self, row: str, against: str) -> dict[str, float]:
         """% of excerpts where ``row`` beats ``against`` on LSD, LTAS error, both, and ViSQOL if scored."""
         a, b = self.scores[row], self.scores[against]
-        lsd_win = [x["lsd_db"] < y["lsd_db"] for x, y in zip(a, b, strict=True)]
-        ltas_win = [x["ltas_err_db"] < y["ltas_err_db"] for x, y in zip(a, b, strict=True)]
-        both = [p and q for p, q in zip(lsd_win, ltas_win, strict=True)]
+        both = [x["lsd_db"] < y["lsd_db"] and x["ltas_err_db"] < y["ltas_err_db"]
+                for x, y in zip(a, b, strict=True)]
         rates = {
-            "lsd": 100.0 * float(np.mean(lsd_win)),
-            "ltas_err": 100.0 * float(np.mean(ltas_win)),
+            "lsd": win_rate(a, b, "lsd_db"),
+            "ltas_err": win_rate(a, b, "ltas_err_db"),
             "both": 100.0 * float(np.mean(both)),
         }
         if all("visqol_moslqo" in s for s in (*a, *b)):
-            rates["visqol"] = 100.0 * float(np.mean(
-                [x["visqol_moslqo"] > y["visqol_moslqo"] for x, y in zip(a, b, strict=True)]))
+            rates["visqol"] = win_rate(a, b, "visqol_moslqo")
         return rates
 
 

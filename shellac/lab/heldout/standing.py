@@ -9,7 +9,7 @@ import numpy as np
 
 from shellac.engine.errors import ParameterError
 from shellac.engine.models.standing import HeldoutStanding
-from shellac.lab.heldout.bench import KINDS
+from shellac.lab.heldout.bench import KINDS, win_rate
 from shellac.lab.heldout.runner import ChainRun, step_params
 from shellac.stages.profiles import load_plan
 
@@ -69,8 +69,8 @@ def standing_from_report(report: Mapping[str, Any], model: str) -> HeldoutStandi
         return round(float(np.mean([e["scores"][row][metric] for e in excerpts])), 3)
 
     def won(row: str, metric: str) -> float:
-        wins = [e["scores"][ACCESS_ROW][metric] < e["scores"][row][metric] for e in excerpts]
-        return round(100.0 * float(np.mean(wins)), 1)
+        return round(win_rate([e["scores"][ACCESS_ROW] for e in excerpts],
+                              [e["scores"][row] for e in excerpts], metric), 1)
 
     kind = settings.get("kind", "piano")
     measured = settings.get("step_params", {}).get(model)

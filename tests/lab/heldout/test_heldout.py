@@ -9,7 +9,7 @@ from shellac.engine.errors import ParameterError
 from shellac.lab.degradation import degrade
 from shellac.lab.evaluation.spectral_balance import band_energy_db, ltas_error_db
 from shellac.lab.evaluation.visqol import Visqol
-from shellac.lab.heldout.bench import BenchOutcome, Row, gate_agreement, select_rows, with_overrides
+from shellac.lab.heldout.bench import BenchOutcome, Row, gate_agreement, select_rows, win_rate, with_overrides
 from shellac.lab.heldout.chains import heldout_chain
 from shellac.lab.heldout.material import RenderSpec, load_heldout
 from shellac.lab.heldout.runner import ChainRun, HeldoutExcerpt, score
@@ -89,6 +89,17 @@ def test_win_rates_and_gate_agreement() -> None:
                       "kept_and_better": 1}
     assert outcome.means()["babe2"]["lsd_db"] == pytest.approx(31 / 3)
 
+
+def test_win_rate_direction_ties_and_refusal() -> None:
+    a = [{"lsd_db": 5.0, "visqol_moslqo": 3.0}, {"lsd_db": 7.0, "visqol_moslqo": 4.0}]
+    b = [{"lsd_db": 6.0, "visqol_moslqo": 3.0}, {"lsd_db": 7.0, "visqol_moslqo": 3.5}]
+    assert win_rate(a, b, "lsd_db") == 50.0  # lower wins; the tie loses
+    assert win_rate(a, b, "visqol_moslqo") == 50.0  # higher wins; the tie loses
+    assert win_rate(b, a, "visqol_moslqo") == 0.0
+    with pytest.raises(ParameterError, match="si_sdr_db"):
+        win_rate(a, b, "si_sdr_db")
+    with pytest.raises(ValueError):
+        win_rate(a, b[:1], "lsd_db")  # excerpts must pair up
 
 def test_sweep_chooses_the_lowest_objective() -> None:
     points = grid([8], [0.0, 0.25], [1.0])
