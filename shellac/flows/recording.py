@@ -19,6 +19,7 @@ from shellac.flows.tasks import retry_delays, run_stage
 from shellac.stages.chain import (
     RecordingJob,
     begin_recording,
+    check_requirements,
     describe_error,
     finish_recording,
     guard_writes,
@@ -70,8 +71,9 @@ def restore_recording(job: RecordingJob, first_step: int = 0, last_step: int | N
             plan = job_plan(job)
             last = len(plan.steps) - 1 if last_step is None else min(last_step, len(plan.steps) - 1)
             begin_recording(job, plan)
-            # A missing CUDA device is refused here, before any stage asks for a GPU slot.
+            # A missing CUDA device, model or reference is refused here, before any stage runs.
             require_device(job.device, [get_stage(s.stage) for s in plan.steps[first_step:last + 1]])
+            check_requirements(job, plan, range(first_step, last + 1))
             delays = retry_delays()
             for index in range(first_step, last + 1):
                 step = plan.steps[index]

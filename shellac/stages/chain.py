@@ -189,6 +189,51 @@ class PreparedStep:
     model_hash: str | None
 
 
+def _mark_failed(state: RecordingState, stage_name: str, exc: BaseException) -> None:
+    """Record ``exc`` against the step and the recording: failed (cancelled if interrupted), with why."""
+    record = state.stage(stage_name)
+    record.status = "cancelled" if is_interruption(exc) else "failed"
+    record.error = describe_error(exc)
+    record.error_type = type(exc).__name__
+    state.status = record.status
+    state.error = f"{stage_name}: {record.error}"
+    if state.withdrawn and state.withdrawn not in state.error:
+        state.error += f" (the previous access copy was withdrawn to {state.withdrawn})"
+    state.error_stage = stage_name
+
+
+def check_requirements(job: RecordingJob, plan: Plan, steps: range | None = None) -> None:
+    """Before any step runs, look up what each of ``steps`` needs from outside the recording.
+
+    Each step's fingerprint resolves its model bundle and reference exactly as the step will
+    (raising ``ModelLoadingError`` for a missing one), so a misplaced model or a mistyped
+    reference fails the recording at once, recorded against the step that needs it as if
+    it had run and failed, instead of after every stage before it has run.
+    """
+    ctx = StageContext(
+        recording_id=job.recording_id,
+        metadata=job.metadata,
+        master=MasterInfo(Path(job.master_path)),
+        recording_dir=Path(job.recording_dir),
+        stage_dir=Path(job.recording_dir),
+        base_dir=Path(job.base_dir),
+        models=ModelStore(Path(job.models_dir) if job.models_dir else None),
+        device=job.device,
+    )
+    for index in steps if steps is not None else range(len(plan.steps)):
+        step = plan.steps[index]
+        try:
+            get_stage(step.stage).fingerprint(step.params, ctx)
+        except ShellacError as exc:
+            guard_writes(job)
+            rec_dir = Path(job.recording_dir)
+            state = load_state(rec_dir) or RecordingState(recording_id=job.recording_id)
+            _mark_failed(state, step.stage, exc)
+            state.stage(step.stage).ended = utc_now()
+            save_state(rec_dir, state)
+            raise
+
+
 def prepare_step(
     job: RecordingJob,
     plan: Plan,
@@ -343,14 +388,7 @@ def execute_step(
             state.master_sha256 = prepared.inputs[MASTER]
     except BaseException as exc:
         touched = True
-        record.status = "cancelled" if is_interruption(exc) else "failed"
-        record.error = describe_error(exc)
-        record.error_type = type(exc).__name__
-        state.status = record.status
-        state.error = f"{step.stage}: {record.error}"
-        if state.withdrawn and state.withdrawn not in state.error:
-            state.error += f" (the previous access copy was withdrawn to {state.withdrawn})"
-        state.error_stage = step.stage
+        _mark_failed(state, step.stage, exc)
         raise
     finally:
         if touched:
@@ -374,6 +412,7 @@ def run_plan(
         begin_recording(job, plan)
         results = []
         try:
+            check_requirements(job, plan)
             for index in range(len(plan.steps)):
                 results.append(execute_step(job, plan, index, progress=progress))
         except BaseException as exc:

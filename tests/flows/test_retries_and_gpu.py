@@ -1,4 +1,4 @@
-"""GPU slots, retries only for transient faults, and the smaller-work retry after out-of-memory."""
+"""GPU slots, retries only for transient faults, the retry after out-of-memory, refusals before any task."""
 
 from __future__ import annotations
 
@@ -169,3 +169,16 @@ def test_cuda_without_a_device_fails_the_recording_before_any_slot(
     assert state.status == "failed" and "'cuda' requested for generative_eq" in state.error
     assert state.stages == {}
     assert _task_run_counts("cudatest/a") == {}
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_missing_reference_fails_the_recording_before_any_task(catalog_dir: Path) -> None:
+    """A mistyped reference folder: the flow refuses the recording before its first task, with
+    the reason against the step that needs it, instead of after ingest and denoise have run."""
+    job = job_for(catalog_dir, "a", collection="reftest", overrides={"ltas_eq": {"reference": "typo-refs"}})
+    final = restore_recording(job, return_state=True)
+    assert final.is_failed() and "reference 'typo-refs' not found" in final.message
+    state = load_state(Path(job.recording_dir))
+    assert state.status == "failed" and state.error_stage == "ltas_eq"
+    assert list(state.stages) == ["ltas_eq"]
+    assert _task_run_counts("reftest/a") == {}

@@ -98,6 +98,26 @@ def test_missing_model_names_file_and_place(catalog_dir: Path, tmp_path: Path) -
         run_plan(job, job_plan(job))
     state = load_state(Path(job.recording_dir))
     assert state.error_stage == "ltas_eq" and "SHELLAC_MODELS_DIR" in state.error
+    # Refused before any step ran: nothing was ingested or denoised for a chain that cannot finish.
+    assert state.status == "failed" and list(state.stages) == ["ltas_eq"]
+    assert state.stages["ltas_eq"].error_type == "ModelLoadingError"
+    assert not any(Path(job.recording_dir).glob("0*-*"))
+
+
+def test_missing_reference_folder_fails_before_any_step(catalog_dir: Path) -> None:
+    job = job_for(catalog_dir, "a", overrides={"ltas_eq": {"reference": "no-such-folder"}})
+    with pytest.raises(ModelLoadingError, match="reference 'no-such-folder' not found"):
+        run_plan(job, job_plan(job))
+    state = load_state(Path(job.recording_dir))
+    assert state.status == "failed" and state.error_stage == "ltas_eq"
+    assert state.error.startswith("ltas_eq: reference 'no-such-folder' not found")
+    assert list(state.stages) == ["ltas_eq"] and state.stages["ltas_eq"].status == "failed"
+    # Once the reference is there, the same recording runs through.
+    ref = catalog_dir / "no-such-folder"
+    ref.mkdir()
+    (ref / "clean.wav").write_bytes((catalog_dir / "masters" / "a.wav").read_bytes())
+    assert [r.outcome for r in run_plan(job, job_plan(job))] == ["ran"] * len(job_plan(job).steps)
+    assert load_state(Path(job.recording_dir)).status == "done"
 
 
 def test_resume_after_crash_runs_only_unfinished_steps(catalog_dir: Path) -> None:
