@@ -1,0 +1,18 @@
+"""Scratch: run the generative chain of benchmark excerpts from the last one down, while the bench runs upward."""
+import sys, time
+from pathlib import Path
+from shellac.lab.heldout.material import load_heldout
+from shellac.lab.heldout.runner import prepare_excerpts, run_chain, catalog_run
+from shellac.lab.heldout.bench import select_rows
+n, stop = int(sys.argv[1]), int(sys.argv[2])
+part = load_heldout("benchmark", kind="piano")
+ex = prepare_excerpts(part, n, 5.5, 22050, 0, Path("/tmp/s14/cache"), log=lambda s: None)
+run = {r.key: r.run for r in select_rows(["babe2"])}["babe2"]
+key = catalog_run(run, "").key()
+for i in range(n - 1, stop - 1, -1):
+    near = [ex[j].master.parent / key for j in (i - 2, i - 1, i) if j >= 0]
+    if any(p.exists() for p in near):
+        print(f"{time.strftime('%H:%M:%S')} stop before {ex[i].name}: the bench is near", flush=True); break
+    t = time.time()
+    run_chain(ex[i], run, Path("/tmp/s14/clone/models").resolve())
+    print(f"{time.strftime('%H:%M:%S')} {ex[i].name} done in {time.time()-t:.0f} s", flush=True)
