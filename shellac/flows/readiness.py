@@ -15,10 +15,7 @@ from shellac.flows.fanout import is_online
 from shellac.flows.gpu import GPU_LIMIT
 from shellac.flows.pull import PACKAGE_CHECKOUT
 from shellac.jobs import build_job
-from shellac.stages.base import MasterInfo, StageContext
-from shellac.stages.chain import job_plan
-from shellac.stages.models import ModelStore
-from shellac.stages.registry import get_stage
+from shellac.stages.chain import job_plan, unmet_requirements
 
 Level = Literal["ok", "warn", "fail"]
 
@@ -88,7 +85,7 @@ def check_server(prefect_yaml: Path, api_url: str | None) -> Iterator[Finding]:
 
 def check_stage_data(catalog_dir: Path, models_dir: Path | None = None) -> Iterator[Finding]:
     """Every model and reference the catalog's profiles need is there (an empty reference
-    folder, a missing bundle): the stages' own fingerprints, computed as a run would."""
+    folder, a missing bundle): the check each recording's run makes before its first stage."""
     try:
         catalog = load_catalog(catalog_dir)
     except ShellacError:
@@ -106,15 +103,7 @@ def check_stage_data(catalog_dir: Path, models_dir: Path | None = None) -> Itera
         except ShellacError as exc:
             problems.append(f"{recording.id}: {exc}")
             continue
-        ctx = StageContext(recording_id=job.recording_id, metadata={},
-                           master=MasterInfo(Path(job.master_path)), recording_dir=Path(job.recording_dir),
-                           stage_dir=Path(job.recording_dir), base_dir=Path(job.base_dir),
-                           models=ModelStore(Path(job.models_dir) if job.models_dir else None))
-        for step in plan.steps:
-            try:
-                get_stage(step.stage).fingerprint(step.params, ctx)
-            except (ShellacError, OSError) as exc:
-                problems.append(f"{plan.profile}/{step.stage}: {exc}")
+        problems += [f"{plan.profile}/{stage}: {exc}" for stage, exc in unmet_requirements(job, plan)]
     if problems:
         yield Finding("models and references", "fail", "; ".join(sorted(set(problems))))
     else:

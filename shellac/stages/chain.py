@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -202,36 +202,57 @@ def _mark_failed(state: RecordingState, stage_name: str, exc: BaseException) -> 
     state.error_stage = stage_name
 
 
-def check_requirements(job: RecordingJob, plan: Plan, steps: range | None = None) -> None:
-    """Before any step runs, look up what each of ``steps`` needs from outside the recording.
+def job_context(job: RecordingJob, **fields: Any) -> StageContext:
+    """The context of ``job``'s stages; ``fields`` give the step's own (stage_dir, master, history...).
 
-    Each step's fingerprint resolves its model bundle and reference exactly as the step will
-    (raising ``ModelLoadingError`` for a missing one), so a misplaced model or a mistyped
-    reference fails the recording at once, recorded against the step that needs it as if
-    it had run and failed, instead of after every stage before it has run.
+    Without them it is the context a fingerprint needs: models, base directory, device.
     """
-    ctx = StageContext(
+    defaults: dict[str, Any] = {"master": MasterInfo(Path(job.master_path)),
+                                "stage_dir": Path(job.recording_dir)}
+    return StageContext(
         recording_id=job.recording_id,
         metadata=job.metadata,
-        master=MasterInfo(Path(job.master_path)),
         recording_dir=Path(job.recording_dir),
-        stage_dir=Path(job.recording_dir),
         base_dir=Path(job.base_dir),
         models=ModelStore(Path(job.models_dir) if job.models_dir else None),
         device=job.device,
+        **{**defaults, **fields},
     )
+
+
+def unmet_requirements(job: RecordingJob, plan: Plan,
+                       steps: range | None = None) -> Iterator[tuple[str, ShellacError | OSError]]:
+    """Each of ``steps`` (all by default) whose model bundle or reference cannot be had, with why.
+
+    The step's own fingerprint resolves them exactly as the step will when it runs
+    (raising ``ModelLoadingError`` for a missing one); nothing is written.
+    """
+    ctx = job_context(job)
     for index in steps if steps is not None else range(len(plan.steps)):
         step = plan.steps[index]
         try:
             get_stage(step.stage).fingerprint(step.params, ctx)
-        except ShellacError as exc:
+        except (ShellacError, OSError) as exc:
+            yield step.stage, exc
+
+
+def check_requirements(job: RecordingJob, plan: Plan, steps: range | None = None) -> None:
+    """Before any step runs, refuse a plan one of whose ``steps`` lacks its model or reference.
+
+    A misplaced model or a mistyped reference (:func:`unmet_requirements`) fails the recording
+    at once, recorded against the step that needs it as if it had run and failed, instead of
+    after every stage before it has run. A read error (``OSError``) is left to the step, whose
+    retries treat it as transient.
+    """
+    for stage_name, exc in unmet_requirements(job, plan, steps):
+        if isinstance(exc, ShellacError):
             guard_writes(job)
             rec_dir = Path(job.recording_dir)
             state = load_state(rec_dir) or RecordingState(recording_id=job.recording_id)
-            _mark_failed(state, step.stage, exc)
-            state.stage(step.stage).ended = utc_now()
+            _mark_failed(state, stage_name, exc)
+            state.stage(stage_name).ended = utc_now()
             save_state(rec_dir, state)
-            raise
+            raise exc
 
 
 def prepare_step(
@@ -267,15 +288,10 @@ def prepare_step(
                 )
             inputs[name] = artifacts[name].sha256
             paths[name] = rec_dir / artifacts[name].path
-    ctx = StageContext(
-        recording_id=job.recording_id,
-        metadata=job.metadata,
+    ctx = job_context(
+        job,
         master=MasterInfo(Path(job.master_path), inputs.get(MASTER, state.master_sha256), real_master),
-        recording_dir=rec_dir,
         stage_dir=rec_dir / f"{index:02d}-{step.stage}",
-        base_dir=Path(job.base_dir),
-        models=ModelStore(Path(job.models_dir) if job.models_dir else None),
-        device=job.device,
         history=tuple(state.stages[s.stage].model_dump(mode="json") for s in plan.steps[:index]),
         progress=progress,
         events=tuple(state.events),
