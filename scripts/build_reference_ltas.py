@@ -160,6 +160,30 @@ def source_spread_db(log_means: dict[str, np.ndarray], sample_rate: int, n_fft: 
     return db.std(axis=0)
 
 
+def source_shape_basis(powers: list[np.ndarray], sources: list[str], reference: np.ndarray, sample_rate: int,
+                       n_fft: int, components: int) -> np.ndarray:
+    """The ``components`` principal directions (dB per bin, each one standard deviation) of how single clips
+    depart from ``reference``, each clip aligned on :data:`SPREAD_ALIGN_HZ` and each source weighing the same.
+
+    The chain fit uses them as the instrument's likely departures from the reference (a piece's register,
+    a brighter or darker instrument), under a Gaussian prior, instead of reading them as the recording chain.
+    """
+    if components < 1 or components > len(powers) - 1:
+        raise ValueError(f"components must be in 1..{len(powers) - 1}, got {components}")
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    to_db = 10.0 / np.log(10.0)
+    dev = to_db * (np.log(np.maximum(np.asarray(powers, dtype=np.float64), LOG_FLOOR))
+                   - np.log(np.maximum(reference, LOG_FLOOR)))
+    band = (freqs >= SPREAD_ALIGN_HZ[0]) & (freqs < SPREAD_ALIGN_HZ[1])
+    dev -= dev[:, band].mean(axis=1, keepdims=True)
+    names = np.asarray(sources)
+    counts = {name: int(np.sum(names == name)) for name in set(sources)}
+    weight = np.array([1.0 / (counts[name] * len(counts)) for name in sources])
+    dev -= weight @ dev
+    _, singular, rows = np.linalg.svd(np.sqrt(weight)[:, None] * dev, full_matrices=False)
+    return singular[:components, None] * rows[:components]
+
+
 def source_table(powers: list[np.ndarray], sources: list[str], reference: np.ndarray, sample_rate: int,
                  n_fft: int) -> dict[str, list[float]]:
     """Octave-band levels (dB re each curve's 500 Hz–1 kHz, 62.5 Hz–8 kHz) per source and of the result."""
@@ -221,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-rate", type=int, default=22050)
     parser.add_argument("--n-fft", type=int, default=2048)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--shape-components", type=int, default=8,
+                        help="principal directions of the clips' departures from the reference to store "
+                        "(the chain fit's instrument-shape prior; 0: none)")
     parser.add_argument("--plot", type=Path, help="PNG of each source's octave-band levels and the result")
     args = parser.parse_args(argv)
     command = "scripts/build_reference_ltas.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
@@ -246,8 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     power = source_mean_power(powers, sources)
     table = source_table(powers, sources, power, args.sample_rate, args.n_fft)
     log_means = source_log_means(powers, sources)
+    components = min(args.shape_components, len(powers) - 1)
+    basis = (source_shape_basis(powers, sources, power, args.sample_rate, args.n_fft, components)
+             if components > 0 else None)
     ltas = Ltas(sample_rate=args.sample_rate, n_fft=args.n_fft, power=power,
-                spread_db=source_spread_db(log_means, args.sample_rate, args.n_fft))
+                spread_db=source_spread_db(log_means, args.sample_rate, args.n_fft), shape_basis_db=basis)
     scores = sorted({i["score"].split("/corpus/")[-1] for i in info})
     seconds = sum(a.shape[-1] for a in audio) / args.sample_rate
     counts = {f: sum(1 for i in info if (i.get("soundfont") or "?") == f) for f in sorted(
@@ -258,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"({seconds / 60:.1f} min), "
                   f"{len(scores)} works by {', '.join(composers)}, rendered with "
                   f"{', '.join(f.name for f in soundfonts)}"
-                  f"{'; ' + args.source_note if args.source_note else ''} ({command})")
+                  f"{'; ' + args.source_note if args.source_note else ''}"
+                  f"{f'; {components} shape directions of the clips' if basis is not None else ''}"
+                  f" ({command})")
     per_source = {name: np.exp(curve).tolist() for name, curve in log_means.items()}
     return write_outputs(args, ltas, provenance, {"clips": info, "octave_bands_hz": list(OCTAVES_HZ),
                                                   "octave_levels_db": table, "sources": per_source})

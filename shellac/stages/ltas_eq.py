@@ -65,6 +65,18 @@ class LtasEqParams(StageParams):
         "1/(spread_floor_db² + spread²), spread being how much the reference's instruments disagree "
         "there (null: ignore the spread).",
     )
+    shape_components: int | None = Field(
+        default=ChainEqSettings.shape_components, ge=1, le=64,
+        description="chain: with a reference that carries shape directions (how single recordings of the "
+        "instrument depart from it), the chain fit may explain this recording's own brightness and "
+        "register by up to this many of them instead of reading them as the chain (null: the reference "
+        "as it is).",
+    )
+    shape_prior_weight: float = Field(
+        default=ChainEqSettings.shape_prior_weight, gt=0, le=100,
+        description="chain: weight λ of the Gaussian prior λ·Σa² on the shape coefficients (each direction "
+        "one standard deviation); larger keeps the recording closer to the reference.",
+    )
 
 
 def fingerprint(params: LtasEqParams, ctx: StageContext) -> str:
@@ -85,7 +97,9 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
         settings = ChainEqSettings(max_boost_db=params.max_boost_db, edge_boost_db=params.edge_boost_db,
                                    snr_margin_db=params.snr_margin_db, min_snr_db=params.min_snr_db,
                                    boost_per_snr_db=params.boost_per_snr_db, hiss_cut=params.hiss_cut,
-                                   spread_floor_db=params.spread_floor_db)
+                                   spread_floor_db=params.spread_floor_db,
+                                   shape_components=params.shape_components,
+                                   shape_prior_weight=params.shape_prior_weight)
         diff_db, eq, _ = chain_equalize_file(inputs["audio"], audio_path, reference, n_fft=params.n_fft,
                                              settings=settings)
         observed = ltas_of_file(inputs["audio"], params.n_fft)

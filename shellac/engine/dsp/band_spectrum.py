@@ -157,8 +157,14 @@ def ltas_on_bands(ltas: Ltas, grid: BandGrid, sample_rate: int) -> np.ndarray:
 
 def spread_on_bands(ltas: Ltas, grid: BandGrid, sample_rate: int) -> np.ndarray | None:
     """A many-source reference's spread (dB) as its mean over each band's bins; None if it has none."""
-    spread = ltas.spread_on_bins(sample_rate, N_FFT)
-    if spread is None:
-        return None
-    matrix, _ = _band_matrix(grid, sample_rate, N_FFT)
-    return spread @ matrix
+    return _on_bands(ltas.spread_on_bins(sample_rate, N_FFT), grid, sample_rate)
+
+
+def shape_basis_on_bands(ltas: Ltas, grid: BandGrid, sample_rate: int) -> np.ndarray | None:
+    """A reference's shape basis (dB, a row per direction) as its mean over each band's bins; None if none."""
+    return _on_bands(ltas.shape_basis_on_bins(sample_rate, N_FFT), grid, sample_rate)
+
+
+def _on_bands(values: np.ndarray | None, grid: BandGrid, sample_rate: int) -> np.ndarray | None:
+    # Per-bin values (the last axis: the N_FFT bins) averaged over each band's bins.
+    return None if values is None else values @ _band_matrix(grid, sample_rate, N_FFT)[0]

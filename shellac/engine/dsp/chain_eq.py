@@ -16,6 +16,7 @@ from shellac.engine.dsp.band_spectrum import (
     band_spectrum,
     band_spectrum_of_file,
     ltas_on_bands,
+    shape_basis_on_bands,
     spread_on_bands,
 )
 from shellac.engine.dsp.chain_fit import REFERENCE_FIT, ChainFit, ChainFitSettings, fit_chain, smooth_bands
@@ -62,6 +63,15 @@ class ChainEqSettings:
         instruments disagree weigh less. None: every band above the noise weighs as its SNR
         says. 0.75 dB was chosen on the validation works in three soundfonts
         (docs/heldout_benchmark.md, "Current (session 10)").
+    shape_components:
+        How many of a reference's shape directions the fit may use to explain this recording's
+        own departure from the reference (:func:`~shellac.engine.dsp.chain_fit.fit_chain`'s
+        ``shape_basis_db``); the boost limits and the hiss cut then expect the clean level of
+        the reference so departed. None (or a reference without a basis): the reference as it is.
+    shape_prior_weight:
+        λ of the Gaussian prior on the shape coefficients (each direction one standard deviation).
+        8 directions at λ = 4 were chosen on the validation works in three soundfonts under a rule
+        fixed before the runs, and held on 48 fresh excerpts (docs/heldout_benchmark.md, "Session 15").
     """
 
     max_boost_db: float = 20.0
@@ -74,6 +84,8 @@ class ChainEqSettings:
     max_cut_db: float = 20.0
     smooth_octaves: float = 1.0 / 6.0
     spread_floor_db: float | None = REFERENCE_FIT.spread_floor_db
+    shape_components: int | None = 8
+    shape_prior_weight: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,8 @@ class ChainEq:
         """The fitted chain, the fit's misfit and the per-band curves, JSON-ready."""
         return {
             "chain": None if self.fit is None else self.fit.response.to_json(),
+            "shape_db": None if self.fit is None or not self.fit.shape_db.any()
+            else self.fit.shape_db.round(3).tolist(),
             "fit_rms_db": None if self.fit is None else round(self.fit.rms_db, 3),
             "not_fitted_reason": self.reason or None,
             "band_centres_hz": self.grid.centres_hz.round(2).tolist(),
@@ -114,7 +128,8 @@ class ChainEq:
 def design_chain_eq(observed: BandSpectrum, reference_power: np.ndarray, sample_rate: int, *,
                     settings: ChainEqSettings | None = None,
                     fit_settings: ChainFitSettings | None = None,
-                    reference_spread_db: np.ndarray | None = None) -> ChainEq:
+                    reference_spread_db: np.ndarray | None = None,
+                    reference_shape_basis_db: np.ndarray | None = None) -> ChainEq:
     """Fit the chain against the reference and design the EQ that undoes it where the noise allows.
 
     The wanted gain is the inverse of the fitted chain's shape (its level removed):
@@ -129,22 +144,29 @@ def design_chain_eq(observed: BandSpectrum, reference_power: np.ndarray, sample_
     When no chain can be fitted the EQ is flat (it does nothing) and says why. With
     ``reference_spread_db`` (a many-source reference's spread on the bands) and
     ``settings.spread_floor_db`` set, the fit weighs the bands where the reference's
-    instruments agree most.
+    instruments agree most. With ``reference_shape_basis_db`` (its shape directions on the
+    bands) and ``settings.shape_components`` set, the fit also explains the recording's own
+    departure from the reference, and the limits expect the reference so departed.
     """
     s = settings or ChainEqSettings()
     fit_settings = fit_settings or replace(REFERENCE_FIT, min_snr_db=s.min_snr_db)
     spread = reference_spread_db if s.spread_floor_db is not None else None
     if spread is not None:
         fit_settings = replace(fit_settings, spread_floor_db=s.spread_floor_db)
+    basis = None
+    if s.shape_components is not None and reference_shape_basis_db is not None:
+        basis = reference_shape_basis_db[: s.shape_components]
+        fit_settings = replace(fit_settings, shape_prior_weight=s.shape_prior_weight)
     centres = observed.grid.centres_hz
     try:
-        fit = fit_chain(observed, reference_power, settings=fit_settings, spread_db=spread)
+        fit = fit_chain(observed, reference_power, settings=fit_settings, spread_db=spread,
+                        shape_basis_db=basis)
     except ParameterError as exc:
         flat = np.zeros(centres.size)
         return ChainEq(fit=None, grid=observed.grid, gain_db=flat, inverse_db=flat, boost_cap_db=flat,
                        reason=str(exc))
     inverse = -(fit.response.response_db(centres) - fit.response.gain_db)
-    ref_db = 10.0 * np.log10(np.maximum(reference_power, 1e-30))
+    ref_db = 10.0 * np.log10(np.maximum(reference_power, 1e-30)) + fit.shape_db
     noise_db = 10.0 * np.log10(np.maximum(observed.noise_power, 1e-30))
     cap = ref_db + fit.response.gain_db - noise_db - s.snr_margin_db
     cap = np.where(observed.snr_db() >= s.min_snr_db, cap, 0.0)
@@ -168,10 +190,12 @@ def design_chain_eq(observed: BandSpectrum, reference_power: np.ndarray, sample_
 
 def design_against(observed: BandSpectrum, reference: Ltas, sample_rate: int,
                    settings: ChainEqSettings | None) -> ChainEq:
-    """:func:`design_chain_eq` against a reference LTAS: its power and (if any) its spread on the bands."""
+    """:func:`design_chain_eq` against a reference LTAS: its power and (if any) its spread and shape basis."""
     return design_chain_eq(observed, ltas_on_bands(reference, observed.grid, sample_rate), sample_rate,
                            settings=settings,
-                           reference_spread_db=spread_on_bands(reference, observed.grid, sample_rate))
+                           reference_spread_db=spread_on_bands(reference, observed.grid, sample_rate),
+                           reference_shape_basis_db=shape_basis_on_bands(reference, observed.grid,
+                                                                         sample_rate))
 
 
 def chain_equalize(audio: np.ndarray, sample_rate: int, reference: Ltas, *, n_fft: int,

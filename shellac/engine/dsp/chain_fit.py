@@ -24,7 +24,8 @@ class ChainFitSettings:
     band terms are weighted by :func:`band_weights` (each at most 1). ``smooth_octaves``
     (σ of a Gaussian over log frequency, 0 = off) smooths the observed and clean band
     powers before the fit. ``spread_floor_db`` is σ₀ of :func:`spread_weights`, used when the
-    fit is given a many-source reference's spread.
+    fit is given a many-source reference's spread. ``shape_prior_weight`` is λ of the
+    instrument-shape prior, λ·Σ a_k², when the fit is given a reference's shape basis.
     """
 
     highpass_range_hz: tuple[float, float] = (40.0, 600.0)
@@ -41,6 +42,7 @@ class ChainFitSettings:
     smooth_octaves: float = 0.0
     min_snr_db: float = MIN_SNR_DB
     spread_floor_db: float = 0.75
+    shape_prior_weight: float = 1.0
 
 
 REFERENCE_FIT = ChainFitSettings(resonance_penalty=0.5, smooth_octaves=1.0 / 6.0)
@@ -51,12 +53,15 @@ spectra are smoothed (σ = 1/6 octave) and resonances pay a ridge prior (0.5 per
 
 @dataclass(frozen=True)
 class ChainFit:
-    """A fitted chain, the band weights used, and the weighted RMS misfit of the fit (dB)."""
+    """A fitted chain, the band weights used, the weighted RMS misfit of the fit (dB), and the
+    fitted departure of this recording's instrument from the reference per band (dB; zeros
+    without a shape basis)."""
 
     response: ChainResponse
     weights: np.ndarray
     rms_db: float
     starts_tried: int
+    shape_db: np.ndarray
 
 
 def smooth_bands(power: np.ndarray, centres_hz: np.ndarray, sigma_octaves: float) -> np.ndarray:
@@ -89,39 +94,68 @@ def spread_weights(spread_db: np.ndarray, floor_db: float) -> np.ndarray:
 
 
 class _Problem:
-    """Weighted log-spectral misfit of observed ≈ |H|²·clean + noise, over the analysis bands."""
+    """Weighted log-spectral misfit of observed ≈ |H|²·clean·S + noise, over the analysis bands.
+
+    The parameter vector is the shape coefficients a (one per row of the basis B, none
+    without one) followed by the chain's vector; S = 10^(aᵀB/10) is the instrument's
+    departure from the reference, and a pays a Gaussian prior (each row of B is one
+    standard deviation).
+    """
 
     def __init__(self, observed: BandSpectrum, clean_power: np.ndarray, weights: np.ndarray,
-                 resonance_penalty: float = 0.0) -> None:
+                 resonance_penalty: float = 0.0, basis_db: np.ndarray | None = None,
+                 shape_prior_weight: float = 1.0) -> None:
         self.freqs = observed.grid.centres_hz
         self.obs_db = 10.0 * np.log10(np.maximum(observed.mean_power, 1e-30))
         self.clean = np.maximum(np.asarray(clean_power, dtype=np.float64), 1e-30)
         self.noise = np.asarray(observed.noise_power, dtype=np.float64)
         self.sqrt_w = np.sqrt(weights)
         self.sqrt_penalty = float(np.sqrt(resonance_penalty))
+        self.basis = np.zeros((0, self.freqs.size)) if basis_db is None else np.asarray(basis_db, np.float64)
+        self.k = self.basis.shape[0]
+        self.sqrt_prior = float(np.sqrt(shape_prior_weight))
 
-    def residuals(self, theta: np.ndarray) -> np.ndarray:
+    def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The shape coefficients and the chain's vector."""
+        return x[: self.k], x[self.k:]
+
+    def shape_db(self, x: np.ndarray) -> np.ndarray:
+        """The instrument's departure from the reference per band (dB)."""
+        return self.split(x)[0] @ self.basis
+
+    def _clean(self, coefficients: np.ndarray) -> np.ndarray:
+        # Without a basis, the reference as given (the same arithmetic as before the basis existed).
+        return self.clean if self.k == 0 else self.clean * 10.0 ** ((coefficients @ self.basis) / 10.0)
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        coefficients, theta = self.split(x)
         gain = ChainResponse.from_vector(theta).response_db(self.freqs)
-        model = 10.0 ** (gain / 10.0) * self.clean + self.noise
+        model = 10.0 ** (gain / 10.0) * self._clean(coefficients) + self.noise
         misfit = self.sqrt_w * (10.0 * np.log10(model) - self.obs_db)
         # Ridge prior on resonance gains (dB): against a reference, the music's own peaks look alike.
-        return np.concatenate([misfit, self.sqrt_penalty * theta[6::3]])
+        return np.concatenate([misfit, self.sqrt_penalty * theta[6::3], self.sqrt_prior * coefficients])
 
-    def best_level(self, theta: np.ndarray) -> np.ndarray:
-        """``theta`` with its broadband gain set to the weighted mean offset (noise ignored)."""
-        out = theta.copy()
-        out[0] = 0.0
-        shape = ChainResponse.from_vector(out).response_db(self.freqs) + 10.0 * np.log10(self.clean)
+    def best_level(self, x: np.ndarray) -> np.ndarray:
+        """``x`` with its broadband gain set to the weighted mean offset (noise ignored)."""
+        out = x.copy()
+        out[self.k] = 0.0
+        coefficients, theta = self.split(out)
+        clean_db = 10.0 * np.log10(self._clean(coefficients))
+        shape = ChainResponse.from_vector(theta).response_db(self.freqs) + clean_db
         w = self.sqrt_w**2
-        out[0] = float(np.sum(w * (self.obs_db - shape)) / np.sum(w))
+        out[self.k] = float(np.sum(w * (self.obs_db - shape)) / np.sum(w))
         return out
 
 
-def _bounds(settings: ChainFitSettings, n_res: int) -> tuple[np.ndarray, np.ndarray]:
+SHAPE_BOUND = 4.0
+"""Shape coefficients are bounded to ±4 standard deviations."""
+
+
+def _bounds(settings: ChainFitSettings, n_res: int, k: int = 0) -> tuple[np.ndarray, np.ndarray]:
     s = settings
-    lo = [-200.0, np.log(s.highpass_range_hz[0]), s.highpass_slope_range_db[0],
+    lo = [-SHAPE_BOUND] * k + [-200.0, np.log(s.highpass_range_hz[0]), s.highpass_slope_range_db[0],
           np.log(s.lowpass_range_hz[0]), s.lowpass_slope_range_db[0]]
-    hi = [200.0, np.log(s.highpass_range_hz[1]), s.highpass_slope_range_db[1],
+    hi = [SHAPE_BOUND] * k + [200.0, np.log(s.highpass_range_hz[1]), s.highpass_slope_range_db[1],
           np.log(s.lowpass_range_hz[1]), s.lowpass_slope_range_db[1]]
     for _ in range(n_res):
         lo += [np.log(s.highpass_range_hz[0] * 2.0), s.resonance_gain_range_db[0],
@@ -140,7 +174,8 @@ def _grid_starts(problem: _Problem, settings: ChainFitSettings) -> list[np.ndarr
         for f_lp in np.geomspace(*s.lowpass_range_hz, s.grid_points):
             if f_lp <= 2.0 * f_hp:
                 continue
-            theta = problem.best_level(np.array([0.0, np.log(f_hp), hp_slope, np.log(f_lp), lp_slope]))
+            chain = [0.0, np.log(f_hp), hp_slope, np.log(f_lp), lp_slope]
+            theta = problem.best_level(np.concatenate([np.zeros(problem.k), chain]))
             scored.append((float(np.sum(problem.residuals(theta) ** 2)), theta))
     scored.sort(key=lambda item: item[0])
     return [theta for _, theta in scored[: s.starts]]
@@ -148,7 +183,7 @@ def _grid_starts(problem: _Problem, settings: ChainFitSettings) -> list[np.ndarr
 
 def _refine(problem: _Problem, theta: np.ndarray, settings: ChainFitSettings) -> tuple[float, np.ndarray]:
     """Bounded trust-region least squares from ``theta``; returns the cost and the solution."""
-    lo, hi = _bounds(settings, (theta.size - 5) // 3)
+    lo, hi = _bounds(settings, (theta.size - problem.k - 5) // 3, problem.k)
     result = least_squares(problem.residuals, np.clip(theta, lo + 1e-9, hi - 1e-9), bounds=(lo, hi),
                            method="trf", x_scale="jac", max_nfev=300)
     return float(np.sum(result.fun**2)), result.x
@@ -163,18 +198,20 @@ def _resonance_seeds(problem: _Problem, theta: np.ndarray, settings: ChainFitSet
     kernel = np.hanning(5) / np.hanning(5).sum()
     smooth = np.convolve(residual, kernel, mode="same")
     lo, hi = _bounds(settings, 1)
+    lo, hi = lo[-3:], hi[-3:]
     found = []
     for sign in (1.0, -1.0):
         peaks, props = find_peaks(sign * smooth, prominence=0.5)
         found += [(float(props["prominences"][i]), int(p), sign) for i, p in enumerate(peaks) if weighted[p]]
     found.sort(reverse=True)
     return [np.clip(np.array([np.log(problem.freqs[index]), sign * prominence, np.log(4.0)]),
-                    lo[5:] + 1e-6, hi[5:] - 1e-6)
+                    lo + 1e-6, hi - 1e-6)
             for prominence, index, sign in found[:count]]
 
 
 def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
-              settings: ChainFitSettings | None = None, spread_db: np.ndarray | None = None) -> ChainFit:
+              settings: ChainFitSettings | None = None, spread_db: np.ndarray | None = None,
+              shape_basis_db: np.ndarray | None = None) -> ChainFit:
     """Fit the chain so that observed ≈ |H|²·clean + noise floor, pooled over the whole recording.
 
     Parameters
@@ -189,6 +226,12 @@ def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
     spread_db
         With a many-source reference: its between-source spread per band (dB); bands
         where the sources disagree weigh less (:func:`spread_weights`).
+    shape_basis_db
+        With a reference that has one: the principal directions (rows, dB per band, each one
+        standard deviation) in which single recordings of the instrument depart from it. The
+        fit then explains the observation by the chain and by this recording's departure
+        (its coefficients under a Gaussian prior of weight ``shape_prior_weight``), so a
+        piece's own brightness or register is not read as the chain's roll-off.
 
     Notes
     -----
@@ -211,7 +254,10 @@ def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
         sigma = settings.smooth_octaves
         observed = replace(observed, mean_power=smooth_bands(observed.mean_power, centres, sigma))
         clean_power = smooth_bands(np.asarray(clean_power, dtype=np.float64), centres, sigma)
-    problem = _Problem(observed, clean_power, weights, settings.resonance_penalty)
+        if shape_basis_db is not None:
+            shape_basis_db = np.array([smooth_bands(row, centres, sigma) for row in shape_basis_db])
+    problem = _Problem(observed, clean_power, weights, settings.resonance_penalty, shape_basis_db,
+                       settings.shape_prior_weight)
     best: tuple[float, np.ndarray] | None = None
     starts = _grid_starts(problem, settings)
     for start in starts:
@@ -230,14 +276,14 @@ def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
         if best is None or cost < best[0]:
             best = (cost, theta)
     assert best is not None
-    cost, theta = best
-    response = ChainResponse.from_vector(theta)
+    cost, x = best
+    response = ChainResponse.from_vector(problem.split(x)[1])
     # Drop resonances the refinement flattened; they change nothing and clutter the record.
     kept = tuple(r for r in response.resonances if abs(r.gain_db) >= 0.25)
     response = ChainResponse(response.highpass_hz, response.highpass_slope_db, response.lowpass_hz,
                              response.lowpass_slope_db, tuple(sorted(kept, key=lambda r: r.freq_hz)),
                              response.gain_db)
-    misfit = problem.residuals(theta)[: problem.freqs.size]
+    misfit = problem.residuals(x)[: problem.freqs.size]
     rms = float(np.sqrt(np.sum(misfit**2) / max(float(np.sum(weights)), 1e-12)))
-    return ChainFit(response, weights, rms, len(starts))
+    return ChainFit(response, weights, rms, len(starts), problem.shape_db(x))
 

@@ -31,6 +31,9 @@ class Ltas:
     spread_db: np.ndarray | None = None
     """Per bin, how much the sources of a many-source reference disagree (std of their dB levels, each
     source's mid band aligned); None for a single-source LTAS."""
+    shape_basis_db: np.ndarray | None = None
+    """(components, bins): principal directions, dB, in which single recordings depart from this
+    reference (mid band aligned), each row one standard deviation; None if not built."""
 
     def __post_init__(self) -> None:
         if self.power.shape != (self.n_fft // 2 + 1,):
@@ -39,6 +42,10 @@ class Ltas:
             )
         if self.spread_db is not None and self.spread_db.shape != self.power.shape:
             raise ParameterError(f"LTAS spread has {self.spread_db.shape} bins, its power {self.power.shape}")
+        if self.shape_basis_db is not None and (self.shape_basis_db.ndim != 2
+                                                or self.shape_basis_db.shape[1] != self.power.size):
+            raise ParameterError(f"LTAS shape basis is {self.shape_basis_db.shape}, expected (components, "
+                                 f"{self.power.size})")
 
     @property
     def freqs_hz(self) -> np.ndarray:
@@ -64,6 +71,8 @@ class Ltas:
             data["stored_scale"] = float(self.stored_scale)
         if self.spread_db is not None:  # likewise absent for a single-source LTAS
             data["spread_db"] = [float(v) for v in self.spread_db]
+        if self.shape_basis_db is not None:  # likewise absent unless built from single recordings
+            data["shape_basis_db"] = [[float(v) for v in row] for row in self.shape_basis_db]
         return data
 
     @classmethod
@@ -77,6 +86,8 @@ class Ltas:
                 stored_scale=float(data.get("stored_scale", 1.0)),  # type: ignore[arg-type]
                 spread_db=(None if data.get("spread_db") is None
                            else np.asarray(data["spread_db"], dtype=np.float64)),
+                shape_basis_db=(None if data.get("shape_basis_db") is None
+                                else np.asarray(data["shape_basis_db"], dtype=np.float64)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ParameterError(f"malformed LTAS data: {exc}") from exc
@@ -97,6 +108,13 @@ class Ltas:
         if self.spread_db is None:
             return None
         return np.interp(np.fft.rfftfreq(n_fft, d=1.0 / sample_rate), self.freqs_hz, self.spread_db)
+
+    def shape_basis_on_bins(self, sample_rate: int, n_fft: int) -> np.ndarray | None:
+        """:attr:`shape_basis_db`, row by row, interpolated over linear frequency onto another bin grid."""
+        if self.shape_basis_db is None:
+            return None
+        target = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
+        return np.array([np.interp(target, self.freqs_hz, row) for row in self.shape_basis_db])
 
 
 def _stft_setup(n_fft: int) -> dict[str, object]:

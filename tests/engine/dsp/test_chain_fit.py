@@ -67,21 +67,30 @@ def test_spread_weights_trust_the_bands_where_the_reference_sources_agree():
         spread_weights(np.ones(3), 0.0)
 
 
-def test_a_brighter_instrument_is_not_taken_for_the_chain_where_the_sources_disagree():
-    # The recording's instrument is 8 dB brighter above 2 kHz than the reference, where the reference's
-    # sources disagree by 8 dB (1 dB below). The true chain is flat at 2.3-3.5 kHz, under its 5 kHz corner.
+BRIGHT_CHAIN = ChainResponse(300.0, 24.0, 5000.0, 48.0, (Resonance(1000.0, 6.0, 4.0),))
+
+
+def _bright_instrument():  # type: ignore[no-untyped-def]
+    """Gated white noise 8 dB brighter above 2 kHz, through BRIGHT_CHAIN, with hiss: the observed band
+    spectrum, the unbrightened noise's band power (the reference), the band centres, treble and mid."""
     rng = np.random.default_rng(7)
     gate = (np.arange(SR * 4) // (SR // 4)) % 3 != 0
     white = rng.standard_normal(SR * 4) * gate
     freqs = np.fft.rfftfreq(white.size, 1 / SR)
     bright = np.fft.irfft(np.fft.rfft(white) * np.where(freqs > 2000, 10 ** (8 / 20), 1.0), white.size)
-    chain = ChainResponse(300.0, 24.0, 5000.0, 48.0, (Resonance(1000.0, 6.0, 4.0),))
-    observed = np.fft.irfft(np.fft.rfft(bright) * 10 ** (chain.response_db(freqs) / 20), white.size)
+    observed = np.fft.irfft(np.fft.rfft(bright) * 10 ** (BRIGHT_CHAIN.response_db(freqs) / 20), white.size)
     observed += 0.003 * rng.standard_normal(white.size)
     grid = band_grid(SR)
     centres = grid.centres_hz
-    spectrum, reference = band_spectrum(observed, SR, grid), band_spectrum(white, SR, grid).mean_power
     treble, mid = (centres > 2300) & (centres < 3500), (centres > 500) & (centres < 1500)
+    return band_spectrum(observed, SR, grid), band_spectrum(white, SR, grid).mean_power, centres, treble, mid
+
+
+def test_a_brighter_instrument_is_not_taken_for_the_chain_where_the_sources_disagree():
+    # The recording's instrument is 8 dB brighter above 2 kHz than the reference, where the reference's
+    # sources disagree by 8 dB (1 dB below). The true chain is flat at 2.3-3.5 kHz, under its 5 kHz corner.
+    spectrum, reference, centres, treble, mid = _bright_instrument()
+    chain = BRIGHT_CHAIN
 
     def eq_error(spread):  # the EQ's error (inverse of the fitted chain vs the true one), treble and mid
         fit = fit_chain(spectrum, reference, settings=REFERENCE_FIT, spread_db=spread)
@@ -93,3 +102,22 @@ def test_a_brighter_instrument_is_not_taken_for_the_chain_where_the_sources_disa
     assert plain[0] > 7.0  # without the spread the EQ darkens the bright treble by ~8 dB
     assert weighted[0] < plain[0] - 2.5  # with it, by ~5 dB: the bright instrument partly survives
     assert weighted[1] < 1.0 and plain[1] < 1.0  # the mid band (resonance at 1 kHz) undone either way
+
+
+def test_a_shape_basis_lets_the_fit_explain_a_brighter_instrument_as_the_instrument():
+    # As above, but the reference carries one shape direction, "brighter above 2 kHz" (8 dB one standard
+    # deviation): the fit gives the brightness to the instrument and the treble EQ error nearly vanishes.
+    spectrum, reference, centres, treble, mid = _bright_instrument()
+    chain = BRIGHT_CHAIN
+    basis = np.where(centres > 2000, 8.0, 0.0)[None, :]
+
+    fit = fit_chain(spectrum, reference, settings=REFERENCE_FIT, shape_basis_db=basis)
+    error = chain.response_db(centres) - (fit.response.response_db(centres) - fit.response.gain_db)
+    error -= error[mid].mean()
+    assert abs(error[treble].mean()) < 1.5  # without the basis: > 7 dB (the test above)
+    assert float(np.sqrt(np.mean(error[mid] ** 2))) < 1.0
+    # The departure it found: about +8 dB above 2 kHz (one standard deviation), nothing below.
+    assert fit.shape_db[treble].mean() == pytest.approx(8.0, abs=1.5)
+    assert np.all(np.abs(fit.shape_db[centres < 1500]) < 0.5)
+    # Without a basis the departure is zero.
+    assert not fit_chain(spectrum, reference, settings=REFERENCE_FIT).shape_db.any()

@@ -115,6 +115,19 @@ def test_a_many_source_spread_travels_with_the_ltas_and_only_then() -> None:
         Ltas(SR, 1024, ltas.power, spread_db=np.ones(3))
 
 
+def test_a_shape_basis_travels_with_the_ltas_and_only_then() -> None:
+    ltas = compute_ltas(_noise(2), SR, 1024)
+    assert "shape_basis_db" not in ltas.to_json_dict() and ltas.shape_basis_on_bins(SR, 2048) is None
+    basis = np.stack([np.linspace(-4.0, 4.0, ltas.power.size), np.full(ltas.power.size, 2.0)])
+    back = Ltas.from_json_dict(Ltas(SR, 1024, ltas.power, shape_basis_db=basis).to_json_dict())
+    assert back.shape_basis_db is not None and np.allclose(back.shape_basis_db, basis)
+    on = back.shape_basis_on_bins(SR, 4096)  # each row interpolated over linear frequency
+    assert on is not None and on.shape == (2, 2049)
+    assert (on[0, 0], on[0, 1024], on[0, -1], on[1, 700]) == pytest.approx((-4.0, 0.0, 4.0, 2.0), abs=0.01)
+    with pytest.raises(ParameterError, match="shape basis is"):
+        Ltas(SR, 1024, ltas.power, shape_basis_db=np.ones(ltas.power.size))
+
+
 @pytest.mark.parametrize(("sample_rate", "n_fft"), [(22050, 2048), (44100, 4096)])
 def test_third_octave_smoothing_matches_the_reference(sample_rate: int, n_fft: int) -> None:
     """Untruncated Gaussian: equal to the BABE-2 reference's smoothing (fixture) to 1e-6 relative."""

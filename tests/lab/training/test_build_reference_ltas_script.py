@@ -100,3 +100,22 @@ def test_from_sources_adds_the_spread_and_keeps_the_reference(tmp_path: Path) ->
                                 "sources": {"a": list(a)}}))
     with pytest.raises(SystemExit, match="no per-source LTAS"):
         _script().main(["--kind", "piano", "--from-sources", str(lone), "--out", str(out)])
+
+
+def test_the_shape_basis_is_the_clips_main_departure_one_standard_deviation_long() -> None:
+    # Source a: clips tilted by +t and -t dB (a line over the bins, zero over the align band); source b:
+    # flat. Every source weighs the same, so the directions' weighted std is sqrt(1/2 · t²).
+    n_fft, t = 256, 6.0
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / SR)
+    tilt = np.log2(np.maximum(freqs, 1.0) / 700.0)
+    band = (freqs >= 250.0) & (freqs < 2000.0)
+    tilt -= tilt[band].mean()
+    powers = [10 ** (t * tilt / 10), 10 ** (-t * tilt / 10), np.ones(freqs.size)]
+    script = _script()
+    reference = script.source_mean_power(powers, ["a", "a", "b"])
+    basis = script.source_shape_basis(powers, ["a", "a", "b"], reference, SR, n_fft, 1)
+    assert basis.shape == (1, freqs.size)
+    want = t * np.sqrt(0.5) * tilt
+    assert np.allclose(np.abs(basis[0]), np.abs(want), atol=1e-6)
+    with pytest.raises(ValueError, match="components"):
+        script.source_shape_basis(powers, ["a", "a", "b"], reference, SR, n_fft, 3)
