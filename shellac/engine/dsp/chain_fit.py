@@ -240,7 +240,8 @@ def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
     refined by bounded trust-region least squares on the log-spectral misfit, in
     which the noise floor is part of the model; resonances are then added one at a
     time, each seeded at the largest peak or dip of the residual and kept if the
-    whole refit lowers the misfit. The best start wins.
+    whole refit lowers the misfit. The best start wins. With a shape basis, every start
+    has the recording equal to the reference (a = 0) and the refinements fit a with the chain.
     Bands less than ``min_snr_db`` above the floor carry no weight.
     """
     settings = settings or ChainFitSettings()
