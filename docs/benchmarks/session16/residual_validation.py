@@ -8,7 +8,7 @@ them. The cache must hold the excerpts and their piano-ltas runs, as left by
     shellac bench-heldout --part validation [--soundfont F] --excerpts N \\
         --rows input,ltas_eq,chain_eq --visqol off --plots 0 --cache CACHE
 
-Usage (from the repository root): python residual_validation.py CACHE FONT FIRST N OUT.json
+Ran at commit 61db1c6 (the option was removed after it). Usage (from the repository root): python residual_validation.py CACHE FONT FIRST N OUT.json
 (FONT: - for the held-out one).
 """
 import json

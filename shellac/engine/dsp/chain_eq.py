@@ -19,14 +19,7 @@ from shellac.engine.dsp.band_spectrum import (
     shape_basis_on_bands,
     spread_on_bands,
 )
-from shellac.engine.dsp.chain_fit import (
-    REFERENCE_FIT,
-    ChainFit,
-    ChainFitSettings,
-    band_weights,
-    fit_chain,
-    smooth_bands,
-)
+from shellac.engine.dsp.chain_fit import REFERENCE_FIT, ChainFit, ChainFitSettings, fit_chain, smooth_bands
 from shellac.engine.dsp.ltas import Ltas, apply_eq_db, equalize_file_db
 from shellac.engine.errors import ParameterError
 
@@ -79,13 +72,6 @@ class ChainEqSettings:
         λ of the Gaussian prior on the shape coefficients (each direction one standard deviation).
         8 directions at λ = 4 were chosen on the validation works in three soundfonts under a rule
         fixed before the runs, and held on 48 fresh excerpts (docs/heldout_benchmark.md, "Session 15").
-    residual_misfit_db:
-        σ_c, dB: if given, the EQ also undoes the part of the fit's residual (observed − model,
-        smoothed over ``RESIDUAL_SMOOTH_OCTAVES``) that is likelier the chain's misfit than this
-        recording's own sound, w = share · σ_c² / (σ_c² + spread²) per band (share: the music's
-        part of the band's power, 0 below ``min_snr_db``; spread: the many-source reference's).
-        Bands where the reference's instruments agree pass the residual on; where they disagree
-        it stays the recording's. None, or a reference without a spread: the chain alone.
     """
 
     max_boost_db: float = 20.0
@@ -100,12 +86,6 @@ class ChainEqSettings:
     spread_floor_db: float | None = REFERENCE_FIT.spread_floor_db
     shape_components: int | None = 8
     shape_prior_weight: float = 4.0
-    residual_misfit_db: float | None = None
-
-
-RESIDUAL_SMOOTH_OCTAVES = 1.0 / 6.0
-"""Width (σ) of the Gaussian over log frequency that smooths the fit's residual before the EQ takes
-part of it: a horn's misfit is broad; a piece's single notes are narrow."""
 
 
 @dataclass(frozen=True)
@@ -114,9 +94,6 @@ class ChainEq:
 
     ``fit`` is None (and the gain flat, with ``reason`` saying why) when no chain could be
     fitted, e.g. a recording too steady or too noisy to tell music from noise floor.
-    ``misfit_db`` is the part of the fit's residual the EQ undoes with the chain (dB, + = the
-    observation above the model; None unless ``residual_misfit_db`` is set and the reference has
-    a spread).
     """
 
     fit: ChainFit | None
@@ -125,7 +102,6 @@ class ChainEq:
     inverse_db: np.ndarray
     boost_cap_db: np.ndarray
     reason: str = ""
-    misfit_db: np.ndarray | None = None
 
     def gain_on_bins(self, sample_rate: int, n_fft: int) -> np.ndarray:
         """The gain (dB, + = boost) on the ``n_fft`` rFFT bins, interpolated over log frequency."""
@@ -144,7 +120,6 @@ class ChainEq:
             "band_centres_hz": self.grid.centres_hz.round(2).tolist(),
             "band_weights": None if self.fit is None else self.fit.weights.round(3).tolist(),
             "inverse_db": self.inverse_db.round(3).tolist(),
-            "misfit_db": None if self.misfit_db is None else self.misfit_db.round(3).tolist(),
             "boost_cap_db": self.boost_cap_db.round(3).tolist(),
             "gain_db": self.gain_db.round(3).tolist(),
         }
@@ -193,12 +168,6 @@ def design_chain_eq(observed: BandSpectrum, reference_power: np.ndarray, sample_
     inverse = -(fit.response.response_db(centres) - fit.response.gain_db)
     ref_db = 10.0 * np.log10(np.maximum(reference_power, 1e-30)) + fit.shape_db
     noise_db = 10.0 * np.log10(np.maximum(observed.noise_power, 1e-30))
-    obs_db = 10.0 * np.log10(np.maximum(observed.mean_power, 1e-30))
-    misfit = None
-    wanted = inverse
-    if s.residual_misfit_db is not None and reference_spread_db is not None:
-        misfit = _chain_misfit(observed, fit, ref_db, reference_spread_db, s, fit_settings.smooth_octaves)
-        wanted = inverse - misfit
     cap = ref_db + fit.response.gain_db - noise_db - s.snr_margin_db
     cap = np.where(observed.snr_db() >= s.min_snr_db, cap, 0.0)
     if s.boost_per_snr_db is not None:
@@ -207,38 +176,16 @@ def design_chain_eq(observed: BandSpectrum, reference_power: np.ndarray, sample_
     edge = (centres < s.edge_low_hz) | (centres > sample_rate / 4.0)
     cap = np.minimum(cap, np.where(edge, s.edge_boost_db, s.max_boost_db))
     cap = np.maximum(cap, 0.0)
-    gain = np.where(wanted > 0, np.minimum(wanted, cap), wanted)
+    gain = np.where(inverse > 0, np.minimum(inverse, cap), inverse)
     if s.hiss_cut:
         # Where the input is only noise, hiss above the clean level the reference expects is
         # brought down to it: the EQ never leaves hiss above the music it stands for.
+        obs_db = 10.0 * np.log10(np.maximum(observed.mean_power, 1e-30))
         excess = obs_db - (ref_db + fit.response.gain_db) + s.snr_margin_db
         noise_only = observed.snr_db() < s.min_snr_db
         gain = np.where(noise_only, np.minimum(gain, -np.clip(excess, 0.0, s.max_cut_db)), gain)
     gain = smooth_bands(gain, centres, s.smooth_octaves)
-    return ChainEq(fit=fit, grid=observed.grid, gain_db=gain, inverse_db=inverse, boost_cap_db=cap,
-                   misfit_db=misfit)
-
-
-def _chain_misfit(observed: BandSpectrum, fit: ChainFit, ref_db: np.ndarray, spread_db: np.ndarray,
-                  s: ChainEqSettings, fit_smooth_octaves: float) -> np.ndarray:
-    """The part of the fit's residual (dB) taken as the chain's misfit (``residual_misfit_db``).
-
-    The residual is the fit's own: observed and reference smoothed as the fit smoothed them (the log
-    of raw band powers between partials would read several dB low), its weighted mean (a level the
-    chain's gain already fitted) removed, then smoothed over ``RESIDUAL_SMOOTH_OCTAVES``.
-    """
-    centres = observed.grid.centres_hz
-    observed_power, reference_power = observed.mean_power, 10.0 ** (ref_db / 10.0)
-    if fit_smooth_octaves > 0:
-        observed_power = smooth_bands(observed_power, centres, fit_smooth_octaves)
-        reference_power = smooth_bands(reference_power, centres, fit_smooth_octaves)
-    model = 10.0 ** (fit.response.response_db(centres) / 10.0) * reference_power + observed.noise_power
-    residual = 10.0 * np.log10(np.maximum(observed_power, 1e-30)) - 10.0 * np.log10(model)
-    residual = residual - float(np.sum(fit.weights * residual) / np.sum(fit.weights))
-    residual = smooth_bands(residual, centres, RESIDUAL_SMOOTH_OCTAVES)
-    sigma2 = float(s.residual_misfit_db) ** 2
-    share = band_weights(observed, min_snr_db=s.min_snr_db)
-    return share * sigma2 / (sigma2 + np.asarray(spread_db, dtype=np.float64) ** 2) * residual
+    return ChainEq(fit=fit, grid=observed.grid, gain_db=gain, inverse_db=inverse, boost_cap_db=cap)
 
 
 def design_against(observed: BandSpectrum, reference: Ltas, sample_rate: int,
