@@ -8,7 +8,7 @@ import numpy as np
 rows_by_font = {Path(p).stem.rsplit("-", 1)[-1]: json.loads(Path(p).read_text())["excerpts"]
                 for p in sys.argv[1:]}
 every = [r for rows in rows_by_font.values() for r in rows]
-keys = [k for k in every[0] if k != "name"]
+keys = [k for k in every[0] if k != "name" and not k.endswith("_fit")]
 variants = [k for k in keys if k not in ("input", "ltas_eq", "shipped")]
 for font, rows in [*rows_by_font.items(), (f"all {len(every)}", every)]:
     means = {k: [float(np.mean([r[k][i] for r in rows])) for i in (0, 1)] for k in keys}

@@ -64,8 +64,8 @@ class ChainEqSettings:
         says. 0.75 dB was chosen on the validation works in three soundfonts
         (docs/heldout_benchmark.md, "Current (session 10)").
     shape_components:
-        How many of a reference's shape directions the fit may use to explain this recording's
-        own departure from the reference (:func:`~shellac.engine.dsp.chain_fit.fit_chain`'s
+        Up to how many of a reference's shape directions (the first ones; a basis with fewer rows
+        gives all it has) the fit may use to explain this recording's own departure from the reference (:func:`~shellac.engine.dsp.chain_fit.fit_chain`'s
         ``shape_basis_db``); the boost limits and the hiss cut then expect the clean level of
         the reference so departed. None (or a reference without a basis): the reference as it is.
     shape_prior_weight:

@@ -14,6 +14,9 @@ from shellac.engine.errors import ParameterError
 
 MIN_SNR_DB = 3.0
 """Bands whose observation is less than this above the noise floor carry no weight in the fit."""
+RESONANCE_SPACING_OCTAVES = 1.0 / 6.0
+"""Two resonances closer than this are one resonance whose ridge prior and gain bounds are split
+between copies: the greedy search neither seeds nor keeps them."""
 
 
 @dataclass(frozen=True)
@@ -204,9 +207,23 @@ def _resonance_seeds(problem: _Problem, theta: np.ndarray, settings: ChainFitSet
         peaks, props = find_peaks(sign * smooth, prominence=0.5)
         found += [(float(props["prominences"][i]), int(p), sign) for i, p in enumerate(peaks) if weighted[p]]
     found.sort(reverse=True)
+    fitted = _resonance_octaves(problem, theta)
+    found = [item for item in found
+             if np.all(np.abs(np.log2(problem.freqs[item[1]]) - fitted) >= RESONANCE_SPACING_OCTAVES)]
     return [np.clip(np.array([np.log(problem.freqs[index]), sign * prominence, np.log(4.0)]),
                     lo + 1e-6, hi - 1e-6)
             for prominence, index, sign in found[:count]]
+
+
+def _resonance_octaves(problem: _Problem, theta: np.ndarray) -> np.ndarray:
+    """log2 of the resonance frequencies in ``theta`` (the parameter vector of ``problem``)."""
+    return problem.split(theta)[1][5::3] / np.log(2.0)
+
+
+def _resonances_apart(problem: _Problem, theta: np.ndarray) -> bool:
+    """Whether every two resonances in ``theta`` are at least ``RESONANCE_SPACING_OCTAVES`` apart."""
+    octaves = np.sort(_resonance_octaves(problem, theta))
+    return bool(np.all(np.diff(octaves) >= RESONANCE_SPACING_OCTAVES))
 
 
 def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
@@ -240,7 +257,9 @@ def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
     refined by bounded trust-region least squares on the log-spectral misfit, in
     which the noise floor is part of the model; resonances are then added one at a
     time, each seeded at the largest peak or dip of the residual and kept if the
-    whole refit lowers the misfit. The best start wins. With a shape basis, every start
+    whole refit lowers the misfit and leaves every two resonances at least
+    ``RESONANCE_SPACING_OCTAVES`` apart (copies at one place would split the ridge prior
+    and the gain bounds between them). The best start wins. With a shape basis, every start
     has the recording equal to the reference (a = 0) and the refinements fit a with the chain.
     Bands less than ``min_snr_db`` above the floor carry no weight.
     """
@@ -268,6 +287,7 @@ def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
         for _ in range(settings.max_resonances):
             tries = [_refine(problem, np.concatenate([theta, seed]), settings)
                      for seed in _resonance_seeds(problem, theta, settings)]
+            tries = [item for item in tries if _resonances_apart(problem, item[1])]
             if not tries:
                 break
             new_cost, new_theta = min(tries, key=lambda item: item[0])

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from shellac.engine.dsp.band_spectrum import band_grid, band_spectrum
-from shellac.engine.dsp.chain_fit import REFERENCE_FIT, fit_chain, spread_weights
+from shellac.engine.dsp import chain_fit
+from shellac.engine.dsp.chain_fit import REFERENCE_FIT, RESONANCE_SPACING_OCTAVES, fit_chain, spread_weights
 from shellac.engine.dsp.chain_model import ChainResponse, Resonance
 from shellac.engine.errors import ParameterError
 from shellac.lab.evaluation.chain_oracle import oracle_fit
@@ -121,3 +122,30 @@ def test_a_shape_basis_lets_the_fit_explain_a_brighter_instrument_as_the_instrum
     assert np.all(np.abs(fit.shape_db[centres < 1500]) < 0.5)
     # Without a basis the departure is zero.
     assert not fit_chain(spectrum, reference, settings=REFERENCE_FIT).shape_db.any()
+
+
+def test_the_greedy_search_never_stacks_copies_of_one_resonance(monkeypatch):
+    # A +14 dB horn peak under the reference fit's ridge prior: one resonance is held short of it, so
+    # the residual still peaks there. Unchecked, the search seeds the same peak again and the refit
+    # converges to identical copies (four of +3.05 dB at 899 Hz), each paying the prior on its share
+    # only; kept apart, one resonance carries the peak (+11.2 dB) and every two are 1/6 octave apart.
+    rng = np.random.default_rng(7)
+    gate = (np.arange(SR * 4) // (SR // 4)) % 3 != 0
+    clean = rng.standard_normal(SR * 4) * gate
+    chain = ChainResponse(300.0, 24.0, 3000.0, 48.0, (Resonance(900.0, 14.0, 4.0),))
+    freqs = np.fft.rfftfreq(clean.size, 1 / SR)
+    observed = np.fft.irfft(np.fft.rfft(clean) * 10 ** (chain.response_db(freqs) / 20), clean.size)
+    observed += 0.003 * rng.standard_normal(clean.size)
+    grid = band_grid(SR)
+    spectra = band_spectrum(observed, SR, grid), band_spectrum(clean, SR, grid).mean_power
+
+    def octaves_between(fit) -> np.ndarray:  # type: ignore[no-untyped-def]
+        return np.diff(np.sort(np.log2([r.freq_hz for r in fit.response.resonances])))
+
+    apart = fit_chain(*spectra, settings=REFERENCE_FIT)
+    peak = max(apart.response.resonances, key=lambda r: r.gain_db)
+    assert peak.freq_hz == pytest.approx(900.0, rel=0.05) and peak.gain_db > 8.0
+    assert np.all(octaves_between(apart) >= RESONANCE_SPACING_OCTAVES)
+    monkeypatch.setattr(chain_fit, "RESONANCE_SPACING_OCTAVES", 0.0)
+    stacked = fit_chain(*spectra, settings=REFERENCE_FIT)
+    assert np.any(octaves_between(stacked) < 1.0 / 12.0)
