@@ -77,6 +77,12 @@ class LtasEqParams(StageParams):
         description="chain: weight λ of the Gaussian prior λ·Σa² on the shape coefficients (each direction "
         "one standard deviation); larger keeps the recording closer to the reference.",
     )
+    resonance_spacing_octaves: float = Field(
+        default=ChainEqSettings.resonance_spacing_octaves, ge=0, le=1,
+        description="chain: the chain fit keeps every two horn resonances at least this far apart, octaves "
+        "(0: copies of one resonance may stack, splitting its ridge prior and gain bounds; the voice "
+        "profile's figures were measured so).",
+    )
 
 
 def fingerprint(params: LtasEqParams, ctx: StageContext) -> str:
@@ -99,7 +105,8 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
                                    boost_per_snr_db=params.boost_per_snr_db, hiss_cut=params.hiss_cut,
                                    spread_floor_db=params.spread_floor_db,
                                    shape_components=params.shape_components,
-                                   shape_prior_weight=params.shape_prior_weight)
+                                   shape_prior_weight=params.shape_prior_weight,
+                                   resonance_spacing_octaves=params.resonance_spacing_octaves)
         diff_db, eq, _ = chain_equalize_file(inputs["audio"], audio_path, reference, n_fft=params.n_fft,
                                              settings=settings)
         observed = ltas_of_file(inputs["audio"], params.n_fft)

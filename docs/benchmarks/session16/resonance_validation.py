@@ -10,7 +10,8 @@ piano-ltas runs, as left by
     shellac bench-heldout --part validation [--soundfont F] --excerpts N \\
         --rows input,ltas_eq,chain_eq --visqol off --plots 0 --cache CACHE
 
-Usage (from the repository root): python resonance_validation.py CACHE FONT FIRST N OUT.json [NAMES]
+Ran at commit c21cf97 (after it the spacing is ChainFitSettings.resonance_spacing_octaves, and setting the
+module constant no longer reaches the fit). Usage (from the repository root): python resonance_validation.py CACHE FONT FIRST N OUT.json [NAMES]
 (FONT: - for the held-out one; NAMES: a comma-separated subset of the variants, all by default). summarise.py prints the means of its outputs.
 """
 import json

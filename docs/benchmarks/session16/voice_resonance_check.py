@@ -4,7 +4,7 @@ Not shipped code; run after the fix was adopted on piano (resonance_rule.txt), t
 voice, not to choose anything. The `voice` profile's chain EQ (max boost 6 dB, no hiss cut, the singer's
 reference) of the cached voice excerpts (denoised signal of their newest `voice` run), with the fit as
 before the fix (RESONANCE_SPACING_OCTAVES = 0) and with it, scored against the clean render.
-Usage: python voice_resonance_check.py CACHE PART N OUT.json   (PART: validation or benchmark)
+Ran at commit c21cf97 (see resonance_validation.py). Usage: python voice_resonance_check.py CACHE PART N OUT.json   (PART: validation or benchmark)
 """
 import json
 import sys

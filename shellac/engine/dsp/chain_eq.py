@@ -19,7 +19,14 @@ from shellac.engine.dsp.band_spectrum import (
     shape_basis_on_bands,
     spread_on_bands,
 )
-from shellac.engine.dsp.chain_fit import REFERENCE_FIT, ChainFit, ChainFitSettings, fit_chain, smooth_bands
+from shellac.engine.dsp.chain_fit import (
+    REFERENCE_FIT,
+    RESONANCE_SPACING_OCTAVES,
+    ChainFit,
+    ChainFitSettings,
+    fit_chain,
+    smooth_bands,
+)
 from shellac.engine.dsp.ltas import Ltas, apply_eq_db, equalize_file_db
 from shellac.engine.errors import ParameterError
 
@@ -65,13 +72,19 @@ class ChainEqSettings:
         (docs/heldout_benchmark.md, "Current (session 10)").
     shape_components:
         Up to how many of a reference's shape directions (the first ones; a basis with fewer rows
-        gives all it has) the fit may use to explain this recording's own departure from the reference (:func:`~shellac.engine.dsp.chain_fit.fit_chain`'s
-        ``shape_basis_db``); the boost limits and the hiss cut then expect the clean level of
-        the reference so departed. None (or a reference without a basis): the reference as it is.
+        gives all it has) the fit may use to explain this recording's own departure from the
+        reference (:func:`~shellac.engine.dsp.chain_fit.fit_chain`'s ``shape_basis_db``); the boost
+        limits and the hiss cut then expect the clean level of the reference so departed. None (or a
+        reference without a basis): the reference as it is.
     shape_prior_weight:
         λ of the Gaussian prior on the shape coefficients (each direction one standard deviation).
         8 directions at λ = 4 were chosen on the validation works in three soundfonts under a rule
         fixed before the runs, and held on 48 fresh excerpts (docs/heldout_benchmark.md, "Session 15").
+    resonance_spacing_octaves:
+        The fit keeps every two horn resonances at least this far apart (1/6 octave; 0 lets copies of
+        one resonance stack, splitting its ridge prior and gain bounds between them, as every fit did
+        until 2 December 2026). Adopted for piano under a rule fixed before the runs; the voice
+        profile keeps 0, which its figures were measured with (docs/heldout_benchmark.md, "Session 16").
     """
 
     max_boost_db: float = 20.0
@@ -86,6 +99,7 @@ class ChainEqSettings:
     spread_floor_db: float | None = REFERENCE_FIT.spread_floor_db
     shape_components: int | None = 8
     shape_prior_weight: float = 4.0
+    resonance_spacing_octaves: float = RESONANCE_SPACING_OCTAVES
 
 
 @dataclass(frozen=True)
@@ -149,7 +163,8 @@ def design_chain_eq(observed: BandSpectrum, reference_power: np.ndarray, sample_
     departure from the reference, and the limits expect the reference so departed.
     """
     s = settings or ChainEqSettings()
-    fit_settings = fit_settings or replace(REFERENCE_FIT, min_snr_db=s.min_snr_db)
+    fit_settings = fit_settings or replace(REFERENCE_FIT, min_snr_db=s.min_snr_db,
+                                           resonance_spacing_octaves=s.resonance_spacing_octaves)
     spread = reference_spread_db if s.spread_floor_db is not None else None
     if spread is not None:
         fit_settings = replace(fit_settings, spread_floor_db=s.spread_floor_db)

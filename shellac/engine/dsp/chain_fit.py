@@ -16,7 +16,8 @@ MIN_SNR_DB = 3.0
 """Bands whose observation is less than this above the noise floor carry no weight in the fit."""
 RESONANCE_SPACING_OCTAVES = 1.0 / 6.0
 """Two resonances closer than this are one resonance whose ridge prior and gain bounds are split
-between copies: the greedy search neither seeds nor keeps them."""
+between copies: the greedy search neither seeds nor keeps them (the default of
+``ChainFitSettings.resonance_spacing_octaves``)."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class ChainFitSettings:
     powers before the fit. ``spread_floor_db`` is σ₀ of :func:`spread_weights`, used when the
     fit is given a many-source reference's spread. ``shape_prior_weight`` is λ of the
     instrument-shape prior, λ·Σ a_k², when the fit is given a reference's shape basis.
+    ``resonance_spacing_octaves`` keeps every two resonances at least that far apart (0: copies
+    of one resonance may stack, as before 2 December 2026; the voice profiles were measured so).
     """
 
     highpass_range_hz: tuple[float, float] = (40.0, 600.0)
@@ -46,6 +49,7 @@ class ChainFitSettings:
     min_snr_db: float = MIN_SNR_DB
     spread_floor_db: float = 0.75
     shape_prior_weight: float = 1.0
+    resonance_spacing_octaves: float = RESONANCE_SPACING_OCTAVES
 
 
 REFERENCE_FIT = ChainFitSettings(resonance_penalty=0.5, smooth_octaves=1.0 / 6.0)
@@ -208,8 +212,8 @@ def _resonance_seeds(problem: _Problem, theta: np.ndarray, settings: ChainFitSet
         found += [(float(props["prominences"][i]), int(p), sign) for i, p in enumerate(peaks) if weighted[p]]
     found.sort(reverse=True)
     fitted = _resonance_octaves(problem, theta)
-    found = [item for item in found
-             if np.all(np.abs(np.log2(problem.freqs[item[1]]) - fitted) >= RESONANCE_SPACING_OCTAVES)]
+    spacing = settings.resonance_spacing_octaves
+    found = [item for item in found if np.all(np.abs(np.log2(problem.freqs[item[1]]) - fitted) >= spacing)]
     return [np.clip(np.array([np.log(problem.freqs[index]), sign * prominence, np.log(4.0)]),
                     lo + 1e-6, hi - 1e-6)
             for prominence, index, sign in found[:count]]
@@ -220,10 +224,10 @@ def _resonance_octaves(problem: _Problem, theta: np.ndarray) -> np.ndarray:
     return problem.split(theta)[1][5::3] / np.log(2.0)
 
 
-def _resonances_apart(problem: _Problem, theta: np.ndarray) -> bool:
-    """Whether every two resonances in ``theta`` are at least ``RESONANCE_SPACING_OCTAVES`` apart."""
+def _resonances_apart(problem: _Problem, theta: np.ndarray, spacing_octaves: float) -> bool:
+    """Whether every two resonances in ``theta`` are at least ``spacing_octaves`` apart."""
     octaves = np.sort(_resonance_octaves(problem, theta))
-    return bool(np.all(np.diff(octaves) >= RESONANCE_SPACING_OCTAVES))
+    return bool(np.all(np.diff(octaves) >= spacing_octaves))
 
 
 def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
@@ -258,7 +262,7 @@ def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
     which the noise floor is part of the model; resonances are then added one at a
     time, each seeded at the largest peak or dip of the residual and kept if the
     whole refit lowers the misfit and leaves every two resonances at least
-    ``RESONANCE_SPACING_OCTAVES`` apart (copies at one place would split the ridge prior
+    ``resonance_spacing_octaves`` apart (copies at one place would split the ridge prior
     and the gain bounds between them). The best start wins. With a shape basis, every start
     has the recording equal to the reference (a = 0) and the refinements fit a with the chain.
     Bands less than ``min_snr_db`` above the floor carry no weight.
@@ -287,7 +291,8 @@ def fit_chain(observed: BandSpectrum, clean_power: np.ndarray, *,
         for _ in range(settings.max_resonances):
             tries = [_refine(problem, np.concatenate([theta, seed]), settings)
                      for seed in _resonance_seeds(problem, theta, settings)]
-            tries = [item for item in tries if _resonances_apart(problem, item[1])]
+            tries = [item for item in tries
+                     if _resonances_apart(problem, item[1], settings.resonance_spacing_octaves)]
             if not tries:
                 break
             new_cost, new_theta = min(tries, key=lambda item: item[0])
