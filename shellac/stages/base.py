@@ -42,6 +42,7 @@ class StageContext:
     history: tuple[Mapping[str, Any], ...] = ()
     progress: Callable[[float, str], None] | None = None
     events: tuple[Mapping[str, Any], ...] = ()  # the recording's own PREMIS events (fixity, withdrawal)
+    code_hash: str = ""  # the stage's code hash (part of its cache key), for keys it keeps itself (blocks)
 
     def resolve(self, path: str | Path) -> Path:
         """Resolve a path parameter relative to the collection's catalog directory."""

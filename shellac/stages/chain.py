@@ -288,6 +288,7 @@ def prepare_step(
                 )
             inputs[name] = artifacts[name].sha256
             paths[name] = rec_dir / artifacts[name].path
+    code_hash = stage_code_hash(stage)
     ctx = job_context(
         job,
         master=MasterInfo(Path(job.master_path), inputs.get(MASTER, state.master_sha256), real_master),
@@ -295,10 +296,10 @@ def prepare_step(
         history=tuple(state.stages[s.stage].model_dump(mode="json") for s in plan.steps[:index]),
         progress=progress,
         events=tuple(state.events),
+        code_hash=code_hash,
     )
     params_json: dict[str, Any] = step.params.model_dump(mode="json")
     model_hash = stage.fingerprint(step.params, ctx)
-    code_hash = stage_code_hash(stage)
     key = sha256_json(
         {"stage": stage.name, "version": stage.version, "code": code_hash, "params": params_json,
          "model": model_hash, "inputs": inputs}

@@ -53,7 +53,7 @@ def run(inputs: Mapping[str, Path], params: DeclipParams, ctx: StageContext) -> 
     path, work = ctx.stage_dir / "audio.wav", ctx.stage_dir / "work"
     result = declip(inputs["audio"], path, bundle, params.declip_settings(), work=work, device=device,
                     checkpoints=ctx.stage_dir / "blocks",
-                    checkpoint_key={"params": params.model_dump(mode="json")})
+                    checkpoint_key={"params": params.model_dump(mode="json"), "code": ctx.code_hash})
     shutil.rmtree(work)
     report_path = ctx.stage_dir / "clipping.json"
     atomic_write_json(report_path, declip_report(result, params.method))

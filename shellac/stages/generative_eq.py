@@ -211,9 +211,11 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
             ctx.progress(bar.n / bar.total, f"block {block + 1}/{n_blocks}")
 
     # The gate and the consistency step only use finished blocks: their settings do not invalidate them.
-    # The reference is keyed by its content (restore), not by its name.
+    # The reference is keyed by its content (restore), not by its name. Blocks sampled by other code
+    # (another chain fit, sampler or network) are not this code's: the stage's code hash keys them too.
     after_blocks = {"quality_gate", "gate", "consistency", "consistency_floor", "consistency_evidence"}
-    key = {"params": params.model_dump(mode="json", exclude=after_blocks | {"reference"})}
+    key = {"params": params.model_dump(mode="json", exclude=after_blocks | {"reference"}),
+           "code": ctx.code_hash}
     try:
         result = restore(mono, bundle, babe2_settings(params, chosen), work=work, device=device,
                          checkpoints=ctx.stage_dir / "blocks", checkpoint_key=key, progress=progress,

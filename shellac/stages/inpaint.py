@@ -73,7 +73,7 @@ def run(inputs: Mapping[str, Path], params: InpaintParams, ctx: StageContext) ->
     path, work = ctx.stage_dir / "audio.wav", ctx.stage_dir / "work"
     result = inpaint(inputs["audio"], path, bundle, gaps, params.inpaint_settings(), work=work, device=device,
                      checkpoints=ctx.stage_dir / "blocks",
-                     checkpoint_key={"params": params.model_dump(mode="json")})
+                     checkpoint_key={"params": params.model_dump(mode="json"), "code": ctx.code_hash})
     shutil.rmtree(work)
     report: dict[str, Any] = {
         "sample_rate": sr, "method": params.method,

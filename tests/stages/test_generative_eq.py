@@ -204,3 +204,27 @@ def test_an_instrument_reference_is_used_keyed_and_checked(catalog_dir: Path, tm
     assert state is not None and state.status == "failed" and state.error_stage == "generative_eq"
     assert "nowhere" in (state.error or "")
 
+
+
+def test_blocks_sampled_by_other_code_are_not_reused(catalog_dir: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stage reruns when its code changes (its cache key holds the code hash); its block checkpoints
+    # must not then hand back blocks the old code sampled (another chain fit, sampler or network).
+    import shellac.stages.chain as chain
+    from shellac.stages.state import load_state
+
+    make_tiny_bundle(tmp_path / "models", "tiny")
+    _write_profile(catalog_dir)
+    job = job_for(catalog_dir, "b", profile="gen", models_dir=str(tmp_path / "models"),
+                  overrides={"generative_eq": FAST})
+    run_plan(job, job_plan(job))
+    blocks = Path(job.recording_dir) / "01-generative_eq" / "blocks"
+    assert len(list(blocks.glob("block_*.pt"))) == 2
+    real = chain.stage_code_hash
+    monkeypatch.setattr(chain, "stage_code_hash",
+                        lambda stage: real(stage) + ("-changed" if stage.name == "generative_eq" else ""))
+    assert [r.outcome for r in run_plan(job, job_plan(job))] == ["skipped", "ran", "ran"]
+    state = load_state(Path(job.recording_dir))
+    assert state is not None
+    metrics = state.stages["generative_eq"].metrics
+    assert metrics["resumed_blocks"] == 0 and metrics["blocks"] == 2

@@ -228,10 +228,12 @@ def restore(
             # The consistency step runs after the blocks: changing it keeps them.
             sampled = {k: v for k, v in asdict(s).items()
                        if k not in ("consistency", "consistency_floor", "consistency_evidence")}
-            # The reference sets the filters' chain start: another one makes other blocks.
+            # The reference sets the filters' chain start: another one makes other blocks. So does the
+            # chain fit itself, whatever the reference: the start it gave is part of the key.
             instrument = {} if reference is None else {"reference": sha256_json(reference.to_json_dict())}
+            start = {} if chain_start is None else {"chain_start": chain_start.to_json()}
             run_key = sha256_json({"y": sha256_file(work / "y.npy"), "x": sha256_file(work / "x_init.npy"),
-                                   "settings": sampled, "model": bundle.checksum, **instrument,
+                                   "settings": sampled, "model": bundle.checksum, **instrument, **start,
                                    **(checkpoint_key or {})})
             store = BlockCheckpointStore(checkpoints, run_key)
         result = restore_blocks(

@@ -114,3 +114,33 @@ def test_an_instrument_reference_moves_the_chain_start_and_keys_the_blocks(
     np.testing.assert_array_equal(np.array(runs["same"].restored), np.array(runs["bundle"].restored))
     assert [run.resumed_blocks for run in runs.values()] == [0, 0, 0]
     assert not np.array_equal(np.array(runs["darker"].restored), np.array(runs["bundle"].restored))
+
+
+def test_the_chain_start_keys_the_blocks(observed: tuple[Path, Path], with_hiss: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Blocks sampled from one chain start are not another's: the same observation, settings, model and
+    # reference resume from the checkpoints only while the chain fit gives the same start.
+    from shellac.engine.restoration import babe2
+
+    torch.set_num_threads(1)
+    bundle = load_bundle(observed[0])
+    settings = Babe2Settings(sampler=SamplerSettings(n_steps=2, sigma_start=0.5, sigma_min=1e-4, rho=13.0,
+                                                     xi=1.0, sigma_y=0.1, s_churn=1.0),
+                             filter_iters=2, seed=3, filter_init="chain", ltas_eq_init=False,
+                             ltas_eq_objective=False)
+
+    def run(name: str) -> int:
+        return restore(with_hiss, bundle, settings, work=tmp_path / name, checkpoints=tmp_path / "blocks"
+                       ).resumed_blocks
+
+    first = run("first")
+    assert first == 0 and run("again") == 4  # every block resumed
+    real = babe2.chain_filter_start
+
+    def moved(observation: Path, reference: object) -> object:
+        start = real(observation, reference)  # type: ignore[arg-type]
+        assert start.params is not None
+        return replace(start, params=replace(start.params, f_ref=start.params.f_ref * 1.1))
+
+    monkeypatch.setattr(babe2, "chain_filter_start", moved)
+    assert run("moved") == 0
