@@ -195,7 +195,7 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     bundle = ctx.models.load(params.model, device=str(device))
     model_sr = bundle.config.sample_rate
     instrument = instrument_reference(params, ctx, bundle)
-    ref = bundle.reference_ltas if instrument is None else instrument
+    ref = bundle.reference(instrument)
     work = ctx.stage_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
     mono = mono_at_rate(inputs["audio"], work / "mono.wav", model_sr)

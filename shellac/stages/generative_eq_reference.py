@@ -40,7 +40,7 @@ def run_reference(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: S
     info = probe(inputs["audio"])
     bundle = ctx.models.load(params.model, device=str(device))
     instrument = instrument_reference(params, ctx, bundle)
-    cfg, ref = bundle.config, bundle.reference_ltas if instrument is None else instrument
+    cfg, ref = bundle.config, bundle.reference(instrument)
     model_sr = cfg.sample_rate
     work = ctx.stage_dir / "work"
     work.mkdir(parents=True, exist_ok=True)

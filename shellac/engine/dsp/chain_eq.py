@@ -22,6 +22,7 @@ from shellac.engine.dsp.band_spectrum import (
 from shellac.engine.dsp.chain_fit import (
     REFERENCE_FIT,
     RESONANCE_SPACING_OCTAVES,
+    SHAPE_PRIOR_WEIGHT,
     ChainFit,
     ChainFitSettings,
     fit_chain,
@@ -98,7 +99,7 @@ class ChainEqSettings:
     smooth_octaves: float = 1.0 / 6.0
     spread_floor_db: float | None = REFERENCE_FIT.spread_floor_db
     shape_components: int | None = 8
-    shape_prior_weight: float = 4.0
+    shape_prior_weight: float = SHAPE_PRIOR_WEIGHT
     resonance_spacing_octaves: float = RESONANCE_SPACING_OCTAVES
 
 

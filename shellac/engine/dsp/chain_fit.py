@@ -18,6 +18,9 @@ RESONANCE_SPACING_OCTAVES = 1.0 / 6.0
 """Two resonances closer than this are one resonance whose ridge prior and gain bounds are split
 between copies: the greedy search neither seeds nor keeps them (the default of
 ``ChainFitSettings.resonance_spacing_octaves``)."""
+SHAPE_PRIOR_WEIGHT = 4.0
+"""λ of the instrument-shape prior (each shape direction one standard deviation): the value the chain
+EQ ships with, chosen on the validation works (docs/heldout_benchmark.md, "Session 15")."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,15 @@ class ChainFitSettings:
     smooth_octaves: float = 0.0
     min_snr_db: float = MIN_SNR_DB
     spread_floor_db: float = 0.75
-    shape_prior_weight: float = 1.0
+    shape_prior_weight: float = SHAPE_PRIOR_WEIGHT
     resonance_spacing_octaves: float = RESONANCE_SPACING_OCTAVES
+
+    def __post_init__(self) -> None:
+        if self.resonance_spacing_octaves < 0:
+            raise ParameterError(
+                f"resonance_spacing_octaves must be 0 or more, got {self.resonance_spacing_octaves}")
+        if self.shape_prior_weight <= 0:
+            raise ParameterError(f"shape_prior_weight must be positive, got {self.shape_prior_weight}")
 
 
 REFERENCE_FIT = ChainFitSettings(resonance_penalty=0.5, smooth_octaves=1.0 / 6.0)
@@ -111,7 +121,7 @@ class _Problem:
 
     def __init__(self, observed: BandSpectrum, clean_power: np.ndarray, weights: np.ndarray,
                  resonance_penalty: float = 0.0, basis_db: np.ndarray | None = None,
-                 shape_prior_weight: float = 1.0) -> None:
+                 shape_prior_weight: float = SHAPE_PRIOR_WEIGHT) -> None:
         self.freqs = observed.grid.centres_hz
         self.obs_db = 10.0 * np.log10(np.maximum(observed.mean_power, 1e-30))
         self.clean = np.maximum(np.asarray(clean_power, dtype=np.float64), 1e-30)

@@ -34,6 +34,10 @@ class LoadedBundle:
     reference_ltas: Ltas
     checksum: str
 
+    def reference(self, instrument: Ltas | None = None) -> Ltas:
+        """The clean reference LTAS to restore against: ``instrument``'s if given, else the bundle's own."""
+        return self.reference_ltas if instrument is None else instrument
+
     def denoiser(self, device: torch.device | str, *, preset: DenoiserPreset = "shellac") -> EDMPrecond:
         """D(x; σ): EDM preconditioning around ``network`` with its own output filter, on ``device``.
 

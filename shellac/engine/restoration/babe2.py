@@ -190,7 +190,7 @@ def restore(
     work.mkdir(parents=True, exist_ok=True)
     if denoiser is None:
         denoiser = bundle.denoiser(device, preset=settings.preset)
-    ref = bundle.reference_ltas if reference is None else reference
+    ref = bundle.reference(reference)
     if settings.preset == "reference":
         return _restore_reference(mono, bundle, settings, ref, work=work, device=device, denoiser=denoiser)
     s, cfg = settings, bundle.config

@@ -5,6 +5,7 @@ import soundfile as sf
 from shellac.engine.dsp.band_spectrum import band_spectrum
 from shellac.engine.dsp.chain_eq import ChainEqSettings, chain_equalize, chain_equalize_file
 from shellac.engine.dsp.ltas import Ltas, compute_ltas, third_octave_smooth
+from shellac.engine.errors import ParameterError
 from shellac.lab.degradation.historical import degrade
 from shellac.lab.degradation.params import DegradationParams, Resonance
 from shellac.lab.synthesis.notes import random_notes
@@ -93,6 +94,14 @@ def test_flat_when_nothing_can_be_fitted(reference):
     assert eq.fit is None and "noise floor" in eq.reason
     assert np.all(diff_db == 0.0)
     np.testing.assert_allclose(out, noise, atol=1e-4)
+
+
+def test_a_bad_setting_is_an_error_not_a_flat_eq(case, reference):
+    # A flat EQ means "no chain could be fitted"; a setting out of range must not pass for that.
+    _, degraded, _ = case
+    with pytest.raises(ParameterError, match="resonance_spacing_octaves"):
+        chain_equalize(degraded.audio, SR, reference, n_fft=N_FFT,
+                       settings=ChainEqSettings(resonance_spacing_octaves=-0.5))
 
 
 def test_file_version_matches_memory(case, reference, tmp_path):

@@ -113,7 +113,9 @@ def test_a_shape_basis_lets_the_fit_explain_a_brighter_instrument_as_the_instrum
     chain = BRIGHT_CHAIN
     basis = np.where(centres > 2000, 8.0, 0.0)[None, :]
 
-    fit = fit_chain(spectrum, reference, settings=REFERENCE_FIT, shape_basis_db=basis)
+    # At λ = 1 (the shipped 4 holds a departure of one standard deviation shorter).
+    fit = fit_chain(spectrum, reference, settings=replace(REFERENCE_FIT, shape_prior_weight=1.0),
+                    shape_basis_db=basis)
     error = chain.response_db(centres) - (fit.response.response_db(centres) - fit.response.gain_db)
     error -= error[mid].mean()
     assert abs(error[treble].mean()) < 1.5  # without the basis: > 7 dB (the test above)
@@ -150,3 +152,9 @@ def test_the_greedy_search_never_stacks_copies_of_one_resonance():
     # Spacing 0, as every fit was until 2 December 2026 (and the voice profile still is).
     stacked = fit_chain(*spectra, settings=replace(REFERENCE_FIT, resonance_spacing_octaves=0.0))
     assert np.any(octaves_between(stacked) < 1.0 / 12.0)
+
+
+@pytest.mark.parametrize("field", ["resonance_spacing_octaves", "shape_prior_weight"])
+def test_settings_out_of_range_are_refused_before_any_fit(field):
+    with pytest.raises(ParameterError, match=field):
+        replace(REFERENCE_FIT, **{field: -0.1})

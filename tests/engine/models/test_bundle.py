@@ -100,6 +100,13 @@ def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
     assert len(loaded.checksum) == 64
 
 
+def test_an_instrument_reference_replaces_the_bundles_own(saved: Path) -> None:
+    loaded = load_bundle(saved)
+    assert loaded.reference() is loaded.reference_ltas
+    instrument = Ltas(sample_rate=SR, n_fft=64, power=np.full(33, 2.0))
+    assert loaded.reference(instrument) is instrument
+
+
 def test_ltas_json_is_stored_as_given(saved: Path) -> None:
     stored = json.loads((saved / "ltas.json").read_text())
     assert stored["sample_rate"] == SR
