@@ -185,21 +185,22 @@ def source_shape_basis(powers: list[np.ndarray], sources: list[str], reference: 
 
 
 def source_table(powers: list[np.ndarray], sources: list[str], reference: np.ndarray, sample_rate: int,
-                 n_fft: int) -> dict[str, list[float]]:
-    """Octave-band levels (dB re each curve's 500 Hz–1 kHz, 62.5 Hz–8 kHz) per source and of the result."""
+                 n_fft: int) -> dict[str, list[float | None]]:
+    """Octave-band levels (dB re each curve's 500 Hz–1 kHz, 62.5 Hz–8 kHz) per source and of the result;
+    None for a band with no bin below Nyquist."""
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     curves = {**source_log_means(powers, sources), "reference": np.log(np.maximum(reference, LOG_FLOOR))}
-    table = {}
+    inside = [(freqs >= lo) & (freqs < 2 * lo) for lo in OCTAVES_HZ]
+    table: dict[str, list[float | None]] = {}
     for name, curve in curves.items():
         db = 10.0 * curve / np.log(10.0)
         mid = db[(freqs >= 500.0) & (freqs < 1000.0)].mean()
-        bands = [db[(freqs >= lo) & (freqs < 2 * lo)].mean() - mid for lo in OCTAVES_HZ]
-        table[name] = [round(float(v), 1) for v in bands]
+        table[name] = [round(float(db[band].mean() - mid), 1) if band.any() else None for band in inside]
     return table
 
 
-def plot_sources(path: Path, table: dict[str, list[float]]) -> None:
-    """The octave-band table as curves: each source and the reference."""
+def plot_sources(path: Path, table: dict[str, list[float | None]]) -> None:
+    """The octave-band table as curves: each source and the reference (bands beyond Nyquist left out)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -207,7 +208,8 @@ def plot_sources(path: Path, table: dict[str, list[float]]) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, levels in table.items():
-        ax.semilogx([lo * np.sqrt(2) for lo in OCTAVES_HZ], levels, marker="o", label=name,
+        points = [(lo * np.sqrt(2), v) for lo, v in zip(OCTAVES_HZ, levels, strict=True) if v is not None]
+        ax.semilogx(*zip(*points, strict=True), marker="o", label=name,
                     linewidth=3 if name == "reference" else 1.2, color="k" if name == "reference" else None)
     ax.set_xlabel("octave band centre (Hz)")
     ax.set_ylabel("dB re 500 Hz–1 kHz")
@@ -321,7 +323,8 @@ def write_outputs(args: argparse.Namespace, ltas: Ltas, provenance: str, extra: 
     atomic_write_json(args.out, {**ltas.to_json_dict(), "provenance": provenance, **extra})
     print(f"build_reference_ltas: {provenance}")
     for name, levels in table.items():
-        print(f"build_reference_ltas: {name:28s} " + " ".join(f"{v:+6.1f}" for v in levels))
+        print(f"build_reference_ltas: {name:28s} " + " ".join("     —" if v is None else f"{v:+6.1f}"
+                                                             for v in levels))
     if ltas.spread_db is not None:
         at = (125, 250, 500, 1000, 2000, 4000, 8000)
         levels = np.interp(at, ltas.freqs_hz, ltas.spread_db)

@@ -40,6 +40,10 @@ def _source(folder: Path, font: str, clips: list[np.ndarray]) -> None:
     (folder / "manifest.json").write_text(json.dumps({"files": files}))
 
 
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} in a JSON file")
+
+
 def test_from_dirs_a_bright_and_a_dark_source_meet_in_the_middle(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     noise = [0.1 * rng.standard_normal(2 * SR) for _ in range(4)]
@@ -50,7 +54,7 @@ def test_from_dirs_a_bright_and_a_dark_source_meet_in_the_middle(tmp_path: Path)
     assert _script().main(["--kind", "piano", "--from-dir", str(tmp_path / "bright"), "--from-dir",
                            str(tmp_path / "dark"), "--sample-rate", str(SR), "--n-fft", "256",
                            "--out", str(out), "--plot", str(tmp_path / "sources.png")]) == 0
-    ref = json.loads(out.read_text())
+    ref = json.loads(out.read_text(), parse_constant=_no_constants)  # strict JSON: no NaN
     power = np.asarray(ref["power"])
     bright = np.exp(np.mean([np.log(compute_ltas(x, SR, 256).power) for x in noise[:3]], axis=0))
     want = np.sqrt(bright * compute_ltas(dark, SR, 256).power)
@@ -67,6 +71,7 @@ def test_from_dirs_a_bright_and_a_dark_source_meet_in_the_middle(tmp_path: Path)
     assert levels["Bright.sf2"][3] == 0.0 and abs(levels["Bright.sf2"][5]) < 2.0  # white: flat
     assert levels["Dark.sf2"][5] < -30.0  # 2–4 kHz, far above the dark clip's 500 Hz corner
     assert levels["reference"][5] == pytest.approx(levels["Dark.sf2"][5] / 2, abs=1.5)
+    assert all(row[7] is None for row in levels.values())  # 8–16 kHz lies beyond Nyquist at SR 8000
     assert (tmp_path / "sources.png").stat().st_size > 10_000
     # Two sources: their spread is half their dB difference, once each is aligned at 250 Hz-2 kHz
     # (here, with SR 8000, 250-2000 Hz is mostly the dark clip's roll-off).
