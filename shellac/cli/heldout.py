@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from shellac.stages.profiles import parse_sets
 
 if TYPE_CHECKING:
+    from shellac.lab.evaluation.visqol import Visqol
     from shellac.lab.heldout.material import HeldoutPart
 
 DEFAULT_CACHE = Path("output/bench-heldout")
@@ -64,6 +65,20 @@ def _common(p: argparse.ArgumentParser, part: str, excerpts: int) -> None:
     )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"report folder (default {DEFAULT_OUT})")
     p.add_argument("--device", default="cpu", help="device of the generative stage (default cpu)")
+    p.add_argument("--visqol", choices=("auto", "on", "off"), default="auto",
+                   help="ViSQOL MOS-LQO of every row (visqol-python, in the lock); auto: on if installed, "
+                   "about 7 s per excerpt and row on one core")
+
+
+def _visqol(args: argparse.Namespace) -> tuple[Visqol | None, str | None]:
+    """The ViSQOL scorer --visqol asks for and its name; "on" without the package fails before any work."""
+    from importlib import metadata
+
+    from shellac.lab.evaluation.visqol import Visqol, visqol_available
+
+    if args.visqol == "on" or (args.visqol == "auto" and visqol_available()):
+        return Visqol(), f"visqol-python {metadata.version('visqol-python')}"
+    return None, None
 
 
 def add_heldout_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -82,9 +97,6 @@ def add_heldout_commands(subparsers: argparse._SubParsersAction) -> None:  # typ
         "--rows",
         help=ROWS_HELP,
     )
-    p.add_argument("--visqol", choices=("auto", "on", "off"), default="auto",
-                   help="ViSQOL MOS-LQO of every row (visqol-python, in the lock); auto: on if installed, "
-                   "about 7 s per excerpt and row on one core")
     p.add_argument("--plots", type=int, default=2, help="excerpts to plot (default 2)")
     p.add_argument("--name", help="report name (default heldout-<kind>)")
     p.add_argument("--soundfont", type=Path, metavar="SF",
@@ -151,18 +163,14 @@ def heldout_part(args: argparse.Namespace) -> HeldoutPart:
 
 def cmd_bench_heldout(args: argparse.Namespace) -> int:
     """Run the held-out benchmark and write ``<name>.json``, ``<name>.md`` and plots under ``--out``."""
-    from importlib import metadata
-
-    from shellac.lab.evaluation.visqol import Visqol, visqol_available
+    from shellac.lab.evaluation.visqol import visqol_available
     from shellac.lab.heldout.bench import generative_settings, run_bench, select_rows
     from shellac.lab.heldout.report import markdown, plot_excerpts, run_context, write_json, write_markdown
     from shellac.lab.heldout.runner import prepare_excerpts
 
     command = "shellac " + shlex.join(sys.argv[1:])
     context = run_context(command)
-    use_visqol = args.visqol == "on" or (args.visqol == "auto" and visqol_available())
-    visqol = Visqol() if use_visqol else None  # "on" without the package: a clear error before any work
-    scorer = f"visqol-python {metadata.version('visqol-python')}" if use_visqol else None
+    visqol, scorer = _visqol(args)
     part = heldout_part(args)
     excerpts = prepare_excerpts(
         part, args.excerpts, args.seconds, args.sample_rate, args.seed, args.cache, log=_log
@@ -271,6 +279,7 @@ def cmd_bench_guidance(args: argparse.Namespace) -> int:
         )
     command = "shellac " + shlex.join(sys.argv[1:])
     context = run_context(command)
+    visqol, scorer = _visqol(args)
     part = load_heldout(args.part)
     excerpts = prepare_excerpts(
         part, args.excerpts, args.seconds, args.sample_rate, args.seed, args.cache, log=_log
@@ -281,7 +290,8 @@ def cmd_bench_guidance(args: argparse.Namespace) -> int:
     overrides = _overrides(args)
     overrides.setdefault("generative_eq", {})["model"] = args.model
     outcome = run_sweep(
-        excerpts, points, args.models_dir.resolve(), overrides=overrides, device=args.device, log=_log
+        excerpts, points, args.models_dir.resolve(), overrides=overrides, device=args.device, visqol=visqol,
+        log=_log,
     )
     best, table = choose(outcome, points)
     material = (
@@ -311,18 +321,20 @@ def cmd_bench_guidance(args: argparse.Namespace) -> int:
         f"{context['omp_num_threads']}; load at start `{context['uptime']}`",
         f"- material: {material}",
         f"- objective: {record.objective}",
+        f"- ViSQOL: {scorer + ', audio mode (reported, not in the objective)' if scorer else 'not scored'}",
         "",
-        "| setting | LSD dB | LTAS err. dB | high band dB | low band dB | SI-SDR dB | objective | "
-        "wins vs LTAS-EQ (LSD/LTAS/both %) |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| setting | LSD dB | LTAS err. dB | high band dB | low band dB | SI-SDR dB | ViSQOL MOS-LQO "
+        "| objective | wins vs LTAS-EQ (LSD/LTAS/both %) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for key, row in table.items():
         wins = row.get("wins_vs_ltas_eq_pct")
         win_text = "/".join(f"{wins[k]:.0f}" for k in ("lsd", "ltas_err", "both")) if wins else "–"
+        mos = f"{row['visqol_moslqo']:.2f}" if "visqol_moslqo" in row else "–"
         lines.append(
             f"| {key}{' **(chosen)**' if key == best.key else ''} | {row['lsd_db']:.2f} | "
             f"{row['ltas_err_db']:.2f} | {row['high_band_db']:.2f} | {row['low_band_db']:.2f} | "
-            f"{row['si_sdr_db']:.2f} | {row['objective']:.2f} | {win_text} |"
+            f"{row['si_sdr_db']:.2f} | {mos} | {row['objective']:.2f} | {win_text} |"
         )
     atomic_write_text(args.out / f"{args.name}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -12,6 +12,7 @@ import numpy as np
 
 from shellac.engine.errors import ParameterError
 from shellac.engine.models.guidance import MeasuredGuidance
+from shellac.lab.evaluation.visqol import Visqol
 from shellac.lab.heldout.bench import BenchOutcome, Row, run_bench, with_overrides
 from shellac.lab.heldout.runner import ChainRun, HeldoutExcerpt
 
@@ -56,9 +57,11 @@ def run_sweep(
     *,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     device: str = "cpu",
+    visqol: Visqol | None = None,
     log: Callable[[str], None] = print,
 ) -> BenchOutcome:
-    """Every grid point through the production profile on every excerpt (the chain reuses finished steps)."""
+    """Every grid point through the production profile on every excerpt (the chain reuses finished steps);
+    with ``visqol`` every row also gets its MOS-LQO."""
     if not points:
         raise ParameterError("the sweep needs at least one grid point")
     rows = [
@@ -66,7 +69,7 @@ def run_sweep(
         for r in sweep_rows(points)
     ]
     # Grid values win over the common overrides (with_overrides keeps the row's own values).
-    return run_bench(excerpts, rows, models_dir, device=device, log=log)
+    return run_bench(excerpts, rows, models_dir, device=device, visqol=visqol, log=log)
 
 
 def objective(outcome: BenchOutcome, key: str) -> float:

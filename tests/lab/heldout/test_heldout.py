@@ -1,14 +1,17 @@
 """Held-out benchmark parts that need no rendering: chains, spectral balance, rows, wins, gate agreement."""
 
+import argparse
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from shellac.cli.heldout import _visqol
 from shellac.engine.errors import ParameterError
 from shellac.lab.degradation import degrade
 from shellac.lab.evaluation.spectral_balance import band_energy_db, ltas_error_db
 from shellac.lab.evaluation.visqol import Visqol
+from shellac.lab.heldout import sweep as sweep_module
 from shellac.lab.heldout.bench import BenchOutcome, Row, gate_agreement, select_rows, win_rate, with_overrides
 from shellac.lab.heldout.chains import heldout_chain
 from shellac.lab.heldout.material import RenderSpec, load_heldout
@@ -113,6 +116,22 @@ def test_sweep_chooses_the_lowest_objective() -> None:
     best, table = choose(outcome, points)
     assert best == GridPoint(8, 0.0, 1.0)
     assert table["N8_sy0_xi1"]["objective"] == 15.0 and table["ltas_eq"]["objective"] == 15.0
+
+
+def test_the_guidance_sweep_scores_visqol_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, object] = {}
+
+    def fake_run_bench(excerpts, rows, models_dir, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        seen["rows"], seen["visqol"] = [r.key for r in rows], kwargs.get("visqol")
+        return "outcome"
+
+    monkeypatch.setattr(sweep_module, "run_bench", fake_run_bench)  # the sweep's rows, not their runs
+    visqol = Visqol()
+    assert sweep_module.run_sweep([], grid([8], [0.0], [1.0]), Path("m"), visqol=visqol) == "outcome"
+    assert seen == {"rows": ["input", "ltas_eq", "N8_sy0_xi1"], "visqol": visqol}
+    assert _visqol(argparse.Namespace(visqol="off")) == (None, None)
+    scorer, name = _visqol(argparse.Namespace(visqol="on"))
+    assert isinstance(scorer, Visqol) and name is not None and name.startswith("visqol-python ")
 
 
 def test_rows_and_overrides_follow_the_profiles() -> None:
