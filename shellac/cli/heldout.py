@@ -65,6 +65,9 @@ def _common(p: argparse.ArgumentParser, part: str, excerpts: int) -> None:
     )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"report folder (default {DEFAULT_OUT})")
     p.add_argument("--device", default="cpu", help="device of the generative stage (default cpu)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes restoring excerpts side by side before the scoring (default 1); each "
+                   "takes an equal share of this process's torch threads; the figures do not depend on it")
     p.add_argument("--visqol", choices=("auto", "on", "off"), default="auto",
                    help="ViSQOL MOS-LQO of every row (visqol-python, in the lock); auto: on if installed, "
                    "about 7 s per excerpt and row on one core")
@@ -186,6 +189,7 @@ def cmd_bench_heldout(args: argparse.Namespace) -> int:
         device=args.device,
         keep_outputs=args.plots,
         visqol=visqol,
+        workers=args.workers,
         log=_log,
     )
     settings = {
@@ -291,7 +295,7 @@ def cmd_bench_guidance(args: argparse.Namespace) -> int:
     overrides.setdefault("generative_eq", {})["model"] = args.model
     outcome = run_sweep(
         excerpts, points, args.models_dir.resolve(), overrides=overrides, device=args.device, visqol=visqol,
-        log=_log,
+        workers=args.workers, log=_log,
     )
     best, table = choose(outcome, points)
     material = (

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from shellac.engine.errors import ParameterError
 from shellac.lab.evaluation.visqol import Visqol
@@ -182,16 +186,23 @@ def run_bench(
     device: str = "cpu",
     keep_outputs: int = 0,
     visqol: Visqol | None = None,
+    workers: int = 1,
     log: Callable[[str], None] = print,
 ) -> BenchOutcome:
     """Restore every excerpt with every row's chain run (each run once), score and collect gate records.
 
     ``keep_outputs`` excerpts' signals are kept for plots; with ``visqol`` every row also gets
-    its ViSQOL MOS-LQO.
+    its ViSQOL MOS-LQO; with ``workers`` > 1 the runs go first, side by side
+    (:func:`run_side_by_side`), then the scoring.
     """
     outcome = BenchOutcome(rows, excerpts)
     runs = {r.key: with_overrides(r.run, overrides or {}) for r in rows if r.run is not None}
     done: dict[tuple[str, int], RunOutputs] = {}
+    if workers != 1:  # run_side_by_side refuses fewer than one
+        done = run_side_by_side(excerpts, list(runs.values()), Path(models_dir), workers=workers,
+                                device=device, log=log)
+        for (key, _), result in done.items():
+            outcome.seconds[key] = outcome.seconds.get(key, 0.0) + result.seconds
     for i, excerpt in enumerate(excerpts):
         for row in rows:
             if row.run is None:
@@ -215,6 +226,48 @@ def run_bench(
             if i < keep_outputs:
                 outcome.outputs.setdefault(row.key, []).append(estimate)
     return outcome
+
+
+def run_side_by_side(
+    excerpts: Sequence[HeldoutExcerpt],
+    runs: Sequence[ChainRun],
+    models_dir: Path,
+    *,
+    workers: int,
+    device: str = "cpu",
+    log: Callable[[str], None] = print,
+) -> dict[tuple[str, int], RunOutputs]:
+    """Every run on every excerpt, in ``workers`` processes, keyed by (run key, excerpt index).
+
+    Generative runs go first (they take longest). Each worker gets an equal share of
+    this process's torch threads (at least one). Every run is seeded per excerpt and
+    writes only its own work folder, so the results are those of one process.
+    """
+    if workers < 1:
+        raise ParameterError(f"workers must be at least 1, got {workers}")
+    unique = list({run.key(): run for run in runs}.values())
+    generative = {run.key(): any(s.stage == "generative_eq" for s in load_plan(run.profile).steps)
+                  for run in unique}
+    tasks = sorted(((run, i) for run in unique for i in range(len(excerpts))),
+                   key=lambda task: not generative[task[0].key()])
+    threads = max(1, torch.get_num_threads() // workers)
+    log(f"{len(tasks)} runs in {workers} processes, {threads} torch thread(s) each")
+    done: dict[tuple[str, int], RunOutputs] = {}
+    context = multiprocessing.get_context("spawn")  # torch's threads do not survive a fork
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=torch.set_num_threads,
+                             initargs=(threads,)) as pool:
+        futures = {pool.submit(run_chain, excerpts[i], run, models_dir, device=device): (run, i)
+                   for run, i in tasks}
+        try:
+            for future in as_completed(futures):
+                run, i = futures[future]
+                done[(run.key(), i)] = future.result()
+                log(f"{excerpts[i].name}: {run.profile} {dict(run.overrides)} "
+                    f"done in {done[(run.key(), i)].seconds:.0f} s")
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # a failed run stops the bench, as in one process
+            raise
+    return done
 
 
 def gate_agreement(

@@ -58,6 +58,7 @@ def run_sweep(
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     device: str = "cpu",
     visqol: Visqol | None = None,
+    workers: int = 1,
     log: Callable[[str], None] = print,
 ) -> BenchOutcome:
     """Every grid point through the production profile on every excerpt (the chain reuses finished steps);
@@ -69,7 +70,7 @@ def run_sweep(
         for r in sweep_rows(points)
     ]
     # Grid values win over the common overrides (with_overrides keeps the row's own values).
-    return run_bench(excerpts, rows, models_dir, device=device, visqol=visqol, log=log)
+    return run_bench(excerpts, rows, models_dir, device=device, visqol=visqol, workers=workers, log=log)
 
 
 def objective(outcome: BenchOutcome, key: str) -> float:

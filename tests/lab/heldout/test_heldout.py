@@ -118,17 +118,19 @@ def test_sweep_chooses_the_lowest_objective() -> None:
     assert table["N8_sy0_xi1"]["objective"] == 15.0 and table["ltas_eq"]["objective"] == 15.0
 
 
-def test_the_guidance_sweep_scores_visqol_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_guidance_sweep_passes_visqol_and_workers_on(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, object] = {}
 
     def fake_run_bench(excerpts, rows, models_dir, **kwargs):  # noqa: ANN001, ANN003, ANN202
         seen["rows"], seen["visqol"] = [r.key for r in rows], kwargs.get("visqol")
+        seen["workers"] = kwargs.get("workers")
         return "outcome"
 
     monkeypatch.setattr(sweep_module, "run_bench", fake_run_bench)  # the sweep's rows, not their runs
     visqol = Visqol()
-    assert sweep_module.run_sweep([], grid([8], [0.0], [1.0]), Path("m"), visqol=visqol) == "outcome"
-    assert seen == {"rows": ["input", "ltas_eq", "N8_sy0_xi1"], "visqol": visqol}
+    points = grid([8], [0.0], [1.0])
+    assert sweep_module.run_sweep([], points, Path("m"), visqol=visqol, workers=2) == "outcome"
+    assert seen == {"rows": ["input", "ltas_eq", "N8_sy0_xi1"], "visqol": visqol, "workers": 2}
     assert _visqol(argparse.Namespace(visqol="off")) == (None, None)
     scorer, name = _visqol(argparse.Namespace(visqol="on"))
     assert isinstance(scorer, Visqol) and name is not None and name.startswith("visqol-python ")

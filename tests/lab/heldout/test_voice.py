@@ -10,7 +10,7 @@ import pytest
 
 from shellac.cli.heldout import cmd_bench_guidance
 from shellac.engine.errors import ParameterError
-from shellac.lab.heldout.bench import BenchOutcome, run_bench, select_rows, with_overrides
+from shellac.lab.heldout.bench import BenchOutcome, run_bench, run_side_by_side, select_rows, with_overrides
 from shellac.lab.heldout.material import corpus_scores, load_heldout
 from shellac.lab.heldout.report import markdown, summary
 from shellac.lab.heldout.runner import ChainRun, catalog_run, prepare_excerpts
@@ -161,3 +161,26 @@ def test_voice_bench_end_to_end_on_tiny_models(tmp_path: Path) -> None:
         state = json.loads((e.master.parent / run.key() / "state.json").read_text(encoding="utf-8"))
         assert state["stages"]["generative_eq"]["metrics"]["model"] == e.voice
         assert state["stages"]["ltas_eq"]["params"]["reference"] == f"model:{e.voice}"
+
+
+def test_runs_side_by_side_give_the_figures_of_one_process(tmp_path: Path) -> None:
+    """--workers 2: the same scores to the last digit as one process, each run in its own folder."""
+    models = tmp_path / "models"
+    for key in ("tenor", "soprano"):
+        make_tiny_bundle(models, key, sample_rate=SR, segment_length=32768)
+    part = load_heldout("benchmark", kind="voice")
+    rows = select_rows(["input", "ltas_eq", "babe2", "babe2_gated"], "voice")
+    fast = {"generative_eq": {"n_steps": 2, "filter_iters": 2}}
+    outcomes, lines = [], []
+    for workers in (1, 2):
+        excerpts = prepare_excerpts(part, 2, 2.0, SR, 0, tmp_path / f"cache{workers}", log=lambda _: None)
+        outcomes.append(run_bench(excerpts, rows, models, overrides=fast, workers=workers, log=lines.append))
+    one, two = outcomes
+    assert two.scores == one.scores and two.gates == one.gates
+    assert "4 runs in 2 processes, 1 torch thread(s) each" in lines
+    # Each run's time is its own steps' sum, as in one process (the scoring reuses the finished runs).
+    assert set(two.seconds) == set(one.seconds) and all(v > 0 for v in two.seconds.values())
+    with pytest.raises(ParameterError, match="workers must be at least 1"):
+        run_side_by_side(excerpts, [ChainRun("voice")], models, workers=0)
+    with pytest.raises(ParameterError, match="workers must be at least 1"):
+        run_bench(excerpts, rows, models, workers=0, log=lambda _: None)
