@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from shellac.engine.atomic import atomic_path
 from shellac.engine.errors import ParameterError
 
 HELDOUT_TOML = Path("catalogs/heldout.toml")
@@ -108,13 +109,16 @@ def cached_excerpt(target: Path) -> np.ndarray | None:
 
 
 def store_excerpt(excerpt: np.ndarray, sample_rate: int, target: Path) -> np.ndarray:
-    """Fade ``excerpt``'s ends in and out over 10 ms, write it to ``target`` (float WAV) and return it."""
+    """Fade ``excerpt``'s ends in and out over 10 ms, write it to ``target`` (float WAV, atomically) and
+    return it as stored: a fresh render and a cached one are the same samples, so a benchmark's scores
+    do not depend on whether its cache was warm."""
     fade = int(0.01 * sample_rate)
     excerpt[:fade] *= np.linspace(0.0, 1.0, fade)
     excerpt[-fade:] *= np.linspace(1.0, 0.0, fade)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(target, excerpt.astype(np.float32), sample_rate, subtype="FLOAT")
-    return excerpt
+    stored = excerpt.astype(np.float32)
+    with atomic_path(target) as tmp:
+        sf.write(tmp, stored, sample_rate, subtype="FLOAT", format="WAV")
+    return stored.astype(np.float64)
 
 
 def score_parts(score_path: str) -> tuple[list[list[tuple[float, float, int]]], float]:

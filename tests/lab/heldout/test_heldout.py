@@ -14,7 +14,7 @@ from shellac.lab.evaluation.visqol import Visqol
 from shellac.lab.heldout import sweep as sweep_module
 from shellac.lab.heldout.bench import BenchOutcome, Row, gate_agreement, select_rows, win_rate, with_overrides
 from shellac.lab.heldout.chains import heldout_chain
-from shellac.lab.heldout.material import RenderSpec, load_heldout
+from shellac.lab.heldout.material import RenderSpec, cached_excerpt, load_heldout, store_excerpt
 from shellac.lab.heldout.runner import ChainRun, HeldoutExcerpt, score
 from shellac.lab.heldout.sweep import GridPoint, choose, grid
 
@@ -156,6 +156,18 @@ def test_heldout_parts_and_render_keys() -> None:
     spec = RenderSpec("joplin/maple_leaf_rag.mxl", str(part.soundfont), SR, 5.5, 1)
     assert spec.key() == RenderSpec("joplin/maple_leaf_rag.mxl", str(part.soundfont), SR, 5.5, 1).key()
     assert spec.key() != RenderSpec("joplin/maple_leaf_rag.mxl", str(part.soundfont), SR, 5.5, 2).key()
+
+
+def test_a_fresh_excerpt_is_the_samples_a_cached_one_reads_back(tmp_path: Path) -> None:
+    """Scores must not depend on whether the cache was warm (session 18: a fresh run differed by 1e-6 dB)."""
+    rng = np.random.default_rng(0)
+    excerpt = 0.3 * rng.standard_normal(SR)  # float64 samples that float32 cannot hold exactly
+    target = tmp_path / "renders" / "x.wav"
+    fresh = store_excerpt(excerpt.copy(), SR, target)
+    cached = cached_excerpt(target)
+    assert cached is not None and fresh.dtype == np.float64
+    assert np.array_equal(fresh, cached) and not np.array_equal(fresh, excerpt)
+    assert [p.name for p in target.parent.iterdir()] == ["x.wav"]  # written atomically, no stray file
 
 
 def test_bench_soundfont_option_replaces_the_held_out_font_for_piano_only() -> None:
