@@ -1,4 +1,14 @@
-"""Scratch (session 18): how much do piano pieces differ, band by band, in LTAS vs onset-weighted spectra?"""
+"""Experiment record (session 18): do onset-weighted spectra vary less between piano pieces than the LTAS?
+
+Not shipped code. If a descriptor varied less from piece to piece than the LTAS in the bands where the
+chain EQ errs (the skirts), a reference of that descriptor would tell a chain cut-off from a piece's own
+register better. Clean validation renders only (24 excerpts in each of the held-out font, FluidR3 and
+TimGM6mb, seed 0, 5.5 s at 22050 Hz, cached by earlier sessions' bench-heldout --part validation runs);
+per octave band, the standard deviation over pieces of each descriptor's band level (dB, each curve
+levelled over 250-2000 Hz), averaged over the three fonts. Descriptors: LTAS; mean positive spectral
+flux; flux of the 5 % frames of largest total flux (onsets); flux of the loudest half's frames with the
+largest share above 2 kHz (hammer transients). Output: cue_spread.log.
+Usage (from the repository root): python cue_spread.py   (the cache path is /tmp/s12/cache)."""
 import sys
 from dataclasses import replace
 from pathlib import Path
