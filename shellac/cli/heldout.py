@@ -23,6 +23,17 @@ ROWS_HELP = (
 )
 
 
+def _workers(text: str) -> int:
+    """``--workers``: a whole number of processes, at least 1 (refused before any excerpt is rendered)."""
+    try:
+        workers = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes, got {text!r}") from None
+    if workers < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 process, got {text!r}")
+    return workers
+
+
 def _log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -65,7 +76,7 @@ def _common(p: argparse.ArgumentParser, part: str, excerpts: int) -> None:
     )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"report folder (default {DEFAULT_OUT})")
     p.add_argument("--device", default="cpu", help="device of the generative stage (default cpu)")
-    p.add_argument("--workers", type=int, default=1,
+    p.add_argument("--workers", type=_workers, default=1,
                    help="processes restoring excerpts side by side before the scoring (default 1); each "
                    "takes an equal share of this process's torch threads; the figures do not depend on it")
     p.add_argument("--visqol", choices=("auto", "on", "off"), default="auto",

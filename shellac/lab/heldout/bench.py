@@ -201,8 +201,6 @@ def run_bench(
     if workers != 1:  # run_side_by_side refuses fewer than one
         done = run_side_by_side(excerpts, list(runs.values()), Path(models_dir), workers=workers,
                                 device=device, log=log)
-        for (key, _), result in done.items():
-            outcome.seconds[key] = outcome.seconds.get(key, 0.0) + result.seconds
     for i, excerpt in enumerate(excerpts):
         for row in rows:
             if row.run is None:
@@ -212,9 +210,6 @@ def run_bench(
                 if (run.key(), i) not in done:
                     log(f"{excerpt.name}: {run.profile} {dict(run.overrides)}")
                     done[(run.key(), i)] = run_chain(excerpt, run, models_dir, device=device)
-                    outcome.seconds[run.key()] = (
-                        outcome.seconds.get(run.key(), 0.0) + done[(run.key(), i)].seconds
-                    )
                 result = done[(run.key(), i)]
                 estimate = {"generative": result.generative, "eq": result.eq}.get(row.output, result.access)
                 if estimate is None:
@@ -225,6 +220,8 @@ def run_bench(
             outcome.gates.setdefault(row.key, []).append(gate)
             if i < keep_outputs:
                 outcome.outputs.setdefault(row.key, []).append(estimate)
+    for (key, _), result in done.items():  # each run's time, however it ran
+        outcome.seconds[key] = outcome.seconds.get(key, 0.0) + result.seconds
     return outcome
 
 

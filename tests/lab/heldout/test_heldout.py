@@ -136,6 +136,18 @@ def test_the_guidance_sweep_passes_visqol_and_workers_on(monkeypatch: pytest.Mon
     assert isinstance(scorer, Visqol) and name is not None and name.startswith("visqol-python ")
 
 
+def test_workers_option_refuses_fewer_than_one_process(capsys: pytest.CaptureFixture[str]) -> None:
+    from shellac.cli.main import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["bench-heldout", "--workers", "2"]).workers == 2
+    assert parser.parse_args(["bench-guidance"]).workers == 1
+    for bad in ("0", "two"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["bench-heldout", "--workers", bad])
+        assert "--workers" in capsys.readouterr().err
+
+
 def test_rows_and_overrides_follow_the_profiles() -> None:
     assert [r.key for r in select_rows(["babe2", "input"])] == ["input", "babe2"]
     with pytest.raises(ParameterError, match="unknown rows"):
