@@ -14,6 +14,7 @@ import soundfile as sf
 
 from shellac.catalogs import Catalog, CollectionConfig, Recording
 from shellac.catalogs.registry import load_registry
+from shellac.engine.atomic import atomic_path
 from shellac.engine.models.standing import chain_settings
 from shellac.jobs import model_overrides
 from shellac.lab.degradation import DegradationParams, degrade
@@ -87,8 +88,9 @@ def prepare_excerpts(
         folder = cache / "excerpts" / f"{name}-{spec.key()}-{_params_key(params)}"
         folder.mkdir(parents=True, exist_ok=True)
         master = folder / "master.wav"
-        if not master.is_file():
-            sf.write(master, result.audio.astype(np.float32), sample_rate, subtype="FLOAT")
+        if not master.is_file():  # written atomically: a killed run never leaves a partial master
+            with atomic_path(master) as tmp:
+                sf.write(tmp, result.audio.astype(np.float32), sample_rate, subtype="FLOAT", format="WAV")
         log(
             f"excerpt {name}: {score}, lowpass {params.lowpass_hz} Hz, highpass {params.highpass_hz} Hz, "
             f"hiss {params.hiss_snr_db} dB, {result.click_positions_samples.size} clicks"

@@ -129,6 +129,35 @@ def test_bench_guidance_refuses_voice() -> None:
         cmd_bench_guidance(argparse.Namespace(kind="voice", part="validation"))
 
 
+def test_a_killed_master_write_leaves_no_partial_master(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A degraded master is written atomically: a write that dies half-way leaves nothing a rerun trusts."""
+    import soundfile
+
+    from shellac.lab.heldout import runner
+
+    part = load_heldout("benchmark", kind="voice")
+    real_write = soundfile.write
+
+    def dies_half_way(path: Path, data: np.ndarray, *args: object, **kwargs: object) -> None:
+        if "master" not in Path(path).name:  # the clean render's own write goes through
+            real_write(path, data, *args, **kwargs)
+            return
+        real_write(path, data[: data.size // 2], *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner.sf, "write", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        prepare_excerpts(part, 1, 2.0, SR, 0, tmp_path / "cache", log=lambda _: None)
+    folders = list((tmp_path / "cache" / "excerpts").iterdir())
+    assert len(folders) == 1 and list(folders[0].iterdir()) == []  # no master, no stray temporary file
+    monkeypatch.setattr(runner.sf, "write", real_write)
+    rerun = prepare_excerpts(part, 1, 2.0, SR, 0, tmp_path / "cache", log=lambda _: None)
+    fresh = prepare_excerpts(part, 1, 2.0, SR, 0, tmp_path / "cache2", log=lambda _: None)
+    assert rerun[0].degraded.size == int(2.0 * SR) and np.array_equal(rerun[0].degraded, fresh[0].degraded)
+
+
 def test_voice_bench_end_to_end_on_tiny_models(tmp_path: Path) -> None:
     """Two sung excerpts through voice-ltas and voice with random-weight tenor and soprano models."""
     models = tmp_path / "models"
