@@ -77,7 +77,7 @@ def _common(p: argparse.ArgumentParser, part: str, excerpts: int) -> None:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"report folder (default {DEFAULT_OUT})")
     p.add_argument("--device", default="cpu", help="device of the generative stage (default cpu)")
     p.add_argument("--workers", type=_workers, default=1,
-                   help="processes restoring excerpts side by side before the scoring (default 1); each "
+                   help="processes restoring, then scoring, excerpts side by side (default 1); each "
                    "takes an equal share of this process's torch threads; the figures do not depend on it")
     p.add_argument("--visqol", choices=("auto", "on", "off"), default="auto",
                    help="ViSQOL MOS-LQO of every row (visqol-python, in the lock); auto: on if installed, "

@@ -193,7 +193,7 @@ def run_bench(
 
     ``keep_outputs`` excerpts' signals are kept for plots; with ``visqol`` every row also gets
     its ViSQOL MOS-LQO; with ``workers`` > 1 the runs go first, side by side
-    (:func:`run_side_by_side`), then the scoring.
+    (:func:`run_side_by_side`), then the scoring, side by side too (:func:`score_side_by_side`).
     """
     outcome = BenchOutcome(rows, excerpts)
     runs = {r.key: with_overrides(r.run, overrides or {}) for r in rows if r.run is not None}
@@ -201,6 +201,7 @@ def run_bench(
     if workers != 1:  # run_side_by_side refuses fewer than one
         done = run_side_by_side(excerpts, list(runs.values()), Path(models_dir), workers=workers,
                                 device=device, log=log)
+    estimates: list[tuple[int, Row, np.ndarray, dict[str, Any] | None]] = []
     for i, excerpt in enumerate(excerpts):
         for row in rows:
             if row.run is None:
@@ -216,10 +217,17 @@ def run_bench(
                     stage = "generative_eq" if row.output == "generative" else "ltas_eq"
                     raise ParameterError(f"row {row.key}: profile {run.profile} has no finished {stage} step")
                 gate = None if row.output == "eq" else result.gate  # the gate judged the generative output
-            outcome.scores.setdefault(row.key, []).append(score(excerpt, estimate, visqol))
-            outcome.gates.setdefault(row.key, []).append(gate)
-            if i < keep_outputs:
-                outcome.outputs.setdefault(row.key, []).append(estimate)
+            estimates.append((i, row, estimate, gate))
+    pairs = [(excerpts[i], estimate) for i, _, estimate, _ in estimates]
+    if workers == 1:
+        scores = [score(excerpt, estimate, visqol) for excerpt, estimate in pairs]
+    else:
+        scores = score_side_by_side(pairs, visqol=visqol is not None, workers=workers, log=log)
+    for (i, row, estimate, gate), figures in zip(estimates, scores, strict=True):
+        outcome.scores.setdefault(row.key, []).append(figures)
+        outcome.gates.setdefault(row.key, []).append(gate)
+        if i < keep_outputs:
+            outcome.outputs.setdefault(row.key, []).append(estimate)
     for (key, _), result in done.items():  # each run's time, however it ran
         outcome.seconds[key] = outcome.seconds.get(key, 0.0) + result.seconds
     return outcome
@@ -265,6 +273,40 @@ def run_side_by_side(
             pool.shutdown(cancel_futures=True)  # a failed run stops the bench, as in one process
             raise
     return done
+
+
+_scorer: Visqol | None = None
+"""A scoring worker's own ViSQOL (set by :func:`_start_scorer`; its model loads once per process)."""
+
+
+def _start_scorer(with_visqol: bool) -> None:
+    global _scorer
+    _scorer = Visqol() if with_visqol else None
+
+
+def _score_in_worker(excerpt: HeldoutExcerpt, estimate: np.ndarray) -> dict[str, float]:
+    return score(excerpt, estimate, _scorer)
+
+
+def score_side_by_side(
+    pairs: Sequence[tuple[HeldoutExcerpt, np.ndarray]],
+    *,
+    visqol: bool,
+    workers: int,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, float]]:
+    """Every (excerpt, estimate)'s figures (:func:`score`), in ``workers`` processes, in order.
+
+    Each process loads its own ViSQOL when ``visqol`` is set; the figures are those of one
+    process (every metric is a function of the two signals alone).
+    """
+    if workers < 1:
+        raise ParameterError(f"workers must be at least 1, got {workers}")
+    log(f"scoring {len(pairs)} estimates in {workers} processes" + (" with ViSQOL" if visqol else ""))
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_scorer,
+                             initargs=(visqol,)) as pool:
+        return list(pool.map(_score_in_worker, *zip(*pairs, strict=True))) if pairs else []
 
 
 def gate_agreement(

@@ -10,7 +10,14 @@ import pytest
 
 from shellac.cli.heldout import cmd_bench_guidance
 from shellac.engine.errors import ParameterError
-from shellac.lab.heldout.bench import BenchOutcome, run_bench, run_side_by_side, select_rows, with_overrides
+from shellac.lab.heldout.bench import (
+    BenchOutcome,
+    run_bench,
+    run_side_by_side,
+    score_side_by_side,
+    select_rows,
+    with_overrides,
+)
 from shellac.lab.heldout.material import corpus_scores, load_heldout
 from shellac.lab.heldout.report import markdown, summary
 from shellac.lab.heldout.runner import ChainRun, catalog_run, prepare_excerpts
@@ -129,6 +136,26 @@ def test_bench_guidance_refuses_voice() -> None:
         cmd_bench_guidance(argparse.Namespace(kind="voice", part="validation"))
 
 
+def test_visqol_side_by_side_scores_as_one_process_does(tmp_path: Path) -> None:
+    """Each scoring process loads its own ViSQOL; the figures, ViSQOL's included, are one process's."""
+    from shellac.lab.evaluation.visqol import Visqol
+    from shellac.lab.heldout.runner import score
+
+    excerpt = prepare_excerpts(load_heldout("benchmark", kind="voice"), 1, 2.0, SR, 0, tmp_path,
+                               log=lambda _: None)[0]
+    pairs = [(excerpt, excerpt.degraded), (excerpt, 0.5 * excerpt.clean + 0.01 * excerpt.degraded)]
+    lines: list[str] = []
+    side_by_side = score_side_by_side(pairs, visqol=True, workers=2, log=lines.append)
+    assert side_by_side == [score(e, x, Visqol()) for e, x in pairs]
+    assert lines == ["scoring 2 estimates in 2 processes with ViSQOL"]
+    # The near-clean estimate scores far above the degraded one on every measure.
+    degraded, near_clean = side_by_side
+    assert near_clean["visqol_moslqo"] > degraded["visqol_moslqo"] + 0.5
+    assert near_clean["lsd_db"] < degraded["lsd_db"] and near_clean["si_sdr_db"] > 20.0
+    with pytest.raises(ParameterError, match="workers must be at least 1"):
+        score_side_by_side(pairs, visqol=False, workers=0)
+
+
 def test_a_killed_master_write_leaves_no_partial_master(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -207,6 +234,7 @@ def test_runs_side_by_side_give_the_figures_of_one_process(tmp_path: Path) -> No
     one, two = outcomes
     assert two.scores == one.scores and two.gates == one.gates
     assert "4 runs in 2 processes, 1 torch thread(s) each" in lines
+    assert "scoring 8 estimates in 2 processes" in lines  # the scoring went side by side too
     # Each run's time is its own steps' sum, as in one process (the scoring reuses the finished runs).
     assert set(two.seconds) == set(one.seconds) and all(v > 0 for v in two.seconds.values())
     with pytest.raises(ParameterError, match="workers must be at least 1"):
