@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from shellac.engine.atomic import atomic_path, atomic_write_json, atomic_write_text
-from shellac.lab.evaluation.report import git_commit, machine_info
+from shellac.lab.evaluation.report import cpu_label, git_commit, machine_info
 from shellac.lab.evaluation.spectral_balance import smoothed_ltas_db
 from shellac.lab.heldout.bench import METRICS, BenchOutcome, gate_agreement
 
@@ -126,7 +126,7 @@ def markdown(outcome: BenchOutcome, context: dict[str, Any], settings: dict[str,
         "",
         f"- command: `{context['command']}`",
         f"- date: {context['date']}; git commit: `{context['git_commit']}`",
-        f"- machine: {context['machine']['cpu']}, {context['machine']['cores']} cores, "
+        f"- machine: {cpu_label(context['machine'])}, {context['machine']['cores']} cores, "
         f"torch threads {context['machine']['torch_threads']}, OMP_NUM_THREADS={context['omp_num_threads']}",
         f"- load at start: `{context['uptime']}`",
         f"- material: {settings['part']} part of catalogs/heldout.toml ({', '.join(settings['composers'])}), "
