@@ -298,7 +298,8 @@ def score_side_by_side(
     """Every (excerpt, estimate)'s figures (:func:`score`), in ``workers`` processes, in order.
 
     Each process loads its own ViSQOL when ``visqol`` is set; the figures are those of one
-    process (every metric is a function of the two signals alone).
+    process (every metric is a function of the two signals alone; ViSQOL's last bits follow BLAS's
+    thread count, so with ``OMP_NUM_THREADS`` unset they may differ by about 1e-14).
     """
     if workers < 1:
         raise ParameterError(f"workers must be at least 1, got {workers}")
