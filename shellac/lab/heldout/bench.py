@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -259,8 +262,8 @@ def run_side_by_side(
     log(f"{len(tasks)} runs in {workers} processes, {threads} torch thread(s) each")
     done: dict[tuple[str, int], RunOutputs] = {}
     context = multiprocessing.get_context("spawn")  # torch's threads do not survive a fork
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=torch.set_num_threads,
-                             initargs=(threads,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_runner,
+                             initargs=(threads, os.getpid())) as pool:
         futures = {pool.submit(run_chain, excerpts[i], run, models_dir, device=device): (run, i)
                    for run, i in tasks}
         try:
@@ -275,13 +278,36 @@ def run_side_by_side(
     return done
 
 
+PARENT_POLL_S = 0.5
+"""How often a worker checks that the bench which spawned it is still there (seconds)."""
+
+
+def _leave_with_parent(parent: int) -> None:
+    """In a worker: exit as soon as the bench process ``parent`` is gone. Killed outright, a bench cannot
+    stop its pool, and its workers would finish their runs as orphans, perhaps beside a rerun of the same
+    excerpt in the same folder (every write is atomic, so leaving half-way loses only that run)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="leave-with-parent", daemon=True).start()
+
+
+def _start_runner(threads: int, parent: int) -> None:
+    torch.set_num_threads(threads)
+    _leave_with_parent(parent)
+
+
 _scorer: Visqol | None = None
 """A scoring worker's own ViSQOL (set by :func:`_start_scorer`; its model loads once per process)."""
 
 
-def _start_scorer(with_visqol: bool) -> None:
+def _start_scorer(with_visqol: bool, parent: int) -> None:
     global _scorer
     _scorer = Visqol() if with_visqol else None
+    _leave_with_parent(parent)
 
 
 def _score_in_worker(excerpt: HeldoutExcerpt, estimate: np.ndarray) -> dict[str, float]:
@@ -306,7 +332,7 @@ def score_side_by_side(
     log(f"scoring {len(pairs)} estimates in {workers} processes" + (" with ViSQOL" if visqol else ""))
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_scorer,
-                             initargs=(visqol,)) as pool:
+                             initargs=(visqol, os.getpid())) as pool:
         return list(pool.map(_score_in_worker, *zip(*pairs, strict=True))) if pairs else []
 
 

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -134,6 +135,62 @@ def test_piano_rows_and_report_are_unchanged() -> None:
 def test_bench_guidance_refuses_voice() -> None:
     with pytest.raises(ParameterError, match="piano profile only; --kind voice"):
         cmd_bench_guidance(argparse.Namespace(kind="voice", part="validation"))
+
+
+KILLED_BENCH = """
+import multiprocessing, os, time
+from concurrent.futures import ProcessPoolExecutor
+from shellac.lab.heldout import bench
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=bench._start_runner, initargs=(1, os.getpid()))
+    [f.result() for f in [pool.submit(time.sleep, 1.0) for _ in range(2)]]  # both started
+    runs = [pool.submit(time.sleep, 120.0) for _ in range(2)]
+    print("ready", flush=True)
+    time.sleep(120.0)
+"""
+
+
+def _workers_of(pid: int) -> set[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return {int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()}
+
+
+def _alive(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.is_file() and stat.read_text().split()[2] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+def test_workers_leave_when_the_bench_is_killed(tmp_path: Path) -> None:
+    """Killed outright, a bench cannot stop its pool; its workers notice and leave instead of finishing
+    their runs as orphans (which a rerun could meet in the same folder)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "bench.py"
+    script.write_text(KILLED_BENCH, encoding="utf-8")
+    bench = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parents[3])
+    workers: set[int] = set()
+    try:
+        assert bench.stdout is not None and bench.stdout.readline().strip() == "ready"
+        workers = _workers_of(bench.pid)
+        assert len(workers) == 2
+        bench.send_signal(signal.SIGKILL)
+        bench.wait(timeout=10)
+        deadline = time.monotonic() + 10.0
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(w) for w in workers)  # without the watch they sleep on for two minutes
+    finally:
+        bench.kill()
+        for w in workers:
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
 
 
 def test_visqol_side_by_side_scores_as_one_process_does(tmp_path: Path) -> None:
