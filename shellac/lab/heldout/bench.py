@@ -251,8 +251,7 @@ def run_side_by_side(
     this process's torch threads (at least one). Every run is seeded per excerpt and
     writes only its own work folder, so the results are those of one process.
     """
-    if workers < 1:
-        raise ParameterError(f"workers must be at least 1, got {workers}")
+    _check_workers(workers)
     unique = list({run.key(): run for run in runs}.values())
     generative = {run.key(): any(s.stage == "generative_eq" for s in load_plan(run.profile).steps)
                   for run in unique}
@@ -261,9 +260,7 @@ def run_side_by_side(
     threads = max(1, torch.get_num_threads() // workers)
     log(f"{len(tasks)} runs in {workers} processes, {threads} torch thread(s) each")
     done: dict[tuple[str, int], RunOutputs] = {}
-    context = multiprocessing.get_context("spawn")  # torch's threads do not survive a fork
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_runner,
-                             initargs=(threads, os.getpid())) as pool:
+    with _worker_pool(workers, torch.set_num_threads, threads) as pool:
         futures = {pool.submit(run_chain, excerpts[i], run, models_dir, device=device): (run, i)
                    for run, i in tasks}
         try:
@@ -282,10 +279,25 @@ PARENT_POLL_S = 0.5
 """How often a worker checks that the bench which spawned it is still there (seconds)."""
 
 
-def _leave_with_parent(parent: int) -> None:
-    """In a worker: exit as soon as the bench process ``parent`` is gone. Killed outright, a bench cannot
-    stop its pool, and its workers would finish their runs as orphans, perhaps beside a rerun of the same
-    excerpt in the same folder (every write is atomic, so leaving half-way loses only that run)."""
+def _check_workers(workers: int) -> None:
+    if workers < 1:
+        raise ParameterError(f"workers must be at least 1, got {workers}")
+
+
+def _worker_pool(workers: int, setup: Callable[..., None], *args: Any) -> ProcessPoolExecutor:
+    """``workers`` spawned processes (torch's threads do not survive a fork), each running ``setup(*args)``
+    first and leaving as soon as this process is gone (:func:`_start_worker`)."""
+    _check_workers(workers)
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_worker, initargs=(os.getpid(), setup, *args))
+
+
+def _start_worker(parent: int, setup: Callable[..., None], *args: Any) -> None:
+    """In a worker: ``setup(*args)``, then exit as soon as the bench process ``parent`` is gone. Killed
+    outright, a bench cannot stop its pool, and its workers would finish their runs as orphans, perhaps
+    beside a rerun of the same excerpt in the same folder (every write is atomic, so leaving half-way
+    loses only that run)."""
+    setup(*args)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -295,19 +307,13 @@ def _leave_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="leave-with-parent", daemon=True).start()
 
 
-def _start_runner(threads: int, parent: int) -> None:
-    torch.set_num_threads(threads)
-    _leave_with_parent(parent)
-
-
 _scorer: Visqol | None = None
 """A scoring worker's own ViSQOL (set by :func:`_start_scorer`; its model loads once per process)."""
 
 
-def _start_scorer(with_visqol: bool, parent: int) -> None:
+def _start_scorer(with_visqol: bool) -> None:
     global _scorer
     _scorer = Visqol() if with_visqol else None
-    _leave_with_parent(parent)
 
 
 def _score_in_worker(excerpt: HeldoutExcerpt, estimate: np.ndarray) -> dict[str, float]:
@@ -327,12 +333,8 @@ def score_side_by_side(
     process (every metric is a function of the two signals alone; ViSQOL's last bits follow BLAS's
     thread count, so with ``OMP_NUM_THREADS`` unset they may differ by about 1e-14).
     """
-    if workers < 1:
-        raise ParameterError(f"workers must be at least 1, got {workers}")
     log(f"scoring {len(pairs)} estimates in {workers} processes" + (" with ViSQOL" if visqol else ""))
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_scorer,
-                             initargs=(visqol, os.getpid())) as pool:
+    with _worker_pool(workers, _start_scorer, visqol) as pool:
         return list(pool.map(_score_in_worker, *zip(*pairs, strict=True))) if pairs else []
 
 

@@ -138,13 +138,11 @@ def test_bench_guidance_refuses_voice() -> None:
 
 
 KILLED_BENCH = """
-import multiprocessing, os, time
-from concurrent.futures import ProcessPoolExecutor
+import time
 from shellac.lab.heldout import bench
 
 if __name__ == "__main__":
-    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=bench._start_runner, initargs=(1, os.getpid()))
+    pool = bench._worker_pool(2, bench.torch.set_num_threads, 1)
     [f.result() for f in [pool.submit(time.sleep, 1.0) for _ in range(2)]]  # both started
     runs = [pool.submit(time.sleep, 120.0) for _ in range(2)]
     print("ready", flush=True)
