@@ -15,8 +15,8 @@ from tqdm import tqdm
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe
 from shellac.engine.device import resolve_device
+from shellac.engine.dsp.band_merge import to_master_rate
 from shellac.engine.dsp.ltas import Ltas, ltas_of_file
-from shellac.engine.dsp.resample import resample_file
 from shellac.engine.fixity import sha256_json
 from shellac.engine.models.bundle import read_card
 from shellac.engine.models.guidance import MeasuredGuidance
@@ -225,7 +225,9 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     observed = result.observed
     restored_model, restored = work / "restored_model.wav", work / "restored.wav"
     array_to_wav(result.restored, restored_model, model_sr)
-    resample_file(restored_model, restored, sr)
+    # Above the model's Nyquist frequency the access copy keeps this stage's input (to_master_rate).
+    source = mono_at_rate(inputs["audio"], work / "source.wav", sr)
+    kept_above_hz = to_master_rate(restored_model, mono, source, restored)
     audio_path = ctx.stage_dir / "audio.wav"
     # The untouched input is the audio before any EQ: the chain's pre-LTAS-EQ signal when an
     # ltas_eq step ran before this stage, else this stage's own input.
@@ -238,7 +240,7 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
         shutil.copyfile(inputs["audio"], audio_path)  # the LTAS-EQ result, exactly as that stage wrote it
     elif gate is not None and gate.fallback:
         equalised = work / "equalised_master_rate.wav"
-        resample_file(observed, equalised, sr)
+        to_master_rate(observed, mono, source, equalised)
         copy_to_layout(equalised, audio_path, info.channels, info.frames)
     else:
         copy_to_layout(restored, audio_path, info.channels, info.frames)
@@ -281,6 +283,7 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
             "generated_bands_hz": [] if fallback else generated,
             "rejected_generated_bands_hz": generated if fallback else [],
             "access_copy": "ltas_eq" if fallback else "generative",
+            "input_kept_above_hz": kept_above_hz,
             "quality_gate": gate.to_json() if gate is not None else None,
             "model_standing": standing_record(params.model, bundle.card.heldout, chain_settings(
                 [*((str(r["stage"]), r.get("params", {})) for r in ctx.history),

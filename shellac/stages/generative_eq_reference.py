@@ -11,8 +11,8 @@ from pathlib import Path
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe
 from shellac.engine.device import resolve_device
+from shellac.engine.dsp.band_merge import to_master_rate
 from shellac.engine.dsp.ltas import ltas_of_file
-from shellac.engine.dsp.resample import resample_file
 from shellac.engine.restoration.babe2 import restore
 from shellac.engine.restoration.reports import generated_bands
 from shellac.engine.stream import array_to_wav, copy_to_layout
@@ -50,7 +50,9 @@ def run_reference(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: S
                      device=device, reference=instrument)
     restored_model, restored_wav = work / "restored_model.wav", work / "restored.wav"
     array_to_wav(result.restored, restored_model, model_sr)
-    resample_file(restored_model, restored_wav, info.sample_rate)
+    # Above the model's Nyquist frequency the access copy keeps this stage's input (to_master_rate).
+    source = mono_at_rate(inputs["audio"], work / "source.wav", info.sample_rate)
+    kept_above_hz = to_master_rate(restored_model, mono, source, restored_wav)
     audio_path = ctx.stage_dir / "audio.wav"
     copy_to_layout(restored_wav, audio_path, info.channels, info.frames)
     before, after = ltas_of_file(mono, ref.n_fft), ltas_of_file(restored_model, ref.n_fft)
@@ -71,6 +73,6 @@ def run_reference(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: S
         metrics=json.loads(json.dumps({
             "model": params.model, "model_checksum": bundle.checksum, "device": str(device),
             "preset": "reference", "blocks": len(filters["blocks"]), "seconds": round(seconds, 2),
-            "generated_bands_hz": generated,
+            "generated_bands_hz": generated, "input_kept_above_hz": kept_above_hz,
         })),
     )

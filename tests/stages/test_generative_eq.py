@@ -48,6 +48,16 @@ def test_generative_eq_in_chain(catalog_dir: Path, tmp_path: Path) -> None:
     curves = json.loads((stage_dir / "ltas.json").read_text())
     assert len(curves["input_db"]) == len(curves["output_db"]) == 513
     assert len(list((stage_dir / "blocks").glob("block_*.pt"))) == 2
+    # Above the model's Nyquist (4 kHz) the access copy is the stage's input: the model never saw that band.
+    source, _ = sf.read(Path(job.recording_dir) / "00-ingest" / "audio.wav", always_2d=True)
+    record = json.loads((Path(job.recording_dir) / "state.json").read_text())["stages"]["generative_eq"]
+    assert record["metrics"]["input_kept_above_hz"] == 4000.0
+
+    def band_db(x: np.ndarray) -> float:
+        power, freqs = np.abs(np.fft.rfft(x)) ** 2, np.fft.rfftfreq(x.size, 1.0 / sr)
+        return float(10.0 * np.log10(power[(freqs > 4500.0) & (freqs < 10000.0)].sum()))
+
+    assert band_db(out[:, 0]) == pytest.approx(band_db(source.mean(axis=1)), abs=0.1)
 
     again = run_plan(job, job_plan(job))
     assert [r.outcome for r in again] == ["skipped"] * 3

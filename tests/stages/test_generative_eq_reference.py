@@ -49,3 +49,5 @@ def test_piano_profile_with_the_reference_preset_restores(
     # 8000 samples at the model's 8 kHz in blocks of 4000 with 400 overlap: three blocks, each its own filter.
     assert filters["preset"] == "reference" and len(filters["blocks"]) == 3
     assert all(b["filter"]["kind"] == "ReferenceBlindFilter" for b in filters["blocks"])
+    state = json.loads(next(work.rglob("state.json")).read_text())
+    assert state["stages"]["generative_eq"]["metrics"]["input_kept_above_hz"] == 4000.0
