@@ -39,7 +39,7 @@ for e in prepare_excerpts(part, n, 5.5, 22050, 0, cache, log=lambda s: None):
         x, _ = sf.read(path, dtype="float64")
         return (x if x.ndim == 1 else x.mean(axis=1))[:size]
 
-    paths = {"ltas_eq": e.master.parent / ltas_key / "01-ltas_eq" / "audio.wav",
+    paths = {"ltas_eq": e.master.parent / ltas_key / "02-ltas_eq" / "audio.wav",
              "eq_step": e.master.parent / piano / "02-ltas_eq" / "audio.wav",
              "access": e.master.parent / piano / f"{RECORDING_ID}.flac"}
     if not all(path.exists() for path in paths.values()) and not PARTIAL:

@@ -27,7 +27,7 @@ bounds = {"highpass_hz": s.highpass_range_hz, "highpass_slope_db_per_oct": s.hig
 groups: dict[str, list[tuple[float, float]]] = {}
 for e in prepare_excerpts(load_heldout("validation", kind="piano"), n, 5.5, 22050, 0, cache, log=lambda s: None):
     eq_dir = e.master.parent / piano / "02-ltas_eq"
-    ltas_path = e.master.parent / ltas_key / "01-ltas_eq" / "audio.wav"
+    ltas_path = e.master.parent / ltas_key / "02-ltas_eq" / "audio.wav"
     if not (eq_dir / "ltas.json").exists():
         continue
     chain = json.loads((eq_dir / "ltas.json").read_text())["chain"]["chain"]

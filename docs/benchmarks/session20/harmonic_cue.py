@@ -8,7 +8,8 @@ around each true cut-off (hp/2 .. 2 hp and lp/2 .. 2 lp, where the true response
 its maximum) is compared with the true chain response and with the shipped chain fit's response
 (design_chain_eq on the same denoised signal), each levelled over 2 hp .. lp/2. Two checks beside
 them: the template fit of the clean render against a flat response (does it invent a chain?), and
-of the clean render through the true chain without noise.
+of the clean render through the true chain without noise; and a flat line (an estimator that reads no
+chain at all), the baseline any cue must beat.
 
 Usage (from the repository root): python harmonic_cue.py CACHE N [FONT]   (FONT: - = held-out)
 The cache must hold the validation excerpts' `piano` runs (their 01-denoise step).
@@ -69,12 +70,13 @@ for e in prepare_excerpts(part, n, 5.5, SR, 0, cache, log=lambda s: None):
     filtered_db = fit_gain(spectrogram(np.fft.irfft(spec * 10.0 ** (resp / 20.0), e.clean.size)), w)
     r = {"name": e.name, "nmf_chain_no_noise": skirt_rms(filtered_db, true_db, p.highpass_hz, p.lowpass_hz), "hp": p.highpass_hz, "fit": skirt_rms(fit_db, true_db, p.highpass_hz, p.lowpass_hz),
          "nmf": skirt_rms(nmf_db, true_db, p.highpass_hz, p.lowpass_hz),
+         "flat": skirt_rms(np.zeros_like(true_db), true_db, p.highpass_hz, p.lowpass_hz),  # reads no chain
          "nmf_clean_vs_flat": skirt_rms(clean_nmf_db, np.zeros_like(true_db), p.highpass_hz, p.lowpass_hz)}
     results.append(r)
     print(f"{e.name:20s} hp {p.highpass_hz:4.0f} lp {p.lowpass_hz:5.0f}  " + "  ".join(
         f"{k} hp {v[0]:5.2f} {v[1]:+6.2f} lp {v[2]:5.2f} {v[3]:+6.2f}" for k, v in r.items() if k not in ("name", "hp")),
         flush=True)
 print("\nmeans over", len(results), "excerpts: RMS / signed error (dB), high-pass skirt then low-pass skirt")
-for k in ("fit", "nmf", "nmf_clean_vs_flat", "nmf_chain_no_noise"):
+for k in ("fit", "nmf", "flat", "nmf_clean_vs_flat", "nmf_chain_no_noise"):
     v = np.array([r[k] for r in results])
     print(f"  {k:20s} hp {v[:, 0].mean():5.2f} {v[:, 1].mean():+6.2f}   lp {v[:, 2].mean():5.2f} {v[:, 3].mean():+6.2f}")
