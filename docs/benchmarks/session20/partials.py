@@ -5,7 +5,8 @@ V = g * (W A) + N: W the 88 piano notes' spectra (templates rendered from the tr
 and TimGM6mb, velocity 80, first 0.5 s; never the held-out font), A >= 0 each note's activation per
 frame, g >= 0 one gain per band shared by all frames (smoothed over 1/6 octave after each update), N
 the bands' noise floor (half the 10th percentile over frames). Beta-divergence multiplicative updates
-(BETA, default 1: KL), ITERS iterations (default 300), both from the environment.
+(BETA, default 1: KL), ITERS iterations (default 300), notes up to MAX_PITCH (MIDI, default 108,
+the piano's top), all three from the environment.
 """
 import os
 import shutil
@@ -21,7 +22,7 @@ from scipy.signal import stft
 SR, NFFT, HOP = 22050, 8192, 2048
 BETA = float(os.environ.get("BETA", "1"))
 ITERS = int(os.environ.get("ITERS", "300"))
-PITCHES = np.arange(21, 109)
+PITCHES = np.arange(21, int(os.environ.get("MAX_PITCH", "108")) + 1)
 BAND_MIDI = np.arange(31, 125)          # semitone bands, 49 Hz .. 11.2 kHz
 CENTRES = 440.0 * 2.0 ** ((BAND_MIDI - 69) / 12.0)
 FREQS = np.fft.rfftfreq(NFFT, 1.0 / SR)
