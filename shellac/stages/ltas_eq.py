@@ -96,6 +96,7 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
     reference = load_reference(params.reference, ctx, sample_rate=sr, n_fft=params.n_fft)
     audio_path = ctx.stage_dir / "audio.wav"
     chain: dict[str, object] | None = None
+    metrics: dict[str, object] = {}
     if params.method == "reference":
         diff_db, observed = reference_ltas_eq_file(inputs["audio"], audio_path, reference, n_fft=params.n_fft,
                                                    max_boost_db=params.max_boost_db)
@@ -111,6 +112,8 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
                                              settings=settings)
         observed = ltas_of_file(inputs["audio"], params.n_fft)
         chain = eq.to_json()
+        # Roll-offs the fit left on a bound of their range: the EQ's reading there is the least sure.
+        metrics["chain_fit_bounds"] = list(eq.bounds)
     else:
         # Two streamed passes (LTAS, then EQ and std restore): memory follows the chunk, not the file.
         diff_db, observed = ltas_equalize_file(
@@ -125,7 +128,7 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
     atomic_write_json(curves_path, curves)
     boost, cut = boost_and_cut_db(diff_db)
     return StageOutput(artifacts={"audio": audio_path, "ltas_curves": curves_path},
-                       metrics={"max_boost_db": boost, "max_cut_db": cut})
+                       metrics={"max_boost_db": boost, "max_cut_db": cut, **metrics})
 
 
 STAGE = Stage(

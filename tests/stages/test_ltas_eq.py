@@ -25,3 +25,7 @@ def test_chain_method_records_its_design(catalog_dir: Path) -> None:
         assert np.all(gain == 0.0)
     else:
         assert len(design["gain_db"]) == len(design["band_centres_hz"])
+    # The bounds the fit reached are in state.json too (none without a fit).
+    state = json.loads((Path(job.recording_dir) / "state.json").read_text())
+    assert state["stages"]["ltas_eq"]["metrics"]["chain_fit_bounds"] == design["bounds_reached"]
+    assert all(b.endswith(("=low", "=high")) for b in design["bounds_reached"])

@@ -177,3 +177,19 @@ def test_a_shape_basis_keeps_a_brighter_instrument_bright(case, reference):
     assert np.all(shape[centres < 1200] == 0.0)
     before, without, with_basis = (_balance_error(x, bright) for x in (degraded, plain_out, out))
     assert with_basis < without - 0.4 and without < before  # 3.0, 3.6 and 4.3 dB
+
+
+def test_a_rolloff_fitted_onto_its_range_bound_is_reported(case, reference):
+    _, _, (_, _, eq) = case
+    assert eq.bounds == ()  # 250 Hz / 3.5 kHz: both corners well inside the fit's ranges
+    assert eq.to_json()["bounds_reached"] == []
+    # A cut at 700 Hz, far below the lowest low-pass the fit may place (1.5 kHz).
+    rng = np.random.default_rng(5)
+    clean = random_notes(rng, SR, 5.0)
+    spectrum = np.fft.rfft(clean)
+    freqs = np.fft.rfftfreq(clean.size, 1 / SR)
+    dark = np.fft.irfft(spectrum / np.sqrt(1 + (freqs / 700.0) ** 8), clean.size)
+    dark = dark + 1e-4 * rng.standard_normal(dark.size)
+    _, _, dark_eq = chain_equalize(dark, SR, reference, n_fft=N_FFT)
+    assert "lowpass_hz=low" in dark_eq.bounds
+    assert dark_eq.to_json()["bounds_reached"] == list(dark_eq.bounds)
