@@ -9,7 +9,13 @@ from typing import Any
 
 from shellac.catalogs import Catalog
 from shellac.jobs import collection_status
-from shellac.report.notes import access_copy_note, model_standing_note, quality_gate_note, synthesis_note
+from shellac.report.notes import (
+    access_copy_note,
+    chain_fit_note,
+    model_standing_note,
+    quality_gate_note,
+    synthesis_note,
+)
 from shellac.report.order import stage_statuses
 from shellac.report.timing import audio_duration_s, processing_s, real_time_factor
 from shellac.stages.state import RecordingState
@@ -50,6 +56,7 @@ class RecordingReport:
     synthesis: tuple[str, ...] = ()  # plain words: what the generative stage synthesised
     quality_gate: str | None = None  # the recorded quality-gate outcome, as recorded
     model_standing: str | None = None  # the generative model's held-out standing, as recorded
+    chain_fit: str | None = None  # roll-offs the chain EQ's fit left on a bound of their range
     stale: str | None = None  # why the access copy on disk is not current
 
 
@@ -108,6 +115,7 @@ def gather(catalog: Catalog) -> list[RecordingReport]:
             synthesis=synthesis_note(state, ltas.get("generative_eq"), filters),
             quality_gate=quality_gate_note(state),
             model_standing=model_standing_note(state),
+            chain_fit=chain_fit_note(state),
             stale=access_copy_note(state, rec_dir),
         ))
     return reports

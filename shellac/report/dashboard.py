@@ -8,7 +8,7 @@ from typing import Any
 
 from shellac.catalogs import Catalog
 from shellac.jobs import RecordingStatus, collection_status
-from shellac.report.notes import access_copy_note, model_standing_note, quality_gate_note
+from shellac.report.notes import access_copy_note, chain_fit_note, model_standing_note, quality_gate_note
 from shellac.report.order import OLD_DONE, chain_columns, stage_statuses
 from shellac.report.timing import audio_duration_s, processing_s, real_time_factor
 
@@ -49,7 +49,7 @@ class DashboardEntry:
             return cls(rec.id, rec.title or "", "", entry.status)
         stages = stage_statuses(state)
         notes = tuple(n for n in (access_copy_note(state, entry.directory), quality_gate_note(state),
-                                  model_standing_note(state)) if n)
+                                  model_standing_note(state), chain_fit_note(state)) if n)
         return cls(rec.id, rec.title or "", state.profile, state.status, tuple(stages), state.error or "",
                    state.error_stage, audio_duration_s(state), processing_s(state), real_time_factor(state),
                    notes)

@@ -132,6 +132,8 @@ def _recording(report: RecordingReport, excerpt: Excerpt | None = None) -> str:
         parts.append(f"<p class='gate'>Quality gate: {_e(report.quality_gate)}</p>")
     if report.model_standing:
         parts.append(f"<p class='gate'>Held-out standing: {_e(report.model_standing)}</p>")
+    if report.chain_fit:
+        parts.append(f"<p class='gate'>{_e(report.chain_fit)}</p>")
     if report.synthesis:
         lead, *lines = report.synthesis
         items = "".join(f"<li>{_e(line)}</li>" for line in lines)

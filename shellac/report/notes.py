@@ -119,6 +119,28 @@ def model_standing_note(state: RecordingState | None) -> str | None:
     return " ".join(lines) or None
 
 
+_ROLL_OFFS = {"highpass_hz": "high-pass corner", "highpass_slope_db": "high-pass slope",
+              "lowpass_hz": "low-pass corner", "lowpass_slope_db": "low-pass slope"}
+
+
+def chain_fit_note(state: RecordingState | None) -> str | None:
+    """Which roll-offs the chain EQ's fit left on a bound of their range, or ``None`` when none did.
+
+    Read from the ``ltas_eq`` step's ``chain_fit_bounds`` metric (``"lowpass_hz=low"``, …).
+    """
+    record = state.stages.get("ltas_eq") if state is not None else None
+    bounds = record.metrics.get("chain_fit_bounds") if record is not None else None
+    if not isinstance(bounds, list) or not bounds:
+        return None
+    parts = []
+    for bound in bounds:
+        name, _, side = str(bound).partition("=")
+        end = "bottom" if side == "low" else "top"
+        parts.append(f"{_ROLL_OFFS.get(name, name)} at the {end} of its range")
+    return (f"Chain EQ fit on a range limit ({'; '.join(parts)}): its reading of the chain is least certain "
+            "there, often the recording's own register taken for a chain; listen to it first.")
+
+
 def _band_gain_db(curves: Mapping[str, Any], lo: float, hi: float) -> float | None:
     """Mean output-over-input LTAS level (dB) inside lo..hi Hz, from the stage's ltas.json."""
     try:

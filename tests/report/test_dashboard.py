@@ -67,6 +67,7 @@ def test_stale_access_copy_and_quality_gate_show(catalog_dir: Path) -> None:
     # Another stage's recorded gate outcome (its shape is that stage's business): shown as recorded.
     state.stages["ltas_eq"].metrics["quality_gate"] = {"passed": False, "fallback": "ltas_eq",
                                                        "reason": "noise floor above the cut-off +9 dB"}
+    state.stages["ltas_eq"].metrics["chain_fit_bounds"] = ["lowpass_hz=low"]
     save_state(rec_dir, state)
 
     board = Dashboard.of(load_catalog(catalog_dir))
@@ -76,14 +77,18 @@ def test_stale_access_copy_and_quality_gate_show(catalog_dir: Path) -> None:
     assert entry.notes == (
         "The access copy is from an earlier run; the latest run failed at ltas_eq, so it does not reflect "
         "the current master and chain.",
-        "fallback: ltas_eq; passed: no; reason: noise floor above the cut-off +9 dB")
+        "fallback: ltas_eq; passed: no; reason: noise floor above the cut-off +9 dB",
+        "Chain EQ fit on a range limit (low-pass corner at the bottom of its range): its reading of the "
+        "chain is least certain there, often the recording's own register taken for a chain; listen to it "
+        "first.")
     lines = board.markdown().splitlines()
     failure = next(line for line in lines if line.startswith("| a | failed | ltas_eq | "))
     assert "no-such-folder" in failure
     grid = lines[lines.index("## Recordings (stages in chain order)"):]
     row_a = next(line for line in grid if line.startswith("| a |"))
     assert re.fullmatch(r"\| a \| failed \| [0-9.]+ \| ✓ \| ✓ \| ✗ \| old ✓ \| The access copy is "
-                        r"from an earlier run;.* reason: noise floor above the cut-off \+9 dB \|", row_a)
+                        r"from an earlier run;.* reason: noise floor above the cut-off \+9 dB.* listen to it "
+                        r"first\. \|", row_a)
     assert board.real_time_factor() is None  # only finished recordings count; 'a' failed
     assert any(line.startswith("old ✓: done by an earlier run") for line in grid)
     assert board.table_rows()[0]["stages"] == "ingest:done denoise:done ltas_eq:failed tag:done(old)"

@@ -7,6 +7,7 @@ import pytest
 
 from shellac.report.notes import (
     access_copy_note,
+    chain_fit_note,
     hz_range,
     model_standing_note,
     quality_gate_note,
@@ -124,6 +125,22 @@ def test_model_standing_is_the_recorded_summary() -> None:
     assert model_standing_note(_generative({"model_standing": "not a record"})) is None
     line = "model 'piano' on held-out material (24 excerpts, r): ...; below the 80 % bar (LTAS error ...)"
     assert model_standing_note(_generative({"model_standing": {"summary": line, "below_bar": True}})) == line
+
+
+def test_chain_fit_note_names_the_roll_offs_on_a_range_limit() -> None:
+    def with_bounds(bounds: object) -> RecordingState:
+        plan = ["ingest", "ltas_eq", "generative_eq", "tag"]
+        done = {name: StageRecord(stage=name, status="done") for name in plan}
+        done["ltas_eq"] = StageRecord(stage="ltas_eq", status="done", metrics={"chain_fit_bounds": bounds})
+        return _state(plan, **done)
+
+    assert chain_fit_note(None) is None
+    assert chain_fit_note(_generative({})) is None  # no chain_fit_bounds: LTAS-EQ, or an older run
+    assert chain_fit_note(with_bounds([])) is None
+    assert chain_fit_note(with_bounds(["highpass_hz=high", "lowpass_slope_db=low"])) == (
+        "Chain EQ fit on a range limit (high-pass corner at the top of its range; low-pass slope at the "
+        "bottom of its range): its reading of the chain is least certain there, often the recording's own "
+        "register taken for a chain; listen to it first.")
 
 
 def test_quality_gate_is_read_as_recorded() -> None:
