@@ -17,6 +17,7 @@ from shellac.engine.audio_io import probe
 from shellac.engine.device import resolve_device
 from shellac.engine.dsp.band_merge import to_master_rate
 from shellac.engine.dsp.ltas import Ltas, ltas_of_file
+from shellac.engine.dsp.resample import resample_file
 from shellac.engine.fixity import sha256_json
 from shellac.engine.models.bundle import read_card
 from shellac.engine.models.guidance import MeasuredGuidance
@@ -198,7 +199,11 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     ref = bundle.reference(instrument)
     work = ctx.stage_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
-    mono = mono_at_rate(inputs["audio"], work / "mono.wav", model_sr)
+    # One mono mix at the master's rate: the model gets it resampled, and the access copy keeps its
+    # band above the model's Nyquist frequency (to_master_rate).
+    source = mono_at_rate(inputs["audio"], work / "source.wav", sr)
+    mono = work / "mono.wav"
+    resample_file(source, mono, model_sr)
     chosen = sampler_values(params, bundle.card.guidance)
     bar = tqdm(desc=f"{ctx.recording_id} generative EQ", unit="step", leave=False, dynamic_ncols=True)
 
@@ -225,8 +230,6 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     observed = result.observed
     restored_model, restored = work / "restored_model.wav", work / "restored.wav"
     array_to_wav(result.restored, restored_model, model_sr)
-    # Above the model's Nyquist frequency the access copy keeps this stage's input (to_master_rate).
-    source = mono_at_rate(inputs["audio"], work / "source.wav", sr)
     kept_above_hz = to_master_rate(restored_model, mono, source, restored)
     audio_path = ctx.stage_dir / "audio.wav"
     # The untouched input is the audio before any EQ: the chain's pre-LTAS-EQ signal when an

@@ -13,6 +13,7 @@ from shellac.engine.audio_io import probe
 from shellac.engine.device import resolve_device
 from shellac.engine.dsp.band_merge import to_master_rate
 from shellac.engine.dsp.ltas import ltas_of_file
+from shellac.engine.dsp.resample import resample_file
 from shellac.engine.restoration.babe2 import restore
 from shellac.engine.restoration.reports import generated_bands
 from shellac.engine.stream import array_to_wav, copy_to_layout
@@ -44,14 +45,16 @@ def run_reference(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: S
     model_sr = cfg.sample_rate
     work = ctx.stage_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
-    mono = mono_at_rate(inputs["audio"], work / "mono.wav", model_sr)
+    # One mono mix at the master's rate: the model gets it resampled, and the access copy keeps its
+    # band above the model's Nyquist frequency (to_master_rate).
+    source = mono_at_rate(inputs["audio"], work / "source.wav", info.sample_rate)
+    mono = work / "mono.wav"
+    resample_file(source, mono, model_sr)
     # The reference takes its numbers from the parameters, never from a bundle's measured guidance.
     result = restore(mono, bundle, babe2_settings(params, sampler_values(params, None)), work=work,
                      device=device, reference=instrument)
     restored_model, restored_wav = work / "restored_model.wav", work / "restored.wav"
     array_to_wav(result.restored, restored_model, model_sr)
-    # Above the model's Nyquist frequency the access copy keeps this stage's input (to_master_rate).
-    source = mono_at_rate(inputs["audio"], work / "source.wav", info.sample_rate)
     kept_above_hz = to_master_rate(restored_model, mono, source, restored_wav)
     audio_path = ctx.stage_dir / "audio.wav"
     copy_to_layout(restored_wav, audio_path, info.channels, info.frames)
