@@ -16,57 +16,28 @@ Usage (from the repository root): python partials_cap_variants.py CACHE FONT FIR
 """
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
+from harness import chain_cases
 from partials import CENTRES, fit_gain, spectrogram, templates
 
-from shellac.engine.dsp.band_spectrum import band_grid, band_spectrum, ltas_on_bands, shape_basis_on_bands
-from shellac.engine.dsp.band_spectrum import spread_on_bands
 from shellac.engine.dsp.chain_eq import ChainEqSettings, design_chain_eq
 from shellac.engine.dsp.chain_fit import smooth_bands
 from shellac.engine.dsp.ltas import apply_eq_db
-from shellac.engine.models.bundle import read_reference_ltas
-from shellac.lab.evaluation.metrics import lsd
-from shellac.lab.evaluation.spectral_balance import ltas_error_db
-from shellac.lab.heldout.material import find_soundfont, load_heldout
-from shellac.lab.heldout.runner import ChainRun, prepare_excerpts
 
 CAP_FROM_HZ = 1200.0
 LEVEL_BAND_HZ = (600.0, 1200.0)
 MARGINS_DB = {"t0": 0.0, "t3": 3.0}
 
 cache, font, first, n, out = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5])
-ref = read_reference_ltas(Path("models/piano"))
-chain_key = ChainRun("piano-ltas", {"ltas_eq": {"method": "chain"}}).key()
-ltas_key = ChainRun("piano-ltas", {}).key()
 settings = ChainEqSettings()
 w = templates()
-part = load_heldout("validation", kind="piano")
-if font != "-":
-    part = replace(part, soundfont=find_soundfont(Path(font)))
 rows = []
-for e in prepare_excerpts(part, n, 5.5, 22050, 0, cache, log=lambda s: None)[first:]:
-    sr, size = e.sample_rate, e.clean.size
-
-    def mono(path: Path) -> np.ndarray:
-        x, _ = sf.read(path, dtype="float64")
-        return (x if x.ndim == 1 else x.mean(axis=1))[:size]
-
-    def score(y: np.ndarray) -> list[float]:
-        return [lsd(e.clean, y), ltas_error_db(e.clean, y, sr, e.response_freqs_hz, e.response_db)]
-
-    den = mono(e.master.parent / chain_key / "01-denoise" / "audio.wav")
-    cached = mono(sorted((e.master.parent / chain_key).glob("0*-ltas_eq/audio.wav"))[0])
-    ltas = mono(sorted((e.master.parent / ltas_key).glob("0*-ltas_eq/audio.wav"))[0])
-    grid = band_grid(sr)
-    eq = design_chain_eq(band_spectrum(den, sr, grid), ltas_on_bands(ref, grid, sr), sr, settings=settings,
-                         reference_spread_db=spread_on_bands(ref, grid, sr),
-                         reference_shape_basis_db=shape_basis_on_bands(ref, grid, sr))
-    row = {"name": e.name, "input": score(e.degraded[:size]), "ltas_eq": score(ltas), "cached_chain": score(cached),
-           "shipped": score(apply_eq_db(den, sr, 2048, -eq.gain_on_bins(sr, 2048)))}
+for case in chain_cases(cache, font, first, n):
+    sr, row, den = case.excerpt.sample_rate, case.row, case.denoised
+    eq = design_chain_eq(case.observed, sample_rate=sr, settings=settings, **case.reference)
+    row["shipped"] = case.score(apply_eq_db(den, sr, 2048, -eq.gain_on_bins(sr, 2048)))
     centres = eq.grid.centres_hz
     g_db = fit_gain(spectrogram(den), w)
     if eq.fit is not None:
@@ -81,10 +52,10 @@ for e in prepare_excerpts(part, n, 5.5, 22050, 0, cache, log=lambda s: None)[fir
             excess = np.where((centres >= CAP_FROM_HZ) & (gain > 0), np.maximum(gain - cap, 0.0), 0.0)
             gain = gain - smooth_bands(excess, centres, settings.smooth_octaves)
         on_bins = np.interp(np.log2(np.maximum(np.fft.rfftfreq(2048, 1.0 / sr), 1e-3)), np.log2(centres), gain)
-        row[name] = score(apply_eq_db(den, sr, 2048, -on_bins))
+        row[name] = case.score(apply_eq_db(den, sr, 2048, -on_bins))
         row[name + "_fit"] = float(np.max(eq.gain_db - gain))  # the largest boost taken off, dB
     rows.append(row)
-    print(e.name, {k: [round(v, 3) for v in row[k]] for k in ("input", "ltas_eq", "cached_chain", "shipped",
-                                                              *MARGINS_DB)},
+    print(row["name"], {k: [round(v, 3) for v in row[k]] for k in ("input", "ltas_eq", "cached_chain", "shipped",
+                                                                  *MARGINS_DB)},
           {k: round(row[k + "_fit"], 2) for k in MARGINS_DB}, flush=True)
 out.write_text(json.dumps({"font": font, "first": first, "excerpts": rows}, indent=1))
