@@ -10,7 +10,8 @@ output where the shipped gate kept the generative output, the shipped fallback w
 against the clean render, beside the input, LTAS-EQ and the EQ step.
 
 Usage (from the repository root of a clone at the record's commit):
-    python voice_balance.py CACHE FIRST N OUT.json
+    python voice_balance.py CACHE FIRST N OUT.json [rule2|rule3]
+(rule2, the default: voice_balance_rule.txt's variants; rule3: voice_balance_rule3.txt's.)
 """
 import json
 import sys
@@ -25,19 +26,24 @@ from shellac.lab.heldout.bench import select_rows
 from shellac.lab.heldout.material import load_heldout
 from shellac.lab.heldout.runner import catalog_run, prepare_excerpts, run_chain, score
 
-LIMIT_DB = 6.0
-TARGETS = ("observed", "signal")
+VARIANT_SETS = {
+    "rule2": {"observed": ("observed", 6.0, 1.0), "signal": ("signal", 6.0, 1.0)},
+    "rule3": {"observed": ("observed", 6.0, 1.0), "half": ("observed", 6.0, 0.5), "lim3": ("observed", 3.0, 1.0)},
+}
+"""name: (target, limit of the power gain in dB, share of the gain in dB applied)."""
 
 
-def rebalanced(y: np.ndarray, g: np.ndarray, sr: int, target: str) -> np.ndarray:
-    """``g`` with a fixed gain per bin that gives it ``target``'s smoothed mean power where y holds signal."""
+def rebalanced(y: np.ndarray, g: np.ndarray, sr: int, target: str, limit_db: float = 6.0,
+               share: float = 1.0) -> np.ndarray:
+    """``g`` with a fixed gain per bin that moves it (by ``share`` of the dB difference) towards ``target``'s
+    smoothed mean power where y holds signal, the full gain limited to +-``limit_db``."""
     stats = cons._statistics(y, g)
     holds_signal = cons._above_noise(stats)
     want = stats.observed_power if target == "observed" else np.maximum(stats.observed_power - stats.noise, 0)
     have = third_octave_smooth(stats.generated_power, sr, cons.N_FFT)
     ratio = third_octave_smooth(want, sr, cons.N_FFT) / np.maximum(have, 1e-30)
-    limit = 10 ** (LIMIT_DB / 10)
-    gain = np.sqrt(np.where(holds_signal & (have > 0), np.clip(ratio, 1 / limit, limit), 1.0))
+    limit = 10 ** (limit_db / 10)
+    gain = np.sqrt(np.where(holds_signal & (have > 0), np.clip(ratio, 1 / limit, limit), 1.0)) ** share
     frames = {"window": "hann", "nperseg": cons.N_FFT, "noverlap": cons.N_FFT - cons.HOP}
     return istft(gain[:, None] * stft(g, **frames)[2], **frames)[1][: g.size]
 
@@ -45,6 +51,7 @@ def rebalanced(y: np.ndarray, g: np.ndarray, sr: int, target: str) -> np.ndarray
 def main() -> None:
     """Score every excerpt; write OUT.json (a list of rows: name, then [LSD, LTAS error] per estimate)."""
     cache, first, n, out = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
+    variants = VARIANT_SETS[sys.argv[5] if len(sys.argv) > 5 else "rule2"]
     runs = {r.key: r.run for r in select_rows(["ltas_eq", "babe2"], kind="voice")}
     rows = []
     for e in prepare_excerpts(load_heldout("validation", kind="voice"), n, 5.5, 22050, 0, cache,
@@ -58,9 +65,9 @@ def main() -> None:
         estimates = {"input": e.degraded[: e.clean.size], "ltas_eq": run_chain(e, runs["ltas_eq"],
                                                                                Path("models").resolve()).access,
                      "eq_step": run.eq, "shipped": run.generative, "shipped_access": run.access}
-        for t in TARGETS:
-            estimates[t] = rebalanced(run.eq, run.generative, e.sample_rate, t)
-            estimates[t + "_access"] = estimates[t] if kept else run.access
+        for name, (target, limit_db, share) in variants.items():
+            estimates[name] = rebalanced(run.eq, run.generative, e.sample_rate, target, limit_db, share)
+            estimates[name + "_access"] = estimates[name] if kept else run.access
         row = {"name": e.name, "gate_kept": kept,
                **{k: [score(e, v)[m] for m in ("lsd_db", "ltas_err_db")] for k, v in estimates.items()}}
         rows.append(row)

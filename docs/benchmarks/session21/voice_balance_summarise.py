@@ -18,7 +18,7 @@ def mean(rs: list, k: str, i: int) -> float:
 for g, rs in groups.items():
     print(f"{g} ({len(rs)})", " ".join(f"{k} {mean(rs, k, 0):.3f}/{mean(rs, k, 1):.3f}" for k in names))
 best = None
-for k in ("observed", "signal"):
+for k in [k for k in names if k not in ("input", "ltas_eq", "eq_step", "shipped") and not k.endswith("_access")]:
     d_ltas = mean(rows, k, 1) - mean(rows, "shipped", 1)
     d_lsd = mean(rows, k, 0) - mean(rows, "shipped", 0)
     worst = max(mean(groups[g], k, 1) - mean(groups[g], "shipped", 1) for g in ("tenor", "soprano"))
