@@ -156,7 +156,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         # engine's consistency step; --set still wins.
         reference = (("ltas_eq", "method", "reference"), ("generative_eq", "preset", "reference"),
                      ("generative_eq", "consistency", "none"), ("generative_eq", "consistency_floor", False),
-                     ("generative_eq", "consistency_evidence", False))
+                     ("generative_eq", "consistency_evidence", False),
+                     ("generative_eq", "consistency_balance", 0.0))
         for stage, key, value in reference:
             overrides.setdefault(stage, {}).setdefault(key, value)
     models_dir = Path(args.models_dir).resolve() if args.models_dir else None

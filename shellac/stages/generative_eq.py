@@ -116,6 +116,13 @@ class GenerativeEqParams(StageParams):
         "the equalised input shows there above its noise, so observed music is kept even where the prior's "
         "sample is quiet (piano profiles); off, a quiet sample lets the prior's balance win there (voice).",
     )
+    consistency_balance: float = Field(
+        default=_B.consistency_balance, ge=0.0, le=1.0,
+        description="With a consistency form: then move the output's long-term balance this share of the way "
+        "(in dB) to the equalised input's, in the STFT bins where the input holds signal, with one gain per "
+        "bin for the whole recording (at most ±6 dB), so the output keeps its detail and takes the EQ "
+        "stage's balance; 0: no such pass.",
+    )
     guidance: Literal["params", "bundle"] = Field(
         default="params", description="'params': the sampler values above; 'bundle': N, σ_y, ξ (and ρ, "
         "σ_start if set) measured for the model by `shellac bench-guidance` and stored in its card, "
@@ -175,6 +182,7 @@ def babe2_settings(params: GenerativeEqParams, sampler: dict[str, float | int]) 
         consistency=params.consistency,
         consistency_floor=params.consistency_floor,
         consistency_evidence=params.consistency_evidence,
+        consistency_balance=params.consistency_balance,
     )
 
 
@@ -218,7 +226,8 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     # The gate and the consistency step only use finished blocks: their settings do not invalidate them.
     # The reference is keyed by its content (restore), not by its name. Blocks sampled by other code
     # (another chain fit, sampler or network) are not this code's: the stage's code hash keys them too.
-    after_blocks = {"quality_gate", "gate", "consistency", "consistency_floor", "consistency_evidence"}
+    after_blocks = {"quality_gate", "gate", "consistency", "consistency_floor", "consistency_evidence",
+                    "consistency_balance"}
     key = {"params": params.model_dump(mode="json", exclude=after_blocks | {"reference"}),
            "code": ctx.code_hash}
     try:

@@ -147,6 +147,17 @@ def test_posterior_consistency_reuses_blocks_and_follows_the_cards_spectral_bias
     fused = sf.read(stage_dir / "audio.wav")[0]
     assert fused.shape == sampled.shape and not np.allclose(fused, sampled)
 
+    # The balance pass (the voice profile's) also runs after the blocks: same blocks, its record, new output.
+    balance = {**FAST, "consistency": "posterior", "consistency_balance": 1.0}
+    balanced = job_for(catalog_dir, "b", profile="gen", models_dir=str(tmp_path / "models"),
+                       overrides={"generative_eq": balance})
+    assert [r.outcome for r in run_plan(balanced, job_plan(balanced))] == ["skipped", "ran", "ran"]
+    metrics = load_state(Path(job.recording_dir)).stages["generative_eq"].metrics  # type: ignore[union-attr]
+    assert metrics["resumed_blocks"] == metrics["blocks"] == 2
+    entry = json.loads((stage_dir / "filters.json").read_text())["consistency"]
+    assert entry["balance"]["share"] == 1.0 and entry["balance"]["bins_changed"] > 0
+    assert not np.allclose(sf.read(stage_dir / "audio.wav")[0], fused)
+
     # A spectral bias measured at the sampler's N changes the stage's key: it reruns and applies it.
     bias = SpectralBias(edges_hz=[125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0],
                         excess_db={3: [0.0, 0.0, 3.0, 6.0, 12.0]}, sigma_start=0.5, sigma_min=4e-5, rho=13.0,

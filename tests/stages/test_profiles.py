@@ -17,6 +17,8 @@ def test_builtin_profiles_load() -> None:
     # The paper's Table 3 voice values.
     values = (voice.sigma_start, voice.sigma_min, voice.xi, voice.sigma_y, voice.n_steps)
     assert values == (10.0, 1e-3, 0.5, 1.0, 51)
+    # The posterior consistency step, then the EQ'd input's long-term balance (session 21).
+    assert (voice.consistency, voice.consistency_balance) == ("posterior", 1.0)
     # Its EQ is the gentle chain EQ chosen on the validation works (session 12); voice-ltas keeps
     # BABE-2's LTAS-EQ as the baseline it is compared with.
     eq = load_plan("voice").step("ltas_eq").params

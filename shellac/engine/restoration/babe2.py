@@ -78,6 +78,10 @@ class Babe2Settings:
     consistency_evidence
         With a consistency form: the prior's power in a cell never below what the input
         shows there above its noise, so a quiet sample never erases observed music.
+    consistency_balance
+        With a consistency form: then move the output's long-term balance this share of
+        the way (0 … 1, in dB) to the input's, where the input holds signal, with one gain
+        per STFT bin for the whole recording (0: no such pass).
     preset
         ``"shellac"``: this engine's restoration; ``"reference"``: the BABE-2
         reference code's, item by item (docs/babe2-parity.md): its LTAS-EQ, block
@@ -104,6 +108,7 @@ class Babe2Settings:
     consistency: Literal["none", "posterior", "anchored", "anchored-ltas"] = "none"
     consistency_floor: bool = False
     consistency_evidence: bool = False
+    consistency_balance: float = 0.0
 
 
 @dataclass
@@ -183,7 +188,7 @@ def restore(
         The clean reference LTAS of the instrument (LTAS-EQ, the chain start, the
         ``anchored-ltas`` form); the bundle's own when None.
     """
-    for option in ("consistency_floor", "consistency_evidence"):
+    for option in ("consistency_floor", "consistency_evidence", "consistency_balance"):
         if getattr(settings, option) and settings.consistency == "none":
             raise ParameterError(f"{option} changes a consistency form's correction: set consistency too")
     device = torch.device(device)
@@ -227,7 +232,8 @@ def restore(
         if checkpoints is not None:
             # The consistency step runs after the blocks: changing it keeps them.
             sampled = {k: v for k, v in asdict(s).items()
-                       if k not in ("consistency", "consistency_floor", "consistency_evidence")}
+                       if k not in ("consistency", "consistency_floor", "consistency_evidence",
+                                    "consistency_balance")}
             # The reference sets the filters' chain start: another one makes other blocks. So does the
             # chain fit itself, whatever the reference: the start it gave is part of the key.
             instrument = {} if reference is None else {"reference": sha256_json(reference.to_json_dict())}
@@ -247,7 +253,7 @@ def restore(
         out, consistency = fuse_to_memmap(y, out, cfg.sample_rate, work / "consistent.npy",
                                           prior_correction=prior_correction(bundle, s), form=s.consistency,
                                           reference_power=reference_power, floor=s.consistency_floor,
-                                          evidence=s.consistency_evidence)
+                                          evidence=s.consistency_evidence, balance=s.consistency_balance)
     return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                             reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,
                             eq_diff_db=diff_db, chain_start=chain_start, consistency=consistency)

@@ -33,6 +33,8 @@ partial sustained through the whole recording is a narrow peak that must not cou
 _MAX_NOISE_FRAMES = 20_000
 """STFT frames kept (evenly strided) for the noise quantile of a long recording."""
 _REPORT_EDGES_HZ = (0.0, 250.0, 1000.0, 4000.0, 8000.0, math.inf)
+BALANCE_LIMIT_DB = 6.0
+"""Largest power gain (either way) of the balance pass (:func:`balance_gain`) in any bin."""
 EDGE_OCTAVES = 0.5
 """Width (octaves) of the band inside each edge of the observation's signal range whose level anchors
 the generated content beyond that edge (``anchored`` form)."""
@@ -57,6 +59,7 @@ class Consistency:
     anchors: dict[str, float] | None = None
     floored_bins: int | None = None
     evidence: bool = False
+    balance: dict[str, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """``filters.json``'s ``consistency`` entry."""
@@ -70,6 +73,8 @@ class Consistency:
             entry["edge_octaves"] = EDGE_OCTAVES
             entry["anchors"] = self.anchors
         entry["evidence"] = self.evidence
+        if self.balance is not None:
+            entry["balance"] = self.balance
         entry["floor"] = self.floored_bins is not None
         if self.floored_bins is not None:
             entry["floored_bins"] = self.floored_bins
@@ -266,10 +271,41 @@ def cell_prior_power(x: np.ndarray, y: np.ndarray, h: np.ndarray, noise: np.ndar
     return np.maximum(np.abs(x) ** 2, shown)
 
 
+def balance_gain(stats: _Statistics, sample_rate: int, share: float) -> np.ndarray:
+    """Amplitude gain per bin that moves the output's long-term balance ``share`` of the way (in dB)
+    to the observation's, in the bins where the observation holds signal (:func:`_above_noise`).
+
+    ``stats`` are of the observation and the output. The full gain sets the output's
+    third-octave-smoothed mean power to the observation's, limited to ±:data:`BALANCE_LIMIT_DB`;
+    elsewhere (noise-only bins, the generated band) the gain is 1. One gain per bin for the whole
+    recording: the long-term balance moves, the output's detail frame by frame stays.
+    """
+    have = third_octave_smooth(stats.generated_power, sample_rate, N_FFT)
+    ratio = third_octave_smooth(stats.observed_power, sample_rate, N_FFT) / np.maximum(have, 1e-30)
+    limit = 10.0 ** (BALANCE_LIMIT_DB / 10.0)
+    power = np.where(_above_noise(stats) & (have > 0), np.clip(ratio, 1.0 / limit, limit), 1.0)
+    return np.sqrt(power) ** share
+
+
+def rebalance(observed: np.ndarray, out: np.ndarray, sample_rate: int, share: float) -> dict[str, float]:
+    """Apply :func:`balance_gain` to ``out`` in place, chunk by chunk; what it did, for the report."""
+    gain = balance_gain(_statistics(observed, out), sample_rate, share)
+    n, carry = out.shape[-1], None
+    for start, stop, lo, hi in _chunks(n, N_FFT):
+        segment = np.asarray(out[lo:hi], dtype=np.float64).copy()
+        if carry is not None:  # the context before ``start`` as it was before the last chunk was written
+            segment[: start - lo] = carry[carry.size - (start - lo):]
+        carry = np.asarray(out[max(0, stop - N_FFT):stop], dtype=np.float64).copy()
+        out[start:stop] = _signal(gain[:, None] * _spectrum(segment), hi - lo)[start - lo:stop - lo]
+    db = 20.0 * np.log10(gain)
+    return {"share": share, "limit_db": BALANCE_LIMIT_DB, "bins_changed": int(np.count_nonzero(gain != 1.0)),
+            "min_gain_db": round(float(db.min()), 2), "max_gain_db": round(float(db.max()), 2)}
+
+
 def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int, out: np.ndarray, *,
                    prior_correction: np.ndarray | None = None, form: str = "posterior",
                    reference_power: np.ndarray | None = None, floor: bool = False,
-                   evidence: bool = False) -> Consistency:
+                   evidence: bool = False, balance: float = 0.0) -> Consistency:
     """Write into ``out`` the generated signal corrected into a posterior sample given the observation.
 
     Each STFT bin is modelled as Y = H·X + noise: Y the equalised observation, X
@@ -308,6 +344,9 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     evidence
         Take the prior's power in a cell as never below what the observation shows
         there above its noise (:func:`cell_prior_power`).
+    balance
+        Then move the result's long-term balance this share of the way (0 … 1, in dB) to the
+        observation's where it holds signal (:func:`rebalance`); 0: no such pass.
     """
     n = observed.shape[-1]
     if generated.shape != observed.shape or out.shape != observed.shape:
@@ -320,6 +359,8 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         raise ParameterError(f"prior_correction needs {N_FFT // 2 + 1} bins, got {correction.shape}")
     if form not in FORMS:
         raise ParameterError(f"consistency form must be one of {FORMS}, not {form!r}")
+    if not 0.0 <= balance <= 1.0:
+        raise ParameterError(f"consistency balance is a share from 0 to 1, not {balance}")
     if form == "anchored-ltas" and (reference_power is None
                                    or np.shape(reference_power) != (N_FFT // 2 + 1,)):
         raise ParameterError(f"the anchored-ltas form needs the reference LTAS on {N_FFT // 2 + 1} bins")
@@ -350,9 +391,10 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         own = _own(k * h, start, stop, lo)
         share_sum += own.sum(axis=1)
         frames += own.shape[1]
+    balanced = rebalance(observed, out, sample_rate, balance) if balance > 0 else None
     return Consistency(gain=gain, bands=_band_report(h[:, 0], share_sum / max(frames, 1), sample_rate),
                        corrected=prior_correction is not None, form=form, anchors=anchors,
-                       floored_bins=floored, evidence=evidence)
+                       floored_bins=floored, evidence=evidence, balance=balanced)
 
 
 
@@ -378,10 +420,11 @@ def bin_frequencies(sample_rate: int) -> np.ndarray:
 def fuse_to_memmap(observed: np.ndarray, generated: np.ndarray, sample_rate: int, target: Path, *,
                    prior_correction: np.ndarray | None = None, form: str = "posterior",
                    reference_power: np.ndarray | None = None, floor: bool = False,
-                   evidence: bool = False) -> tuple[np.ndarray, Consistency]:
+                   evidence: bool = False, balance: float = 0.0) -> tuple[np.ndarray, Consistency]:
     """:func:`posterior_fuse` into a new float32 memory map at ``target`` (``.npy``)."""
     out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=observed.shape)
     report = posterior_fuse(observed, generated, sample_rate, out, prior_correction=prior_correction,
-                            form=form, reference_power=reference_power, floor=floor, evidence=evidence)
+                            form=form, reference_power=reference_power, floor=floor, evidence=evidence,
+                            balance=balance)
     out.flush()
     return out, report

@@ -54,7 +54,7 @@ def test_options_change_the_result_and_nothing_else(observed: tuple[Path, Path],
     assert handed_gain != pytest.approx(base_gain, rel=1e-6)
 
 
-@pytest.mark.parametrize("option", ["consistency_floor", "consistency_evidence"])
+@pytest.mark.parametrize("option", ["consistency_floor", "consistency_evidence", "consistency_balance"])
 def test_a_consistency_option_without_a_form_is_refused(observed: tuple[Path, Path], tmp_path: Path,
                                                         option: str) -> None:
     with pytest.raises(ParameterError, match=f"{option} .* set consistency too"):

@@ -297,3 +297,77 @@ def test_evidence_keeps_an_observed_partial_the_sample_put_elsewhere(form: str, 
     for fused in (out, plain):
         assert level(fused, 523.25) > level(observed, 523.25) + 20.0  # the sample's note, over the hiss
         assert level(fused, 523.25) < level(generated, 523.25) + 1.0
+
+
+def _smoothed_db(x: np.ndarray) -> np.ndarray:
+    """Third-octave-smoothed mean power per bin of the correction's STFT, dB."""
+    from shellac.engine.dsp.ltas import third_octave_smooth
+
+    power = np.mean(np.abs(stft(x, window="hann", nperseg=N_FFT, noverlap=N_FFT - consistency.HOP)[2]) ** 2,
+                    axis=1)
+    return 10.0 * np.log10(third_octave_smooth(power, SR, N_FFT) + 1e-30)
+
+
+def _too_bright(clean: np.ndarray, db: float) -> np.ndarray:
+    """``clean`` raised by ``db`` above 1.2 kHz, rising from 0 dB at 600 Hz (zero phase): a prior's
+    brighter balance."""
+    freqs = np.fft.rfftfreq(clean.size, 1.0 / SR)
+    ramp = np.clip(np.log2(np.maximum(freqs, 1.0) / 600.0), 0.0, 1.0) * db
+    return np.fft.irfft(np.fft.rfft(clean) * 10.0 ** (ramp / 20.0), clean.size)
+
+
+def test_balance_gives_the_output_the_observations_balance_where_it_holds_signal() -> None:
+    clean, observed, _ = _scene()
+    generated = _too_bright(clean, 4.0)
+    freqs = consistency.bin_frequencies(SR)
+    passband = (freqs >= 300.0) & (freqs <= 1800.0)
+    above = freqs >= 4000.0  # the observation holds only hiss there: the generated band stays
+    before = _smoothed_db(generated) - _smoothed_db(observed)
+    assert np.max(before[passband & (freqs >= 1300.0)]) > 3.0
+    out = generated.copy()
+    report = consistency.rebalance(observed, out, SR, 1.0)
+    after = _smoothed_db(out) - _smoothed_db(observed)
+    assert np.max(np.abs(after[passband])) < 0.5
+    np.testing.assert_allclose(_smoothed_db(out)[above], _smoothed_db(generated)[above], atol=0.2)
+    assert report["share"] == 1.0 and report["limit_db"] == consistency.BALANCE_LIMIT_DB
+    # The gains cut the brighter band (and the observation's low-pass skirt, down to the limit) and no more.
+    assert report["min_gain_db"] == -consistency.BALANCE_LIMIT_DB and report["max_gain_db"] < 1.0
+    assert report["bins_changed"] > 20
+    # Half the share: half the move, in dB.
+    half = generated.copy()
+    consistency.rebalance(observed, half, SR, 0.5)
+    at = passband & (freqs >= 1300.0)
+    np.testing.assert_allclose(_smoothed_db(half)[at] - _smoothed_db(generated)[at],
+                               0.5 * (_smoothed_db(out)[at] - _smoothed_db(generated)[at]), atol=0.3)
+
+
+def test_balance_gain_stops_at_its_limit() -> None:
+    clean, observed, _ = _scene()
+    loud = 10.0 ** (10.0 / 20.0) * clean  # 10 dB too loud everywhere
+    out = loud.copy()
+    report = consistency.rebalance(observed, out, SR, 1.0)
+    assert report["min_gain_db"] == pytest.approx(-consistency.BALANCE_LIMIT_DB)
+    freqs = consistency.bin_frequencies(SR)
+    band = (freqs >= 400.0) & (freqs <= 1500.0)
+    np.testing.assert_allclose(_smoothed_db(out)[band] - _smoothed_db(loud)[band],
+                               -consistency.BALANCE_LIMIT_DB, atol=0.3)
+
+
+def test_chunked_balance_equals_whole_signal(monkeypatch: pytest.MonkeyPatch) -> None:
+    clean, observed, _ = _scene(3.0)
+    whole = _too_bright(clean, 4.0)
+    chunked = whole.copy()
+    consistency.rebalance(observed, whole, SR, 1.0)
+    monkeypatch.setattr(consistency, "CHUNK_FRAMES", 5 * 1024)
+    consistency.rebalance(observed, chunked, SR, 1.0)
+    np.testing.assert_allclose(chunked, whole, atol=1e-9)
+
+
+def test_posterior_fuse_reports_its_balance_pass_and_refuses_a_share_outside_zero_to_one() -> None:
+    clean, observed, _ = _scene(2.0)
+    out = np.zeros_like(observed)
+    plain = posterior_fuse(observed, _too_bright(clean, 4.0), SR, out).to_json()
+    report = posterior_fuse(observed, _too_bright(clean, 4.0), SR, out, balance=1.0).to_json()
+    assert "balance" not in plain and report["balance"]["share"] == 1.0
+    with pytest.raises(ParameterError, match="share from 0 to 1"):
+        posterior_fuse(observed, clean, SR, out, balance=1.5)
