@@ -106,14 +106,15 @@ def test_demo_rows_depart_from_their_standing_only_where_the_demo_says() -> None
         run = chain_settings((s.stage, s.params.model_dump(mode="json")) for s in plan.steps)
         seen[row.id] = standing.differences(run)
     sampler = ["generative_eq.filter_iters 30 (measured 100)", "generative_eq.n_steps 20 (measured 51)"]
-    assert seen["piano-01"] == seen["piano-02"] == sampler
-    # The voice standings were measured before the chain fit's shape prior (session 15) and its resonance
-    # spacing (session 16) existed; the voice reference has no shape basis and the voice profile keeps
-    # spacing 0 (the fit as measured), so these settings change nothing there, but they are new keys.
-    shape = ["ltas_eq.shape_components 8 (measured None)", "ltas_eq.shape_prior_weight 4.0 (measured None)"]
-    assert seen["voice-03"] == [*sampler, "ltas_eq.resonance_spacing_octaves 0.0 (measured None)", *shape]
-    # The accompanied lines run plain LTAS-EQ: no chain fit, the spacing's default unused.
+    # The piano standing was measured before the consistency step's balance pass existed (session 21): a
+    # new key, off in the piano profiles, so the chain is the one measured.
+    assert seen["piano-01"] == seen["piano-02"] == ["generative_eq.consistency_balance 0.0 (measured None)",
+                                                    *sampler]
+    # The voice standings were measured with the voice profile as shipped since session 21.
+    assert seen["voice-03"] == sampler
+    # The accompanied lines run plain LTAS-EQ (no chain fit, the spacing's default unused), no balance pass.
     assert seen["voice-01"] == seen["voice-02"] == [
-        *sampler, "ltas_eq.hiss_cut True (measured False)", "ltas_eq.max_boost_db 20.0 (measured 6.0)",
+        "generative_eq.consistency_balance 0.0 (measured 1.0)", *sampler,
+        "ltas_eq.hiss_cut True (measured False)", "ltas_eq.max_boost_db 20.0 (measured 6.0)",
         "ltas_eq.method 'ltas' (measured 'chain')",
-        f"ltas_eq.resonance_spacing_octaves {1 / 6!r} (measured None)", *shape]
+        f"ltas_eq.resonance_spacing_octaves {1 / 6!r} (measured 0.0)"]
