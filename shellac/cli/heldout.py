@@ -14,6 +14,7 @@ from shellac.stages.profiles import parse_sets
 if TYPE_CHECKING:
     from shellac.lab.evaluation.visqol import Visqol
     from shellac.lab.heldout.material import HeldoutPart
+    from shellac.lab.heldout.runner import HeldoutExcerpt
 
 DEFAULT_CACHE = Path("output/bench-heldout")
 DEFAULT_OUT = Path("docs/benchmarks")
@@ -53,6 +54,9 @@ def _common(p: argparse.ArgumentParser, part: str, excerpts: int) -> None:
         help=f"held-out part of catalogs/heldout.toml (default {part})",
     )
     p.add_argument("--excerpts", type=int, default=excerpts, help=f"number of excerpts (default {excerpts})")
+    p.add_argument("--first", type=int, default=0,
+                   help="restore and score excerpts FIRST..EXCERPTS-1 only; each excerpt is the same as in a "
+                   "run from 0 (default 0)")
     p.add_argument("--seconds", type=float, default=5.5, help="excerpt length, s (default 5.5)")
     p.add_argument("--sample-rate", type=int, default=22050, help="rate of the masters, Hz (default 22050)")
     p.add_argument("--seed", type=int, default=0, help="seed of excerpts and chains (default 0)")
@@ -175,20 +179,29 @@ def heldout_part(args: argparse.Namespace) -> HeldoutPart:
     return replace(part, soundfont=find_soundfont(args.soundfont))
 
 
+def _excerpts(args: argparse.Namespace, part: HeldoutPart) -> list[HeldoutExcerpt]:
+    """Excerpts ``--first``..``--excerpts``-1 of ``part`` (rendered and degraded into ``--cache``)."""
+    from shellac.engine.errors import ParameterError
+    from shellac.lab.heldout.runner import prepare_excerpts
+
+    if not 0 <= args.first < args.excerpts:
+        raise ParameterError(f"--first {args.first} must lie in 0..{args.excerpts - 1} "
+                             f"(--excerpts {args.excerpts})")
+    return prepare_excerpts(part, args.excerpts, args.seconds, args.sample_rate, args.seed, args.cache,
+                            log=_log)[args.first:]
+
+
 def cmd_bench_heldout(args: argparse.Namespace) -> int:
     """Run the held-out benchmark and write ``<name>.json``, ``<name>.md`` and plots under ``--out``."""
     from shellac.lab.evaluation.visqol import visqol_available
     from shellac.lab.heldout.bench import generative_settings, run_bench, select_rows
     from shellac.lab.heldout.report import markdown, plot_excerpts, run_context, write_json, write_markdown
-    from shellac.lab.heldout.runner import prepare_excerpts
 
     command = "shellac " + shlex.join(sys.argv[1:])
     context = run_context(command)
     visqol, scorer = _visqol(args)
     part = heldout_part(args)
-    excerpts = prepare_excerpts(
-        part, args.excerpts, args.seconds, args.sample_rate, args.seed, args.cache, log=_log
-    )
+    excerpts = _excerpts(args, part)
     overrides = _overrides(args)
     rows = select_rows(args.rows.split(",") if args.rows else None, args.kind)
     args.name = args.name or f"heldout-{args.kind}"
@@ -209,6 +222,7 @@ def cmd_bench_heldout(args: argparse.Namespace) -> int:
         "composers": list(part.composers),
         **_source_settings(part, overrides),
         "excerpts": args.excerpts,
+        "first": args.first,
         "seconds": args.seconds,
         "sample_rate": args.sample_rate,
         "seed": args.seed,
@@ -281,7 +295,6 @@ def cmd_bench_guidance(args: argparse.Namespace) -> int:
     from shellac.engine.models.guidance import record_guidance
     from shellac.lab.heldout.material import load_heldout
     from shellac.lab.heldout.report import run_context
-    from shellac.lab.heldout.runner import prepare_excerpts
     from shellac.lab.heldout.sweep import choose, gate_values, grid, measured_guidance, run_sweep, separation
 
     if args.kind != "piano":
@@ -296,9 +309,7 @@ def cmd_bench_guidance(args: argparse.Namespace) -> int:
     context = run_context(command)
     visqol, scorer = _visqol(args)
     part = load_heldout(args.part)
-    excerpts = prepare_excerpts(
-        part, args.excerpts, args.seconds, args.sample_rate, args.seed, args.cache, log=_log
-    )
+    excerpts = _excerpts(args, part)
     points = grid(
         [int(v) for v in _floats(args.grid_steps)], _floats(args.grid_sigma_y), _floats(args.grid_xi)
     )
@@ -310,7 +321,7 @@ def cmd_bench_guidance(args: argparse.Namespace) -> int:
     )
     best, table = choose(outcome, points)
     material = (
-        f"{args.excerpts} × {args.seconds} s excerpts of the validation works "
+        f"{len(excerpts)} × {args.seconds} s excerpts (from index {args.first}) of the validation works "
         f"({', '.join(part.composers)}) rendered with {part.soundfont.name}, seed {args.seed}, "
         f"chains of shellac.lab.heldout.chains; common overrides {overrides}"
     )

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe
@@ -83,6 +83,17 @@ class LtasEqParams(StageParams):
         "(0: copies of one resonance may stack, splitting its ridge prior and gain bounds; the voice "
         "profile's figures were measured so).",
     )
+    strength: float = Field(
+        default=ChainEqSettings.strength, ge=0, le=1,
+        description="chain: share of the designed curve applied, its dB scaled (1: all; 0: the audio passes "
+        "unchanged, the fitted chain and the curve it would apply are still reported in ltas.json).",
+    )
+
+    @model_validator(mode="after")
+    def _strength_is_chain_only(self) -> LtasEqParams:
+        if self.strength != 1.0 and self.method != "chain":
+            raise ValueError(f"strength applies to method 'chain' only, not {self.method!r}")
+        return self
 
 
 def fingerprint(params: LtasEqParams, ctx: StageContext) -> str:
@@ -107,7 +118,8 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
                                    spread_floor_db=params.spread_floor_db,
                                    shape_components=params.shape_components,
                                    shape_prior_weight=params.shape_prior_weight,
-                                   resonance_spacing_octaves=params.resonance_spacing_octaves)
+                                   resonance_spacing_octaves=params.resonance_spacing_octaves,
+                                   strength=params.strength)
         diff_db, eq, _ = chain_equalize_file(inputs["audio"], audio_path, reference, n_fft=params.n_fft,
                                              settings=settings)
         observed = ltas_of_file(inputs["audio"], params.n_fft)

@@ -90,6 +90,9 @@ class ChainEqSettings:
         one resonance stack, splitting its ridge prior and gain bounds between them, as every fit did
         until 2 December 2026). Adopted for piano under a rule fixed before the runs; the voice
         profile keeps 0, which its figures were measured with (docs/heldout_benchmark.md, "Session 16").
+    strength:
+        Share of the designed curve applied, its dB scaled (1: all of it; 0: the audio passes
+        unchanged, the fit and the curve it would apply are still reported).
     """
 
     max_boost_db: float = 20.0
@@ -105,6 +108,11 @@ class ChainEqSettings:
     shape_components: int | None = 8
     shape_prior_weight: float = SHAPE_PRIOR_WEIGHT
     resonance_spacing_octaves: float = RESONANCE_SPACING_OCTAVES
+    strength: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.strength <= 1.0:
+            raise ParameterError(f"chain EQ strength must lie in 0..1, got {self.strength}")
 
 
 @dataclass(frozen=True)
@@ -163,7 +171,7 @@ def design_chain_eq(observed: BandSpectrum, reference_power: np.ndarray, sample_
     and to ``max_boost_db`` anywhere. Cuts of the chain's peaks are never limited; in
     noise-only bands, hiss above the expected clean level is cut down to it (``hiss_cut``).
     The curve is smoothed over log frequency, so the EQ stays in the smooth, low-order
-    family of the chain.
+    family of the chain, and ``settings.strength`` scales it.
     When no chain can be fitted the EQ is flat (it does nothing) and says why. With
     ``reference_spread_db`` (a many-source reference's spread on the bands) and
     ``settings.spread_floor_db`` set, the fit weighs the bands where the reference's
@@ -209,7 +217,7 @@ def design_chain_eq(observed: BandSpectrum, reference_power: np.ndarray, sample_
         excess = obs_db - (ref_db + fit.response.gain_db) + s.snr_margin_db
         noise_only = observed.snr_db() < s.min_snr_db
         gain = np.where(noise_only, np.minimum(gain, -np.clip(excess, 0.0, s.max_cut_db)), gain)
-    gain = smooth_bands(gain, centres, s.smooth_octaves)
+    gain = s.strength * smooth_bands(gain, centres, s.smooth_octaves)
     return ChainEq(fit=fit, grid=observed.grid, gain_db=gain, inverse_db=inverse, boost_cap_db=cap,
                    bounds=bounds)
 
