@@ -29,3 +29,17 @@ def test_chain_method_records_its_design(catalog_dir: Path) -> None:
     state = json.loads((Path(job.recording_dir) / "state.json").read_text())
     assert state["stages"]["ltas_eq"]["metrics"]["chain_fit_bounds"] == design["bounds_reached"]
     assert all(b.endswith(("=low", "=high")) for b in design["bounds_reached"])
+
+
+def test_strength_is_for_the_chain_method_only() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from shellac.stages.ltas_eq import LtasEqParams
+
+    assert LtasEqParams(reference="r", method="chain", strength=0.5).strength == 0.5
+    assert LtasEqParams(reference="r").strength == 1.0
+    with pytest.raises(ValidationError, match="strength applies to method 'chain' only"):
+        LtasEqParams(reference="r", method="ltas", strength=0.5)
+    with pytest.raises(ValidationError):
+        LtasEqParams(reference="r", method="chain", strength=1.5)

@@ -193,3 +193,20 @@ def test_a_rolloff_fitted_onto_its_range_bound_is_reported(case, reference):
     _, _, dark_eq = chain_equalize(dark, SR, reference, n_fft=N_FFT)
     assert "lowpass_hz=low" in dark_eq.bounds
     assert dark_eq.to_json()["bounds_reached"] == list(dark_eq.bounds)
+
+
+def test_strength_scales_the_applied_curve_and_zero_passes_the_audio(case, reference):
+    _, degraded, (_, diff_full, eq_full) = case
+    half_out, diff_half, eq_half = chain_equalize(degraded.audio, SR, reference, n_fft=N_FFT,
+                                                  settings=ChainEqSettings(strength=0.5))
+    assert np.allclose(diff_half, 0.5 * diff_full, atol=1e-12)
+    assert np.allclose(eq_half.inverse_db, eq_full.inverse_db)  # the fit is the same; only less is applied
+    assert np.abs(diff_full).max() > 6.0  # 8 dB resonance cut and the skirts: a curve worth halving
+    none_out, diff_none, eq_none = chain_equalize(degraded.audio, SR, reference, n_fft=N_FFT,
+                                                  settings=ChainEqSettings(strength=0.0))
+    assert np.all(diff_none == 0.0) and np.allclose(none_out, degraded.audio, atol=1e-9)
+    assert eq_none.fit is not None and np.abs(eq_none.inverse_db).max() > 6.0  # still reported
+    assert not np.allclose(half_out, degraded.audio, atol=1e-3)
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ParameterError, match="strength must lie in 0..1"):
+            ChainEqSettings(strength=bad)
