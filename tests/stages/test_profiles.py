@@ -19,11 +19,12 @@ def test_builtin_profiles_load() -> None:
     assert values == (10.0, 1e-3, 0.5, 1.0, 51)
     # The posterior consistency step, then the EQ'd input's long-term balance (session 21).
     assert (voice.consistency, voice.consistency_balance) == ("posterior", 1.0)
-    # Its EQ is the gentle chain EQ chosen on the validation works (session 12); voice-ltas keeps
-    # BABE-2's LTAS-EQ as the baseline it is compared with.
+    # Its EQ is the gentle chain EQ chosen on the validation works (session 12), half of it applied
+    # (session 22); voice-ltas keeps BABE-2's LTAS-EQ, whole, as the baseline it is compared with.
     eq = load_plan("voice").step("ltas_eq").params
-    assert (eq.method, eq.max_boost_db, eq.hiss_cut, eq.n_fft) == ("chain", 6.0, False, 4096)
-    assert plan.step("ltas_eq").params.method == "ltas"
+    got = (eq.method, eq.max_boost_db, eq.hiss_cut, eq.n_fft, eq.strength)
+    assert got == ("chain", 6.0, False, 4096, 0.5)
+    assert (plan.step("ltas_eq").params.method, plan.step("ltas_eq").params.strength) == ("ltas", 1.0)
 
 
 def test_piano_chain_is_piano_without_its_generative_step() -> None:

@@ -111,11 +111,13 @@ def test_demo_rows_depart_from_their_standing_only_where_the_demo_says() -> None
     # chain is the one measured.
     assert seen["piano-01"] == seen["piano-02"] == ["generative_eq.consistency_balance 0.0 (measured None)",
                                                     *sampler, "ltas_eq.strength 1.0 (measured None)"]
-    # The voice standings were measured with the voice profile as shipped since session 21.
+    # The voice standings were measured with the voice profile as shipped since session 22.
     assert seen["voice-03"] == sampler
-    # The accompanied lines run plain LTAS-EQ (no chain fit, the spacing's default unused), no balance pass.
+    # The accompanied lines run plain LTAS-EQ (no chain fit, the spacing's default unused, the whole
+    # curve), no balance pass.
     assert seen["voice-01"] == seen["voice-02"] == [
         "generative_eq.consistency_balance 0.0 (measured 1.0)", *sampler,
         "ltas_eq.hiss_cut True (measured False)", "ltas_eq.max_boost_db 20.0 (measured 6.0)",
         "ltas_eq.method 'ltas' (measured 'chain')",
-        f"ltas_eq.resonance_spacing_octaves {1 / 6!r} (measured 0.0)"]
+        f"ltas_eq.resonance_spacing_octaves {1 / 6!r} (measured 0.0)",
+        "ltas_eq.strength 1.0 (measured 0.5)"]
