@@ -10,11 +10,16 @@ the true chain's cut-offs: below the high-pass, the pass band, above the low-pas
     difference (row minus clean, after LSD's level alignment; + means too loud);
   - LTAS error (pass band only, as `ltas_error_db`): its mean square per region and signed mean.
 
+With STRENGTH it also maps the `voice` profile run with `ltas_eq.strength` = STRENGTH as bench-heldout
+`--set ltas_eq.strength=STRENGTH` ran it (read from the cache through the chain executor, which reuses
+its finished steps): its EQ step ("eq_s"), generative output ("babe2") and access copy ("access").
+
 Usage (from the repository root, PYTHONPATH=.):
-    python docs/benchmarks/session22/voice_error_map.py CACHE FIRST N
+    python docs/benchmarks/session22/voice_error_map.py CACHE FIRST N [STRENGTH]
 The cache must hold the runs of
     shellac bench-heldout --kind voice --part validation --excerpts N \\
         --rows input,ltas_eq,chain_eq --visqol off --plots 0 --cache CACHE
+(and, with STRENGTH, of `--rows eq_step,babe2,babe2_gated --set ltas_eq.strength=STRENGTH`)
 """
 import sys
 from pathlib import Path
@@ -31,7 +36,7 @@ from shellac.engine.models.bundle import read_reference_ltas  # noqa: E402
 from shellac.lab.evaluation.metrics import interp_log_freq, least_squares_gain, log_grid, lsd, pass_band  # noqa: E402
 from shellac.lab.evaluation.spectral_balance import BALANCE_N_FFT, ltas_error_db, smoothed_ltas_db  # noqa: E402
 from shellac.lab.heldout.material import load_heldout  # noqa: E402
-from shellac.lab.heldout.runner import ChainRun, catalog_run, prepare_excerpts  # noqa: E402
+from shellac.lab.heldout.runner import ChainRun, catalog_run, prepare_excerpts, run_chain  # noqa: E402
 
 SR, N_FFT = 22050, 4096
 REGIONS = ("below hp", "pass", "above lp")
@@ -48,6 +53,7 @@ def frame_db(x: np.ndarray) -> np.ndarray:
 def main() -> None:
     """Print per-excerpt figures, then per-voice and overall region tables."""
     cache, first, n = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    strength = float(sys.argv[4]) if len(sys.argv) > 4 else None
     refs = {v: read_reference_ltas(Path("models") / v) for v in ("tenor", "soprano")}
     settings = voice_settings()
     freqs_lsd = np.fft.rfftfreq(2048, 1.0 / SR)
@@ -68,6 +74,10 @@ def main() -> None:
         eq, _, _ = chain_equalize(den, SR, refs[e.voice], n_fft=N_FFT, settings=settings)
         rows = {"input": e.degraded[:size], "denoise": den, "eq_step": eq,
                 "ltas_eq": mono(ltas_dir / "02-ltas_eq" / "audio.wav")}
+        if strength is not None:
+            out = run_chain(e, ChainRun("voice", {"ltas_eq": {"strength": strength}}), Path("models"))
+            assert out.eq is not None and out.generative is not None
+            rows.update({"eq_s": out.eq, "babe2": out.generative, "access": out.access})
         clean_db = frame_db(e.clean)
         lsd_region = np.select([freqs_lsd < p.highpass_hz, freqs_lsd < p.lowpass_hz], [0, 1], 2)
         grid = log_grid(SR / 2.0)
@@ -98,7 +108,7 @@ def main() -> None:
     print("\nLSD / LTAS error, then LSD mean-square share and signed dB per region (below hp, pass, above lp);")
     print("then LTAS-error mean square and signed dB per region (< 2 hp, 2 hp..lp/2, > lp/2; pass band only)")
     for group in ("tenor", "soprano", "all"):
-        for name in ("input", "denoise", "eq_step", "ltas_eq"):
+        for name in dict.fromkeys(name for g, name in acc if g == group):
             a = np.nanmean(np.array(acc[(group, name)]), axis=0)
             print(f"{group:8s}{name:9s} {a[0]:6.2f}/{a[1]:5.2f} | ms " + " ".join(f"{v:7.1f}" for v in a[2:5])
                   + " | dB " + " ".join(f"{v:+6.1f}" for v in a[5:8])
