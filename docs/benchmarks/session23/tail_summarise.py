@@ -1,0 +1,71 @@
+"""Experiment record (session 23): the verdict of tail_rule.txt for one kind, from two bench reports and their caches.
+
+Not shipped code. SHIPPED.json / VARIANT.json are `shellac bench-heldout --part validation` reports;
+SHIPPED_CACHE / VARIANT_CACHE their `--cache` folders. For every excerpt both reports hold it prints the
+access copy's (babe2_gated) LSD / LTAS error and the tail excess (the generative output's level over
+its last 50 ms less the EQ step output's over the same 50 ms, dB) of each, then the means and the
+rule's verdict for that kind. PROFILE is the generative profile whose run folders hold the audio
+(`voice`, `piano`).
+
+Usage: python tail_summarise.py voice|piano SHIPPED.json SHIPPED_CACHE VARIANT.json VARIANT_CACHE
+"""
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+TAIL_S = 0.05
+
+
+def level_db(x: np.ndarray) -> float:
+    """RMS level in dB (floored at -200 for digital silence)."""
+    return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
+
+
+def tail_excess(cache: Path, name: str, profile: str) -> float:
+    """Generative output's last-50-ms level less the EQ step output's, in the profile's run of ``name``."""
+    folders = [d for d in (cache / "excerpts").iterdir() if d.name.startswith(name + "-")]
+    runs = [r for d in folders for r in d.iterdir() if re.fullmatch(rf"{profile}-[0-9a-f]{{10}}", r.name)]
+    if len(runs) != 1:
+        raise SystemExit(f"{cache}: expected one {profile} run of {name}, found {[str(r) for r in runs]}")
+    levels = []
+    for stage in ("03-generative_eq", "02-ltas_eq"):
+        audio, sr = sf.read(runs[0] / stage / "audio.wav", always_2d=True)
+        levels.append(level_db(audio[-int(TAIL_S * sr):]))
+    return levels[0] - levels[1]
+
+
+def main() -> None:
+    """Print the per-excerpt table, the means and the verdict."""
+    kind, shipped_json, shipped_cache, variant_json, variant_cache = sys.argv[1:6]
+    shipped = {e["name"]: e for e in json.load(open(shipped_json))["excerpts"]}
+    variant = {e["name"]: e for e in json.load(open(variant_json))["excerpts"]}
+    rows = []
+    for name in [n for n in shipped if n in variant]:
+        s, v = shipped[name]["scores"]["babe2_gated"], variant[name]["scores"]["babe2_gated"]
+        ts = tail_excess(Path(shipped_cache), name, kind)
+        tv = tail_excess(Path(variant_cache), name, kind)
+        rows.append([s["lsd_db"], s["ltas_err_db"], ts, v["lsd_db"], v["ltas_err_db"], tv])
+        gates = [r[name]["gates"]["babe2_gated"]["decision"] for r in (shipped, variant)]
+        print(f"{name[:44]:44s} shipped {s['lsd_db']:.2f} / {s['ltas_err_db']:.2f} tail {ts:+6.1f}   "
+              f"variant {v['lsd_db']:.2f} / {v['ltas_err_db']:.2f} tail {tv:+6.1f}   gate {gates[0]}->{gates[1]}")
+    a = np.array(rows)
+    m = a.mean(axis=0)
+    print(f"means, {len(a)} excerpts: shipped {m[0]:.3f} / {m[1]:.3f} tail {m[2]:+.2f}   "
+          f"variant {m[3]:.3f} / {m[4]:.3f} tail {m[5]:+.2f}")
+    d_lsd, d_ltas, d_tail = m[3] - m[0], m[4] - m[1], m[5] - m[2]
+    worst = float(np.max(a[:, 4] - a[:, 1]))
+    top_tail = float(np.max(a[:, 5]))
+    ok_a = top_tail <= 6.0 and (kind != "voice" or d_tail <= -3.0)
+    ok_b = d_lsd <= 0.05 and d_ltas <= 0.10 and worst <= 0.30
+    print(f"{kind}: (a) mean tail {d_tail:+.2f} dB" + (" (bar <= -3)" if kind == "voice" else "")
+          + f", largest variant tail {top_tail:+.2f} (bar <= +6); (b) LSD {d_lsd:+.3f} (bar <= +0.05), "
+          f"LTAS error {d_ltas:+.3f} (bar <= +0.10), largest excerpt rise {worst:+.3f} (bar <= +0.30) -> "
+          f"{'PASSES' if ok_a and ok_b else 'FAILS'}")
+
+
+if __name__ == "__main__":
+    main()
