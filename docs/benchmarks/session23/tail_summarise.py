@@ -1,4 +1,4 @@
-"""Experiment record (session 23): the verdict of tail_rule.txt for one kind, from two bench reports and their caches.
+"""Experiment record (session 23): tail_rule.txt's verdict for one kind, from two bench reports and caches.
 
 Not shipped code. SHIPPED.json / VARIANT.json are `shellac bench-heldout --part validation` reports;
 SHIPPED_CACHE / VARIANT_CACHE their `--cache` folders. For every excerpt both reports hold it prints the
@@ -18,6 +18,9 @@ import numpy as np
 import soundfile as sf
 
 TAIL_S = 0.05
+LAST_S = 0.5
+"""Diagnostic only (not one of the rule's measures; added before any variant output was seen): the same
+excess over the last 0.5 s, which lies within the last block, so a louder last block shows."""
 
 
 def level_db(x: np.ndarray) -> float:
@@ -25,8 +28,8 @@ def level_db(x: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
 
 
-def tail_excess(cache: Path, name: str, profile: str) -> float:
-    """Generative output's last-50-ms level less the EQ step output's, in the profile's run of ``name``."""
+def tail_excess(cache: Path, name: str, profile: str, seconds: float = TAIL_S) -> float:
+    """Generative output's level less the EQ step output's over the last ``seconds``, in ``profile``'s run."""
     folders = [d for d in (cache / "excerpts").iterdir() if d.name.startswith(name + "-")]
     runs = [r for d in folders for r in d.iterdir() if re.fullmatch(rf"{profile}-[0-9a-f]{{10}}", r.name)]
     if len(runs) != 1:
@@ -34,28 +37,30 @@ def tail_excess(cache: Path, name: str, profile: str) -> float:
     levels = []
     for stage in ("03-generative_eq", "02-ltas_eq"):
         audio, sr = sf.read(runs[0] / stage / "audio.wav", always_2d=True)
-        levels.append(level_db(audio[-int(TAIL_S * sr):]))
+        levels.append(level_db(audio[-int(seconds * sr):]))
     return levels[0] - levels[1]
 
 
 def main() -> None:
     """Print the per-excerpt table, the means and the verdict."""
     kind, shipped_json, shipped_cache, variant_json, variant_cache = sys.argv[1:6]
-    shipped = {e["name"]: e for e in json.load(open(shipped_json))["excerpts"]}
-    variant = {e["name"]: e for e in json.load(open(variant_json))["excerpts"]}
+    shipped, variant = ({e["name"]: e for e in json.loads(Path(p).read_text())["excerpts"]}
+                        for p in (shipped_json, variant_json))
     rows = []
     for name in [n for n in shipped if n in variant]:
         s, v = shipped[name]["scores"]["babe2_gated"], variant[name]["scores"]["babe2_gated"]
         ts = tail_excess(Path(shipped_cache), name, kind)
         tv = tail_excess(Path(variant_cache), name, kind)
-        rows.append([s["lsd_db"], s["ltas_err_db"], ts, v["lsd_db"], v["ltas_err_db"], tv])
+        ls, lv = (tail_excess(Path(c), name, kind, LAST_S) for c in (shipped_cache, variant_cache))
+        rows.append([s["lsd_db"], s["ltas_err_db"], ts, v["lsd_db"], v["ltas_err_db"], tv, ls, lv])
         gates = [r[name]["gates"]["babe2_gated"]["decision"] for r in (shipped, variant)]
         print(f"{name[:44]:44s} shipped {s['lsd_db']:.2f} / {s['ltas_err_db']:.2f} tail {ts:+6.1f}   "
-              f"variant {v['lsd_db']:.2f} / {v['ltas_err_db']:.2f} tail {tv:+6.1f}   gate {gates[0]}->{gates[1]}")
+              f"variant {v['lsd_db']:.2f} / {v['ltas_err_db']:.2f} tail {tv:+6.1f}   "
+              f"gate {gates[0]}->{gates[1]}   last 0.5 s {ls:+.1f} -> {lv:+.1f}")
     a = np.array(rows)
     m = a.mean(axis=0)
     print(f"means, {len(a)} excerpts: shipped {m[0]:.3f} / {m[1]:.3f} tail {m[2]:+.2f}   "
-          f"variant {m[3]:.3f} / {m[4]:.3f} tail {m[5]:+.2f}")
+          f"variant {m[3]:.3f} / {m[4]:.3f} tail {m[5]:+.2f}   last 0.5 s {m[6]:+.2f} -> {m[7]:+.2f}")
     d_lsd, d_ltas, d_tail = m[3] - m[0], m[4] - m[1], m[5] - m[2]
     worst = float(np.max(a[:, 4] - a[:, 1]))
     top_tail = float(np.max(a[:, 5]))
