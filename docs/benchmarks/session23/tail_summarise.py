@@ -7,6 +7,9 @@ its last 50 ms less the EQ step output's over the same 50 ms, dB) of each, then 
 rule's verdict for that kind. PROFILE is the generative profile whose run folders hold the audio
 (`voice`, `piano`).
 
+Rule 3 (appended to tail_rule.txt) adds the end rise: the generative output's level over its last 50 ms
+less its level from 250 to 200 ms before the end, less the same of the EQ step's output.
+
 Usage: python tail_summarise.py voice|piano SHIPPED.json SHIPPED_CACHE VARIANT.json VARIANT_CACHE
 """
 import json
@@ -18,6 +21,8 @@ import numpy as np
 import soundfile as sf
 
 TAIL_S = 0.05
+RISE_FROM_S = (0.25, 0.2)
+"""Rule 3's end rise compares the last 50 ms with the 50 ms from 250 to 200 ms before the end."""
 LAST_S = 0.5
 """Diagnostic only (not one of the rule's measures; added before any variant output was seen): the same
 excess over the last 0.5 s, which lies within the last block, so a louder last block shows."""
@@ -41,6 +46,18 @@ def tail_excess(cache: Path, name: str, profile: str, seconds: float = TAIL_S) -
     return levels[0] - levels[1]
 
 
+def end_rise(cache: Path, name: str, profile: str) -> float:
+    """Rule 3: the generative output's rise (last 50 ms against 250..200 ms before the end) less the EQ's."""
+    runs = [r for d in (cache / "excerpts").iterdir() if d.name.startswith(name + "-") for r in d.iterdir()
+            if re.fullmatch(rf"{profile}-[0-9a-f]{{10}}", r.name)]
+    rises = []
+    for stage in ("03-generative_eq", "02-ltas_eq"):
+        audio, sr = sf.read(runs[0] / stage / "audio.wav", always_2d=True)
+        a, b = (int(s * sr) for s in RISE_FROM_S)
+        rises.append(level_db(audio[-int(TAIL_S * sr):]) - level_db(audio[-a:-b]))
+    return rises[0] - rises[1]
+
+
 def main() -> None:
     """Print the per-excerpt table, the means and the verdict."""
     kind, shipped_json, shipped_cache, variant_json, variant_cache = sys.argv[1:6]
@@ -52,15 +69,18 @@ def main() -> None:
         ts = tail_excess(Path(shipped_cache), name, kind)
         tv = tail_excess(Path(variant_cache), name, kind)
         ls, lv = (tail_excess(Path(c), name, kind, LAST_S) for c in (shipped_cache, variant_cache))
-        rows.append([s["lsd_db"], s["ltas_err_db"], ts, v["lsd_db"], v["ltas_err_db"], tv, ls, lv])
+        rs, rv = (end_rise(Path(c), name, kind) for c in (shipped_cache, variant_cache))
+        rows.append([s["lsd_db"], s["ltas_err_db"], ts, v["lsd_db"], v["ltas_err_db"], tv, ls, lv, rs, rv])
         gates = [r[name]["gates"]["babe2_gated"]["decision"] for r in (shipped, variant)]
         print(f"{name[:44]:44s} shipped {s['lsd_db']:.2f} / {s['ltas_err_db']:.2f} tail {ts:+6.1f}   "
               f"variant {v['lsd_db']:.2f} / {v['ltas_err_db']:.2f} tail {tv:+6.1f}   "
-              f"gate {gates[0]}->{gates[1]}   last 0.5 s {ls:+.1f} -> {lv:+.1f}")
+              f"gate {gates[0]}->{gates[1]}   last 0.5 s {ls:+.1f} -> {lv:+.1f}   "
+              f"end rise {rs:+.1f} -> {rv:+.1f}")
     a = np.array(rows)
     m = a.mean(axis=0)
     print(f"means, {len(a)} excerpts: shipped {m[0]:.3f} / {m[1]:.3f} tail {m[2]:+.2f}   "
-          f"variant {m[3]:.3f} / {m[4]:.3f} tail {m[5]:+.2f}   last 0.5 s {m[6]:+.2f} -> {m[7]:+.2f}")
+          f"variant {m[3]:.3f} / {m[4]:.3f} tail {m[5]:+.2f}   last 0.5 s {m[6]:+.2f} -> {m[7]:+.2f}   "
+          f"end rise {m[8]:+.2f} -> {m[9]:+.2f}")
     d_lsd, d_ltas, d_tail = m[3] - m[0], m[4] - m[1], m[5] - m[2]
     worst = float(np.max(a[:, 4] - a[:, 1]))
     top_tail = float(np.max(a[:, 5]))
@@ -69,7 +89,12 @@ def main() -> None:
     print(f"{kind}: (a) mean tail {d_tail:+.2f} dB" + (" (bar <= -3)" if kind == "voice" else "")
           + f", largest variant tail {top_tail:+.2f} (bar <= +6); (b) LSD {d_lsd:+.3f} (bar <= +0.05), "
           f"LTAS error {d_ltas:+.3f} (bar <= +0.10), largest excerpt rise {worst:+.3f} (bar <= +0.30) -> "
-          f"{'PASSES' if ok_a and ok_b else 'FAILS'}")
+          f"{'PASSES' if ok_a and ok_b else 'FAILS'} (rules 1 and 2)")
+    d_rise, top_rise = m[9] - m[8], float(np.max(a[:, 9]))
+    ok_3 = top_rise <= 3.0 and (kind != "voice" or d_rise <= -3.0)
+    print(f"{kind}, rule 3: (a) mean end rise {d_rise:+.2f} dB" + (" (bar <= -3)" if kind == "voice" else "")
+          + f", largest variant end rise {top_rise:+.2f} (bar <= +3); (b) as above -> "
+          f"{'PASSES' if ok_3 and ok_b else 'FAILS'}")
 
 
 if __name__ == "__main__":
