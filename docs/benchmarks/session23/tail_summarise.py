@@ -8,7 +8,9 @@ rule's verdict for that kind. PROFILE is the generative profile whose run folder
 (`voice`, `piano`).
 
 Rule 3 (appended to tail_rule.txt) adds the end rise: the generative output's level over its last 50 ms
-less its level from 250 to 200 ms before the end, less the same of the EQ step's output.
+less its level from 250 to 200 ms before the end, less the same of the EQ step's output. Rule 4 adds the
+end excess: (gen - eq) over the last 50 ms less (gen - eq) over the EQ step's three quietest 50 ms windows
+before the last 300 ms.
 
 Usage: python tail_summarise.py voice|piano SHIPPED.json SHIPPED_CACHE VARIANT.json VARIANT_CACHE
 """
@@ -58,6 +60,19 @@ def end_rise(cache: Path, name: str, profile: str) -> float:
     return rises[0] - rises[1]
 
 
+def end_excess(cache: Path, name: str, profile: str) -> float:
+    """Rule 4: (gen - eq) over the last 50 ms less (gen - eq) over the EQ step's 3 quietest body windows."""
+    runs = [r for d in (cache / "excerpts").iterdir() if d.name.startswith(name + "-") for r in d.iterdir()
+            if re.fullmatch(rf"{profile}-[0-9a-f]{{10}}", r.name)]
+    gen, sr = sf.read(runs[0] / "03-generative_eq" / "audio.wav", always_2d=True)
+    eq, _ = sf.read(runs[0] / "02-ltas_eq" / "audio.wav", always_2d=True)
+    w, body_end = int(TAIL_S * sr), gen.shape[0] - int(0.3 * sr)
+    starts = sorted(range(0, body_end - w + 1, w), key=lambda i: level_db(eq[i:i + w]))[:3]
+    quiet = (level_db(np.concatenate([gen[i:i + w] for i in starts]))
+             - level_db(np.concatenate([eq[i:i + w] for i in starts])))
+    return level_db(gen[-w:]) - level_db(eq[-w:]) - quiet
+
+
 def main() -> None:
     """Print the per-excerpt table, the means and the verdict."""
     kind, shipped_json, shipped_cache, variant_json, variant_cache = sys.argv[1:6]
@@ -70,17 +85,19 @@ def main() -> None:
         tv = tail_excess(Path(variant_cache), name, kind)
         ls, lv = (tail_excess(Path(c), name, kind, LAST_S) for c in (shipped_cache, variant_cache))
         rs, rv = (end_rise(Path(c), name, kind) for c in (shipped_cache, variant_cache))
-        rows.append([s["lsd_db"], s["ltas_err_db"], ts, v["lsd_db"], v["ltas_err_db"], tv, ls, lv, rs, rv])
+        es, ev = (end_excess(Path(c), name, kind) for c in (shipped_cache, variant_cache))
+        rows.append([s["lsd_db"], s["ltas_err_db"], ts, v["lsd_db"], v["ltas_err_db"], tv,
+                     ls, lv, rs, rv, es, ev])
         gates = [r[name]["gates"]["babe2_gated"]["decision"] for r in (shipped, variant)]
         print(f"{name[:44]:44s} shipped {s['lsd_db']:.2f} / {s['ltas_err_db']:.2f} tail {ts:+6.1f}   "
               f"variant {v['lsd_db']:.2f} / {v['ltas_err_db']:.2f} tail {tv:+6.1f}   "
               f"gate {gates[0]}->{gates[1]}   last 0.5 s {ls:+.1f} -> {lv:+.1f}   "
-              f"end rise {rs:+.1f} -> {rv:+.1f}")
+              f"end rise {rs:+.1f} -> {rv:+.1f}   end excess {es:+.1f} -> {ev:+.1f}")
     a = np.array(rows)
     m = a.mean(axis=0)
     print(f"means, {len(a)} excerpts: shipped {m[0]:.3f} / {m[1]:.3f} tail {m[2]:+.2f}   "
           f"variant {m[3]:.3f} / {m[4]:.3f} tail {m[5]:+.2f}   last 0.5 s {m[6]:+.2f} -> {m[7]:+.2f}   "
-          f"end rise {m[8]:+.2f} -> {m[9]:+.2f}")
+          f"end rise {m[8]:+.2f} -> {m[9]:+.2f}   end excess {m[10]:+.2f} -> {m[11]:+.2f}")
     d_lsd, d_ltas, d_tail = m[3] - m[0], m[4] - m[1], m[5] - m[2]
     worst = float(np.max(a[:, 4] - a[:, 1]))
     top_tail = float(np.max(a[:, 5]))
@@ -95,6 +112,11 @@ def main() -> None:
     print(f"{kind}, rule 3: (a) mean end rise {d_rise:+.2f} dB" + (" (bar <= -3)" if kind == "voice" else "")
           + f", largest variant end rise {top_rise:+.2f} (bar <= +3); (b) as above -> "
           f"{'PASSES' if ok_3 and ok_b else 'FAILS'}")
+    d_exc, top_exc = m[11] - m[10], float(np.max(a[:, 11]))
+    ok_4 = top_exc <= 3.0 and (kind != "voice" or d_exc <= -3.0)
+    print(f"{kind}, rule 4: (a) mean end excess {d_exc:+.2f} dB" + (" (bar <= -3)" if kind == "voice" else "")
+          + f", largest variant end excess {top_exc:+.2f} (bar <= +3); (b) as above -> "
+          f"{'PASSES' if ok_4 and ok_b else 'FAILS'}")
 
 
 if __name__ == "__main__":
