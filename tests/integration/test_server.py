@@ -80,6 +80,18 @@ def _wait(client: SyncPrefectClient, run_id: UUID, timeout_s: float = RUN_TIMEOU
     pytest.fail(f"flow run {run_id} not final after {timeout_s:.0f} s")
 
 
+def _logs_with(client: SyncPrefectClient, run_id: UUID, needle: str, timeout_s: float = 60.0) -> list[str]:
+    """The run's log messages, read again until one holds ``needle``: a worker ships its logs in
+    batches, so a run can be final on the server before its last lines are stored."""
+    of_run = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+    deadline = time.monotonic() + timeout_s
+    while True:
+        logs = [log.message for log in client.read_logs(log_filter=of_run)]
+        if any(needle in m for m in logs) or time.monotonic() > deadline:
+            return logs
+        time.sleep(1.0)
+
+
 def _children(client: SyncPrefectClient, collection: str) -> list[tuple[str, str, str]]:
     """(run name, deployment name, state) of a collection's recording runs, oldest first."""
     names = {d.id: d.name for d in client.read_deployments()}
@@ -145,9 +157,8 @@ def test_failed_recording_turns_the_collection_red_and_rerun_failed_reports_to_t
     # The expected failure is logged in one line: no traceback in the bad run's logs.
     named = FlowRunFilter(name=FlowRunFilterName(any_=["ired/bad"]))
     (bad_run,) = client.read_flow_runs(flow_run_filter=named)
-    of_run = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[bad_run.id]))
-    logs = [log.message for log in client.read_logs(log_filter=of_run)]
-    assert any("bad failed: ingest: cannot read bad.wav" in m for m in logs)
+    logs = _logs_with(client, bad_run.id, "bad failed: ingest: cannot read bad.wav")
+    assert any("bad failed: ingest: cannot read bad.wav" in m for m in logs), logs
     assert not any("Traceback" in m for m in logs), logs
 
     # The archivist replaces the bad transfer and reruns it from the command line, against the server.
