@@ -43,7 +43,7 @@ class KnownSamplesOperator(MaskedOperator):
     """A(x) = m·x + (1 − m)·inner(x) with a consistency projection.
 
     The block driver marks samples it already knows (the overlap written by the
-    previous block, the padding past the end) with m = 1. The projection sets
+    previous block) with m = 1. The projection sets
     them to y exactly and projects the rest with ``inner``; this is the exact
     projection when ``inner`` acts sample by sample (masks, clipping) and one
     alternating-projection step otherwise (filters, resampling, convolution).

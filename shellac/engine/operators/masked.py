@@ -1,4 +1,4 @@
-"""Masked composition A(x) = m·x + (1 − m)·inner(x) for block-autoregressive restoration."""
+"""Masked composition A(x) = o·(m·x + (1 − m)·inner(x)) for block-autoregressive restoration."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ from shellac.engine.operators.base import BlindOperator, FitReport, Operator
 
 
 class MaskedOperator(BlindOperator):
-    """Identity where the mask is 1 (audio already restored), ``inner`` elsewhere.
+    """Identity where the mask is 1 (audio already restored), ``inner`` elsewhere, nothing where unobserved.
 
     Fitting is delegated to the inner blind operator with the mask's complement
     as sample weight, so restored audio never drives the filter estimate
     (``mask_aware_fit``; False fits against all of y, as the BABE-2 reference does).
+    Samples outside ``observed`` (a block's padding past the recording's end) are
+    zero in A(x) whatever x is, so they exert no pull on the sampler and carry no
+    weight in any fit.
 
     Parameters
     ----------
@@ -25,16 +28,23 @@ class MaskedOperator(BlindOperator):
         ``[T]`` or ``[B, T]`` weights in [0, 1]: 1 on the overlap already written.
     mask_aware_fit:
         Keep the masked samples out of the inner operator's fit.
+    observed:
+        ``[T]`` or ``[B, T]`` weights in [0, 1], 0 where nothing was observed; None: all observed.
     """
 
-    def __init__(self, inner: Operator, mask: torch.Tensor, *, mask_aware_fit: bool = True) -> None:
-        if mask.ndim not in (1, 2):
-            raise ParameterError(f"mask must be [T] or [B, T], got {tuple(mask.shape)}")
-        if bool((mask < 0).any()) or bool((mask > 1).any()):
-            raise ParameterError("mask values must lie in [0, 1]")
+    def __init__(self, inner: Operator, mask: torch.Tensor, *, mask_aware_fit: bool = True,
+                 observed: torch.Tensor | None = None) -> None:
+        for name, m in (("mask", mask), ("observed", observed)):
+            if m is None:
+                continue
+            if m.ndim not in (1, 2):
+                raise ParameterError(f"{name} must be [T] or [B, T], got {tuple(m.shape)}")
+            if bool((m < 0).any()) or bool((m > 1).any()):
+                raise ParameterError(f"{name} values must lie in [0, 1]")
         self.inner = inner
         self.mask = mask.detach()
         self.mask_aware_fit = mask_aware_fit
+        self.observed = observed.detach() if observed is not None else None
 
     @property
     def blind(self) -> bool:
@@ -51,17 +61,19 @@ class MaskedOperator(BlindOperator):
         """The inner operator's parameters (empty when it is not blind)."""
         return self.inner.params if isinstance(self.inner, BlindOperator) else []
 
-    def _mask_for(self, x: torch.Tensor) -> torch.Tensor:
-        if self.mask.shape[-1] != x.shape[-1]:
+    def _mask_for(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        mask = self.mask if mask is None else mask
+        if mask.shape[-1] != x.shape[-1]:
             raise ParameterError(
-                f"mask length {self.mask.shape[-1]} does not match signal length {x.shape[-1]}"
+                f"mask length {mask.shape[-1]} does not match signal length {x.shape[-1]}"
             )
-        return self.mask.to(dtype=x.dtype, device=x.device)
+        return mask.to(dtype=x.dtype, device=x.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """m·x + (1 − m)·inner(x), differentiable in ``x``."""
+        """o·(m·x + (1 − m)·inner(x)), differentiable in ``x``."""
         m = self._mask_for(x)
-        return m * x + (1.0 - m) * self.inner.forward(x)
+        out = m * x + (1.0 - m) * self.inner.forward(x)
+        return out if self.observed is None else self._mask_for(x, self.observed) * out
 
     def fit(
         self,
@@ -69,12 +81,17 @@ class MaskedOperator(BlindOperator):
         y: torch.Tensor,
         weight_mask: torch.Tensor | None = None,
     ) -> FitReport:
-        """Fit the inner operator with weight (1 − m)·weight_mask (weight_mask alone when not mask-aware)."""
-        if not self.mask_aware_fit:
-            return self._inner_blind().fit(x0_hat, y, weight_mask=weight_mask)
-        weight = 1.0 - self._mask_for(x0_hat)
-        if weight_mask is not None:
-            weight = weight * weight_mask.to(dtype=weight.dtype, device=weight.device)
+        """Fit the inner operator with weight o·(1 − m)·weight_mask (without 1 − m when not mask-aware)."""
+        weights = [weight_mask] if weight_mask is not None else []
+        if self.observed is not None:
+            weights.append(self._mask_for(x0_hat, self.observed))
+        if self.mask_aware_fit:
+            weights.append(1.0 - self._mask_for(x0_hat))
+        if not weights:
+            return self._inner_blind().fit(x0_hat, y)
+        weight = weights[0].to(dtype=x0_hat.dtype, device=x0_hat.device)
+        for w in weights[1:]:
+            weight = weight * w
         return self._inner_blind().fit(x0_hat, y, weight_mask=weight)
 
     def state_dict(self) -> dict[str, Any]:

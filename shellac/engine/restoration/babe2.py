@@ -55,13 +55,13 @@ class Babe2Settings:
     overlap_fraction, carry_filter, seed
         Block overlap (fraction of the segment), filter hand-over, noise seed.
     mask_aware_fit
-        Keep the samples a block already knows (overlap, padding) out of the filter's
-        fit (the reference fits against all of y).
+        Keep the samples a block already knows (its overlap) out of the filter's fit
+        (the reference fits against all of y).
     hand_over
         ``"shellac"``: blocks scaled to σ_data by the median std of the valid samples,
-        the previous output as the overlap's warm start, padding known; ``"reference"``:
+        the previous output as the overlap's warm start, padding unobserved; ``"reference"``:
         the reference's σ_norm gain over all blocks, the LTAS-EQ'd segment as warm
-        start, padding unknown (held in memory, no block checkpoints).
+        start, padding observed as zeros through the filter (held in memory, no block checkpoints).
     consistency
         ``"none"``: the sampler's output as it is (the paper); ``"posterior"``: every STFT
         bin of it corrected into a posterior sample given the guidance target, its noise
@@ -216,7 +216,8 @@ def restore(
         return BlindFilter(cfg.sample_rate, init=init, design=s.filter_design, n_iters=s.filter_iters,
                            lr=s.filter_lr, device=device)
 
-    operators = BlindFilterOperators(make_filter, carry=s.carry_filter, mask_aware_fit=s.mask_aware_fit)
+    operators = BlindFilterOperators(make_filter, carry=s.carry_filter, mask_aware_fit=s.mask_aware_fit,
+                                     pad_observed=s.hand_over == "reference")
     blocks = BlockSettings(segment_length=cfg.segment_length, overlap_fraction=s.overlap_fraction,
                            carry_filter=s.carry_filter, seed=s.seed)
     out = np.lib.format.open_memmap(work / "restored.npy", mode="w+", dtype=np.float32, shape=y.shape)
@@ -292,7 +293,7 @@ def _restore_reference(mono: Path, bundle: LoadedBundle, s: Babe2Settings, ref: 
                                   SIGMA_NORM.get(model_sr, cfg.sigma_data))
     result = restore_blocks(
         denoiser, equalised if s.ltas_eq_objective else y,
-        operators=BlindFilterOperators(make_filter, carry=False), sampler=sampler,
+        operators=BlindFilterOperators(make_filter, carry=False, pad_observed=True), sampler=sampler,
         blocks=BlockSettings(segment_length=cfg.segment_length, seed=s.seed), target_std=cfg.sigma_data,
         x_init=equalised if s.ltas_eq_init else y, device=device, hand_over=hand_over)
     out = np.lib.format.open_memmap(work / "restored.npy", mode="w+", dtype=np.float32, shape=y.shape)

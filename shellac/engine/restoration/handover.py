@@ -61,8 +61,11 @@ class ShellacHandOver:
     """Shellac's blocks: median block std to σ_data, the previous block's end known, Hann crossfades.
 
     Block i > 0 starts with its first ``overlap`` samples known: they are the end
-    of block i − 1 as restored, in y and in the warm start; the padding past the
-    recording's end is known silence. Works on memory-mapped float32 signals.
+    of block i − 1 as restored, in y and in the warm start. The padding past the
+    recording's end is not known: the operators leave it unobserved (marked known,
+    it pulled the sampler to digital silence right beside the music, and the
+    outputs swelled over their last 100 ms; session 23). Works on memory-mapped
+    float32 signals.
     """
 
     dtype = np.float32
@@ -86,7 +89,6 @@ class ShellacHandOver:
         y_block = torch.from_numpy(extract_block(y, span) * np.float32(gain))
         x_block = torch.from_numpy(extract_block(x0, span) * np.float32(gain))
         known = torch.zeros(span.length)
-        known[span.valid:] = 1.0  # padding past the end: "known" silence, kept out of any fit
         if prev is not None and overlap > 0:
             known[:overlap] = 1.0
             y_block[:overlap] = prev[-overlap:]

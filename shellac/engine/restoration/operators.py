@@ -23,8 +23,8 @@ class OperatorFactory(Protocol):
     def block(self, span: BlockSpan, gain: float, known: torch.Tensor) -> Operator | None:
         """Operator of block ``span`` in the gain-scaled units; None: nothing to restore (y is copied).
 
-        ``known`` (on the device) is 1 on the samples the block already knows: the
-        restored end of the previous block and the padding past the recording's end.
+        ``known`` (on the device) is 1 on the samples the block already knows (the
+        restored end of the previous block); ``span.valid`` says where its padding starts.
         """
         ...
 
@@ -47,13 +47,19 @@ class BlindFilterOperators:
     The filter and its Adam state carry over when ``carry`` (a checkpoint keeps
     them); otherwise every block starts from ``make_filter()``. With
     ``mask_aware_fit`` the samples a block already knows stay out of the filter's fit.
+    The last block's padding past the recording's end is unobserved: A(x) is 0 there
+    whatever x is, so it neither pulls the sample towards silence nor enters the fit
+    (session 23: pulled to silence, every generative output swelled over its last
+    100 ms). ``pad_observed`` keeps the BABE-2 reference's way instead: the padding
+    observed as zeros through the filter.
     """
 
     def __init__(self, make_filter: Callable[[], BlindOperator], *, carry: bool,
-                 mask_aware_fit: bool = True) -> None:
+                 mask_aware_fit: bool = True, pad_observed: bool = False) -> None:
         self.make_filter = make_filter
         self.carry = carry
         self.mask_aware_fit = mask_aware_fit
+        self.pad_observed = pad_observed
         self.blind = make_filter()
 
     def _enter(self, span: BlockSpan) -> None:
@@ -61,9 +67,13 @@ class BlindFilterOperators:
             self.blind = self.make_filter()
 
     def block(self, span: BlockSpan, gain: float, known: torch.Tensor) -> Operator:
-        """The masked blind filter of this block (known samples stay out of the fit)."""
+        """The masked blind filter of this block (known samples stay out of the fit, padding unobserved)."""
         self._enter(span)
-        return MaskedOperator(self.blind, known, mask_aware_fit=self.mask_aware_fit)
+        observed = None
+        if not self.pad_observed and span.valid < span.length:
+            observed = torch.ones_like(known)
+            observed[span.valid:] = 0.0
+        return MaskedOperator(self.blind, known, mask_aware_fit=self.mask_aware_fit, observed=observed)
 
     def resume(self, span: BlockSpan, state: dict[str, Any] | None) -> None:
         """Load the filter (and Adam state) the block ended with."""

@@ -1,4 +1,4 @@
-"""MaskedOperator: A(x) = m·x + (1 − m)·H(x), fit delegated with the complement weight."""
+"""MaskedOperator: A(x) = o·(m·x + (1 − m)·H(x)), fit delegated with the weight o·(1 − m)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,6 @@ def test_state_is_the_inner_filters() -> None:
     assert other.inner.values() == inner.values()
 
 
-
 def test_fit_without_mask_awareness_sees_every_sample() -> None:
     gen = torch.Generator().manual_seed(1)
     n = SR // 2
@@ -84,3 +83,36 @@ def test_fit_without_mask_awareness_sees_every_sample() -> None:
     # Not mask-aware: exactly the unweighted fit; mask-aware: a different estimate.
     assert torch.equal(blind_to_mask.inner.params[0], direct.params[0])
     assert not torch.equal(aware.inner.params[0], direct.params[0])
+
+
+def test_unobserved_samples_are_zero_in_forward_and_out_of_the_fit() -> None:
+    """The last block's padding: whatever x holds there, A(x) is 0 and the fit never sees it."""
+    mask = torch.tensor([1.0, 0.0, 0.0, 0.0])
+    observed = torch.tensor([1.0, 1.0, 0.0, 0.0])
+    op = MaskedOperator(Halve(), mask, observed=observed)
+    x = torch.tensor([[4.0, 4.0, 4.0, -8.0]], requires_grad=True)
+    out = op(x)
+    assert out.tolist() == [[4.0, 2.0, 0.0, 0.0]]
+    out.sum().backward()
+    assert x.grad is not None and x.grad.tolist() == [[1.0, 0.5, 0.0, 0.0]]
+    with pytest.raises(ParameterError):
+        MaskedOperator(Halve(), mask, observed=torch.tensor([2.0, 1.0, 0.0, 0.0]))
+
+    gen = torch.Generator().manual_seed(2)
+    n = SR // 2
+    signal = 0.1 * torch.randn(1, n, dtype=torch.float64, generator=gen)
+    with torch.no_grad():
+        y = LowpassBlindFilter(SR, cutoff_hz=1500.0, slope_db=-20.0)(signal)
+    y[:, 3 * n // 4:] = 0.0  # zero padding past the end
+    known = torch.zeros(n, dtype=torch.float64)
+    known[: n // 8] = 1.0
+    seen = torch.ones(n, dtype=torch.float64)
+    seen[3 * n // 4:] = 0.0
+    direct = BlindFilter(SR, n_iters=30)
+    report_direct = direct.fit(signal, y, weight_mask=(1.0 - known) * seen)
+    padded = MaskedOperator(BlindFilter(SR, n_iters=30), known, observed=seen)
+    assert padded.fit(signal, y) == report_direct
+    assert padded.inner.values() == direct.values()
+    with_zeros = MaskedOperator(BlindFilter(SR, n_iters=30), known)
+    with_zeros.fit(signal, y)
+    assert with_zeros.inner.values() != direct.values()

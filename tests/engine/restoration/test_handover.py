@@ -14,6 +14,7 @@ from shellac.engine.operators.blind_filter import BlindFilter
 from shellac.engine.restoration import BlindFilterOperators, BlockSettings, restore_blocks
 from shellac.engine.restoration.handover import (
     ReferenceHandOver,
+    ShellacHandOver,
     reference_block_std,
     reference_segment_starts,
 )
@@ -84,3 +85,30 @@ def test_the_driver_runs_the_reference_hand_over_with_a_fresh_filter_each_block(
     assert result.audio.shape == rec.shape and np.isfinite(result.audio).all()
     assert len(made) == len(result.reports) == 2 and made[0] is not made[1]
     assert [r["filter"] for r in result.reports] == [f.to_json() for f in made]
+
+
+def test_shellac_hand_over_knows_the_overlap_and_leaves_the_padding_unknown() -> None:
+    """Block i > 0 knows its first ``overlap`` samples (the previous block's end); padding is never known.
+
+    The operators leave the padding unobserved (tests/engine/restoration/test_operators.py).
+
+    Marked known, the padding past the end pulled the sampler to digital silence beside the music and
+    every generative output swelled over its last 100 ms (session 23, docs/heldout_benchmark.md).
+    """
+    y = np.linspace(-0.5, 0.5, 2500, dtype=np.float32)
+    x0 = 2 * y
+    hand_over = ShellacHandOver(BlockSettings(segment_length=1000, overlap_fraction=0.1), target_std=0.1)
+    spans = hand_over.spans(y.size)
+    assert [(s.start, s.valid) for s in spans] == [(0, 1000), (900, 1000), (1800, 700)]
+    first_y, first_x, first_known = hand_over.inputs(y, x0, spans[0], 2.0, None)
+    assert float(first_known.sum()) == 0.0
+    np.testing.assert_allclose(first_y.numpy(), 2.0 * y[:1000])
+    np.testing.assert_allclose(first_x.numpy(), 2.0 * x0[:1000])
+    prev = torch.arange(1000, dtype=torch.float32)
+    last_y, last_x, last_known = hand_over.inputs(y, x0, spans[2], 2.0, prev)
+    assert last_known[:100].tolist() == [1.0] * 100
+    assert float(last_known[100:].sum()) == 0.0  # the 300 padded samples included
+    np.testing.assert_array_equal(last_y[:100].numpy(), prev[-100:].numpy())
+    np.testing.assert_array_equal(last_x[:100].numpy(), prev[-100:].numpy())
+    np.testing.assert_allclose(last_y[100:700].numpy(), 2.0 * y[1900:2500])
+    assert float(last_y[700:].abs().sum()) == 0.0
