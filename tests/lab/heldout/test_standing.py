@@ -106,13 +106,8 @@ def test_demo_rows_depart_from_their_standing_only_where_the_demo_says() -> None
         run = chain_settings((s.stage, s.params.model_dump(mode="json")) for s in plan.steps)
         seen[row.id] = standing.differences(run)
     sampler = ["generative_eq.filter_iters 30 (measured 100)", "generative_eq.n_steps 20 (measured 51)"]
-    # The piano standing was measured before the consistency step's balance pass (session 21) and the
-    # EQ strength (session 22) existed: new keys, at their neutral values in the piano profiles, so the
-    # chain is the one measured.
-    assert seen["piano-01"] == seen["piano-02"] == ["generative_eq.consistency_balance 0.0 (measured None)",
-                                                    *sampler, "ltas_eq.strength 1.0 (measured None)"]
-    # The voice standings were measured with the voice profile as shipped since session 22.
-    assert seen["voice-03"] == sampler
+    # The piano and voice standings were measured with the profiles as shipped (session 24).
+    assert seen["piano-01"] == seen["piano-02"] == seen["voice-03"] == sampler
     # The accompanied lines run plain LTAS-EQ (no chain fit, the spacing's default unused, the whole
     # curve), no balance pass.
     assert seen["voice-01"] == seen["voice-02"] == [
