@@ -7,8 +7,9 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import numpy as np
@@ -37,6 +38,7 @@ from tests.integration.conftest import PG_BIN, REPO, stop_group
 pytestmark = pytest.mark.integration
 
 RUN_TIMEOUT_S = 600.0
+T = TypeVar("T")
 CPU_DEP, GPU_DEP = "restore-recording/restore-recording-cpu", "restore-recording/restore-recording"
 # Generative EQ with the shipped tiny piano model, cut down so a 2 s recording takes seconds.
 QUICK_GEQ = "[profile_overrides.piano.generative_eq]\nn_steps = 2\nfilter_iters = 2\n"
@@ -70,26 +72,31 @@ def _start(client: SyncPrefectClient, deployment: str, params: dict[str, Any]) -
     return client.create_flow_run_from_deployment(dep.id, parameters=params).id
 
 
-def _wait(client: SyncPrefectClient, run_id: UUID, timeout_s: float = RUN_TIMEOUT_S) -> FlowRun:
+def _until(read: Callable[[], T], done: Callable[[T], bool], timeout_s: float, every_s: float = 1.0) -> T:
+    """``read()`` again every ``every_s`` s until ``done`` holds of its value or ``timeout_s`` has passed;
+    the last value read (the caller asserts on it)."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        run = client.read_flow_run(run_id)
-        if run.state is not None and run.state.is_final():
-            return run
-        time.sleep(1.0)
-    pytest.fail(f"flow run {run_id} not final after {timeout_s:.0f} s")
+    value = read()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(every_s)
+        value = read()
+    return value
+
+
+def _wait(client: SyncPrefectClient, run_id: UUID, timeout_s: float = RUN_TIMEOUT_S) -> FlowRun:
+    run = _until(lambda: client.read_flow_run(run_id),
+                 lambda r: r.state is not None and r.state.is_final(), timeout_s)
+    if run.state is None or not run.state.is_final():
+        pytest.fail(f"flow run {run_id} not final after {timeout_s:.0f} s")
+    return run
 
 
 def _logs_with(client: SyncPrefectClient, run_id: UUID, needle: str, timeout_s: float = 60.0) -> list[str]:
     """The run's log messages, read again until one holds ``needle``: a worker ships its logs in
     batches, so a run can be final on the server before its last lines are stored."""
     of_run = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
-    deadline = time.monotonic() + timeout_s
-    while True:
-        logs = [log.message for log in client.read_logs(log_filter=of_run)]
-        if any(needle in m for m in logs) or time.monotonic() > deadline:
-            return logs
-        time.sleep(1.0)
+    return _until(lambda: [log.message for log in client.read_logs(log_filter=of_run)],
+                  lambda logs: any(needle in m for m in logs), timeout_s)
 
 
 def _children(client: SyncPrefectClient, collection: str) -> list[tuple[str, str, str]]:
@@ -118,11 +125,8 @@ def test_deploy_on_postgres_schedules_runs(server: dict[str, str], client: SyncP
             "train-model/train", "finetune-model/finetune"} <= deployments
     demo = client.read_deployments(
         deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["demo"])))
-    deadline, scheduled = time.monotonic() + 60, []
-    while not scheduled and time.monotonic() < deadline:
-        scheduled = client.read_flow_runs(flow_run_filter=FlowRunFilter(
-            deployment_id=FlowRunFilterDeploymentId(any_=[demo[0].id])))
-        time.sleep(1.0)
+    of_demo = FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[demo[0].id]))
+    scheduled = _until(lambda: client.read_flow_runs(flow_run_filter=of_demo), bool, 60)
     assert scheduled and all(r.state.type.value == "SCHEDULED" for r in scheduled)
     assert all(r.expected_start_time.strftime("%H:%M") == "02:30" for r in scheduled)
     # The runs live in the PostgreSQL cluster, not in a SQLite file. Compared by id, not by a
@@ -219,25 +223,17 @@ def test_cancelling_a_collection_cancels_its_recordings(client: SyncPrefectClien
     params = {"catalog_dir": str(catalog), "gpu_deployment": GPU_DEP}
     run_id = _start(client, "restore-collection/demo", params)
     state_file = catalog / "out" / "icancel" / "long" / "state.json"
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while time.monotonic() < deadline:
-        stages = json.loads(state_file.read_text())["stages"] if state_file.exists() else {}
-        if stages.get("generative_eq", {}).get("status") == "running":
-            break
-        time.sleep(0.5)
-    else:
+    stages = _until(lambda: json.loads(state_file.read_text())["stages"] if state_file.exists() else {},
+                    lambda st: st.get("generative_eq", {}).get("status") == "running", RUN_TIMEOUT_S, 0.5)
+    if stages.get("generative_eq", {}).get("status") != "running":
         pytest.fail("generative_eq never started")
     client.set_flow_run_state(run_id, Cancelling(message="cancelled by the test"))
     assert _wait(client, run_id).state.type.value == "CANCELLED"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and any(s not in ("CANCELLED", "COMPLETED", "FAILED", "CRASHED")
-                                              for *_, s in _children(client, "icancel")):
-        time.sleep(1.0)
-    assert _children(client, "icancel")[-1] == ("icancel/long", "restore-recording", "CANCELLED")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and json.loads(state_file.read_text())["status"] == "running":
-        time.sleep(0.5)
-    state = json.loads(state_file.read_text())
+    final = ("CANCELLED", "COMPLETED", "FAILED", "CRASHED")
+    children = _until(lambda: _children(client, "icancel"), lambda rows: all(s in final for *_, s in rows),
+                      120)
+    assert children[-1] == ("icancel/long", "restore-recording", "CANCELLED")
+    state = _until(lambda: json.loads(state_file.read_text()), lambda st: st["status"] != "running", 60, 0.5)
     assert state["status"] == "cancelled" and state["stages"]["generative_eq"]["status"] == "cancelled"
     assert state["error"].startswith("generative_eq: cancelled")
 
@@ -252,10 +248,8 @@ def test_workers_stop_on_sigterm(workers: dict[str, subprocess.Popen[bytes]],
     # (a worker waits for its runs on shutdown, which is right, but not what this test measures).
     busy = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
         any_=[StateType.RUNNING, StateType.PENDING, StateType.CANCELLING])))
-    deadline = time.monotonic() + 120
-    while client.read_flow_runs(flow_run_filter=busy) and time.monotonic() < deadline:
-        time.sleep(1.0)
-    assert not client.read_flow_runs(flow_run_filter=busy), "flow runs still going after 120 s"
+    still = _until(lambda: client.read_flow_runs(flow_run_filter=busy), lambda runs: not runs, 120)
+    assert not still, "flow runs still going after 120 s"
     for proc in workers.values():
         assert proc.poll() is None
         # Within the documented unit's TimeoutStopSec (60 s), after which systemd would SIGKILL it.
