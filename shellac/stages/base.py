@@ -38,11 +38,11 @@ class StageContext:
     stage_dir: Path
     base_dir: Path
     models: ModelStore
+    code_hash: str  # the stage's code hash (part of its cache key), for keys it keeps itself (blocks)
     device: str = "cpu"
     history: tuple[Mapping[str, Any], ...] = ()
     progress: Callable[[float, str], None] | None = None
     events: tuple[Mapping[str, Any], ...] = ()  # the recording's own PREMIS events (fixity, withdrawal)
-    code_hash: str = ""  # the stage's code hash (part of its cache key), for keys it keeps itself (blocks)
 
     def resolve(self, path: str | Path) -> Path:
         """Resolve a path parameter relative to the collection's catalog directory."""

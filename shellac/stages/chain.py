@@ -203,9 +203,9 @@ def _mark_failed(state: RecordingState, stage_name: str, exc: BaseException) -> 
 
 
 def job_context(job: RecordingJob, **fields: Any) -> StageContext:
-    """The context of ``job``'s stages; ``fields`` give the step's own (stage_dir, master, history...).
+    """The context of ``job``'s stages; ``fields`` give the step's own (code_hash, stage_dir, master, ...).
 
-    Without them it is the context a fingerprint needs: models, base directory, device.
+    With ``code_hash`` alone it is the context a fingerprint needs: models, base directory, device.
     """
     defaults: dict[str, Any] = {"master": MasterInfo(Path(job.master_path)),
                                 "stage_dir": Path(job.recording_dir)}
@@ -227,11 +227,11 @@ def unmet_requirements(job: RecordingJob, plan: Plan,
     The step's own fingerprint resolves them exactly as the step will when it runs
     (raising ``ModelLoadingError`` for a missing one); nothing is written.
     """
-    ctx = job_context(job)
     for index in steps if steps is not None else range(len(plan.steps)):
         step = plan.steps[index]
         try:
-            get_stage(step.stage).fingerprint(step.params, ctx)
+            stage = get_stage(step.stage)
+            stage.fingerprint(step.params, job_context(job, code_hash=stage_code_hash(stage)))
         except (ShellacError, OSError) as exc:
             yield step.stage, exc
 

@@ -66,7 +66,7 @@ def _context(tmp_path: Path, history: tuple[dict, ...]) -> StageContext:
     stage_dir.mkdir(parents=True)
     return StageContext(recording_id="r", metadata={}, master=MasterInfo(tmp_path / "m.wav"),
                         recording_dir=tmp_path / "rec", stage_dir=stage_dir, base_dir=tmp_path,
-                        models=ModelStore(tmp_path / "models"), history=history)
+                        models=ModelStore(tmp_path / "models"), code_hash="test", history=history)
 
 
 def test_click_map_gaps_are_filled(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ def _ctx(tmp_path: Path) -> StageContext:
     stage_dir.mkdir()
     return StageContext(recording_id="r", metadata={}, master=MasterInfo(tmp_path / "m.wav"),
                         recording_dir=tmp_path, stage_dir=stage_dir, base_dir=tmp_path,
-                        models=ModelStore(tmp_path / "models"))
+                        models=ModelStore(tmp_path / "models"), code_hash="test")
 
 
 def test_stage_keeps_the_mix_layout_rate_and_length(tmp_path: Path) -> None:

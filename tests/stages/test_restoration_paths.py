@@ -36,7 +36,8 @@ def _context(root: Path, models: Path, name: str) -> StageContext:
     stage_dir = root / name
     stage_dir.mkdir()
     return StageContext(recording_id="r", metadata={}, master=MasterInfo(root / "master.wav"),
-                        recording_dir=root, stage_dir=stage_dir, base_dir=root, models=ModelStore(models))
+                        recording_dir=root, stage_dir=stage_dir, base_dir=root, models=ModelStore(models),
+                        code_hash="test")
 
 
 def _music(seconds: float, channels: int = 1) -> np.ndarray:

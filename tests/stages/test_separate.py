@@ -81,7 +81,7 @@ def test_separate_and_remix_through_the_chain(catalog_dir: Path, tiny_models_dir
 def test_fingerprint_follows_model_content(tmp_path: Path) -> None:
     ctx = StageContext(recording_id="r", metadata={}, master=MasterInfo(tmp_path / "m.wav"),
                        recording_dir=tmp_path, stage_dir=tmp_path / "s", base_dir=tmp_path,
-                       models=ModelStore(tmp_path / "models"))
+                       models=ModelStore(tmp_path / "models"), code_hash="test")
     params = SeparateParams()
     make_tiny_demucs_repo(tmp_path / "models" / "demucs", seed=0)
     first = fingerprint(params, ctx)

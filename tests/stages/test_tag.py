@@ -141,7 +141,8 @@ def test_peaks_over_full_scale_are_scaled_not_clipped(tmp_path: Path) -> None:
     write_audio(master, hot.clip(-1, 1), 22050, bit_depth=16)
     (tmp_path / "probe.json").write_text('{"sample_rate": 22050}')
     ctx = StageContext(recording_id="r", metadata={}, master=MasterInfo(master), recording_dir=tmp_path,
-                       stage_dir=tmp_path / "tag", base_dir=tmp_path, models=ModelStore(tmp_path))
+                       stage_dir=tmp_path / "tag", base_dir=tmp_path, models=ModelStore(tmp_path),
+                       code_hash="test")
     out = run({"audio": tmp_path / "in.wav", "probe": tmp_path / "probe.json"}, TagParams(), ctx)
     copy, _ = read_audio(tmp_path / "r.flac")
     peak_db = 20 * np.log10(np.abs(copy).max())

@@ -108,7 +108,7 @@ def test_every_caller_gets_its_denoiser_from_the_bundle(tmp_path: Path,
         (tmp_path / name).mkdir()
         return StageContext(recording_id="r", metadata={}, master=MasterInfo(source),
                             recording_dir=tmp_path, stage_dir=tmp_path / name, base_dir=tmp_path,
-                            models=ModelStore(tmp_path / "models"))
+                            models=ModelStore(tmp_path / "models"), code_hash="test")
 
     fast = {"model": "tiny", "n_steps": 2}
     for preset in ("shellac", "reference"):

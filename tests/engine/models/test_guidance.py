@@ -31,7 +31,7 @@ def test_stage_uses_measured_guidance_only_when_asked(tmp_path: Path) -> None:
     bundle = make_tiny_bundle(tmp_path, "tiny")
     ctx = StageContext(recording_id="r", metadata={}, master=MasterInfo(tmp_path / "m.wav"),
                        recording_dir=tmp_path, stage_dir=tmp_path, base_dir=tmp_path,
-                       models=ModelStore(tmp_path))
+                       models=ModelStore(tmp_path), code_hash="test")
     params = GenerativeEqParams(model="tiny")
     bundled = params.model_copy(update={"guidance": "bundle"})
     assert fingerprint(bundled, ctx) == fingerprint(params, ctx)  # nothing measured yet
