@@ -92,6 +92,12 @@ def verdict(pairs: list[tuple[Path, Path]]) -> None:
             s = [r for r in shipped["rows"] if r["case"] == case]
             c = [r for r in candidate["rows"] if r["case"] == case]
             assert [r["excerpt"] for r in s] == [r["excerpt"] for r in c]
+            # A gap where the clean render is silent (a sung line ended) has no SNR or level error:
+            # left out of both variants' means (amendment: found in the shipped voice run's rows).
+            silent = [a["excerpt"] for a in s if not np.isfinite(a["snr_db"])]
+            if silent:
+                print(f"{kind} {case}: clean silent in the gap, left out: {', '.join(silent)}")
+            s, c = zip(*[(a, b) for a, b in zip(s, c, strict=True) if np.isfinite(a["snr_db"])], strict=True)
             for a, b in zip(s, c, strict=True):
                 print(f"{kind:5s} {case:4s} {a['excerpt'][:34]:34s} {a['gap_length']:4d} smp, "
                       f"{a['from_end_samples']:5d} from the end: "
