@@ -116,9 +116,10 @@ def restore_blocks(
 
     Notes
     -----
-    The hand-over says which samples of each block are already known (with
-    Shellac's, the end of the previous block as restored, and the padding past the
-    recording's end). The operator factory folds that mask into the block's
+    The hand-over says which samples of each block are already known (the end of
+    the previous block as restored; never the padding past the recording's end,
+    which the blind-filter factory leaves unobserved and the known operators
+    observe as zeros). The operator factory folds that mask into the block's
     operator, so guidance keeps the overlap continuous and a blind filter's fit
     sees only the new audio. A block whose factory returns no operator is copied
     from y.
