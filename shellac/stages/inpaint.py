@@ -1,4 +1,4 @@
-"""inpaint: fill the declicker's long gaps and detected dropouts with a diffusion prior."""
+"""inpaint: fill the declicker's long gaps and dropouts (short runs by LSAR, long by a diffusion prior)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe
 from shellac.engine.device import resolve_device
 from shellac.engine.errors import ParameterError
-from shellac.engine.restoration.inpaint import InpaintSettings, inpaint
+from shellac.engine.restoration.inpaint import LSAR_MAX_MS, InpaintSettings, inpaint
 from shellac.stages.base import Stage, StageContext, StageOutput
 from shellac.stages.guided import GuidedRestorationParams, model_fingerprint
 
@@ -32,13 +32,18 @@ class InpaintParams(GuidedRestorationParams):
                                    description="A sudden silence is this far below its surroundings, dB.")
     max_gap_s: float = Field(default=2.0, gt=0, le=10, description="Longest gap filled, seconds.")
     margin_ms: float = Field(default=0.5, ge=0, le=20, description="Gaps widened by this much each side, ms.")
+    lsar_max_ms: float = Field(
+        default=LSAR_MAX_MS, ge=0, le=100,
+        description="Runs up to this long (ms, margins included) are filled by least-squares AR "
+                    "interpolation (LSAR), longer ones by the diffusion prior; 0: all by the prior.")
 
 
     def inpaint_settings(self) -> InpaintSettings:
         """The engine's inpainting settings."""
         return InpaintSettings(guided=self.guided_settings(), detect_dropouts=self.detect_dropouts,
                                min_zero_ms=self.min_zero_ms, dropout_drop_db=self.dropout_drop_db,
-                               max_gap_s=self.max_gap_s, margin_ms=self.margin_ms)
+                               max_gap_s=self.max_gap_s, margin_ms=self.margin_ms,
+                               lsar_max_ms=self.lsar_max_ms)
 
 
 def click_map_from_history(ctx: StageContext) -> tuple[Path | None, list[tuple[int, int]], int | None]:
@@ -75,13 +80,16 @@ def run(inputs: Mapping[str, Path], params: InpaintParams, ctx: StageContext) ->
                      checkpoints=ctx.stage_dir / "blocks",
                      checkpoint_key={"params": params.model_dump(mode="json"), "code": ctx.code_hash})
     shutil.rmtree(work)
+    by_lsar = set(result.by_lsar)
     report: dict[str, Any] = {
         "sample_rate": sr, "method": params.method,
         "click_map": str(map_path.relative_to(ctx.recording_dir)) if map_path is not None else None,
         "from_click_map": result.given, "dropouts_found": result.dropouts,
         "too_long_skipped": result.too_long_skipped,
         "gaps": [{"start_sample": s, "length_samples": ln, "start_s": round(s / sr, 6),
-                  "length_ms": round(1000 * ln / sr, 3)} for s, ln in result.filled],
+                  "length_ms": round(1000 * ln / sr, 3),
+                  "filled_by": "lsar" if (s, ln) in by_lsar else "prior"}
+                 for s, ln in result.filled],
     }
     report_path = ctx.stage_dir / "gaps.json"
     atomic_write_json(report_path, report)
@@ -89,6 +97,7 @@ def run(inputs: Mapping[str, Path], params: InpaintParams, ctx: StageContext) ->
     return StageOutput(
         artifacts={"audio": path, "gaps": report_path},
         metrics={"gaps_filled": len(result.filled), "samples_filled": sum(ln for _, ln in result.filled),
+                 "gaps_filled_by_lsar": len(result.by_lsar),
                  "from_click_map": result.given, "dropouts_found": result.dropouts,
                  "too_long_skipped": result.too_long_skipped, "method": params.method,
                  "model_checksum": bundle.checksum, "seconds": round(seconds, 2),

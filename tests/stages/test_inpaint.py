@@ -69,7 +69,7 @@ def _context(tmp_path: Path, history: tuple[dict, ...]) -> StageContext:
                         models=ModelStore(tmp_path / "models"), code_hash="test", history=history)
 
 
-def test_click_map_gaps_are_filled(tmp_path: Path) -> None:
+def test_click_map_gaps_are_filled_short_ones_by_lsar(tmp_path: Path) -> None:
     make_tiny_bundle(tmp_path / "models", "tiny", sample_rate=SR)
     record = {"stage": "denoise", "outputs": {"click_map": {"path": "clicks.json", "sha256": ""}}}
     ctx = _context(tmp_path, (record,))
@@ -83,13 +83,35 @@ def test_click_map_gaps_are_filled(tmp_path: Path) -> None:
     out = run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, ctx)
     report = json.loads(Path(out.artifacts["gaps"]).read_text())
     assert report["gaps"] == [{"start_sample": 5000, "length_samples": 300, "start_s": round(5000 / SR, 6),
-                               "length_ms": round(300000 / SR, 3)}]
+                               "length_ms": round(300000 / SR, 3), "filled_by": "lsar"}]
     after, _ = sf.read(out.artifacts["audio"], always_2d=True, dtype="float32")
     keep = np.ones(audio.shape[1], dtype=bool)
     keep[5000:5300] = False
     assert np.array_equal(after[keep, 0], audio[0, keep])
     assert not np.array_equal(after[~keep, 0], audio[0, ~keep])
+    # 14 ms of a harmonic tone in hiss, interpolated from its neighbourhood: close to what was there
+    err = after[~keep, 0] - audio[0, ~keep]
+    assert 10 * np.log10(np.sum(audio[0, ~keep] ** 2) / np.sum(err**2)) > 15.0
     assert out.metrics["from_click_map"] == 1 and out.metrics["samples_filled"] == 300
+    assert out.metrics["gaps_filled_by_lsar"] == 1
+
+
+def test_long_runs_and_runs_at_the_edges_go_to_the_prior(tmp_path: Path) -> None:
+    """A 100 ms gap is over ``lsar_max_ms``; a 5 ms one 10 ms from the start lacks LSAR's 23 ms of context."""
+    make_tiny_bundle(tmp_path / "models", "tiny", sample_rate=SR)
+    ctx = _context(tmp_path, ())
+    audio = harmonic_tone(1.0)[None]
+    audio[0, 220:330] = 0.0
+    audio[0, 5000:7205] = 0.0
+    audio[0, 12000:12441] = 0.0
+    write_audio(tmp_path / "in.wav", audio, SR, bit_depth=32)
+    params = InpaintParams(**FAST, use_click_map=False, min_zero_ms=2.0, margin_ms=0.0)
+    out = run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, ctx)
+    report = json.loads(Path(out.artifacts["gaps"]).read_text())
+    assert [(g["start_sample"], g["length_samples"], g["filled_by"]) for g in report["gaps"]] == [
+        (220, 110, "prior"), (5000, 2205, "prior"), (12000, 441, "lsar")]
+    assert out.metrics["gaps_filled"] == 3 and out.metrics["gaps_filled_by_lsar"] == 1
+    assert sorted(p.name for p in (ctx.stage_dir / "blocks" / "channel0").glob("block_*.pt"))  # the prior ran
 
 
 def test_a_rerun_resumes_from_the_block_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,7 +121,7 @@ def test_a_rerun_resumes_from_the_block_checkpoints(tmp_path: Path, monkeypatch:
     audio[0, 5000:5200] = 0.0
     audio[0, 15000:15200] = 0.0
     write_audio(tmp_path / "in.wav", audio, SR, bit_depth=32)
-    params = InpaintParams(**FAST, use_click_map=False, min_zero_ms=2.0, margin_ms=0.0)
+    params = InpaintParams(**FAST, use_click_map=False, min_zero_ms=2.0, margin_ms=0.0, lsar_max_ms=0.0)
     first = run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, ctx)
     assert first.metrics["gaps_filled"] == 2
     blocks = sorted((ctx.stage_dir / "blocks" / "channel0").glob("block_*.pt"))

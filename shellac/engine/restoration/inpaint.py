@@ -1,4 +1,4 @@
-"""Inpainting of a file: fill given gaps and detected dropouts with a diffusion prior (streamed)."""
+"""Inpainting of a file: gaps and dropouts, short runs filled by LSAR, long ones by a diffusion prior."""
 
 from __future__ import annotations
 
@@ -12,15 +12,25 @@ import torch
 
 from shellac.engine.audio_io import probe
 from shellac.engine.dsp.dropouts import find_dropouts_in_file, flag_runs
+from shellac.engine.dsp.lsar_file import LsarSettings, fillable, lsar_fill_file
 from shellac.engine.models.loaded import LoadedBundle
 from shellac.engine.operators.base import Operator
 from shellac.engine.operators.inpainting import InpaintingOperator
 from shellac.engine.restoration.known import GuidedSettings, restore_flagged
 
+LSAR_MAX_MS = 50.0
+"""Runs up to this long (ms) are filled by LSAR, not the prior (docs/heldout_benchmark.md, "Session 25")."""
+
 
 @dataclass(frozen=True)
 class InpaintSettings:
-    """Restoration settings and which gaps to fill (dropout detection, longest gap, margin)."""
+    """Restoration settings, which gaps to fill (dropout detection, longest gap, margin), which by LSAR.
+
+    ``lsar_max_ms``: a run of flagged samples up to this long (margins included)
+    with LSAR's order of intact samples on both sides is filled by least-squares
+    AR interpolation (``lsar``); longer runs, and runs at the file's edges, by the
+    diffusion prior. 0: every run by the prior.
+    """
 
     guided: GuidedSettings
     detect_dropouts: bool = True
@@ -28,16 +38,20 @@ class InpaintSettings:
     dropout_drop_db: float = 40.0
     max_gap_s: float = 2.0
     margin_ms: float = 0.5
+    lsar_max_ms: float = LSAR_MAX_MS
+    lsar: LsarSettings = LsarSettings()
 
 
 @dataclass(frozen=True)
 class InpaintResult:
-    """The gaps given and found, those skipped as too long, and the filled runs (start, length) in samples."""
+    """The gaps given and found, those skipped as too long, the filled runs (start, length) in samples,
+    and the runs of them that LSAR filled (the rest: the diffusion prior)."""
 
     given: int
     dropouts: int
     too_long_skipped: int
     filled: list[tuple[int, int]]
+    by_lsar: list[tuple[int, int]]
 
 
 def inpaint(
@@ -55,9 +69,10 @@ def inpaint(
     """Fill ``gaps`` (start, length in samples) and, if asked, detected dropouts; write ``out_path``.
 
     Gaps longer than ``max_gap_s`` are left alone; the rest are widened by
-    ``margin_ms`` each side and restored in every channel with an
-    :class:`InpaintingOperator`; all other samples are copied bit for bit. The
-    ``inpaint`` stage and the bench call this. See
+    ``margin_ms`` each side. Runs up to ``lsar_max_ms`` are filled by LSAR
+    (:func:`~shellac.engine.dsp.lsar_file.lsar_fill_file`), the others restored in
+    every channel with an :class:`InpaintingOperator`; all other samples are
+    copied bit for bit. The ``inpaint`` stage and the bench call this. See
     :func:`~shellac.engine.restoration.known.restore_flagged` for ``work`` and ``checkpoints``.
     """
     device = torch.device(device)
@@ -78,6 +93,15 @@ def inpaint(
             continue
         missing[max(0, start - margin):min(n, start + length + margin)] = True
     filled = flag_runs(missing)
+    order = settings.lsar.samples(sr)[0]
+    short = int(round(settings.lsar_max_ms * sr / 1000))
+    by_lsar = [(s, ln) for s, ln in filled if ln <= short and fillable(s, ln, n, order)]
+    if by_lsar:
+        lsar_path = work / "lsar.wav"
+        lsar_fill_file(source, by_lsar, lsar_path, settings.lsar)
+        for s, ln in by_lsar:
+            missing[s:s + ln] = False
+        source = lsar_path
 
     def operator_for(block_missing: np.ndarray, gain: float) -> Operator:
         return InpaintingOperator(torch.from_numpy((~block_missing).astype(np.float32)).to(device))
@@ -85,5 +109,5 @@ def inpaint(
     restore_flagged(source, np.broadcast_to(missing, (info.channels, n)), out_path, bundle, operator_for,
                     settings.guided, work=work, device=device, checkpoints=checkpoints,
                     checkpoint_key={"operator": "inpainting", **(checkpoint_key or {})})
-    return InpaintResult(len(gaps), len(dropouts), skipped, filled)
+    return InpaintResult(len(gaps), len(dropouts), skipped, filled, by_lsar)
 

@@ -1,0 +1,101 @@
+"""Fill flagged runs of a file by least-squares AR interpolation, one run's neighbourhood at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shellac.engine.audio_io import probe
+from shellac.engine.dsp.lsar import levinson, lsar_fill
+from shellac.engine.errors import ParameterError
+from shellac.engine.stream import AudioStreamWriter, ChannelStats, chunk_frames_for, iter_chunks, read_frames
+
+
+@dataclass(frozen=True)
+class LsarSettings:
+    """AR order and the context either side of a run that the model is fitted on (ms).
+
+    At 22.05 kHz the defaults are 512 samples of order and 4096 of context: an
+    order that resolves a piano's or a voice's partials (a 23 ms period), on
+    enough signal to estimate it.
+    """
+
+    order_ms: float = 23.2
+    context_ms: float = 185.8
+
+    def __post_init__(self) -> None:
+        if not 0 < self.order_ms < self.context_ms:
+            raise ParameterError(f"need 0 < order_ms ({self.order_ms}) < context_ms ({self.context_ms})")
+
+    def samples(self, sample_rate: int) -> tuple[int, int]:
+        """Order and context in samples at ``sample_rate``."""
+        return (max(1, round(self.order_ms * sample_rate / 1000)),
+                max(2, round(self.context_ms * sample_rate / 1000)))
+
+
+def fillable(start: int, length: int, n_frames: int, order: int) -> bool:
+    """Whether LSAR can fill run [start, start + length): ``order`` intact samples on both sides."""
+    return start >= order and start + length + order <= n_frames
+
+
+def clusters(runs: Sequence[tuple[int, int]], order: int) -> list[list[tuple[int, int]]]:
+    """Runs (start, length), sorted, grouped when fewer than ``order`` samples lie between them."""
+    groups: list[list[tuple[int, int]]] = []
+    for start, length in sorted(runs):
+        if groups and start - sum(groups[-1][-1]) < order:
+            groups[-1].append((start, length))
+        else:
+            groups.append([(start, length)])
+    return groups
+
+
+def _fill_cluster(window: np.ndarray, missing: np.ndarray, first: int, stop: int, order: int) -> np.ndarray:
+    """One channel's window with the cluster [first, stop) filled, the model fitted on the intact sides."""
+    sides = [s for s in (window[:first], window[stop:]) if s.size > order]
+    acf = sum(np.correlate(s, s, "full")[s.size - 1:s.size + order] for s in sides)
+    coeffs, _ = levinson(np.asarray(acf)[None, :], order)
+    return lsar_fill(window, missing, np.array([first]), np.array([stop]), coeffs)
+
+
+def lsar_fill_file(source: Path, runs: Sequence[tuple[int, int]], out_path: Path,
+                   settings: LsarSettings) -> ChannelStats:
+    """Write ``source`` to ``out_path`` (float32), every run (start, length) filled by LSAR in every channel.
+
+    Each cluster of runs (:func:`clusters`) is solved on its own window: one AR
+    model per channel, fitted on up to ``context_ms`` of the intact signal either
+    side (up to the neighbouring clusters), then Janssen's least-squares
+    interpolation (``engine/dsp/lsar.py``, the declicker's). Every other sample
+    is copied bit for bit; only the windows are ever held in memory. Runs must
+    be :func:`fillable`.
+    """
+    info = probe(Path(source))
+    order, context = settings.samples(info.sample_rate)
+    patches: list[tuple[int, np.ndarray]] = []
+    groups = clusters(runs, order)
+    bounds = [(g[0][0], sum(g[-1])) for g in groups]
+    for k, group in enumerate(groups):
+        first, stop = bounds[k]
+        if not fillable(first, stop - first, info.frames, order):
+            raise ParameterError(f"run at {first}-{stop} has fewer than {order} intact samples on a side")
+        # the context stops at the neighbouring clusters: their gaps would bias the model
+        lo = max(0, first - context, bounds[k - 1][1] if k else 0)
+        hi = min(info.frames, stop + context, bounds[k + 1][0] if k + 1 < len(bounds) else info.frames)
+        window = read_frames(source, lo, hi).astype(np.float64)
+        missing = np.zeros(hi - lo, dtype=bool)
+        for start, length in group:
+            missing[start - lo:start - lo + length] = True
+        filled = np.stack([_fill_cluster(ch, missing, first - lo, stop - lo, order) for ch in window])
+        patches.append((first, filled[:, first - lo:stop - lo]))
+    frames = chunk_frames_for(info.channels, 30.0, info.sample_rate)
+    with AudioStreamWriter(Path(out_path), info.sample_rate, info.channels) as writer:
+        for chunk in iter_chunks(Path(source), frames):
+            data = chunk.data
+            for first, patch in patches:
+                a, b = max(first, chunk.start), min(first + patch.shape[1], chunk.stop)
+                if a < b:
+                    data[:, a - chunk.start:b - chunk.start] = patch[:, a - first:b - first]
+            writer.write(data)
+    return writer.stats
