@@ -15,7 +15,7 @@ from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe
 from shellac.engine.device import resolve_device
 from shellac.engine.errors import ParameterError
-from shellac.engine.restoration.inpaint import LSAR_MAX_MS, InpaintSettings, inpaint
+from shellac.engine.restoration.inpaint import InpaintSettings, inpaint
 from shellac.stages.base import Stage, StageContext, StageOutput
 from shellac.stages.guided import GuidedRestorationParams, model_fingerprint
 
@@ -33,9 +33,10 @@ class InpaintParams(GuidedRestorationParams):
     max_gap_s: float = Field(default=2.0, gt=0, le=10, description="Longest gap filled, seconds.")
     margin_ms: float = Field(default=0.5, ge=0, le=20, description="Gaps widened by this much each side, ms.")
     lsar_max_ms: float = Field(
-        default=LSAR_MAX_MS, ge=0, le=100,
+        default=0.0, ge=0, le=100,
         description="Runs up to this long (ms, margins included) are filled by least-squares AR "
-                    "interpolation (LSAR), longer ones by the diffusion prior; 0: all by the prior.")
+                    "interpolation (LSAR), longer ones by the diffusion prior; 0: all by the prior "
+                    "(the piano profiles: 50).")
 
 
     def inpaint_settings(self) -> InpaintSettings:

@@ -79,7 +79,7 @@ def test_click_map_gaps_are_filled_short_ones_by_lsar(tmp_path: Path) -> None:
         {"start_sample": 5000, "length_samples": 300, "status": "needs_inpainting"},
         {"start_sample": 9000, "length_samples": 20, "status": "repaired"}]}
     (tmp_path / "rec" / "clicks.json").write_text(json.dumps(clicks))
-    params = InpaintParams(**FAST, detect_dropouts=False, margin_ms=0.0)
+    params = InpaintParams(**FAST, detect_dropouts=False, margin_ms=0.0, lsar_max_ms=50.0)
     out = run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, ctx)
     report = json.loads(Path(out.artifacts["gaps"]).read_text())
     assert report["gaps"] == [{"start_sample": 5000, "length_samples": 300, "start_s": round(5000 / SR, 6),
@@ -105,7 +105,7 @@ def test_long_runs_and_runs_at_the_edges_go_to_the_prior(tmp_path: Path) -> None
     audio[0, 5000:7205] = 0.0
     audio[0, 12000:12441] = 0.0
     write_audio(tmp_path / "in.wav", audio, SR, bit_depth=32)
-    params = InpaintParams(**FAST, use_click_map=False, min_zero_ms=2.0, margin_ms=0.0)
+    params = InpaintParams(**FAST, use_click_map=False, min_zero_ms=2.0, margin_ms=0.0, lsar_max_ms=50.0)
     out = run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, ctx)
     report = json.loads(Path(out.artifacts["gaps"]).read_text())
     assert [(g["start_sample"], g["length_samples"], g["filled_by"]) for g in report["gaps"]] == [
@@ -121,7 +121,7 @@ def test_a_rerun_resumes_from_the_block_checkpoints(tmp_path: Path, monkeypatch:
     audio[0, 5000:5200] = 0.0
     audio[0, 15000:15200] = 0.0
     write_audio(tmp_path / "in.wav", audio, SR, bit_depth=32)
-    params = InpaintParams(**FAST, use_click_map=False, min_zero_ms=2.0, margin_ms=0.0, lsar_max_ms=0.0)
+    params = InpaintParams(**FAST, use_click_map=False, min_zero_ms=2.0, margin_ms=0.0)
     first = run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, ctx)
     assert first.metrics["gaps_filled"] == 2
     blocks = sorted((ctx.stage_dir / "blocks" / "channel0").glob("block_*.pt"))

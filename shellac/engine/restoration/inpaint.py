@@ -18,9 +18,6 @@ from shellac.engine.operators.base import Operator
 from shellac.engine.operators.inpainting import InpaintingOperator
 from shellac.engine.restoration.known import GuidedSettings, restore_flagged
 
-LSAR_MAX_MS = 50.0
-"""Runs up to this long (ms) are filled by LSAR, not the prior (docs/heldout_benchmark.md, "Session 25")."""
-
 
 @dataclass(frozen=True)
 class InpaintSettings:
@@ -29,7 +26,8 @@ class InpaintSettings:
     ``lsar_max_ms``: a run of flagged samples up to this long (margins included)
     with LSAR's order of intact samples on both sides is filled by least-squares
     AR interpolation (``lsar``); longer runs, and runs at the file's edges, by the
-    diffusion prior. 0: every run by the prior.
+    diffusion prior. 0 (the default): every run by the prior. The piano profiles
+    set 50 ms (docs/heldout_benchmark.md, "Session 25").
     """
 
     guided: GuidedSettings
@@ -38,7 +36,7 @@ class InpaintSettings:
     dropout_drop_db: float = 40.0
     max_gap_s: float = 2.0
     margin_ms: float = 0.5
-    lsar_max_ms: float = LSAR_MAX_MS
+    lsar_max_ms: float = 0.0
     lsar: LsarSettings = LsarSettings()
 
 

@@ -18,7 +18,7 @@ def _snr(clean: np.ndarray, estimate: np.ndarray) -> float:
 
 def test_runs_are_filled_in_every_channel_and_nothing_else_moves(tmp_path: Path) -> None:
     clean = np.stack([harmonic_tone(1.0, noise=0.0), 0.5 * harmonic_tone(1.0, f0=330.0, noise=0.0)])
-    runs = [(3000, 441), (9000, 220), (9400, 110)]  # 20 ms; then 10 ms and 5 ms close enough to be solved together
+    runs = [(3000, 441), (9000, 220), (9400, 110)]  # 20 ms; then 10 and 5 ms, near enough to solve together
     given = clean.copy()
     for start, length in runs:
         given[:, start:start + length] = 0.0
