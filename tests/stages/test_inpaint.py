@@ -97,20 +97,22 @@ def test_click_map_gaps_are_filled_short_ones_by_lsar(tmp_path: Path) -> None:
 
 
 def test_long_runs_and_runs_at_the_edges_go_to_the_prior(tmp_path: Path) -> None:
-    """A 100 ms gap is over ``lsar_max_ms``; a 5 ms one 10 ms from the start lacks LSAR's 23 ms of context."""
+    """A 100 ms gap is over ``lsar_max_ms``; a 5 ms one 10 ms from the start lacks LSAR's 23 ms of context;
+    a 5 ms one 10 ms after the 100 ms gap would lean on its unfilled samples."""
     make_tiny_bundle(tmp_path / "models", "tiny", sample_rate=SR)
     ctx = _context(tmp_path, ())
     audio = harmonic_tone(1.0)[None]
     audio[0, 220:330] = 0.0
     audio[0, 5000:7205] = 0.0
     audio[0, 12000:12441] = 0.0
+    audio[0, 7425:7535] = 0.0
     write_audio(tmp_path / "in.wav", audio, SR, bit_depth=32)
     params = InpaintParams(**FAST, use_click_map=False, min_zero_ms=2.0, margin_ms=0.0, lsar_max_ms=50.0)
     out = run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, ctx)
     report = json.loads(Path(out.artifacts["gaps"]).read_text())
     assert [(g["start_sample"], g["length_samples"], g["filled_by"]) for g in report["gaps"]] == [
-        (220, 110, "prior"), (5000, 2205, "prior"), (12000, 441, "lsar")]
-    assert out.metrics["gaps_filled"] == 3 and out.metrics["gaps_filled_by_lsar"] == 1
+        (220, 110, "prior"), (5000, 2205, "prior"), (7425, 110, "prior"), (12000, 441, "lsar")]
+    assert out.metrics["gaps_filled"] == 4 and out.metrics["gaps_filled_by_lsar"] == 1
     assert sorted(p.name for p in (ctx.stage_dir / "blocks" / "channel0").glob("block_*.pt"))  # the prior ran
 
 

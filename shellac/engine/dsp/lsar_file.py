@@ -52,35 +52,48 @@ def clusters(runs: Sequence[tuple[int, int]], order: int) -> list[list[tuple[int
     return groups
 
 
+def _autocorr(side: np.ndarray, order: int) -> np.ndarray:
+    """Lags 0..order of a side's autocorrelation (zeros past its length)."""
+    full = np.correlate(side, side, "full")[side.size - 1:side.size + order]
+    return np.pad(full, (0, order + 1 - full.size))
+
+
 def _fill_cluster(window: np.ndarray, missing: np.ndarray, first: int, stop: int, order: int) -> np.ndarray:
     """One channel's window with the cluster [first, stop) filled, the model fitted on the intact sides."""
-    sides = [s for s in (window[:first], window[stop:]) if s.size > order]
-    acf = sum(np.correlate(s, s, "full")[s.size - 1:s.size + order] for s in sides)
-    coeffs, _ = levinson(np.asarray(acf)[None, :], order)
+    acf = _autocorr(window[:first], order) + _autocorr(window[stop:], order)
+    coeffs, _ = levinson(acf[None, :], order)
     return lsar_fill(window, missing, np.array([first]), np.array([stop]), coeffs)
 
 
 def lsar_fill_file(source: Path, runs: Sequence[tuple[int, int]], out_path: Path,
-                   settings: LsarSettings) -> ChannelStats:
+                   settings: LsarSettings, *, avoid: Sequence[tuple[int, int]] = ()) -> ChannelStats:
     """Write ``source`` to ``out_path`` (float32), every run (start, length) filled by LSAR in every channel.
 
     Each cluster of runs (:func:`clusters`) is solved on its own window: one AR
     model per channel, fitted on up to ``context_ms`` of the intact signal either
     side (up to the neighbouring clusters), then Janssen's least-squares
-    interpolation (``engine/dsp/lsar.py``, the declicker's). Every other sample
-    is copied bit for bit; only the windows are ever held in memory. Runs must
-    be :func:`fillable`.
+    interpolation (``engine/dsp/lsar.py``, the declicker's). ``avoid`` are flagged
+    runs left to another filler: no model is fitted on them, and a run to fill
+    must not share a cluster with one. Every other sample is copied bit for bit;
+    only the windows are ever held in memory. Clusters must be :func:`fillable`.
     """
     info = probe(Path(source))
     order, context = settings.samples(info.sample_rate)
     patches: list[tuple[int, np.ndarray]] = []
-    groups = clusters(runs, order)
+    to_fill = set(runs)
+    groups = clusters([*runs, *avoid], order)
     bounds = [(g[0][0], sum(g[-1])) for g in groups]
     for k, group in enumerate(groups):
+        kinds = {run in to_fill for run in group}
+        if kinds == {False}:
+            continue
         first, stop = bounds[k]
+        if kinds == {True, False}:
+            raise ParameterError(f"runs at {first}-{stop}: one to fill lies within {order} samples of one "
+                                 "to avoid")
         if not fillable(first, stop - first, info.frames, order):
             raise ParameterError(f"run at {first}-{stop} has fewer than {order} intact samples on a side")
-        # the context stops at the neighbouring clusters: their gaps would bias the model
+        # the context stops at the neighbouring clusters (filled here or not): their gaps would bias the model
         lo = max(0, first - context, bounds[k - 1][1] if k else 0)
         hi = min(info.frames, stop + context, bounds[k + 1][0] if k + 1 < len(bounds) else info.frames)
         window = read_frames(source, lo, hi).astype(np.float64)

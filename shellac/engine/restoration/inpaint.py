@@ -12,7 +12,7 @@ import torch
 
 from shellac.engine.audio_io import probe
 from shellac.engine.dsp.dropouts import find_dropouts_in_file, flag_runs
-from shellac.engine.dsp.lsar_file import LsarSettings, fillable, lsar_fill_file
+from shellac.engine.dsp.lsar_file import LsarSettings, clusters, fillable, lsar_fill_file
 from shellac.engine.models.loaded import LoadedBundle
 from shellac.engine.operators.base import Operator
 from shellac.engine.operators.inpainting import InpaintingOperator
@@ -25,8 +25,9 @@ class InpaintSettings:
 
     ``lsar_max_ms``: a run of flagged samples up to this long (margins included)
     with LSAR's order of intact samples on both sides is filled by least-squares
-    AR interpolation (``lsar``); longer runs, and runs at the file's edges, by the
-    diffusion prior. 0 (the default): every run by the prior. The piano profiles
+    AR interpolation (``lsar``); longer runs, runs at the file's edges and runs
+    within that order of one of them (LSAR would lean on its unfilled samples),
+    by the diffusion prior. 0 (the default): every run by the prior. The piano profiles
     set 50 ms (docs/heldout_benchmark.md, "Session 25").
     """
 
@@ -93,10 +94,14 @@ def inpaint(
     filled = flag_runs(missing)
     order = settings.lsar.samples(sr)[0]
     short = int(round(settings.lsar_max_ms * sr / 1000))
-    by_lsar = [(s, ln) for s, ln in filled if ln <= short and fillable(s, ln, n, order)]
+    by_lsar = [run for group in clusters(filled, order)
+               if all(ln <= short for _, ln in group)
+               and fillable(group[0][0], sum(group[-1]) - group[0][0], n, order) for run in group]
     if by_lsar:
         lsar_path = work / "lsar.wav"
-        lsar_fill_file(source, by_lsar, lsar_path, settings.lsar)
+        chosen = set(by_lsar)
+        lsar_fill_file(source, by_lsar, lsar_path, settings.lsar,
+                       avoid=[r for r in filled if r not in chosen])
         for s, ln in by_lsar:
             missing[s:s + ln] = False
         source = lsar_path

@@ -50,3 +50,19 @@ def test_a_run_without_enough_intact_samples_is_refused(tmp_path: Path) -> None:
     sf.write(tmp_path / "in.wav", harmonic_tone(0.5).astype(np.float32), SR, subtype="FLOAT")
     with pytest.raises(ParameterError, match="intact samples"):
         lsar_fill_file(tmp_path / "in.wav", [(10, 50)], tmp_path / "out.wav", LsarSettings())
+
+
+def test_runs_left_to_another_filler_are_kept_out_of_the_model_and_away_from_the_fill(tmp_path: Path) -> None:
+    clean = harmonic_tone(1.0, noise=0.0)
+    given = clean.copy()
+    given[3000:3441] = 0.0  # to fill
+    given[6000:8205] = 0.0  # 100 ms left to the prior: inside the first run's context, outside its cluster
+    sf.write(tmp_path / "in.wav", given.astype(np.float32), SR, subtype="FLOAT")
+    lsar_fill_file(tmp_path / "in.wav", [(3000, 441)], tmp_path / "out.wav", LsarSettings(),
+                   avoid=[(6000, 2205)])
+    out = sf.read(tmp_path / "out.wav", dtype="float32")[0]
+    assert _snr(clean[3000:3441], out[3000:3441]) > 30.0
+    assert not out[6000:8205].any()  # left as it was, for the prior
+    with pytest.raises(ParameterError, match="within 512 samples"):
+        lsar_fill_file(tmp_path / "in.wav", [(3000, 441)], tmp_path / "out2.wav", LsarSettings(),
+                       avoid=[(3600, 100)])
