@@ -34,7 +34,8 @@ class InpaintParams(GuidedRestorationParams):
     margin_ms: float = Field(default=0.5, ge=0, le=20, description="Gaps widened by this much each side, ms.")
     lsar_max_ms: float = Field(
         default=0.0, ge=0, le=100,
-        description="Runs up to this long (ms, margins included) are filled by least-squares AR "
+        description="Stretches up to this long (ms, margins included; runs under LSAR's 23 ms order "
+                    "apart count as one, first start to last end) are filled by least-squares AR "
                     "interpolation (LSAR), longer ones by the diffusion prior; 0: all by the prior "
                     "(the piano profiles: 50).")
 

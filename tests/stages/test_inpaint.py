@@ -141,3 +141,22 @@ def test_a_rerun_resumes_from_the_block_checkpoints(tmp_path: Path, monkeypatch:
     Path(first.artifacts["audio"]).unlink()
     again = run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, ctx)
     assert Path(again.artifacts["audio"]).read_bytes() == expected
+
+
+def test_a_burst_of_short_runs_counts_as_the_stretch_it_spans(tmp_path: Path) -> None:
+    """Two 10 ms runs 10 ms apart span 30 ms: LSAR. Four 15 ms runs 15 ms apart are each short but span
+    105 ms, over ``lsar_max_ms``: the prior (one LSAR solve over the span would cost its square)."""
+    make_tiny_bundle(tmp_path / "models", "tiny", sample_rate=SR)
+    ctx = _context(tmp_path, ())
+    audio = harmonic_tone(1.0)[None]
+    pair = [(3000, 220), (3440, 220)]
+    burst = [(10000 + k * 662, 331) for k in range(4)]
+    for start, length in [*pair, *burst]:
+        audio[0, start:start + length] = 0.0
+    write_audio(tmp_path / "in.wav", audio, SR, bit_depth=32)
+    params = InpaintParams(**FAST, use_click_map=False, min_zero_ms=2.0, margin_ms=0.0, lsar_max_ms=50.0)
+    out = run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, ctx)
+    report = json.loads(Path(out.artifacts["gaps"]).read_text())
+    assert [(g["start_sample"], g["length_samples"], g["filled_by"]) for g in report["gaps"]] == [
+        *[(s, ln, "lsar") for s, ln in pair], *[(s, ln, "prior") for s, ln in burst]]
+    assert out.metrics["gaps_filled_by_lsar"] == 2

@@ -23,12 +23,15 @@ from shellac.engine.restoration.known import GuidedSettings, restore_flagged
 class InpaintSettings:
     """Restoration settings, which gaps to fill (dropout detection, longest gap, margin), which by LSAR.
 
-    ``lsar_max_ms``: a run of flagged samples up to this long (margins included)
+    ``lsar_max_ms``: a stretch of flagged samples up to this long (margins included)
     with LSAR's order of intact samples on both sides is filled by least-squares
-    AR interpolation (``lsar``); longer runs, runs at the file's edges and runs
-    within that order of one of them (LSAR would lean on its unfilled samples),
-    by the diffusion prior. 0 (the default): every run by the prior. The piano profiles
-    set 50 ms (docs/heldout_benchmark.md, "Session 25").
+    AR interpolation (``lsar``). A stretch is a cluster of runs fewer than the order
+    apart, measured from the first run's start to the last one's end, so a burst of
+    short runs counts as the long stretch it damages (LSAR's one solve spans it all:
+    its memory grows with the square of that span). Longer stretches, runs at the
+    file's edges and runs within that order of one of them (LSAR would lean on
+    its unfilled samples) go to the diffusion prior. 0 (the default): every run by
+    the prior. The piano profiles set 50 ms (docs/heldout_benchmark.md, "Session 25").
     """
 
     guided: GuidedSettings
@@ -68,7 +71,7 @@ def inpaint(
     """Fill ``gaps`` (start, length in samples) and, if asked, detected dropouts; write ``out_path``.
 
     Gaps longer than ``max_gap_s`` are left alone; the rest are widened by
-    ``margin_ms`` each side. Runs up to ``lsar_max_ms`` are filled by LSAR
+    ``margin_ms`` each side. Stretches up to ``lsar_max_ms`` are filled by LSAR
     (:func:`~shellac.engine.dsp.lsar_file.lsar_fill_file`), the others restored in
     every channel with an :class:`InpaintingOperator`; all other samples are
     copied bit for bit. The ``inpaint`` stage and the bench call this. See
@@ -95,7 +98,7 @@ def inpaint(
     order = settings.lsar.samples(sr)[0]
     short = int(round(settings.lsar_max_ms * sr / 1000))
     by_lsar = [run for group in clusters(filled, order)
-               if all(ln <= short for _, ln in group)
+               if sum(group[-1]) - group[0][0] <= short
                and fillable(group[0][0], sum(group[-1]) - group[0][0], n, order) for run in group]
     if by_lsar:
         lsar_path = work / "lsar.wav"
