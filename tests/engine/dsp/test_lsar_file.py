@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from shellac.engine.dsp.lsar_file import LsarSettings, clusters, fillable, lsar_fill_file
+from shellac.engine.dsp.lsar import levinson, lsar_fill
+from shellac.engine.dsp.lsar_file import LsarSettings, clusters, fillable, interpolate, lsar_fill_file
 from shellac.engine.errors import ParameterError
 
 from ...conftest import SR, harmonic_tone
@@ -66,3 +67,26 @@ def test_runs_left_to_another_filler_are_kept_out_of_the_model_and_away_from_the
     with pytest.raises(ParameterError, match="within 512 samples"):
         lsar_fill_file(tmp_path / "in.wav", [(3000, 441)], tmp_path / "out2.wav", LsarSettings(),
                        avoid=[(3600, 100)])
+
+
+@pytest.mark.parametrize("holes", [[], [(200, 300), (700, 750)]])
+def test_interpolate_solves_the_declickers_equations_at_their_own_size(holes: list[tuple[int, int]]) -> None:
+    """The same fill as ``lsar_fill`` (padded, dense) to 1e-9, for a span missing whole (Levinson) and one
+    with known samples inside (dense on the unknowns)."""
+    rng = np.random.default_rng(3)
+    x = harmonic_tone(1.0, noise=0.0) + 1e-3 * rng.standard_normal(SR)
+    first, stop, order = 5000, 6100, 512
+    missing = np.zeros(SR, dtype=bool)
+    missing[first:stop] = True
+    for a, b in holes:
+        missing[first + a:first + b] = False
+    given = np.where(missing, 0.0, x)
+    acf = np.correlate(given[first - 4096:first], given[first - 4096:first], "full")[4095:4096 + order]
+    coeffs, _ = levinson(acf[None, :], order)
+    expected = lsar_fill(given, missing, np.array([first]), np.array([stop]), coeffs)
+    got = interpolate(given, missing, first, stop, coeffs[0])
+    assert np.max(np.abs(got - expected)) < 1e-9 * np.max(np.abs(expected[missing]))
+    assert np.array_equal(got[~missing], given[~missing])
+    assert _snr(x[missing], got[missing]) > 30.0
+    with pytest.raises(ParameterError, match="intact samples"):
+        interpolate(given, missing, 100, 200, coeffs[0])
