@@ -27,8 +27,9 @@ class InpaintSettings:
     with LSAR's order of intact samples on both sides is filled by least-squares
     AR interpolation (``lsar``). A stretch is a cluster of runs fewer than the order
     apart, measured from the first run's start to the last one's end, so a burst of
-    short runs counts as the long stretch it damages (LSAR's one solve spans it all:
-    its memory grows with the square of that span). Longer stretches, runs at the
+    short runs counts as the long stretch it damages: LSAR was chosen on stretches up
+    to 50 ms (its one solve spans the burst, its memory the square of the burst's
+    missing samples). Longer stretches, runs at the
     file's edges and runs within that order of one of them (LSAR would lean on
     its unfilled samples) go to the diffusion prior. 0 (the default): every run by
     the prior. The piano profiles set 50 ms (docs/heldout_benchmark.md, "Session 25").
