@@ -38,6 +38,16 @@ class InpaintParams(GuidedRestorationParams):
                     "apart count as one, first start to last end) are filled by least-squares AR "
                     "interpolation (LSAR), longer ones by the diffusion prior; 0: all by the prior "
                     "(the piano profiles: 50).")
+    lsar_warm_max_ms: float = Field(
+        default=0.0, ge=0, le=2000,
+        description="Longer stretches up to this long (ms) that LSAR can fill are filled by it first and "
+                    "the prior restores them from that fill, starting at lsar_warm_sigma; 0: the prior "
+                    "fills them from the zeros at sigma_start.")
+    lsar_warm_sigma: float = Field(
+        default=0.25, gt=0, le=4,
+        description="Noise level the prior starts from on LSAR's fill, in units of the model's σ_data "
+                    "(sigma_start is in the model's amplitude units; σ_data is 0.063 for piano, 1 for "
+                    "voice).")
 
 
     def inpaint_settings(self) -> InpaintSettings:
@@ -45,7 +55,8 @@ class InpaintParams(GuidedRestorationParams):
         return InpaintSettings(guided=self.guided_settings(), detect_dropouts=self.detect_dropouts,
                                min_zero_ms=self.min_zero_ms, dropout_drop_db=self.dropout_drop_db,
                                max_gap_s=self.max_gap_s, margin_ms=self.margin_ms,
-                               lsar_max_ms=self.lsar_max_ms)
+                               lsar_max_ms=self.lsar_max_ms, warm_max_ms=self.lsar_warm_max_ms,
+                               warm_sigma=self.lsar_warm_sigma)
 
 
 def click_map_from_history(ctx: StageContext) -> tuple[Path | None, list[tuple[int, int]], int | None]:
@@ -82,7 +93,7 @@ def run(inputs: Mapping[str, Path], params: InpaintParams, ctx: StageContext) ->
                      checkpoints=ctx.stage_dir / "blocks",
                      checkpoint_key={"params": params.model_dump(mode="json"), "code": ctx.code_hash})
     shutil.rmtree(work)
-    by_lsar = set(result.by_lsar)
+    by_lsar, warm = set(result.by_lsar), set(result.warm_started)
     report: dict[str, Any] = {
         "sample_rate": sr, "method": params.method,
         "click_map": str(map_path.relative_to(ctx.recording_dir)) if map_path is not None else None,
@@ -90,7 +101,7 @@ def run(inputs: Mapping[str, Path], params: InpaintParams, ctx: StageContext) ->
         "too_long_skipped": result.too_long_skipped,
         "gaps": [{"start_sample": s, "length_samples": ln, "start_s": round(s / sr, 6),
                   "length_ms": round(1000 * ln / sr, 3),
-                  "filled_by": "lsar" if (s, ln) in by_lsar else "prior"}
+                  "filled_by": "lsar" if (s, ln) in by_lsar else "lsar+prior" if (s, ln) in warm else "prior"}
                  for s, ln in result.filled],
     }
     report_path = ctx.stage_dir / "gaps.json"
@@ -99,7 +110,7 @@ def run(inputs: Mapping[str, Path], params: InpaintParams, ctx: StageContext) ->
     return StageOutput(
         artifacts={"audio": path, "gaps": report_path},
         metrics={"gaps_filled": len(result.filled), "samples_filled": sum(ln for _, ln in result.filled),
-                 "gaps_filled_by_lsar": len(result.by_lsar),
+                 "gaps_filled_by_lsar": len(result.by_lsar), "gaps_warm_started": len(result.warm_started),
                  "from_click_map": result.given, "dropouts_found": result.dropouts,
                  "too_long_skipped": result.too_long_skipped, "method": params.method,
                  "model_checksum": bundle.checksum, "seconds": round(seconds, 2),

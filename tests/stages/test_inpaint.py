@@ -171,3 +171,29 @@ def test_a_start_too_low_for_the_models_sigma_data_is_refused(tmp_path: Path) ->
     params = InpaintParams(**{**FAST, "sigma_start": 0.2}, use_click_map=False)
     with pytest.raises(ParameterError, match=r"0.2 is 2 x this model's sigma_data \(0.1\).*least 0.4"):
         run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, _context(tmp_path, ()))
+
+
+def test_a_warm_started_stretch_is_restored_from_lsars_fill(tmp_path: Path) -> None:
+    """A 100 ms dropout, over ``lsar_max_ms``: LSAR fills it, then the prior restores it from that fill at
+    a quarter of σ_data, so the fill keeps LSAR's waveform where the prior from the zeros does not."""
+    clean = harmonic_tone(1.0)[None]
+    audio = clean.copy()
+    gap = slice(8000, 8000 + 2205)
+    audio[0, gap] = 0.0
+    write_audio(tmp_path / "in.wav", audio, SR, bit_depth=32)
+    snr = {}
+    for warm_ms in (0.0, 200.0):
+        make_tiny_bundle(tmp_path / f"w{warm_ms:.0f}" / "models", "tiny", sample_rate=SR)
+        ctx = _context(tmp_path / f"w{warm_ms:.0f}", ())
+        params = InpaintParams(**FAST, use_click_map=False, min_zero_ms=2.0, margin_ms=0.0, lsar_max_ms=50.0,
+                               lsar_warm_max_ms=warm_ms)
+        out = run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, ctx)
+        report = json.loads(Path(out.artifacts["gaps"]).read_text())
+        assert [g["filled_by"] for g in report["gaps"]] == ["lsar+prior" if warm_ms else "prior"]
+        assert out.metrics["gaps_warm_started"] == (1 if warm_ms else 0)
+        assert (ctx.stage_dir / "blocks" / "warm").is_dir() == bool(warm_ms)
+        after, _ = sf.read(out.artifacts["audio"], always_2d=True, dtype="float32")
+        assert np.array_equal(after[:gap.start, 0], audio[0, :gap.start].astype(np.float32))
+        err = after[gap, 0] - clean[0, gap]
+        snr[warm_ms] = 10 * np.log10(np.sum(clean[0, gap] ** 2) / np.sum(err**2))
+    assert snr[200.0] > 10.0 and snr[200.0] > snr[0.0] + 10.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,12 @@ class InpaintSettings:
     file's edges and runs within that order of one of them (LSAR would lean on
     its unfilled samples) go to the diffusion prior. 0 (the default): every run by
     the prior. The piano profiles set 50 ms (docs/heldout_benchmark.md, "Session 25").
+
+    ``warm_max_ms``: a longer stretch up to this long that LSAR can fill is filled by
+    it first and the prior then starts from that fill, at ``warm_sigma`` times the
+    model's σ_data (it keeps LSAR's waveform and gives back the spectrum LSAR's decay
+    loses); the rest start from the zeros at the sampler's ``sigma_start``, which for
+    a from-scratch fill must be several σ_data. 0 (the default): no warm start.
     """
 
     guided: GuidedSettings
@@ -48,19 +54,23 @@ class InpaintSettings:
     max_gap_s: float = 2.0
     margin_ms: float = 0.5
     lsar_max_ms: float = 0.0
+    warm_max_ms: float = 0.0
+    warm_sigma: float = 0.25
     lsar: LsarSettings = LsarSettings()
 
 
 @dataclass(frozen=True)
 class InpaintResult:
     """The gaps given and found, those skipped as too long, the filled runs (start, length) in samples,
-    and the runs of them that LSAR filled (the rest: the diffusion prior)."""
+    the runs of them that LSAR filled, and those the prior restored from LSAR's fill (the rest: the
+    prior from the zeros)."""
 
     given: int
     dropouts: int
     too_long_skipped: int
     filled: list[tuple[int, int]]
     by_lsar: list[tuple[int, int]]
+    warm_started: list[tuple[int, int]]
 
 
 def inpaint(
@@ -110,13 +120,20 @@ def inpaint(
     filled = flag_runs(missing)
     order = settings.lsar.samples(sr)[0]
     short = int(round(settings.lsar_max_ms * sr / 1000))
-    by_lsar = [run for group in clusters(filled, order)
-               if sum(group[-1]) - group[0][0] <= short
-               and fillable(group[0][0], sum(group[-1]) - group[0][0], n, order) for run in group]
-    if by_lsar:
+    warm_max = int(round(settings.warm_max_ms * sr / 1000))
+    by_lsar: list[tuple[int, int]] = []
+    warm: list[tuple[int, int]] = []
+    for group in clusters(filled, order):
+        span = sum(group[-1]) - group[0][0]
+        if fillable(group[0][0], span, n, order):
+            if span <= short:
+                by_lsar += group
+            elif span <= warm_max:
+                warm += group
+    if by_lsar or warm:
         lsar_path = work / "lsar.wav"
-        chosen = set(by_lsar)
-        lsar_fill_file(source, by_lsar, lsar_path, settings.lsar,
+        chosen = set(by_lsar + warm)
+        lsar_fill_file(source, by_lsar + warm, lsar_path, settings.lsar,
                        avoid=[r for r in filled if r not in chosen])
         for s, ln in by_lsar:
             missing[s:s + ln] = False
@@ -125,8 +142,27 @@ def inpaint(
     def operator_for(block_missing: np.ndarray, gain: float) -> Operator:
         return InpaintingOperator(torch.from_numpy((~block_missing).astype(np.float32)).to(device))
 
+    key = {"operator": "inpainting", **(checkpoint_key or {})}
+    if warm:
+        # The warm-started runs first, from LSAR's fill at a fraction of σ_data; then the rest from the zeros.
+        warm_start = settings.warm_sigma * bundle.config.sigma_data
+        sampler = settings.guided.sampler
+        if not warm_start > sampler.sigma_min:
+            raise ParameterError(f"warm_sigma {settings.warm_sigma} x sigma_data {bundle.config.sigma_data} "
+                                 f"is not above sigma_min {sampler.sigma_min}")
+        warm_missing = np.lib.format.open_memmap(work / "warm_missing.npy", mode="w+", dtype=bool, shape=(n,))
+        for s, ln in warm:
+            warm_missing[s:s + ln] = True
+            missing[s:s + ln] = False
+        warm_path = work / "warm.wav"
+        guided = replace(settings.guided, sampler=replace(sampler, sigma_start=warm_start))
+        restore_flagged(source, np.broadcast_to(warm_missing, (info.channels, n)), warm_path, bundle,
+                        operator_for, guided,
+                        work=work / "warm", device=device,
+                        checkpoints=None if checkpoints is None else checkpoints / "warm",
+                        checkpoint_key={**key, "start": "lsar"})
+        source = warm_path
     restore_flagged(source, np.broadcast_to(missing, (info.channels, n)), out_path, bundle, operator_for,
-                    settings.guided, work=work, device=device, checkpoints=checkpoints,
-                    checkpoint_key={"operator": "inpainting", **(checkpoint_key or {})})
-    return InpaintResult(len(gaps), len(dropouts), skipped, filled, by_lsar)
+                    settings.guided, work=work, device=device, checkpoints=checkpoints, checkpoint_key=key)
+    return InpaintResult(len(gaps), len(dropouts), skipped, filled, by_lsar, warm)
 
