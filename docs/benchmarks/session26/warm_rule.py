@@ -5,11 +5,13 @@ Not shipped code. Rule: docs/benchmarks/session26/warm_rule.txt. Per piano valid
 exact zeros of L ms starting at a point drawn in [1.0, 4.0] s from rng [0, i, 29, L], filled by the
 engine's inpaint() with the `piano-declip` profile's inpaint parameters (dropout detection off) and
 models/piano, from whatever `shellac` is on PYTHONPATH; with WARM_SIGMA given, also
-lsar_warm_max_ms = 200 and lsar_warm_sigma = WARM_SIGMA (the candidate's parameters). Scored on the gap's
+lsar_warm_max_ms = 200 (rule 3: 110) and lsar_warm_sigma = WARM_SIGMA (the candidate's parameters). Scored on the gap's
 samples against the clean render as session 25's gap_sweep.py scores them. `verdict` applies the rule.
 
 Usage: python warm_rule.py run CACHE FIRST LAST OUT.json [WARM_SIGMA]
        python warm_rule.py verdict SHIPPED.json CANDIDATE.json [CANDIDATE.json ...]
+       run3 / verdict3: rule 3 (warm_rule3.txt): gaps of 75, 100 (warm-started) and 150 ms (identical),
+       lsar_warm_max_ms 110, positions from rng [0, i, 31, L]
 (PYTHONPATH=CLONE:docs/benchmarks/session25:docs/benchmarks/session26, from the clone's root)
 """
 import hashlib
@@ -25,9 +27,13 @@ from gap_sweep import scores
 from warm_gap import SR, clean_excerpt
 
 SEED = 0
-LENGTHS_MS = (75, 100, 150, 200, 400)
-WARM_MS = (75, 100, 150, 200)  # within the candidate's 200 ms; 400 ms must come out identical
 SNR_GAIN_DB, LEVEL_SLACK_DB, SPECTRUM_GAIN_DB = 3.0, 0.25, 0.5
+# per rule: the gap lengths, those the candidate warm-starts (the rest must come out identical), its
+# lsar_warm_max_ms and the rng stream of the gap positions. Rule 2 meant 200 ms to be warm-started,
+# but with the stage's 0.5 ms margins that gap is 201 ms (warm_rule.txt, its outcome).
+RULES = {"2": ((75, 100, 150, 200, 400), (75, 100, 150, 200), 200.0, 29),
+         "3": ((75, 100, 150), (75, 100), 110.0, 31)}
+LENGTHS_MS, WARM_MS, WARM_MAX_MS, STREAM = RULES["2"]
 
 
 def run(cache: Path, first: int, last: int, out: Path, warm_sigma: float | None) -> None:
@@ -37,7 +43,7 @@ def run(cache: Path, first: int, last: int, out: Path, warm_sigma: float | None)
     from shellac.stages.profiles import load_plan
 
     torch.set_num_threads(1)
-    extra = {} if warm_sigma is None else {"lsar_warm_max_ms": 200.0, "lsar_warm_sigma": warm_sigma}
+    extra = {} if warm_sigma is None else {"lsar_warm_max_ms": WARM_MAX_MS, "lsar_warm_sigma": warm_sigma}
     plan = load_plan("piano-declip", overrides={"inpaint": {"detect_dropouts": False, **extra}})
     params = next(s.params for s in plan.steps if s.stage == "inpaint")
     print(json.dumps({"inpaint_params": params.model_dump(mode="json")}), flush=True)
@@ -47,7 +53,7 @@ def run(cache: Path, first: int, last: int, out: Path, warm_sigma: float | None)
         clean, score, _ = clean_excerpt("piano", i, cache)
         for ms in LENGTHS_MS:
             length = int(ms * SR / 1000)
-            start = int(np.random.default_rng([SEED, i, 29, ms]).uniform(1.0, 4.0) * SR)
+            start = int(np.random.default_rng([SEED, i, STREAM, ms]).uniform(1.0, 4.0) * SR)
             given = clean.copy()
             given[start:start + length] = 0.0
             work = out.parent / f"{out.stem}-work" / f"{i:02d}-{ms}"
@@ -106,6 +112,9 @@ def verdict(shipped_path: Path, candidates: list[Path]) -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1] in ("run3", "verdict3"):
+        LENGTHS_MS, WARM_MS, WARM_MAX_MS, STREAM = RULES["3"]
+        sys.argv[1] = sys.argv[1][:-1]
     if sys.argv[1] == "run":
         run(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5]),
             float(sys.argv[6]) if len(sys.argv) > 6 else None)
