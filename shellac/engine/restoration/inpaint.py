@@ -44,7 +44,8 @@ class InpaintSettings:
     it first and the prior then starts from that fill, at ``warm_sigma`` times the
     model's σ_data (it keeps LSAR's waveform and gives back the spectrum LSAR's decay
     loses); the rest start from the zeros at the sampler's ``sigma_start``, which for
-    a from-scratch fill must be several σ_data. 0 (the default): no warm start.
+    a from-scratch fill must be several σ_data. 0 (the default): no warm start. The
+    piano profiles set 110 ms and 0.1 (docs/heldout_benchmark.md, "Session 26").
     """
 
     guided: GuidedSettings
