@@ -256,3 +256,17 @@ def test_record_standing_writes_the_card_and_refuses_a_validation_report(
     path.write_text(json.dumps({**report, "settings": {**report["settings"], "part": "validation"}}))
     assert main(argv) == 2
     assert "a standing is measured on the benchmark part only" in capsys.readouterr().err
+
+
+def test_models_list_shows_sigma_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """σ_data is the unit of the sampler's σ settings (inpaint refuses a start under 4 of it): listed."""
+    from .fixtures.bundles import make_tiny_bundle
+
+    make_tiny_bundle(tmp_path / "models", "tiny")
+    make_tiny_bundle(tmp_path / "models", "loud", sigma_data=1.0)
+    assert main(["models", "list", "--models-dir", str(tmp_path / "models")]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"tiny .* σ_data 0\.1 ", text) and re.search(r"loud .* σ_data 1 ", text)
+    assert main(["models", "list", "--models-dir", str(tmp_path / "models"), "--json"]) == 0
+    rows = {r["key"]: r for r in json.loads(capsys.readouterr().out)["bundles"]}
+    assert rows["tiny"]["sigma_data"] == 0.1 and rows["loud"]["sigma_data"] == 1.0

@@ -36,6 +36,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
                     "family": config.family,
                     "sample_rate": config.sample_rate,
                     "segment_length": config.segment_length,
+                    "sigma_data": config.sigma_data,
                     "steps": card.training_steps,
                     "base_model": card.base_model,
                     "checksum": bundle_checksum(path),
@@ -55,7 +56,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         else:
             print(
                 f"  {row['key']:<12} {row['family']:<9} {row['sample_rate']:>6} Hz  {row['steps']:>7} steps  "
-                f"sha256 {row['checksum'][:16]}…"
+                f"σ_data {row['sigma_data']:<6g} sha256 {row['checksum'][:16]}…"
                 + (f"  (fine-tune of {row['base_model']})" if row["base_model"] else "")
             )
         for user in row["used_by"]:
@@ -87,7 +88,8 @@ def add_models_commands(subparsers: argparse._SubParsersAction) -> None:  # type
     """Add `shellac models list` and `shellac models import`."""
     models = subparsers.add_parser("models", help="list installed model bundles; import BABE-2 checkpoints")
     sub = models.add_subparsers(dest="models_command", required=True)
-    p = sub.add_parser("list", help="bundles in the models directory, checksums, and catalog rows using them")
+    p = sub.add_parser("list", help="bundles in the models directory (σ_data: the unit of the sampler's σ "
+                                    "settings), checksums, and catalog rows using them")
     p.add_argument("--models-dir", help="models directory (default: $SHELLAC_MODELS_DIR or ./models)")
     p.add_argument("--catalog", help="catalog directory whose rows are matched to models (models.toml)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
