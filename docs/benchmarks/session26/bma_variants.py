@@ -18,7 +18,8 @@ added to it. Variants K = 1, 4, 16.
 Output format as session 19's hpslope_variants.py, so session19/summarise_variants.py decides.
 
 Usage (from the repository root, PYTHONPATH=docs/benchmarks/session20:.):
-    python bma_variants.py CACHE FONT FIRST N OUT.json      (FONT: - for the held-out one)
+    python bma_variants.py CACHE FONT FIRST N OUT.json [hp]      (FONT: - for the held-out one)
+hp: bma_hp_rule.txt's variants, the high-pass corner averaged alone (K = 1, 4).
 """
 import json
 import sys
@@ -35,6 +36,9 @@ from shellac.engine.dsp.ltas import apply_eq_db
 
 GRID = 9
 VARIANTS = {"shipped": None, "k1": 1.0, "k4": 4.0, "k16": 16.0}
+CORNERS = ("hp", "lp")
+# bma_hp_rule.txt: the high-pass corner only (the low-pass as the best fit has it)
+HP_VARIANTS = {"shipped": None, "hp1": 1.0, "hp4": 4.0}
 original_fit = chain_eq.fit_chain
 current: dict = {"k": None, "profile": None, "spread": ""}
 
@@ -96,7 +100,7 @@ def averaged_fit(observed, clean_power, **kwargs):  # noqa: ANN001, ANN003, ANN2
     best_cost, best_curve, best_shape = prof["best"]
     s2 = current["k"] * best_cost / float(np.sum(fit.weights))
     curve, shape, spread = best_curve.copy(), best_shape.copy(), []
-    for corner in ("hp", "lp"):
+    for corner in CORNERS:
         points = [prof["best"], *prof[corner]]
         costs = np.array([c for c, _, _ in points])
         w = np.exp(-(costs - costs.min()) / (2.0 * s2))
@@ -115,6 +119,8 @@ chain_eq.fit_chain = averaged_fit
 if __name__ == "__main__":
     cache, font, first, n, out = (Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
                                   Path(sys.argv[5]))
+    if sys.argv[6:] == ["hp"]:
+        VARIANTS, CORNERS = HP_VARIANTS, ("hp",)
     rows = []
     for case in chain_cases(cache, font, first, n):
         sr, row = case.excerpt.sample_rate, case.row
