@@ -197,3 +197,14 @@ def test_a_warm_started_stretch_is_restored_from_lsars_fill(tmp_path: Path) -> N
         err = after[gap, 0] - clean[0, gap]
         snr[warm_ms] = 10 * np.log10(np.sum(clean[0, gap] ** 2) / np.sum(err**2))
     assert snr[200.0] > 10.0 and snr[200.0] > snr[0.0] + 10.0
+
+
+def test_a_warm_start_at_or_under_sigma_min_is_refused_before_any_work(tmp_path: Path) -> None:
+    make_tiny_bundle(tmp_path / "models", "tiny", sample_rate=SR)  # sigma_data 0.1; sigma_min 1e-4 below
+    write_audio(tmp_path / "in.wav", harmonic_tone(0.5)[None], SR, bit_depth=32)
+    ctx = _context(tmp_path, ())
+    params = InpaintParams(**FAST, sigma_min=1e-2, use_click_map=False, lsar_warm_max_ms=110.0,
+                           lsar_warm_sigma=0.05)
+    with pytest.raises(ParameterError, match="warm_sigma 0.05 x sigma_data 0.1 is not above sigma_min 0.01"):
+        run({"audio": tmp_path / "in.wav", "history": tmp_path}, params, ctx)
+    assert not (ctx.stage_dir / "work").exists()

@@ -90,17 +90,22 @@ def inpaint(
 
     Gaps longer than ``max_gap_s`` are left alone; the rest are widened by
     ``margin_ms`` each side. Stretches up to ``lsar_max_ms`` are filled by LSAR
-    (:func:`~shellac.engine.dsp.lsar_file.lsar_fill_file`), the others restored in
+    (:func:`~shellac.engine.dsp.lsar_file.lsar_fill_file`), those up to ``warm_max_ms``
+    by LSAR and then the prior from that fill, the others restored from the zeros in
     every channel with an :class:`InpaintingOperator`; all other samples are
     copied bit for bit. The ``inpaint`` stage and the bench call this. See
     :func:`~shellac.engine.restoration.known.restore_flagged` for ``work`` and ``checkpoints``.
     """
-    sigma_data, sigma_start = bundle.config.sigma_data, settings.guided.sampler.sigma_start
-    if sigma_start < COLD_START_SIGMAS * sigma_data:
+    sampler, sigma_data = settings.guided.sampler, bundle.config.sigma_data
+    if sampler.sigma_start < COLD_START_SIGMAS * sigma_data:
         raise ParameterError(
-            f"sigma_start {sigma_start:g} is {sigma_start / sigma_data:.2g} x this model's sigma_data "
-            f"({sigma_data:g}): gaps filled from the zeros would come out too quiet; use at least "
+            f"sigma_start {sampler.sigma_start:g} is {sampler.sigma_start / sigma_data:.2g} x this model's "
+            f"sigma_data ({sigma_data:g}): gaps filled from the zeros would come out too quiet; use at least "
             f"{COLD_START_SIGMAS * sigma_data:g} (sigma_start is in the model's units)")
+    warm_start = settings.warm_sigma * sigma_data
+    if settings.warm_max_ms > 0 and not warm_start > sampler.sigma_min:
+        raise ParameterError(f"warm_sigma {settings.warm_sigma:g} x sigma_data {sigma_data:g} is not above "
+                             f"sigma_min {sampler.sigma_min:g}")
     device = torch.device(device)
     info = probe(Path(source))
     sr, n = info.sample_rate, info.frames
@@ -146,11 +151,6 @@ def inpaint(
     key = {"operator": "inpainting", **(checkpoint_key or {})}
     if warm:
         # The warm-started runs first, from LSAR's fill at a fraction of σ_data; then the rest from the zeros.
-        warm_start = settings.warm_sigma * bundle.config.sigma_data
-        sampler = settings.guided.sampler
-        if not warm_start > sampler.sigma_min:
-            raise ParameterError(f"warm_sigma {settings.warm_sigma} x sigma_data {bundle.config.sigma_data} "
-                                 f"is not above sigma_min {sampler.sigma_min}")
         warm_missing = np.lib.format.open_memmap(work / "warm_missing.npy", mode="w+", dtype=bool, shape=(n,))
         for s, ln in warm:
             warm_missing[s:s + ln] = True
