@@ -1,4 +1,4 @@
-"""inpaint: fill the declicker's long gaps and dropouts (short runs by LSAR, long by a diffusion prior)."""
+"""inpaint: fill long gaps and dropouts (short ones by LSAR, longer by a prior, some from LSAR's fill)."""
 
 from __future__ import annotations
 
