@@ -156,6 +156,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         # engine's consistency step; --set still wins.
         reference = (("ltas_eq", "method", "reference"), ("generative_eq", "preset", "reference"),
                      ("generative_eq", "consistency", "none"), ("generative_eq", "consistency_floor", False),
+                     ("generative_eq", "consistency_floor_db", 0.0),
                      ("generative_eq", "consistency_evidence", False),
                      ("generative_eq", "consistency_balance", 0.0))
         for stage, key, value in reference:

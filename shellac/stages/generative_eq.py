@@ -110,6 +110,12 @@ class GenerativeEqParams(StageParams):
         "bring the generated content down (never up) to the input's own level there, the level the EQ "
         "stage left; the content stays the prior's.",
     )
+    consistency_floor_db: float = Field(
+        default=_B.consistency_floor_db, ge=0.0, le=20.0,
+        description="With consistency_floor: the floor stands this many dB above the input's own level (the "
+        "chain EQ leaves noise-only bands its snr_margin_db, 10 dB, under the clean level it expects there); "
+        "0: at the input's level.",
+    )
     consistency_evidence: bool = Field(
         default=_B.consistency_evidence,
         description="With a consistency form: take the prior's power in each STFT cell as never below what "
@@ -181,6 +187,7 @@ def babe2_settings(params: GenerativeEqParams, sampler: dict[str, float | int]) 
         preset=params.preset, mask_aware_fit=params.mask_aware_fit, hand_over=params.hand_over,
         consistency=params.consistency,
         consistency_floor=params.consistency_floor,
+        consistency_floor_db=params.consistency_floor_db,
         consistency_evidence=params.consistency_evidence,
         consistency_balance=params.consistency_balance,
     )
@@ -226,8 +233,8 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     # The gate and the consistency step only use finished blocks: their settings do not invalidate them.
     # The reference is keyed by its content (restore), not by its name. Blocks sampled by other code
     # (another chain fit, sampler or network) are not this code's: the stage's code hash keys them too.
-    after_blocks = {"quality_gate", "gate", "consistency", "consistency_floor", "consistency_evidence",
-                    "consistency_balance"}
+    after_blocks = {"quality_gate", "gate", "consistency", "consistency_floor", "consistency_floor_db",
+                    "consistency_evidence", "consistency_balance"}
     key = {"params": params.model_dump(mode="json", exclude=after_blocks | {"reference"}),
            "code": ctx.code_hash}
     try:

@@ -75,6 +75,10 @@ class Babe2Settings:
     consistency_floor
         With a consistency form: in every bin where the input holds only noise, the
         generated content brought down (never up) to the input's own level there.
+    consistency_floor_db
+        With ``consistency_floor``: the limit stands this many dB above the input's level (the
+        chain EQ left noise-only bands that far under the clean level it expects: its
+        ``snr_margin_db``).
     consistency_evidence
         With a consistency form: the prior's power in a cell never below what the input
         shows there above its noise, so a quiet sample never erases observed music.
@@ -107,6 +111,7 @@ class Babe2Settings:
     hand_over: Literal["shellac", "reference"] = "shellac"
     consistency: Literal["none", "posterior", "anchored", "anchored-ltas"] = "none"
     consistency_floor: bool = False
+    consistency_floor_db: float = 0.0
     consistency_evidence: bool = False
     consistency_balance: float = 0.0
 
@@ -191,6 +196,8 @@ def restore(
     for option in ("consistency_floor", "consistency_evidence", "consistency_balance"):
         if getattr(settings, option) and settings.consistency == "none":
             raise ParameterError(f"{option} changes a consistency form's correction: set consistency too")
+    if settings.consistency_floor_db and not settings.consistency_floor:
+        raise ParameterError("consistency_floor_db raises the consistency floor: set consistency_floor too")
     device = torch.device(device)
     work.mkdir(parents=True, exist_ok=True)
     if denoiser is None:
@@ -233,8 +240,8 @@ def restore(
         if checkpoints is not None:
             # The consistency step runs after the blocks: changing it keeps them.
             sampled = {k: v for k, v in asdict(s).items()
-                       if k not in ("consistency", "consistency_floor", "consistency_evidence",
-                                    "consistency_balance")}
+                       if k not in ("consistency", "consistency_floor", "consistency_floor_db",
+                                    "consistency_evidence", "consistency_balance")}
             # The reference sets the filters' chain start: another one makes other blocks. So does the
             # chain fit itself, whatever the reference: the start it gave is part of the key.
             instrument = {} if reference is None else {"reference": sha256_json(reference.to_json_dict())}
@@ -254,7 +261,8 @@ def restore(
         out, consistency = fuse_to_memmap(y, out, cfg.sample_rate, work / "consistent.npy",
                                           prior_correction=prior_correction(bundle, s), form=s.consistency,
                                           reference_power=reference_power, floor=s.consistency_floor,
-                                          evidence=s.consistency_evidence, balance=s.consistency_balance)
+                                          evidence=s.consistency_evidence, balance=s.consistency_balance,
+                                          floor_margin_db=s.consistency_floor_db)
     return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                             reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,
                             eq_diff_db=diff_db, chain_start=chain_start, consistency=consistency)

@@ -58,6 +58,7 @@ class Consistency:
     form: str = "posterior"
     anchors: dict[str, float] | None = None
     floored_bins: int | None = None
+    floor_margin_db: float | None = None
     evidence: bool = False
     balance: dict[str, float] | None = None
 
@@ -78,6 +79,7 @@ class Consistency:
         entry["floor"] = self.floored_bins is not None
         if self.floored_bins is not None:
             entry["floored_bins"] = self.floored_bins
+            entry["floor_margin_db"] = self.floor_margin_db
         return entry
 
 
@@ -227,16 +229,24 @@ def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.
     return informative.astype(np.float64), np.sqrt(power), anchors
 
 
-def floor_gain(stats: _Statistics, h: np.ndarray, amplitude: np.ndarray) -> tuple[np.ndarray, int]:
+def floor_gain(stats: _Statistics, h: np.ndarray, amplitude: np.ndarray, margin_db: float = 0.0
+               ) -> tuple[np.ndarray, int]:
     """``amplitude`` limited so that, in every bin where H = 0 (the observation holds only noise), the
-    generated sample's mean power is at most the observation's there; and the number of such bins.
+    generated sample's mean power is at most the observation's there (raised by ``margin_db``); and the
+    number of such bins.
 
     There the observation is noise at the level the EQ stage chose, and nothing
     in it supports content any louder; the gain only goes down. The prior still
-    decides what the content is, and how it moves frame by frame.
+    decides what the content is, and how it moves frame by frame. An EQ stage that
+    cut such hiss to a set distance below the clean level it expects there (the chain
+    EQ: ``snr_margin_db``) left it that far under the music it stands for; ``margin_db``
+    lets the generated content stand up to that much above it.
     """
+    if margin_db < 0.0:
+        raise ParameterError(f"the consistency floor's margin is a rise in dB, at least 0, not {margin_db}")
     quiet = h == 0
-    limit = np.sqrt(stats.observed_power / np.maximum(stats.generated_power, 1e-30))
+    limit = np.sqrt(10.0 ** (margin_db / 10.0) * stats.observed_power
+                    / np.maximum(stats.generated_power, 1e-30))
     return np.where(quiet, np.minimum(amplitude, limit), amplitude), int(np.count_nonzero(quiet[1:]))
 
 
@@ -305,7 +315,7 @@ def rebalance(observed: np.ndarray, out: np.ndarray, sample_rate: int, share: fl
 def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int, out: np.ndarray, *,
                    prior_correction: np.ndarray | None = None, form: str = "posterior",
                    reference_power: np.ndarray | None = None, floor: bool = False,
-                   evidence: bool = False, balance: float = 0.0) -> Consistency:
+                   evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0) -> Consistency:
     """Write into ``out`` the generated signal corrected into a posterior sample given the observation.
 
     Each STFT bin is modelled as Y = H·X + noise: Y the equalised observation, X
@@ -341,6 +351,8 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     floor
         Limit the generated content, in every bin where the observation holds only
         noise, to the observation's level there (:func:`floor_gain`).
+    floor_margin_db
+        With ``floor``: the limit stands this many dB above the observation's level.
     evidence
         Take the prior's power in a cell as never below what the observation shows
         there above its noise (:func:`cell_prior_power`).
@@ -361,6 +373,8 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         raise ParameterError(f"consistency form must be one of {FORMS}, not {form!r}")
     if not 0.0 <= balance <= 1.0:
         raise ParameterError(f"consistency balance is a share from 0 to 1, not {balance}")
+    if floor_margin_db and not floor:
+        raise ParameterError("a consistency floor margin raises the floor: set floor too")
     if form == "anchored-ltas" and (reference_power is None
                                    or np.shape(reference_power) != (N_FFT // 2 + 1,)):
         raise ParameterError(f"the anchored-ltas form needs the reference LTAS on {N_FFT // 2 + 1} bins")
@@ -375,7 +389,7 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         gain = float(np.median(amplitude))
     floored = None
     if floor:
-        amplitude, floored = floor_gain(stats, h, amplitude)
+        amplitude, floored = floor_gain(stats, h, amplitude, floor_margin_db)
     h = h[:, None]
     correction = (amplitude * correction)[:, None]
     noise = stats.noise[:, None]
@@ -394,7 +408,8 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     balanced = rebalance(observed, out, sample_rate, balance) if balance > 0 else None
     return Consistency(gain=gain, bands=_band_report(h[:, 0], share_sum / max(frames, 1), sample_rate),
                        corrected=prior_correction is not None, form=form, anchors=anchors,
-                       floored_bins=floored, evidence=evidence, balance=balanced)
+                       floored_bins=floored, floor_margin_db=floor_margin_db if floor else None,
+                       evidence=evidence, balance=balanced)
 
 
 
@@ -420,11 +435,12 @@ def bin_frequencies(sample_rate: int) -> np.ndarray:
 def fuse_to_memmap(observed: np.ndarray, generated: np.ndarray, sample_rate: int, target: Path, *,
                    prior_correction: np.ndarray | None = None, form: str = "posterior",
                    reference_power: np.ndarray | None = None, floor: bool = False,
-                   evidence: bool = False, balance: float = 0.0) -> tuple[np.ndarray, Consistency]:
+                   evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0
+                   ) -> tuple[np.ndarray, Consistency]:
     """:func:`posterior_fuse` into a new float32 memory map at ``target`` (``.npy``)."""
     out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=observed.shape)
     report = posterior_fuse(observed, generated, sample_rate, out, prior_correction=prior_correction,
                             form=form, reference_power=reference_power, floor=floor, evidence=evidence,
-                            balance=balance)
+                            balance=balance, floor_margin_db=floor_margin_db)
     out.flush()
     return out, report

@@ -61,6 +61,11 @@ def test_a_consistency_option_without_a_form_is_refused(observed: tuple[Path, Pa
         _run(observed, tmp_path, **{option: True})
 
 
+def test_a_floor_margin_without_the_floor_is_refused(observed: tuple[Path, Path], tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="set consistency_floor too"):
+        _run(observed, tmp_path, consistency="anchored", consistency_floor_db=10.0)
+
+
 @pytest.fixture(scope="module")
 def with_hiss(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Struck, decaying tones through a 2.5 kHz low-pass, over hiss: a chain fit has a floor to work with."""

@@ -252,6 +252,38 @@ def test_floor_gain_only_lowers_and_only_where_h_is_zero() -> None:
     assert np.allclose(amplitude, [1.5, 0.5, 1.5, 1.0]) and n == 3
 
 
+def test_floor_margin_raises_the_limit_by_its_db_and_never_lifts() -> None:
+    stats = consistency._Statistics(noise=np.ones(4), observed_power=np.array([1.0, 1.0, 4.0, 1.0]),
+                                    generated_power=np.array([4.0, 4.0, 1.0, 1.0]))
+    h = np.array([1.0, 0.0, 0.0, 0.0])
+    amplitude, n = consistency.floor_gain(stats, h, np.full(4, 1.5), margin_db=6.0)
+    # 6 dB lets each limit rise by 10**(6/20) = 1.995: bin 1 to 0.998, bin 3 to 1.995 (so its 1.5 stays);
+    # bin 0 holds signal and bin 2 was never limited.
+    assert np.allclose(amplitude, [1.5, 0.5 * 10 ** 0.3, 1.5, 1.5]) and n == 3
+    with pytest.raises(ParameterError, match="at least 0"):
+        consistency.floor_gain(stats, h, np.full(4, 1.5), margin_db=-1.0)
+
+
+def test_floor_margin_lets_the_generated_band_stand_that_far_over_the_hiss() -> None:
+    """Where the observation is only hiss, a 10 dB margin lets the prior's partials stand up to 10 dB over
+    it in their bins (the floor at 0 dB holds them at the hiss); the bins between them stay as quiet as the
+    prior made them, and bins holding signal are the same either way."""
+    clean, observed, _ = _scene()
+    level, raised = np.zeros_like(observed), np.zeros_like(observed)
+    posterior_fuse(observed, clean, SR, level, form="anchored", floor=True)
+    report = posterior_fuse(observed, clean, SR, raised, form="anchored", floor=True, floor_margin_db=10.0)
+    high = butter(8, 4000.0, btype="high", fs=SR, output="sos")
+    hiss = np.std(sosfilt(high, observed))
+    below, above = np.std(sosfilt(high, level)), np.std(sosfilt(high, raised))
+    assert below <= 1.05 * hiss
+    assert 1.15 * below < above <= 1.05 * 10 ** 0.5 * hiss
+    low = butter(8, 1500.0, fs=SR, output="sos")
+    assert np.std(sosfilt(low, raised - level)) < 1e-2 * np.std(sosfilt(low, level))
+    assert report.to_json()["floor_margin_db"] == 10.0
+    with pytest.raises(ParameterError, match="set floor too"):
+        posterior_fuse(observed, clean, SR, raised, form="anchored", floor_margin_db=10.0)
+
+
 def test_reference_shape_only_lowers_and_follows_the_reference_from_each_edge() -> None:
     bins = np.arange(10)
     generated = np.full(10, 4.0)
