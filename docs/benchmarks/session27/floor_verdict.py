@@ -54,18 +54,24 @@ def main() -> None:
     print(f"{n} excerpts: {names[0]} .. {names[-1]}")
     print(f"input   LSD {inp['lsd_db'].mean():.3f}  LTAS {inp['ltas_err_db'].mean():.3f}")
     print(f"ltas_eq LSD {ltas_eq['lsd_db'].mean():.3f}  LTAS {ltas_eq['ltas_err_db'].mean():.3f}")
-    print(f"eq_step LSD {eq_step['lsd_db'].mean():.3f}  LTAS {eq_step['ltas_err_db'].mean():.3f}  wins vs LTAS-EQ "
-          f"{(eq_step['lsd_db'] < ltas_eq['lsd_db']).sum()} / {(eq_step['ltas_err_db'] < ltas_eq['ltas_err_db']).sum()}")
+
+    def wins(s: dict, over: dict) -> str:
+        """Excerpts where ``s`` beats ``over``, LSD / LTAS error."""
+        lsd_wins = (s["lsd_db"] < over["lsd_db"]).sum()
+        ltas_wins = (s["ltas_err_db"] < over["ltas_err_db"]).sum()
+        return f"{lsd_wins}/{n} {ltas_wins}/{n}"
+
+    print(f"eq_step LSD {eq_step['lsd_db'].mean():.3f}  LTAS {eq_step['ltas_err_db'].mean():.3f}  "
+          f"wins vs LTAS-EQ {wins(eq_step, ltas_eq)}")
 
     def line(label: str, s: dict, fallbacks: int) -> None:
         print(f"{label:8s} LSD {s['lsd_db'].mean():.3f}  LTAS {s['ltas_err_db'].mean():.3f}  high band "
-              f"{s['high_band_db'].mean():+.2f}  SI-SDR {s['si_sdr_db'].mean():.2f}  wins vs LTAS-EQ LSD "
-              f"{(s['lsd_db'] < ltas_eq['lsd_db']).sum()}/{n} LTAS {(s['ltas_err_db'] < ltas_eq['ltas_err_db']).sum()}/{n}"
-              f"  vs input {(s['lsd_db'] < inp['lsd_db']).sum()}/{n} {(s['ltas_err_db'] < inp['ltas_err_db']).sum()}/{n}"
-              f"  fallbacks {fallbacks}")
+              f"{s['high_band_db'].mean():+.2f}  SI-SDR {s['si_sdr_db'].mean():.2f}  wins (LSD LTAS) vs "
+              f"LTAS-EQ {wins(s, ltas_eq)}  vs input {wins(s, inp)}  fallbacks {fallbacks}")
 
     def fallbacks(report: dict) -> int:
-        return sum(1 for e in report["excerpts"] if e["scores"][ROW]["lsd_db"] != e["scores"]["babe2"]["lsd_db"])
+        return sum(1 for e in report["excerpts"]
+                   if e["scores"][ROW]["lsd_db"] != e["scores"]["babe2"]["lsd_db"])
 
     line("shipped", base, fallbacks(shipped))
     passed = []
@@ -82,7 +88,8 @@ def main() -> None:
         worst = float((s["ltas_err_db"] - base["ltas_err_db"]).max())
         high = float(s["high_band_db"].mean())
         bars = {"(1) LTAS down >= 0.02": d_ltas <= -0.02, "(2) LSD up <= 0.05": d_lsd <= 0.05,
-                "(3) no excerpt LTAS up > 0.15": worst <= 0.15, "(4) high band within +-3 dB": abs(high) <= 3.0}
+                "(3) no excerpt LTAS up > 0.15": worst <= 0.15,
+                "(4) high band within +-3 dB": abs(high) <= 3.0}
         print(f"   {label}: blocks resumed in {full} of {found} generative stages; dLTAS {d_ltas:+.3f} dLSD "
               f"{d_lsd:+.3f} worst excerpt LTAS {worst:+.3f} high band {high:+.2f}")
         for k, v in bars.items():
