@@ -27,7 +27,7 @@ from shellac.engine.restoration.babe2 import Babe2Settings, restore
 from shellac.engine.restoration.reports import GENERATED_BAND_DB, generated_bands
 from shellac.engine.restoration.settings import BABE2_SAMPLER, SamplerSettings
 from shellac.engine.stream import array_to_wav, copy_to_layout
-from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
+from shellac.stages.base import Stage, StageContext, StageOutput, StageParams, param_defaults
 from shellac.stages.quality_gate import (
     GateInputs,
     QualityGateParams,
@@ -37,6 +37,7 @@ from shellac.stages.quality_gate import (
     untouched_input,
 )
 from shellac.stages.reference import REFERENCE_HELP, load_reference, reference_fingerprint
+from shellac.stages.registry import STAGES
 
 # The engine's settings are the one vocabulary: the parameters' defaults come from them.
 _B = Babe2Settings(sampler=BABE2_SAMPLER)
@@ -290,6 +291,8 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     atomic_write_json(filters_path, filters)
     atomic_write_json(curves_path, curves)
     seconds = time.monotonic() - started
+    run_settings = chain_settings([*((str(r["stage"]), r.get("params", {})) for r in ctx.history),
+                                   ("generative_eq", params.model_dump(mode="json"))])
     return StageOutput(
         artifacts={"audio": audio_path, "filters": filters_path, "generative_ltas": curves_path,
                    **gate_artifacts},
@@ -304,9 +307,9 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
             "access_copy": "ltas_eq" if fallback else "generative",
             "input_kept_above_hz": kept_above_hz,
             "quality_gate": gate.to_json() if gate is not None else None,
-            "model_standing": standing_record(params.model, bundle.card.heldout, chain_settings(
-                [*((str(r["stage"]), r.get("params", {})) for r in ctx.history),
-                 ("generative_eq", params.model_dump(mode="json"))])),
+            "model_standing": standing_record(params.model, bundle.card.heldout, run_settings,
+                                              {stage: param_defaults(STAGES[stage].params_cls)
+                                               for stage in run_settings}),
         })),
     )
 

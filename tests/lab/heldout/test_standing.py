@@ -12,7 +12,9 @@ from shellac.engine.models.bundle import read_card
 from shellac.engine.models.standing import chain_settings
 from shellac.jobs import build_job
 from shellac.lab.heldout.standing import profile_model, standing_from_report
+from shellac.stages.base import param_defaults
 from shellac.stages.chain import job_plan
+from shellac.stages.registry import STAGES
 
 Pair = tuple[float, float]
 
@@ -104,7 +106,7 @@ def test_demo_rows_depart_from_their_standing_only_where_the_demo_says() -> None
         standing = read_card(Path("models") / model).heldout
         assert standing is not None and standing.settings
         run = chain_settings((s.stage, s.params.model_dump(mode="json")) for s in plan.steps)
-        seen[row.id] = standing.differences(run)
+        seen[row.id] = standing.differences(run, {s: param_defaults(STAGES[s].params_cls) for s in run})
     sampler = ["generative_eq.filter_iters 30 (measured 100)", "generative_eq.n_steps 20 (measured 51)"]
     # The piano and voice standings were measured with the profiles as shipped (session 24).
     assert seen["piano-01"] == seen["piano-02"] == seen["voice-03"] == sampler
