@@ -188,7 +188,7 @@ def _excerpts(args: argparse.Namespace, part: HeldoutPart) -> list[HeldoutExcerp
         raise ParameterError(f"--first {args.first} must lie in 0..{args.excerpts - 1} "
                              f"(--excerpts {args.excerpts})")
     return prepare_excerpts(part, args.excerpts, args.seconds, args.sample_rate, args.seed, args.cache,
-                            log=_log)[args.first:]
+                            first=args.first, log=_log)
 
 
 def cmd_bench_heldout(args: argparse.Namespace) -> int:

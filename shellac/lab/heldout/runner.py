@@ -56,21 +56,23 @@ def prepare_excerpts(
     seed: int,
     cache: Path,
     *,
+    first: int = 0,
     log: Callable[[str], None] = print,
 ) -> list[HeldoutExcerpt]:
-    """Render (or reuse) ``n_excerpts`` clean excerpts round-robin over the part's works and degrade each.
+    """Render (or reuse) excerpts ``first``..``n_excerpts``-1 round-robin over the part's works; degrade each.
 
     A part with a soundfont is played on it (piano); one without is sung, tenor
     and soprano alternating (heldout/sung.py). Excerpt ``i`` draws its render
     from seed (seed, i), its chain from
     (seed, i, 1) and the chain's noise from (seed, i, 2) — (seed, i, 7, 1) and
     (seed, i, 7, 2) for the validation part, so its chains differ from the
-    benchmark's: the set is the same on every machine and rerun. Degraded masters are written as float WAV
-    under ``cache/<name>/``.
+    benchmark's: the set is the same on every machine and rerun, and excerpt ``i`` is the same
+    whatever ``first`` is (the excerpts before it are neither rendered nor degraded). Degraded
+    masters are written as float WAV under ``cache/<name>/``.
     """
     scores = corpus_scores(part.composers)
     excerpts = []
-    for i in range(n_excerpts):
+    for i in range(first, n_excerpts):
         score = scores[i % len(scores)]
         voice = "" if part.soundfont else voice_for(i)
         spec: RenderSpec | SungSpec

@@ -219,19 +219,19 @@ def test_first_option_keeps_the_excerpts_a_run_from_zero_has(monkeypatch: pytest
     from shellac.cli.main import build_parser
     from shellac.lab.heldout import runner
 
-    seen: list[int] = []
+    seen: list[tuple[int, int]] = []
 
-    def prepare(part, n, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        seen.append(n)  # every excerpt up to --excerpts is prepared, so each is the same as from 0
-        return [f"excerpt {i}" for i in range(n)]
+    def prepare(part, n, *args, first=0, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        seen.append((first, n))  # only excerpts first..n-1 are made, each as in a run from 0
+        return [f"excerpt {i}" for i in range(first, n)]
 
     monkeypatch.setattr(runner, "prepare_excerpts", prepare)
     parser = build_parser()
     args = parser.parse_args(["bench-heldout", "--first", "3", "--excerpts", "5"])
-    assert cli_heldout._excerpts(args, None) == ["excerpt 3", "excerpt 4"] and seen == [5]
+    assert cli_heldout._excerpts(args, None) == ["excerpt 3", "excerpt 4"] and seen == [(3, 5)]
     assert parser.parse_args(["bench-guidance"]).first == 0
     for first in ("5", "-1"):
         bad = parser.parse_args(["bench-heldout", "--first", first, "--excerpts", "5"])
         with pytest.raises(ParameterError, match=f"--first {first} must lie in 0..4"):
             cli_heldout._excerpts(bad, None)
-    assert seen == [5]  # refused before anything is rendered
+    assert seen == [(3, 5)]  # refused before anything is rendered

@@ -246,6 +246,19 @@ def test_a_killed_master_write_leaves_no_partial_master(
     assert rerun[0].degraded.size == int(2.0 * SR) and np.array_equal(rerun[0].degraded, fresh[0].degraded)
 
 
+def test_excerpts_from_first_are_those_of_a_run_from_zero_and_only_they_are_made(tmp_path: Path) -> None:
+    part = load_heldout("validation", kind="voice")
+    late = prepare_excerpts(part, 3, 2.0, SR, 0, tmp_path / "late", first=2, log=lambda _: None)
+    whole = prepare_excerpts(part, 3, 2.0, SR, 0, tmp_path / "whole", log=lambda _: None)
+    assert [e.name for e in late] == [whole[2].name] and late[0].name.startswith("02-")
+    assert np.array_equal(late[0].degraded, whole[2].degraded)
+    assert np.array_equal(late[0].clean, whole[2].clean)
+    assert late[0].params == whole[2].params
+    # Nothing was rendered or degraded for excerpts 0 and 1.
+    assert [f.name[:3] for f in (tmp_path / "late" / "excerpts").iterdir()] == ["02-"]
+    assert len(list((tmp_path / "late" / "renders").iterdir())) == 1
+
+
 def test_voice_bench_end_to_end_on_tiny_models(tmp_path: Path) -> None:
     """Two sung excerpts through voice-ltas and voice with random-weight tenor and soprano models."""
     models = tmp_path / "models"
