@@ -22,7 +22,9 @@ PLANNED: dict[str, str] = {}
 
 class _Stages(dict[str, "Stage"]):
     """Stage records by name, each the ``STAGE`` of module ``shellac.stages.<name>``, imported on
-    first use: a run of model-free stages (a CPU worker's flow run) never imports PyTorch."""
+    first use: a run of model-free stages (a CPU worker's flow run) never imports the networks,
+    the model bundles or demucs. (PyTorch itself still comes with the denoise and ltas_eq stages:
+    noisereduce imports it whenever it is installed, and the reference LTAS-EQ is computed with it.)"""
 
     def __missing__(self, name: str) -> Stage:
         if name not in CHAIN_ORDER:
