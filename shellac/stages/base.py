@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from pydantic_core import to_jsonable_python
 
 from shellac.stages.models import ModelStore
 
@@ -17,12 +16,6 @@ class StageParams(BaseModel):
     """Base of every stage's parameters: frozen, unknown fields rejected."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def param_defaults(params_cls: type[StageParams]) -> dict[str, Any]:
-    """Every parameter of ``params_cls`` that has a default, at it, in JSON form (required ones left out)."""
-    return {name: to_jsonable_python(f.get_default(call_default_factory=True))
-            for name, f in params_cls.model_fields.items() if not f.is_required()}
 
 
 @dataclass(frozen=True)

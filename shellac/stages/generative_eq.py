@@ -27,7 +27,8 @@ from shellac.engine.restoration.babe2 import Babe2Settings, restore
 from shellac.engine.restoration.reports import GENERATED_BAND_DB, generated_bands
 from shellac.engine.restoration.settings import BABE2_SAMPLER, SamplerSettings
 from shellac.engine.stream import array_to_wav, copy_to_layout
-from shellac.stages.base import Stage, StageContext, StageOutput, StageParams, param_defaults
+from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
+from shellac.stages.param_defaults import param_defaults
 from shellac.stages.quality_gate import (
     GateInputs,
     QualityGateParams,

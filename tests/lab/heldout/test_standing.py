@@ -12,8 +12,8 @@ from shellac.engine.models.bundle import read_card
 from shellac.engine.models.standing import chain_settings
 from shellac.jobs import build_job
 from shellac.lab.heldout.standing import profile_model, standing_from_report
-from shellac.stages.base import param_defaults
 from shellac.stages.chain import job_plan
+from shellac.stages.param_defaults import param_defaults
 from shellac.stages.registry import STAGES
 
 Pair = tuple[float, float]
