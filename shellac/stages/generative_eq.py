@@ -28,7 +28,7 @@ from shellac.engine.restoration.reports import GENERATED_BAND_DB, generated_band
 from shellac.engine.restoration.settings import BABE2_SAMPLER, SamplerSettings
 from shellac.engine.stream import array_to_wav, copy_to_layout
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
-from shellac.stages.param_defaults import param_defaults
+from shellac.stages.param_defaults import as_measured
 from shellac.stages.quality_gate import (
     GateInputs,
     QualityGateParams,
@@ -38,7 +38,6 @@ from shellac.stages.quality_gate import (
     untouched_input,
 )
 from shellac.stages.reference import REFERENCE_HELP, load_reference, reference_fingerprint
-from shellac.stages.registry import STAGES
 
 # The engine's settings are the one vocabulary: the parameters' defaults come from them.
 _B = Babe2Settings(sampler=BABE2_SAMPLER)
@@ -294,6 +293,9 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     seconds = time.monotonic() - started
     run_settings = chain_settings([*((str(r["stage"]), r.get("params", {})) for r in ctx.history),
                                    ("generative_eq", params.model_dump(mode="json"))])
+    standing = bundle.card.heldout
+    if standing is not None:
+        standing = standing.model_copy(update={"settings": as_measured(standing.settings, run_settings)})
     return StageOutput(
         artifacts={"audio": audio_path, "filters": filters_path, "generative_ltas": curves_path,
                    **gate_artifacts},
@@ -308,9 +310,7 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
             "access_copy": "ltas_eq" if fallback else "generative",
             "input_kept_above_hz": kept_above_hz,
             "quality_gate": gate.to_json() if gate is not None else None,
-            "model_standing": standing_record(params.model, bundle.card.heldout, run_settings,
-                                              {stage: param_defaults(STAGES[stage].params_cls)
-                                               for stage in run_settings}),
+            "model_standing": standing_record(params.model, standing, run_settings),
         })),
     )
 

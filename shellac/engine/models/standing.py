@@ -71,14 +71,8 @@ class HeldoutStanding(BaseModel):
         return [f"{MEASURES[m]} vs {AGAINST[a]} {_percent(self.wins_percent[a][m])}"
                 for a in AGAINST for m in MEASURES if self.wins_percent[a][m] < bar]
 
-    def differences(self, run: Mapping[str, Mapping[str, Any]],
-                    defaults: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
-        """How a restoration's steps (stage -> params, ingest and tag left out) depart from those measured.
-
-        A parameter the measured settings lack was added to its stage since; the chain measured ran
-        as it does at that parameter's default (``defaults``: stage -> parameter -> default, JSON
-        form), so only another value departs.
-        """
+    def differences(self, run: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """How a restoration's steps (stage -> params, ingest and tag left out) depart from those measured."""
         out = []
         for stage in [*self.settings, *(s for s in run if s not in self.settings)]:
             if stage not in run:
@@ -86,9 +80,7 @@ class HeldoutStanding(BaseModel):
             elif stage not in self.settings:
                 out.append(f"a {stage} step the measured chain did not have")
             else:
-                used = run[stage]
-                measured = {**{k: v for k, v in (defaults or {}).get(stage, {}).items() if k in used},
-                            **self.settings[stage]}
+                measured, used = self.settings[stage], run[stage]
                 out += [f"{stage}.{key} {used.get(key)!r} (measured {measured.get(key)!r})"
                         for key in sorted(set(measured) | set(used)) if measured.get(key) != used.get(key)]
         return out
@@ -107,21 +99,19 @@ class HeldoutStanding(BaseModel):
 
 
 def standing_record(model: str, standing: HeldoutStanding | None,
-                    run: Mapping[str, Mapping[str, Any]],
-                    defaults: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+                    run: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """The generative stage's ``model_standing`` metric: the card's standing, or that it has none.
 
     ``run`` holds the parameters of the restoration's steps so far (stage -> params, ingest
     and tag left out); ``settings_differ`` lists where they depart from the chain the
-    standing was measured with (None: the standing kept no settings; ``defaults`` as in
-    :meth:`HeldoutStanding.differences`), and the summary says so, since the standing then
-    describes another chain than the one that ran.
+    standing was measured with (None: the standing kept no settings), and the summary
+    says so, since the standing then describes another chain than the one that ran.
     """
     if standing is None:
         return {"summary": f"model '{model}' has no held-out standing in its card: its access copies were "
                            "not measured against LTAS-EQ and the untouched input (shellac record-standing)",
                 "below_bar": None, "settings_differ": None}
-    differ = standing.differences(run, defaults) if standing.settings else None
+    differ = standing.differences(run) if standing.settings else None
     summary = standing.summary(model)
     if differ is None:
         summary += "; the settings it was measured with were not recorded"

@@ -66,23 +66,6 @@ def test_stage_record_names_every_setting_that_departs_from_the_measured_chain()
         "; this restoration's settings differ from those measured: " + ", ".join(differ))
 
 
-def test_a_parameter_added_since_the_measurement_departs_only_from_its_default() -> None:
-    """The measured chain ran before `consistency_floor_db` existed, i.e. as it runs at its default 0."""
-    standing = _standing().model_copy(update={"settings": SETTINGS})
-    defaults = {"generative_eq": {"consistency_floor_db": 0.0, "n_steps": 51}}
-    at_default = {**SETTINGS, "generative_eq": {**SETTINGS["generative_eq"], "consistency_floor_db": 0.0}}
-    assert standing.differences(at_default, defaults) == []
-    # Without the defaults it reads as a departure; another value departs either way.
-    assert standing.differences(at_default) == ["generative_eq.consistency_floor_db 0.0 (measured None)"]
-    raised = {**SETTINGS, "generative_eq": {**SETTINGS["generative_eq"], "consistency_floor_db": 5.0}}
-    assert standing_record("piano", standing, raised, defaults)["settings_differ"] == [
-        "generative_eq.consistency_floor_db 5.0 (measured 0.0)"]
-    # A measured value always wins over the default: n_steps measured 51 stays the comparison.
-    fewer = {**SETTINGS, "generative_eq": {**SETTINGS["generative_eq"], "n_steps": 8}}
-    assert standing.differences(fewer, {"generative_eq": {"n_steps": 20}}) == [
-        "generative_eq.n_steps 8 (measured 51)"]
-
-
 def test_record_standing_keeps_weights_and_checksum(tmp_path: Path) -> None:
     bundle = make_tiny_bundle(tmp_path, "tiny")
     before_card, before_sum = read_card(bundle), bundle_checksum(bundle)

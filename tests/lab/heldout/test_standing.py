@@ -13,8 +13,7 @@ from shellac.engine.models.standing import chain_settings
 from shellac.jobs import build_job
 from shellac.lab.heldout.standing import profile_model, standing_from_report
 from shellac.stages.chain import job_plan
-from shellac.stages.param_defaults import param_defaults
-from shellac.stages.registry import STAGES
+from shellac.stages.param_defaults import as_measured
 
 Pair = tuple[float, float]
 
@@ -106,7 +105,12 @@ def test_demo_rows_depart_from_their_standing_only_where_the_demo_says() -> None
         standing = read_card(Path("models") / model).heldout
         assert standing is not None and standing.settings
         run = chain_settings((s.stage, s.params.model_dump(mode="json")) for s in plan.steps)
-        seen[row.id] = standing.differences(run, {s: param_defaults(STAGES[s].params_cls) for s in run})
+        # As the stage reports it: parameters added since the measurement count at their defaults.
+        seen[row.id] = standing.model_copy(update={"settings": as_measured(standing.settings, run)}
+                                           ).differences(run)
+        raw = standing.differences(run)
+        assert "generative_eq.consistency_floor_db 0.0 (measured None)" in raw
+        assert [d for d in raw if "(measured None)" not in d] == seen[row.id]
     sampler = ["generative_eq.filter_iters 30 (measured 100)", "generative_eq.n_steps 20 (measured 51)"]
     # The piano and voice standings were measured with the profiles as shipped (session 24).
     assert seen["piano-01"] == seen["piano-02"] == seen["voice-03"] == sampler
