@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from pydantic import Field
 from tqdm import tqdm
 
@@ -18,12 +19,14 @@ from shellac.engine.device import resolve_device
 from shellac.engine.dsp.band_merge import to_master_rate
 from shellac.engine.dsp.ltas import Ltas, ltas_of_file
 from shellac.engine.dsp.resample import resample_file
+from shellac.engine.errors import ParameterError
 from shellac.engine.fixity import sha256_json
 from shellac.engine.models.bundle import read_card
 from shellac.engine.models.guidance import MeasuredGuidance
 from shellac.engine.models.loaded import LoadedBundle
 from shellac.engine.models.standing import chain_settings, standing_record
-from shellac.engine.restoration.babe2 import Babe2Settings, restore
+from shellac.engine.restoration.babe2 import CONSISTENCY_SETTINGS, Babe2Settings, restore
+from shellac.engine.restoration.consistency import EqCurves
 from shellac.engine.restoration.reports import GENERATED_BAND_DB, generated_bands
 from shellac.engine.restoration.settings import BABE2_SAMPLER, SamplerSettings
 from shellac.engine.stream import array_to_wav, copy_to_layout
@@ -130,6 +133,12 @@ class GenerativeEqParams(StageParams):
         "bin for the whole recording (at most ±6 dB), so the output keeps its detail and takes the EQ "
         "stage's balance; 0: no such pass.",
     )
+    consistency_withheld: float = Field(
+        default=_B.consistency_withheld, ge=0.0, le=1.0,
+        description="With 'anchored' or 'anchored-ltas': give back this share (in dB) of the boost the "
+        "preceding 'chain' ltas_eq step withheld (its noise limits), cell by cell where the music stands "
+        "over the noise; noise-dominated cells keep the prior's content, so hiss is not lifted; 0: none.",
+    )
     guidance: Literal["params", "bundle"] = Field(
         default="params", description="'params': the sampler values above; 'bundle': N, σ_y, ξ (and ρ, "
         "σ_start if set) measured for the model by `shellac bench-guidance` and stored in its card, "
@@ -191,7 +200,24 @@ def babe2_settings(params: GenerativeEqParams, sampler: dict[str, float | int]) 
         consistency_floor_db=params.consistency_floor_db,
         consistency_evidence=params.consistency_evidence,
         consistency_balance=params.consistency_balance,
+        consistency_withheld=params.consistency_withheld,
     )
+
+
+def eq_stage_curves(ctx: StageContext) -> EqCurves:
+    """The curves of the chain's last ``ltas_eq`` step before this one (its ``ltas.json``)."""
+    records = [r for r in ctx.history if r.get("stage") == "ltas_eq"]
+    artifact = records[-1].get("outputs", {}).get("ltas_curves") if records else None
+    if artifact is None:
+        raise ParameterError("consistency_withheld needs an ltas_eq step before generative_eq in the profile")
+    curves = json.loads((ctx.recording_dir / str(artifact["path"])).read_text())
+    chain = curves.get("chain")
+    if chain is None:
+        raise ParameterError("consistency_withheld needs the ltas_eq step's method 'chain' (only it "
+                             f"withholds boost), not {curves.get('method', 'ltas')!r}")
+    return EqCurves(centres_hz=np.asarray(chain["band_centres_hz"], dtype=np.float64),
+                    inverse_db=np.asarray(chain["inverse_db"], dtype=np.float64),
+                    gain_db=np.asarray(chain["gain_db"], dtype=np.float64))
 
 
 def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContext) -> StageOutput:
@@ -234,14 +260,14 @@ def run(inputs: Mapping[str, Path], params: GenerativeEqParams, ctx: StageContex
     # The gate and the consistency step only use finished blocks: their settings do not invalidate them.
     # The reference is keyed by its content (restore), not by its name. Blocks sampled by other code
     # (another chain fit, sampler or network) are not this code's: the stage's code hash keys them too.
-    after_blocks = {"quality_gate", "gate", "consistency", "consistency_floor", "consistency_floor_db",
-                    "consistency_evidence", "consistency_balance"}
+    after_blocks = {"quality_gate", "gate", *CONSISTENCY_SETTINGS}
     key = {"params": params.model_dump(mode="json", exclude=after_blocks | {"reference"}),
            "code": ctx.code_hash}
     try:
         result = restore(mono, bundle, babe2_settings(params, chosen), work=work, device=device,
                          checkpoints=ctx.stage_dir / "blocks", checkpoint_key=key, progress=progress,
-                         reference=instrument)
+                         reference=instrument,
+                         eq_curves=eq_stage_curves(ctx) if params.consistency_withheld else None)
     finally:
         bar.close()
     observed = result.observed

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from shellac.engine.errors import ModelLoadingError
+from shellac.engine.errors import ModelLoadingError, ParameterError
 from shellac.stages.chain import job_plan, run_plan
 
 from ..fixtures.bundles import make_tiny_bundle
@@ -249,3 +249,94 @@ def test_blocks_sampled_by_other_code_are_not_reused(catalog_dir: Path, tmp_path
     assert state is not None
     metrics = state.stages["generative_eq"].metrics
     assert metrics["resumed_blocks"] == 0 and metrics["blocks"] == 2
+
+
+def _hissy_master(catalog_dir: Path) -> None:
+    """Recording 'h': struck tones through a horn-like band-pass (bass and treble rolled off), over hiss."""
+    from scipy.signal import butter, sosfilt
+
+    from ..conftest import SR
+
+    rng = np.random.default_rng(8)
+    n = 4 * SR
+    t = np.arange(n) / SR
+    x = np.zeros(n)
+    for start in np.arange(0.0, 3.8, 0.2):
+        f0 = float(rng.choice([110.0, 147.0, 196.0, 262.0]))
+        env = np.where(t >= start, np.exp(-(t - start) / 0.15), 0.0)
+        x += env * sum(0.3 / k * np.sin(2 * np.pi * f0 * k * t) for k in range(1, 30) if f0 * k < 6000.0)
+    x = sosfilt(butter(2, [400.0, 3000.0], btype="bandpass", fs=SR, output="sos"), x)
+    x = 0.4 * x / np.abs(x).max() + 10 ** (-50 / 20) * rng.standard_normal(n)
+    sf.write(catalog_dir / "masters" / "h.wav", x.astype(np.float32), SR, subtype="FLOAT")
+    with (catalog_dir / "catalog.csv").open("a", encoding="utf-8") as f:
+        f.write("h,h.wav,Hiss,,1920,piano,SH-9\n")
+    folder = catalog_dir / "profiles"
+    folder.mkdir(exist_ok=True)
+    (folder / "genw.toml").write_text(
+        '[[steps]]\nstage = "ingest"\n[[steps]]\nstage = "ltas_eq"\n'
+        'params = { reference = "reference", method = "chain" }\n'
+        '[[steps]]\nstage = "generative_eq"\n'
+        'params = { model = "tiny", consistency = "anchored", ltas_eq_init = false, '
+        'ltas_eq_objective = false }\n'
+        '[[steps]]\nstage = "tag"\n')
+
+
+def test_the_withheld_boost_is_read_from_the_eq_stage_and_keeps_the_blocks(catalog_dir: Path,
+                                                                          tmp_path: Path) -> None:
+    from shellac.stages.state import load_state
+
+    make_tiny_bundle(tmp_path / "models", "tiny")
+    _hissy_master(catalog_dir)
+    plain = job_for(catalog_dir, "h", profile="genw", models_dir=str(tmp_path / "models"),
+                    overrides={"generative_eq": FAST})
+    assert [r.outcome for r in run_plan(plain, job_plan(plain))] == ["ran"] * 4
+    stage_dir = Path(plain.recording_dir) / "02-generative_eq"
+    before = sf.read(stage_dir / "audio.wav")[0]
+    chain = json.loads((Path(plain.recording_dir) / "01-ltas_eq" / "ltas.json").read_text())["chain"]
+    withheld = np.array(chain["inverse_db"]) - np.maximum(np.array(chain["gain_db"]), 0.0)
+    # The fit found the band-pass; the noise limits withheld boost at both ends (20+ dB below 60 Hz).
+    assert chain["not_fitted_reason"] is None
+    assert withheld[np.array(chain["band_centres_hz"]) < 60.0].min() > 20.0
+    given = job_for(catalog_dir, "h", profile="genw", models_dir=str(tmp_path / "models"),
+                    overrides={"generative_eq": {**FAST, "consistency_withheld": 1.0}})
+    assert [r.outcome for r in run_plan(given, job_plan(given))] == ["skipped", "skipped", "ran", "ran"]
+    metrics = load_state(Path(given.recording_dir)).stages["generative_eq"].metrics  # type: ignore[union-attr]
+    assert metrics["resumed_blocks"] == metrics["blocks"]  # the sampling was not redone
+    entry = json.loads((stage_dir / "filters.json").read_text())["consistency"]["withheld_boost"]
+    assert entry["max_db"] == entry["limit_db"] == 20.0 and entry["bins_given_back"] > 0
+    after = sf.read(stage_dir / "audio.wav")[0]
+
+    def bass_db(x: np.ndarray) -> float:
+        power, freqs = np.abs(np.fft.rfft(x)) ** 2, np.fft.rfftfreq(x.size, 1.0 / 22050)
+        return float(10 * np.log10(power[(freqs > 60.0) & (freqs < 130.0)].sum()))
+
+    # The lowest fundamentals (110 Hz) and the band under them, where 3–20 dB were withheld, get it back
+    # where they stand over the hiss (4.1 dB in all when written).
+    assert bass_db(after) > bass_db(before) + 3.0
+
+    # Without a chain EQ step before it there is nothing to give back: the recording fails, saying why.
+    _write_profile(catalog_dir)
+    alone = job_for(catalog_dir, "h", profile="gen", models_dir=str(tmp_path / "models"),
+                    overrides={"generative_eq": {**FAST, "consistency": "anchored", "ltas_eq_init": False,
+                                                 "ltas_eq_objective": False, "consistency_withheld": 1.0}})
+    with pytest.raises(ParameterError, match="needs an ltas_eq step before generative_eq"):
+        run_plan(alone, job_plan(alone))
+
+
+def test_the_withheld_boost_needs_a_chain_eq_step(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from shellac.stages.generative_eq import eq_stage_curves
+
+    (tmp_path / "01-ltas_eq").mkdir()
+    (tmp_path / "01-ltas_eq" / "ltas.json").write_text(json.dumps({"freqs_hz": [100.0]}))
+    history = ({"stage": "ingest", "outputs": {}},
+               {"stage": "ltas_eq", "outputs": {"ltas_curves": {"path": "01-ltas_eq/ltas.json"}}})
+    ctx = SimpleNamespace(history=history, recording_dir=tmp_path)
+    with pytest.raises(ParameterError, match="method 'chain' .* not 'ltas'"):
+        eq_stage_curves(ctx)  # type: ignore[arg-type]
+    chain = {"band_centres_hz": [100.0, 200.0], "inverse_db": [9.0, 1.0], "gain_db": [3.0, 1.0]}
+    (tmp_path / "01-ltas_eq" / "ltas.json").write_text(json.dumps({"method": "chain", "chain": chain}))
+    curves = eq_stage_curves(ctx)  # type: ignore[arg-type]
+    assert curves.inverse_db.tolist() == [9.0, 1.0] and curves.gain_db.tolist() == [3.0, 1.0]
+    assert curves.centres_hz.tolist() == [100.0, 200.0]

@@ -23,7 +23,13 @@ from shellac.engine.operators.blind_filter import BlindFilter
 from shellac.engine.operators.chain_init import ChainStart, chain_filter_start
 from shellac.engine.operators.lowpass_filter import LowpassBlindFilter
 from shellac.engine.restoration.consistency import N_FFT as CONSISTENCY_N_FFT
-from shellac.engine.restoration.consistency import Consistency, bin_frequencies, fuse_to_memmap
+from shellac.engine.restoration.consistency import (
+    Consistency,
+    EqCurves,
+    bin_frequencies,
+    fuse_to_memmap,
+    withheld_response,
+)
 from shellac.engine.restoration.driver import ProgressFn, restore_blocks
 from shellac.engine.restoration.handover import SIGMA_NORM, ReferenceHandOver
 from shellac.engine.restoration.operators import REPORT_FREQS_HZ, BlindFilterOperators
@@ -86,6 +92,11 @@ class Babe2Settings:
         With a consistency form: then move the output's long-term balance this share of
         the way (0 … 1, in dB) to the input's, where the input holds signal, with one gain
         per STFT bin for the whole recording (0: no such pass).
+    consistency_withheld
+        With an anchored form: the share (0 … 1, in dB) of the boost the preceding EQ stage
+        withheld (its noise limits) that the correction gives back, cell by cell where the
+        music stands over the noise (:func:`~shellac.engine.restoration.consistency.withheld_response`;
+        needs that stage's curves); 0: none.
     preset
         ``"shellac"``: this engine's restoration; ``"reference"``: the BABE-2
         reference code's, item by item (docs/babe2-parity.md): its LTAS-EQ, block
@@ -114,6 +125,12 @@ class Babe2Settings:
     consistency_floor_db: float = 0.0
     consistency_evidence: bool = False
     consistency_balance: float = 0.0
+    consistency_withheld: float = 0.0
+
+
+CONSISTENCY_SETTINGS = ("consistency", "consistency_floor", "consistency_floor_db", "consistency_evidence",
+                        "consistency_balance", "consistency_withheld")
+"""The settings of the step after the blocks: changing them keeps the block checkpoints."""
 
 
 @dataclass
@@ -168,6 +185,7 @@ def restore(
     denoiser: Denoiser | None = None,
     progress: ProgressFn | None = None,
     reference: Ltas | None = None,
+    eq_curves: EqCurves | None = None,
 ) -> Babe2Restoration:
     """Restore the mono file ``mono`` (at the model's rate) with BABE-2; the ``generative_eq`` stage and
     ``shellac bench`` both call this.
@@ -192,12 +210,24 @@ def restore(
     reference
         The clean reference LTAS of the instrument (LTAS-EQ, the chain start, the
         ``anchored-ltas`` form); the bundle's own when None.
+    eq_curves
+        The curves of the EQ stage that made ``mono`` (``consistency_withheld``).
     """
-    for option in ("consistency_floor", "consistency_evidence", "consistency_balance"):
+    for option in ("consistency_floor", "consistency_evidence", "consistency_balance",
+                   "consistency_withheld"):
         if getattr(settings, option) and settings.consistency == "none":
             raise ParameterError(f"{option} changes a consistency form's correction: set consistency too")
     if settings.consistency_floor_db and not settings.consistency_floor:
         raise ParameterError("consistency_floor_db raises the consistency floor: set consistency_floor too")
+    if settings.consistency_withheld and settings.consistency not in ("anchored", "anchored-ltas"):
+        raise ParameterError("consistency_withheld sets an anchored form's response: set consistency to "
+                             "'anchored' or 'anchored-ltas'")
+    if settings.consistency_withheld and eq_curves is None:
+        raise ParameterError("consistency_withheld gives back the boost an EQ stage withheld: it needs that "
+                             "stage's curves (a 'chain' ltas_eq step before this one)")
+    if settings.consistency_withheld and settings.ltas_eq_objective:
+        raise ParameterError("consistency_withheld describes the EQ stage's output, but with "
+                             "ltas_eq_objective the guidance target is this restoration's own LTAS-EQ")
     device = torch.device(device)
     work.mkdir(parents=True, exist_ok=True)
     if denoiser is None:
@@ -239,9 +269,7 @@ def restore(
         store = None
         if checkpoints is not None:
             # The consistency step runs after the blocks: changing it keeps them.
-            sampled = {k: v for k, v in asdict(s).items()
-                       if k not in ("consistency", "consistency_floor", "consistency_floor_db",
-                                    "consistency_evidence", "consistency_balance")}
+            sampled = {k: v for k, v in asdict(s).items() if k not in CONSISTENCY_SETTINGS}
             # The reference sets the filters' chain start: another one makes other blocks. So does the
             # chain fit itself, whatever the reference: the start it gave is part of the key.
             instrument = {} if reference is None else {"reference": sha256_json(reference.to_json_dict())}
@@ -258,11 +286,13 @@ def restore(
     if s.consistency != "none":
         reference_power = (ref.on_bins(cfg.sample_rate, CONSISTENCY_N_FFT)
                            if s.consistency == "anchored-ltas" else None)
+        withheld = (withheld_response(eq_curves, cfg.sample_rate, s.consistency_withheld)
+                    if eq_curves is not None and s.consistency_withheld else None)
         out, consistency = fuse_to_memmap(y, out, cfg.sample_rate, work / "consistent.npy",
                                           prior_correction=prior_correction(bundle, s), form=s.consistency,
                                           reference_power=reference_power, floor=s.consistency_floor,
                                           evidence=s.consistency_evidence, balance=s.consistency_balance,
-                                          floor_margin_db=s.consistency_floor_db)
+                                          floor_margin_db=s.consistency_floor_db, withheld=withheld)
     return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                             reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,
                             eq_diff_db=diff_db, chain_start=chain_start, consistency=consistency)

@@ -45,7 +45,12 @@ and sets the generated content beyond the signal range to the observation's leve
 ``anchored-ltas`` does the same, and beyond the edges the generated band falls off as the reference
 LTAS does (never above the prior's own balance), instead of keeping the prior's balance. Any form
 may add the floor (:func:`floor_gain`): in every bin where the observation holds only noise, the
-generated content no louder than the observation is there (the level the EQ stage left)."""
+generated content no louder than the observation is there (the level the EQ stage left). The
+anchored forms may also take the response the EQ stage left where it withheld boost
+(:func:`withheld_response`): H < 1 there, so music well over the noise gets the boost and
+noise-dominated cells keep the prior's content."""
+MAX_WITHHELD_DB = 20.0
+"""Largest withheld boost (dB) the correction gives back in any bin (the EQ stage's own boost limit)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class Consistency:
     floor_margin_db: float | None = None
     evidence: bool = False
     balance: dict[str, float] | None = None
+    withheld: dict[str, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """``filters.json``'s ``consistency`` entry."""
@@ -76,6 +82,8 @@ class Consistency:
         entry["evidence"] = self.evidence
         if self.balance is not None:
             entry["balance"] = self.balance
+        if self.withheld is not None:
+            entry["withheld_boost"] = self.withheld
         entry["floor"] = self.floored_bins is not None
         if self.floored_bins is not None:
             entry["floored_bins"] = self.floored_bins
@@ -174,13 +182,48 @@ def residual_response(stats: _Statistics, sample_rate: int) -> tuple[np.ndarray,
     return np.sqrt(np.clip(ratio / gain**2, 0.0, limit)), gain
 
 
-def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.ndarray | None = None
-                      ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+@dataclass(frozen=True)
+class EqCurves:
+    """An EQ stage's curves per band: the boost that would undo the recording chain, the gain it applied."""
+
+    centres_hz: np.ndarray
+    inverse_db: np.ndarray
+    gain_db: np.ndarray
+
+
+def withheld_response(curves: EqCurves, sample_rate: int, share: float) -> np.ndarray:
+    """|H| ≤ 1 per bin of the correction: the response an EQ stage left by withholding boost.
+
+    ``curves.inverse_db`` is the boost that would undo the recording chain and ``curves.gain_db``
+    the gain the EQ applied, on bands centred at ``curves.centres_hz``. Where it boosted less
+    than the inverse (its noise limits), the observation still lies that much under
+    the clean signal: H = 10^(−w/20), w = ``share`` · min(inverse − max(gain, 0),
+    :data:`MAX_WITHHELD_DB`), interpolated over log frequency; 1 wherever the EQ gave
+    the whole boost or cut (w ≤ 0).
+    """
+    if not 0.0 <= share <= 1.0:
+        raise ParameterError(f"the share of the withheld boost given back runs from 0 to 1, not {share}")
+    centres = np.asarray(curves.centres_hz, dtype=np.float64)
+    inverse = np.asarray(curves.inverse_db, dtype=np.float64)
+    gain = np.asarray(curves.gain_db, dtype=np.float64)
+    if not centres.size or centres.shape != inverse.shape or inverse.shape != gain.shape:
+        raise ParameterError(f"the withheld boost needs one inverse and one gain per band, got "
+                             f"{centres.shape}, {inverse.shape} and {gain.shape}")
+    withheld = share * np.clip(inverse - np.maximum(gain, 0.0), 0.0, MAX_WITHHELD_DB)
+    freqs = np.log2(np.maximum(bin_frequencies(sample_rate), 1e-3))
+    return 10.0 ** (-np.interp(freqs, np.log2(centres), withheld) / 20.0)
+
+
+def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.ndarray | None = None,
+                      withheld: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """(|H|, amplitude of the generated sample, anchors) per bin for the ``anchored`` form; the anchors
     give the signal range and the power gains (dB) put on the generated sample inside, below and above it.
 
     H is 1 where the observation holds signal (:func:`_above_noise`) and 0
-    elsewhere. The signal range runs from the lowest to the highest frequency
+    elsewhere; with ``withheld`` (:func:`withheld_response`) it is that response
+    where the observation holds signal, and the levels below are read from the
+    observation's power divided by H² (what the clean signal there would have).
+    The signal range runs from the lowest to the highest frequency
     where at least half of the third-octave around a bin is informative. The
     generated sample is scaled, beyond the top of that range, to the
     observation's power over the :data:`EDGE_OCTAVES` below the top (ratio of the
@@ -198,7 +241,8 @@ def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.
     """
     informative = _above_noise(stats) & (stats.generated_power > 0)
     freqs = bin_frequencies(sample_rate)
-    signal = np.maximum(stats.observed_power - stats.noise, 0.0)
+    response = np.ones_like(freqs) if withheld is None else np.asarray(withheld, dtype=np.float64)
+    signal = np.maximum(stats.observed_power - stats.noise, 0.0) / response**2
     if not informative.any():
         return np.zeros_like(freqs), np.ones_like(freqs), {}
     share = third_octave_smooth(informative.astype(np.float64), sample_rate, N_FFT)
@@ -226,7 +270,7 @@ def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.
         power = power * shape
         beyond = (freqs > top) | (freqs < bottom)
         anchors["reference_shape_min_db"] = db(float(shape[beyond].min())) if beyond.any() else 0.0
-    return informative.astype(np.float64), np.sqrt(power), anchors
+    return informative * response, np.sqrt(power), anchors
 
 
 def floor_gain(stats: _Statistics, h: np.ndarray, amplitude: np.ndarray, margin_db: float = 0.0
@@ -315,7 +359,8 @@ def rebalance(observed: np.ndarray, out: np.ndarray, sample_rate: int, share: fl
 def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int, out: np.ndarray, *,
                    prior_correction: np.ndarray | None = None, form: str = "posterior",
                    reference_power: np.ndarray | None = None, floor: bool = False,
-                   evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0) -> Consistency:
+                   evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0,
+                   withheld: np.ndarray | None = None) -> Consistency:
     """Write into ``out`` the generated signal corrected into a posterior sample given the observation.
 
     Each STFT bin is modelled as Y = H·X + noise: Y the equalised observation, X
@@ -359,6 +404,11 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     balance
         Then move the result's long-term balance this share of the way (0 … 1, in dB) to the
         observation's where it holds signal (:func:`rebalance`); 0: no such pass.
+    withheld
+        With an anchored form: the response the EQ stage left by withholding boost, per bin
+        (:func:`withheld_response`); H takes it where the observation holds signal, so
+        cells where the music stands well over the noise get the boost back and
+        noise-dominated ones keep the prior's content. None: H = 1 there.
     """
     n = observed.shape[-1]
     if generated.shape != observed.shape or out.shape != observed.shape:
@@ -375,6 +425,16 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         raise ParameterError(f"consistency balance is a share from 0 to 1, not {balance}")
     if floor_margin_db and not floor:
         raise ParameterError("a consistency floor margin raises the floor: set floor too")
+    if withheld is not None:
+        if form == "posterior":
+            raise ParameterError("the withheld boost sets an anchored form's response: the posterior form "
+                                 "fits its own")
+        if balance > 0:
+            raise ParameterError("the balance pass moves the output back to the observation's balance, "
+                                 "which the withheld boost corrects: use one of them")
+        if np.shape(withheld) != (N_FFT // 2 + 1,) or not np.all((np.asarray(withheld) > 0)
+                                                                  & (np.asarray(withheld) <= 1)):
+            raise ParameterError(f"the withheld response needs {N_FFT // 2 + 1} bins in (0, 1]")
     if form == "anchored-ltas" and (reference_power is None
                                    or np.shape(reference_power) != (N_FFT // 2 + 1,)):
         raise ParameterError(f"the anchored-ltas form needs the reference LTAS on {N_FFT // 2 + 1} bins")
@@ -385,7 +445,7 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         amplitude = np.full_like(h, gain)
     else:
         h, amplitude, anchors = anchored_response(
-            stats, sample_rate, reference_power if form == "anchored-ltas" else None)
+            stats, sample_rate, reference_power if form == "anchored-ltas" else None, withheld)
         gain = float(np.median(amplitude))
     floored = None
     if floor:
@@ -409,7 +469,15 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     return Consistency(gain=gain, bands=_band_report(h[:, 0], share_sum / max(frames, 1), sample_rate),
                        corrected=prior_correction is not None, form=form, anchors=anchors,
                        floored_bins=floored, floor_margin_db=floor_margin_db if floor else None,
-                       evidence=evidence, balance=balanced)
+                       evidence=evidence, balance=balanced,
+                       withheld=None if withheld is None else _withheld_report(withheld, h[:, 0]))
+
+
+def _withheld_report(withheld: np.ndarray, h: np.ndarray) -> dict[str, float]:
+    """``filters.json``'s account of the withheld boost: its largest value and the bins it acted in."""
+    acting = (withheld < 1.0) & (h > 0)
+    return {"max_db": round(float(-20.0 * np.log10(np.min(withheld))), 2),
+            "limit_db": MAX_WITHHELD_DB, "bins_given_back": int(np.count_nonzero(acting))}
 
 
 
@@ -435,12 +503,12 @@ def bin_frequencies(sample_rate: int) -> np.ndarray:
 def fuse_to_memmap(observed: np.ndarray, generated: np.ndarray, sample_rate: int, target: Path, *,
                    prior_correction: np.ndarray | None = None, form: str = "posterior",
                    reference_power: np.ndarray | None = None, floor: bool = False,
-                   evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0
-                   ) -> tuple[np.ndarray, Consistency]:
+                   evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0,
+                   withheld: np.ndarray | None = None) -> tuple[np.ndarray, Consistency]:
     """:func:`posterior_fuse` into a new float32 memory map at ``target`` (``.npy``)."""
     out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=observed.shape)
     report = posterior_fuse(observed, generated, sample_rate, out, prior_correction=prior_correction,
                             form=form, reference_power=reference_power, floor=floor, evidence=evidence,
-                            balance=balance, floor_margin_db=floor_margin_db)
+                            balance=balance, floor_margin_db=floor_margin_db, withheld=withheld)
     out.flush()
     return out, report

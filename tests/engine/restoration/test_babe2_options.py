@@ -11,6 +11,7 @@ import torch
 from shellac.engine.errors import ParameterError
 from shellac.engine.models.bundle import load_bundle
 from shellac.engine.restoration.babe2 import Babe2Settings, restore
+from shellac.engine.restoration.consistency import EqCurves
 from shellac.engine.restoration.settings import SamplerSettings
 from tests.fixtures.bundles import make_tiny_bundle
 
@@ -27,13 +28,15 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return root / "models" / "tiny", root / "in.wav"
 
 
-def _run(observed: tuple[Path, Path], tmp_path: Path, **options: object) -> tuple[np.ndarray, float]:
+def _run(observed: tuple[Path, Path], tmp_path: Path, eq_curves: EqCurves | None = None,
+         source: Path | None = None, **options: object) -> tuple[np.ndarray, float]:
     torch.set_num_threads(1)
-    bundle_dir, source = observed
+    bundle_dir, tones = observed
     settings = Babe2Settings(sampler=SamplerSettings(n_steps=3, sigma_start=0.5, sigma_min=1e-4, rho=13.0,
                                                      xi=1.0, sigma_y=0.1, s_churn=1.0),
                              filter_iters=3, seed=3)
-    result = restore(source, load_bundle(bundle_dir), replace(settings, **options), work=tmp_path)
+    result = restore(source or tones, load_bundle(bundle_dir), replace(settings, **options), work=tmp_path,
+                     eq_curves=eq_curves)
     return np.array(result.restored), result.gain
 
 
@@ -54,7 +57,8 @@ def test_options_change_the_result_and_nothing_else(observed: tuple[Path, Path],
     assert handed_gain != pytest.approx(base_gain, rel=1e-6)
 
 
-@pytest.mark.parametrize("option", ["consistency_floor", "consistency_evidence", "consistency_balance"])
+@pytest.mark.parametrize("option", ["consistency_floor", "consistency_evidence", "consistency_balance",
+                                    "consistency_withheld"])
 def test_a_consistency_option_without_a_form_is_refused(observed: tuple[Path, Path], tmp_path: Path,
                                                         option: str) -> None:
     with pytest.raises(ParameterError, match=f"{option} .* set consistency too"):
@@ -64,6 +68,38 @@ def test_a_consistency_option_without_a_form_is_refused(observed: tuple[Path, Pa
 def test_a_floor_margin_without_the_floor_is_refused(observed: tuple[Path, Path], tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="set consistency_floor too"):
         _run(observed, tmp_path, consistency="anchored", consistency_floor_db=10.0)
+
+
+def _eq_curves(withheld_db: float) -> EqCurves:
+    centres = 1000.0 * 2.0 ** (np.arange(-15, 7) / 3.0)
+    return EqCurves(centres_hz=centres, inverse_db=np.where(centres < 500.0, withheld_db, 0.0),
+                    gain_db=np.zeros_like(centres))
+
+
+def test_the_withheld_boost_needs_an_anchored_form_the_eq_stages_curves_and_its_target(
+        observed: tuple[Path, Path], tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="set consistency to 'anchored'"):
+        _run(observed, tmp_path, consistency="posterior", consistency_withheld=1.0)
+    with pytest.raises(ParameterError, match="needs that stage's curves"):
+        _run(observed, tmp_path, consistency="anchored", consistency_withheld=1.0)
+    with pytest.raises(ParameterError, match="this restoration's own LTAS-EQ"):
+        _run(observed, tmp_path, consistency="anchored", consistency_withheld=1.0, eq_curves=_eq_curves(6.0))
+
+
+def test_the_withheld_boost_is_given_back_where_the_music_stands_over_the_hiss(
+        observed: tuple[Path, Path], with_hiss: Path, tmp_path: Path) -> None:
+    options = {"consistency": "anchored", "ltas_eq_objective": False, "source": with_hiss}
+    plain, _ = _run(observed, tmp_path / "a", **options)
+    given, _ = _run(observed, tmp_path / "b", **options, consistency_withheld=1.0, eq_curves=_eq_curves(6.0))
+    assert not np.allclose(plain, given)
+
+    def below(x: np.ndarray) -> float:
+        power, freqs = np.abs(np.fft.rfft(x)) ** 2, np.fft.rfftfreq(x.size, 1.0 / SR)
+        return float(10 * np.log10(power[(freqs > 150.0) & (freqs < 400.0)].sum()))
+
+    # Most of the 6 dB withheld below 500 Hz comes back; the decaying tones' tails, sinking into the hiss,
+    # keep the prior's content (4.5 dB in all when written), and nothing goes past the 6 dB.
+    assert 3.5 < below(given) - below(plain) < 6.5
 
 
 @pytest.fixture(scope="module")

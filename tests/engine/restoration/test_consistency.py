@@ -403,3 +403,84 @@ def test_posterior_fuse_reports_its_balance_pass_and_refuses_a_share_outside_zer
     assert "balance" not in plain and report["balance"]["share"] == 1.0
     with pytest.raises(ParameterError, match="share from 0 to 1"):
         posterior_fuse(observed, clean, SR, out, balance=1.5)
+
+
+def _curves(withheld_db: float, below_hz: float) -> consistency.EqCurves:
+    """Third-octave curves of an EQ that would boost ``withheld_db`` below ``below_hz`` and applied none."""
+    centres = 1000.0 * 2.0 ** (np.arange(-20, 13) / 3.0)
+    inverse = np.where(centres < below_hz, withheld_db, 0.0)
+    return consistency.EqCurves(centres_hz=centres, inverse_db=inverse, gain_db=np.zeros_like(centres))
+
+
+def test_withheld_response_is_the_boost_the_eq_left_out() -> None:
+    centres = np.array([100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0])
+    curves = consistency.EqCurves(centres_hz=centres, inverse_db=np.array([30.0, 12.0, 6.0, -4.0, 3.0, 9.0]),
+                                  gain_db=np.array([4.0, 4.0, 6.0, -4.0, -2.0, 9.0]))
+    h = consistency.withheld_response(curves, SR, 1.0)
+    freqs = consistency.bin_frequencies(SR)
+    at = {f: float(-20 * np.log10(h[np.argmin(np.abs(freqs - f))])) for f in (93.75, 203.125, 796.875)}
+    # 30 − 4 = 26 dB withheld, limited to 20; 12 − 4 = 8 (≈ 8 at 203 Hz); a cut is never "withheld".
+    assert at[93.75] == pytest.approx(20.0) and at[203.125] == pytest.approx(8.0, abs=0.2)
+    assert at[796.875] == pytest.approx(0.0, abs=1e-9)
+    # A cut in a band (hiss cut) where the chain wanted +3 dB: the 3 dB is withheld, not 5.
+    assert float(-20 * np.log10(h[np.argmin(np.abs(freqs - 1600.0))])) == pytest.approx(3.0, abs=0.1)
+    assert np.all((h > 0) & (h <= 1.0))
+    half = consistency.withheld_response(curves, SR, 0.5)
+    assert np.allclose(20 * np.log10(half), 0.5 * 20 * np.log10(h))
+    with pytest.raises(ParameterError, match="from 0 to 1"):
+        consistency.withheld_response(curves, SR, 1.5)
+    with pytest.raises(ParameterError, match="one inverse and one gain per band"):
+        consistency.withheld_response(consistency.EqCurves(centres, centres[:3], centres), SR, 1.0)
+
+
+def _band_db(x: np.ndarray, low: float, high: float, frames: np.ndarray | None = None) -> float:
+    """Mean power (dB) of ``x`` in [low, high) Hz, over all STFT frames or the ``frames`` mask."""
+    freqs, _, spec = stft(x, fs=SR, window="hann", nperseg=N_FFT, noverlap=N_FFT - consistency.HOP)
+    power = np.abs(spec[(freqs >= low) & (freqs < high)]) ** 2
+    return float(10 * np.log10(np.mean(power if frames is None else power[:, frames]) + 1e-30))
+
+
+def test_withheld_boost_is_given_back_where_music_stands_over_the_noise_not_to_the_hiss() -> None:
+    """The EQ left the bass 10 dB under the clean level (its noise limits withheld that boost). With the
+    withheld response the anchored form gives the music the 10 dB back; in the gaps between notes, where
+    the bass holds only hiss, the prior's (silent) content stays and the hiss is not lifted."""
+    rng = np.random.default_rng(4)
+    t = np.arange(4 * SR) / SR
+    gate = (t % 0.5) < 0.25  # notes of 0.25 s, then 0.25 s of silence
+    clean = sum(0.2 / k * np.sin(2 * np.pi * 110.0 * k * t) for k in range(1, 30)) * gate
+    freqs = np.fft.rfftfreq(t.size, 1.0 / SR)
+    dull = np.fft.irfft(np.fft.rfft(clean) * np.where(freqs < 400.0, 10 ** (-10 / 20), 1.0), t.size)
+    observed = dull + 2e-3 * rng.standard_normal(t.size)
+    withheld = consistency.withheld_response(_curves(10.0, 400.0), SR, 1.0)
+    plain, given = np.zeros_like(observed), np.zeros_like(observed)
+    posterior_fuse(observed, clean, SR, plain, form="anchored", floor=True, evidence=True)
+    report = posterior_fuse(observed, clean, SR, given, form="anchored", floor=True, evidence=True,
+                            withheld=withheld)
+    truth = _band_db(clean, 150.0, 350.0)
+    assert _band_db(plain, 150.0, 350.0) == pytest.approx(truth - 10.0, abs=1.0)
+    assert _band_db(given, 150.0, 350.0) == pytest.approx(truth, abs=1.0)
+    # Above 400 Hz nothing was withheld: the two agree.
+    assert _band_db(given, 600.0, 3000.0) == pytest.approx(_band_db(plain, 600.0, 3000.0), abs=0.05)
+    # The gaps' bass (frames wholly inside a silence): the observation's hiss there lifted by 1/H would
+    # stand 10 dB over it; the Wiener gain keeps the prior's silence (−88.1 dB, the hiss −82.6, when written).
+    _, times, _ = stft(observed, fs=SR, window="hann", nperseg=N_FFT, noverlap=N_FFT - consistency.HOP)
+    inside = ((times % 0.5) > 0.25 + N_FFT / SR / 2) & ((times % 0.5) < 0.5 - N_FFT / SR / 2)
+    hiss = _band_db(observed, 150.0, 350.0, inside)
+    assert _band_db(given, 150.0, 350.0, inside) < hiss - 3.0
+    entry = report.to_json()["withheld_boost"]
+    assert entry["max_db"] == pytest.approx(10.0, abs=0.01) and entry["limit_db"] == 20.0
+    assert entry["bins_given_back"] > 0
+    assert "withheld_boost" not in posterior_fuse(observed, clean, SR, plain, form="anchored").to_json()
+
+
+def test_withheld_response_is_refused_where_it_has_no_meaning() -> None:
+    x = np.zeros(4096)
+    h = np.ones(N_FFT // 2 + 1)
+    with pytest.raises(ParameterError, match="fits its own"):
+        posterior_fuse(x, x, SR, np.zeros(4096), withheld=h)
+    with pytest.raises(ParameterError, match="use one of them"):
+        posterior_fuse(x, x, SR, np.zeros(4096), form="anchored", withheld=h, balance=1.0)
+    with pytest.raises(ParameterError, match=r"513 bins in \(0, 1\]"):
+        posterior_fuse(x, x, SR, np.zeros(4096), form="anchored", withheld=np.ones(10))
+    with pytest.raises(ParameterError, match=r"513 bins in \(0, 1\]"):
+        posterior_fuse(x, x, SR, np.zeros(4096), form="anchored", withheld=2.0 * h)
