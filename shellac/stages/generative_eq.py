@@ -139,6 +139,10 @@ class GenerativeEqParams(StageParams):
         "preceding 'chain' ltas_eq step withheld (its noise limits), cell by cell where the music stands "
         "over the noise; noise-dominated cells keep the prior's content, so hiss is not lifted; 0: none.",
     )
+    consistency_withheld_max_hz: float = Field(
+        default=_B.consistency_withheld_max_hz, gt=0.0, le=48000.0,
+        description="With consistency_withheld: give the withheld boost back up to this frequency only, Hz.",
+    )
     guidance: Literal["params", "bundle"] = Field(
         default="params", description="'params': the sampler values above; 'bundle': N, σ_y, ξ (and ρ, "
         "σ_start if set) measured for the model by `shellac bench-guidance` and stored in its card, "
@@ -201,6 +205,7 @@ def babe2_settings(params: GenerativeEqParams, sampler: dict[str, float | int]) 
         consistency_evidence=params.consistency_evidence,
         consistency_balance=params.consistency_balance,
         consistency_withheld=params.consistency_withheld,
+        consistency_withheld_max_hz=params.consistency_withheld_max_hz,
     )
 
 

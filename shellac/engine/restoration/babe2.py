@@ -97,6 +97,8 @@ class Babe2Settings:
         withheld (its noise limits) that the correction gives back, cell by cell where the
         music stands over the noise (:func:`~shellac.engine.restoration.consistency.withheld_response`;
         needs that stage's curves); 0: none.
+    consistency_withheld_max_hz
+        With ``consistency_withheld``: the boost is given back up to this frequency only.
     preset
         ``"shellac"``: this engine's restoration; ``"reference"``: the BABE-2
         reference code's, item by item (docs/babe2-parity.md): its LTAS-EQ, block
@@ -126,10 +128,11 @@ class Babe2Settings:
     consistency_evidence: bool = False
     consistency_balance: float = 0.0
     consistency_withheld: float = 0.0
+    consistency_withheld_max_hz: float = 500.0
 
 
 CONSISTENCY_SETTINGS = ("consistency", "consistency_floor", "consistency_floor_db", "consistency_evidence",
-                        "consistency_balance", "consistency_withheld")
+                        "consistency_balance", "consistency_withheld", "consistency_withheld_max_hz")
 """The settings of the step after the blocks: changing them keeps the block checkpoints."""
 
 
@@ -286,7 +289,8 @@ def restore(
     if s.consistency != "none":
         reference_power = (ref.on_bins(cfg.sample_rate, CONSISTENCY_N_FFT)
                            if s.consistency == "anchored-ltas" else None)
-        withheld = (withheld_response(eq_curves, cfg.sample_rate, s.consistency_withheld)
+        withheld = (withheld_response(eq_curves, cfg.sample_rate, s.consistency_withheld,
+                                      s.consistency_withheld_max_hz)
                     if eq_curves is not None and s.consistency_withheld else None)
         out, consistency = fuse_to_memmap(y, out, cfg.sample_rate, work / "consistent.npy",
                                           prior_correction=prior_correction(bundle, s), form=s.consistency,

@@ -191,7 +191,7 @@ class EqCurves:
     gain_db: np.ndarray
 
 
-def withheld_response(curves: EqCurves, sample_rate: int, share: float) -> np.ndarray:
+def withheld_response(curves: EqCurves, sample_rate: int, share: float, max_hz: float) -> np.ndarray:
     """|H| ≤ 1 per bin of the correction: the response an EQ stage left by withholding boost.
 
     ``curves.inverse_db`` is the boost that would undo the recording chain and ``curves.gain_db``
@@ -199,7 +199,7 @@ def withheld_response(curves: EqCurves, sample_rate: int, share: float) -> np.nd
     than the inverse (its noise limits), the observation still lies that much under
     the clean signal: H = 10^(−w/20), w = ``share`` · min(inverse − max(gain, 0),
     :data:`MAX_WITHHELD_DB`), interpolated over log frequency; 1 wherever the EQ gave
-    the whole boost or cut (w ≤ 0).
+    the whole boost or cut (w ≤ 0), and above ``max_hz``.
     """
     if not 0.0 <= share <= 1.0:
         raise ParameterError(f"the share of the withheld boost given back runs from 0 to 1, not {share}")
@@ -210,8 +210,9 @@ def withheld_response(curves: EqCurves, sample_rate: int, share: float) -> np.nd
         raise ParameterError(f"the withheld boost needs one inverse and one gain per band, got "
                              f"{centres.shape}, {inverse.shape} and {gain.shape}")
     withheld = share * np.clip(inverse - np.maximum(gain, 0.0), 0.0, MAX_WITHHELD_DB)
-    freqs = np.log2(np.maximum(bin_frequencies(sample_rate), 1e-3))
-    return 10.0 ** (-np.interp(freqs, np.log2(centres), withheld) / 20.0)
+    freqs = bin_frequencies(sample_rate)
+    on_bins = np.interp(np.log2(np.maximum(freqs, 1e-3)), np.log2(centres), withheld)
+    return 10.0 ** (-np.where(freqs <= max_hz, on_bins, 0.0) / 20.0)
 
 
 def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.ndarray | None = None,

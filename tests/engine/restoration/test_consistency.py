@@ -416,7 +416,7 @@ def test_withheld_response_is_the_boost_the_eq_left_out() -> None:
     centres = np.array([100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0])
     curves = consistency.EqCurves(centres_hz=centres, inverse_db=np.array([30.0, 12.0, 6.0, -4.0, 3.0, 9.0]),
                                   gain_db=np.array([4.0, 4.0, 6.0, -4.0, -2.0, 9.0]))
-    h = consistency.withheld_response(curves, SR, 1.0)
+    h = consistency.withheld_response(curves, SR, 1.0, SR / 2)
     freqs = consistency.bin_frequencies(SR)
     at = {f: float(-20 * np.log10(h[np.argmin(np.abs(freqs - f))])) for f in (93.75, 203.125, 796.875)}
     # 30 − 4 = 26 dB withheld, limited to 20; 12 − 4 = 8 (≈ 8 at 203 Hz); a cut is never "withheld".
@@ -425,12 +425,16 @@ def test_withheld_response_is_the_boost_the_eq_left_out() -> None:
     # A cut in a band (hiss cut) where the chain wanted +3 dB: the 3 dB is withheld, not 5.
     assert float(-20 * np.log10(h[np.argmin(np.abs(freqs - 1600.0))])) == pytest.approx(3.0, abs=0.1)
     assert np.all((h > 0) & (h <= 1.0))
-    half = consistency.withheld_response(curves, SR, 0.5)
+    half = consistency.withheld_response(curves, SR, 0.5, SR / 2)
     assert np.allclose(20 * np.log10(half), 0.5 * 20 * np.log10(h))
+    # Up to max_hz only: the bass's 20 and 8 dB stay, the treble's are not given back.
+    low = consistency.withheld_response(curves, SR, 1.0, 500.0)
+    assert np.array_equal(low[freqs <= 500.0], h[freqs <= 500.0]) and np.all(low[freqs > 500.0] == 1.0)
+    assert h[freqs > 500.0].min() == pytest.approx(10 ** (-3 / 20), abs=0.01)  # 1.6 kHz: the 3 dB
     with pytest.raises(ParameterError, match="from 0 to 1"):
-        consistency.withheld_response(curves, SR, 1.5)
+        consistency.withheld_response(curves, SR, 1.5, SR / 2)
     with pytest.raises(ParameterError, match="one inverse and one gain per band"):
-        consistency.withheld_response(consistency.EqCurves(centres, centres[:3], centres), SR, 1.0)
+        consistency.withheld_response(consistency.EqCurves(centres, centres[:3], centres), SR, 1.0, SR / 2)
 
 
 def _band_db(x: np.ndarray, low: float, high: float, frames: np.ndarray | None = None) -> float:
@@ -451,7 +455,7 @@ def test_withheld_boost_is_given_back_where_music_stands_over_the_noise_not_to_t
     freqs = np.fft.rfftfreq(t.size, 1.0 / SR)
     dull = np.fft.irfft(np.fft.rfft(clean) * np.where(freqs < 400.0, 10 ** (-10 / 20), 1.0), t.size)
     observed = dull + 2e-3 * rng.standard_normal(t.size)
-    withheld = consistency.withheld_response(_curves(10.0, 400.0), SR, 1.0)
+    withheld = consistency.withheld_response(_curves(10.0, 400.0), SR, 1.0, 500.0)
     plain, given = np.zeros_like(observed), np.zeros_like(observed)
     posterior_fuse(observed, clean, SR, plain, form="anchored", floor=True, evidence=True)
     report = posterior_fuse(observed, clean, SR, given, form="anchored", floor=True, evidence=True,
