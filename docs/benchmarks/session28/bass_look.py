@@ -4,7 +4,8 @@ Not shipped code. For validation excerpts of a bench-heldout cache: third-octave
 input and of the access copies (shipped and the candidates) minus the clean render's (each levelled to
 the clean one over 500-4000 Hz, as a listener would set the volume), plotted per excerpt; and the
 bass floor (the 10th percentile over 46 ms frames of the power in 60-250 Hz, levelled the same way), in
-dB against the untouched input's: what a listener hears in the bass between notes. Usage (from the repository root):
+dB against the untouched input's: what a listener hears in the bass between notes.
+Usage (from the repository root):
     python bass_look.py CACHE OUT.png FIRST LAST INDEX [INDEX ...] \
         --runs LABEL=KEY [LABEL=KEY ...]
 """
