@@ -23,7 +23,8 @@ class GuidedRestorationParams(StageParams):
                                description="Guidance: rg, rg_drho, dc, repaint, pigdm, ddnm or dgg.")
     n_steps: int = Field(default=_S.n_steps, ge=2, le=400, description="Sampler steps N.")
     sigma_start: float = Field(default=_S.sigma_start, gt=0,
-                               description="Warm-start noise level σ_start (amplitude).")
+                               description="Warm-start noise level σ_start, in the model's amplitude units "
+                                           "(σ_data in its config.json: 0.063 for piano, 1 for the singers).")
     sigma_min: float = Field(default=_S.sigma_min, gt=0, description="Last non-zero noise level σ_min.")
     rho: float = Field(default=_S.rho, gt=0, description="Schedule exponent ρ.")
     s_churn: float = Field(default=_S.s_churn, ge=0, description="Churn S_churn.")

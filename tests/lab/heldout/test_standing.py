@@ -108,11 +108,11 @@ def test_demo_rows_depart_from_their_standing_only_where_the_demo_says() -> None
         # As the stage reports it: parameters added since the measurement count at their defaults.
         seen[row.id] = standing.model_copy(update={"settings": as_measured(standing.settings, run)}
                                            ).differences(run)
-        raw = standing.differences(run)
-        assert "generative_eq.consistency_floor_db 0.0 (measured None)" in raw
-        assert [d for d in raw if "(measured None)" not in d] == seen[row.id]
+        # The cards were recorded with every parameter the chain has today (sessions 28-29): none is
+        # missing from them, so the stage's filling-in changes nothing.
+        assert standing.differences(run) == seen[row.id]
     sampler = ["generative_eq.filter_iters 30 (measured 100)", "generative_eq.n_steps 20 (measured 51)"]
-    # The piano and voice standings were measured with the profiles as shipped (session 24).
+    # The piano and voice standings were measured with the profiles as shipped (sessions 28 and 29).
     assert seen["piano-01"] == seen["piano-02"] == seen["voice-03"] == sampler
     # The accompanied lines run plain LTAS-EQ (no chain fit, the spacing's default unused, the whole
     # curve), no balance pass.
