@@ -133,6 +133,12 @@ class GenerativeEqParams(StageParams):
         "bin for the whole recording (at most ±6 dB), so the output keeps its detail and takes the EQ "
         "stage's balance; 0: no such pass.",
     )
+    consistency_balance_smooth: bool = Field(
+        default=_B.consistency_balance_smooth,
+        description="With consistency_balance: its gain as one smooth curve over frequency (each bin's dB "
+        "gain weighted by the share of signal bins within a third octave), so a lone bin beyond the "
+        "cut-off whose hiss clears the signal test does not become a steady line; false: bin by bin.",
+    )
     consistency_withheld: float = Field(
         default=_B.consistency_withheld, ge=0.0, le=1.0,
         description="With 'anchored' or 'anchored-ltas': give back this share (in dB) of the boost the "
@@ -204,6 +210,7 @@ def babe2_settings(params: GenerativeEqParams, sampler: dict[str, float | int]) 
         consistency_floor_db=params.consistency_floor_db,
         consistency_evidence=params.consistency_evidence,
         consistency_balance=params.consistency_balance,
+        consistency_balance_smooth=params.consistency_balance_smooth,
         consistency_withheld=params.consistency_withheld,
         consistency_withheld_max_hz=params.consistency_withheld_max_hz,
     )

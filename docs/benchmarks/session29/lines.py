@@ -19,8 +19,6 @@ import torch
 from scipy.ndimage import median_filter
 from scipy.signal import stft
 
-cache, run = sys.argv[1], sys.argv[2]
-
 
 def ltdb(x: np.ndarray, sr: int = 22050) -> tuple[np.ndarray, np.ndarray]:
     f, _, z = stft(x, fs=sr, nperseg=1024, noverlap=768)
@@ -32,21 +30,31 @@ def mono(path: str) -> np.ndarray:
     return x if x.ndim == 1 else x.mean(1)
 
 
-total = {"eq": 0, "gen": 0, "raw": 0}
-for d in sorted(x for x in glob.glob(f"{cache}/excerpts/*/{run}*") if "-ltas" not in x.split("/")[-1]):
-    g = glob.glob(f"{d}/0*-generative_eq")[0]
-    e = glob.glob(f"{d}/0*-ltas_eq")[0]
+def line_bins(run_dir: Path) -> dict[str, tuple[int, float, float]]:
+    """Per signal ("eq", "gen", "raw"): line bins beyond the cut-off, the largest's height (dB) and its Hz."""
+    g = next(run_dir.glob("0*-generative_eq"))
+    e = next(run_dir.glob("0*-ltas_eq"))
     raw = np.concatenate([torch.load(b, map_location="cpu", weights_only=False)["audio"].numpy().reshape(-1)
-                          for b in sorted(glob.glob(f"{g}/blocks/block_*.pt"))])
-    cut = json.loads(Path(g, "quality_gate.json").read_text())["high_cutoff_hz"]
-    line = f"{d.split('/')[-2][:26]} cut {cut:5.0f}"
-    for name, x in [("eq", mono(f"{e}/audio.wav")), ("gen", mono(f"{g}/audio.wav")), ("raw", raw)]:
+                          for b in sorted(g.glob("blocks/block_*.pt"))])
+    cut = json.loads((g / "quality_gate.json").read_text())["high_cutoff_hz"]
+    out = {}
+    for name, x in [("eq", mono(str(e / "audio.wav"))), ("gen", mono(str(g / "audio.wav"))), ("raw", raw)]:
         f, m = ltdb(x)
         peak = m - median_filter(m, 15)
         sel = f > cut * 1.05
-        n = int(np.sum(peak[sel] > 4.0))
-        total[name] += n
-        top = np.argmax(np.where(sel, peak, -99))
-        line += f" | {name} {n:3d} bins>4dB, max {peak[top]:4.1f} dB at {f[top]:5.0f} Hz"
-    print(line, flush=True)
-print(total)
+        top = int(np.argmax(np.where(sel, peak, -99)))
+        out[name] = (int(np.sum(peak[sel] > 4.0)), float(peak[top]), float(f[top]))
+    return out
+
+
+if __name__ == "__main__":
+    cache, run = sys.argv[1], sys.argv[2]
+    total = {"eq": 0, "gen": 0, "raw": 0}
+    for d in sorted(x for x in glob.glob(f"{cache}/excerpts/*/{run}*") if "-ltas" not in x.split("/")[-1]):
+        counts = line_bins(Path(d))
+        line = d.split("/")[-2][:26]
+        for name, (n, height, hz) in counts.items():
+            total[name] += n
+            line += f" | {name} {n:3d} bins>4dB, max {height:4.1f} dB at {hz:5.0f} Hz"
+        print(line, flush=True)
+    print(total)

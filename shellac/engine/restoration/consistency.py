@@ -65,7 +65,7 @@ class Consistency:
     floored_bins: int | None = None
     floor_margin_db: float | None = None
     evidence: bool = False
-    balance: dict[str, float] | None = None
+    balance: dict[str, float | bool] | None = None
     withheld: dict[str, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -326,7 +326,7 @@ def cell_prior_power(x: np.ndarray, y: np.ndarray, h: np.ndarray, noise: np.ndar
     return np.maximum(np.abs(x) ** 2, shown)
 
 
-def balance_gain(stats: _Statistics, sample_rate: int, share: float) -> np.ndarray:
+def balance_gain(stats: _Statistics, sample_rate: int, share: float, *, smooth: bool = False) -> np.ndarray:
     """Amplitude gain per bin that moves the output's long-term balance ``share`` of the way (in dB)
     to the observation's, in the bins where the observation holds signal (:func:`_above_noise`).
 
@@ -334,17 +334,31 @@ def balance_gain(stats: _Statistics, sample_rate: int, share: float) -> np.ndarr
     third-octave-smoothed mean power to the observation's, limited to ±:data:`BALANCE_LIMIT_DB`;
     elsewhere (noise-only bins, the generated band) the gain is 1. One gain per bin for the whole
     recording: the long-term balance moves, the output's detail frame by frame stays.
+
+    Bin by bin, a lone bin beyond the recording's cut-off whose hiss happens to clear the signal
+    test takes the band's gain while its neighbours keep 1: a steady narrow line of lifted hiss.
+    With ``smooth`` there is no per-bin test: each bin's dB gain is weighted by the share of the
+    observation's power in its third-octave window that stands above the noise floor. The curve
+    is smooth; where the observation is music it moves the whole band, the bins between partials
+    with it; where it is hiss with a stray bin it moves by a fraction of a dB.
     """
     have = third_octave_smooth(stats.generated_power, sample_rate, N_FFT)
-    ratio = third_octave_smooth(stats.observed_power, sample_rate, N_FFT) / np.maximum(have, 1e-30)
+    observed = third_octave_smooth(stats.observed_power, sample_rate, N_FFT)
+    ratio = observed / np.maximum(have, 1e-30)
     limit = 10.0 ** (BALANCE_LIMIT_DB / 10.0)
-    power = np.where(_above_noise(stats) & (have > 0), np.clip(ratio, 1.0 / limit, limit), 1.0)
+    if smooth:
+        above = third_octave_smooth(np.maximum(stats.observed_power - stats.noise, 0.0), sample_rate, N_FFT)
+        weight = np.clip(above / np.maximum(observed, 1e-30), 0.0, 1.0)
+        power = np.where(have > 0, np.clip(ratio, 1.0 / limit, limit) ** weight, 1.0)
+    else:
+        power = np.where(_above_noise(stats) & (have > 0), np.clip(ratio, 1.0 / limit, limit), 1.0)
     return np.sqrt(power) ** share
 
 
-def rebalance(observed: np.ndarray, out: np.ndarray, sample_rate: int, share: float) -> dict[str, float]:
+def rebalance(observed: np.ndarray, out: np.ndarray, sample_rate: int, share: float, *,
+              smooth: bool = False) -> dict[str, float | bool]:
     """Apply :func:`balance_gain` to ``out`` in place, chunk by chunk; what it did, for the report."""
-    gain = balance_gain(_statistics(observed, out), sample_rate, share)
+    gain = balance_gain(_statistics(observed, out), sample_rate, share, smooth=smooth)
     n, carry = out.shape[-1], None
     for start, stop, lo, hi in _chunks(n, N_FFT):
         segment = np.asarray(out[lo:hi], dtype=np.float64).copy()
@@ -353,7 +367,8 @@ def rebalance(observed: np.ndarray, out: np.ndarray, sample_rate: int, share: fl
         carry = np.asarray(out[max(0, stop - N_FFT):stop], dtype=np.float64).copy()
         out[start:stop] = _signal(gain[:, None] * _spectrum(segment), hi - lo)[start - lo:stop - lo]
     db = 20.0 * np.log10(gain)
-    return {"share": share, "limit_db": BALANCE_LIMIT_DB, "bins_changed": int(np.count_nonzero(gain != 1.0)),
+    return {"share": share, "limit_db": BALANCE_LIMIT_DB, "smooth": smooth,
+            "bins_changed": int(np.count_nonzero(np.abs(db) > 0.01)),
             "min_gain_db": round(float(db.min()), 2), "max_gain_db": round(float(db.max()), 2)}
 
 
@@ -361,7 +376,7 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
                    prior_correction: np.ndarray | None = None, form: str = "posterior",
                    reference_power: np.ndarray | None = None, floor: bool = False,
                    evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0,
-                   withheld: np.ndarray | None = None) -> Consistency:
+                   withheld: np.ndarray | None = None, balance_smooth: bool = False) -> Consistency:
     """Write into ``out`` the generated signal corrected into a posterior sample given the observation.
 
     Each STFT bin is modelled as Y = H·X + noise: Y the equalised observation, X
@@ -405,6 +420,8 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     balance
         Then move the result's long-term balance this share of the way (0 … 1, in dB) to the
         observation's where it holds signal (:func:`rebalance`); 0: no such pass.
+    balance_smooth
+        With ``balance``: its gain as one smooth curve (:func:`balance_gain`'s ``smooth``).
     withheld
         With an anchored form: the response the EQ stage left by withholding boost, per bin
         (:func:`withheld_response`); H takes it where the observation holds signal, so
@@ -424,6 +441,8 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         raise ParameterError(f"consistency form must be one of {FORMS}, not {form!r}")
     if not 0.0 <= balance <= 1.0:
         raise ParameterError(f"consistency balance is a share from 0 to 1, not {balance}")
+    if balance_smooth and not balance:
+        raise ParameterError("balance_smooth shapes the balance pass's gain: set balance too")
     if floor_margin_db and not floor:
         raise ParameterError("a consistency floor margin raises the floor: set floor too")
     if withheld is not None:
@@ -466,7 +485,7 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         own = _own(k * h, start, stop, lo)
         share_sum += own.sum(axis=1)
         frames += own.shape[1]
-    balanced = rebalance(observed, out, sample_rate, balance) if balance > 0 else None
+    balanced = rebalance(observed, out, sample_rate, balance, smooth=balance_smooth) if balance > 0 else None
     return Consistency(gain=gain, bands=_band_report(h[:, 0], share_sum / max(frames, 1), sample_rate),
                        corrected=prior_correction is not None, form=form, anchors=anchors,
                        floored_bins=floored, floor_margin_db=floor_margin_db if floor else None,
@@ -505,11 +524,13 @@ def fuse_to_memmap(observed: np.ndarray, generated: np.ndarray, sample_rate: int
                    prior_correction: np.ndarray | None = None, form: str = "posterior",
                    reference_power: np.ndarray | None = None, floor: bool = False,
                    evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0,
-                   withheld: np.ndarray | None = None) -> tuple[np.ndarray, Consistency]:
+                   withheld: np.ndarray | None = None, balance_smooth: bool = False
+                   ) -> tuple[np.ndarray, Consistency]:
     """:func:`posterior_fuse` into a new float32 memory map at ``target`` (``.npy``)."""
     out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=observed.shape)
     report = posterior_fuse(observed, generated, sample_rate, out, prior_correction=prior_correction,
                             form=form, reference_power=reference_power, floor=floor, evidence=evidence,
-                            balance=balance, floor_margin_db=floor_margin_db, withheld=withheld)
+                            balance=balance, floor_margin_db=floor_margin_db, withheld=withheld,
+                            balance_smooth=balance_smooth)
     out.flush()
     return out, report

@@ -70,6 +70,12 @@ def test_a_floor_margin_without_the_floor_is_refused(observed: tuple[Path, Path]
         _run(observed, tmp_path, consistency="anchored", consistency_floor_db=10.0)
 
 
+def test_a_smooth_balance_without_the_balance_pass_is_refused(observed: tuple[Path, Path],
+                                                              tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="set consistency_balance too"):
+        _run(observed, tmp_path, consistency="posterior", consistency_balance_smooth=True)
+
+
 def _eq_curves(withheld_db: float) -> EqCurves:
     centres = 1000.0 * 2.0 ** (np.arange(-15, 7) / 3.0)
     return EqCurves(centres_hz=centres, inverse_db=np.where(centres < 500.0, withheld_db, 0.0),

@@ -395,6 +395,50 @@ def test_chunked_balance_equals_whole_signal(monkeypatch: pytest.MonkeyPatch) ->
     np.testing.assert_allclose(chunked, whole, atol=1e-9)
 
 
+def _bin_db(x: np.ndarray) -> np.ndarray:
+    """Mean power per bin of the correction's STFT, dB."""
+    power = np.mean(np.abs(stft(x, window="hann", nperseg=N_FFT, noverlap=N_FFT - consistency.HOP)[2]) ** 2,
+                    axis=1)
+    return 10.0 * np.log10(power + 1e-30)
+
+
+def test_smooth_balance_draws_no_line_where_a_lone_bin_beyond_the_cut_off_clears_the_signal_test() -> None:
+    """A steady faint tone in the observation's hiss band, above its 2 kHz cut-off, and a prior that
+    generated next to nothing there: bin by bin the tone's bin takes the band's gain (over 3 dB) and
+    the output gets a steady line; the smooth curve moves that bin with its band (by the tone's share of
+    the band's power), and in the pass band moves the long-term balance as bin by bin does."""
+    clean, observed, _ = _scene()
+    t = np.arange(observed.size) / SR
+    tone_hz = 5453.1  # between the clean partials (16 × 330, 17 × 330 Hz), on a bin's centre
+    observed = observed + 2e-3 * np.sin(2 * np.pi * tone_hz * t)
+    generated = sosfilt(butter(16, 3000.0, fs=SR, output="sos"), _too_bright(clean, 4.0))
+    freqs = consistency.bin_frequencies(SR)
+    tone = int(np.argmin(np.abs(freqs - tone_hz)))
+    by_bin, smooth = generated.copy(), generated.copy()
+    report = consistency.rebalance(observed, by_bin, SR, 1.0)
+    smooth_report = consistency.rebalance(observed, smooth, SR, 1.0, smooth=True)
+    assert report["smooth"] is False and smooth_report["smooth"] is True
+    line = _bin_db(by_bin) - _bin_db(generated)
+    assert 3.0 < line[tone] <= consistency.BALANCE_LIMIT_DB + 0.1
+    neighbours = np.r_[tone - 12:tone - 3, tone + 4:tone + 13]
+    assert np.max(np.abs(line[neighbours])) < 0.3  # a line: its neighbours keep gain 1
+    moved = _bin_db(smooth) - _bin_db(generated)
+    assert abs(moved[tone] - np.mean(moved[neighbours])) < 0.5  # no line: the band moves as one
+    assert moved[tone] < 0.6 * line[tone]
+    # Inside the observation's signal region the long-term balance moves as bin by bin.
+    middle = (freqs >= 700.0) & (freqs <= 1500.0)
+    balance = _smoothed_db(by_bin) - _smoothed_db(generated)
+    np.testing.assert_allclose(_smoothed_db(smooth)[middle] - _smoothed_db(generated)[middle],
+                               balance[middle], atol=0.5)
+    assert np.min(balance[middle]) < -1.0  # and it does move there
+
+
+def test_smooth_balance_needs_the_balance_pass() -> None:
+    clean, observed, _ = _scene(2.0)
+    with pytest.raises(ParameterError, match="set balance too"):
+        posterior_fuse(observed, clean, SR, np.zeros_like(observed), balance_smooth=True)
+
+
 def test_posterior_fuse_reports_its_balance_pass_and_refuses_a_share_outside_zero_to_one() -> None:
     clean, observed, _ = _scene(2.0)
     out = np.zeros_like(observed)
