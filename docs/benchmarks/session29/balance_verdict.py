@@ -31,8 +31,9 @@ def access(report: dict, measure: str) -> np.ndarray:
 
 
 def wins(report: dict, against: str, measure: str) -> int:
-    scores = [e["scores"] for e in report["excerpts"]]
-    return sum(s["babe2_gated"][measure] < s[against][measure] for s in scores)
+    # The baselines (LTAS-EQ, the input) are in the shipped report only; the candidate's run skips them.
+    return sum(e["scores"]["babe2_gated"][measure] < b["scores"][against][measure]
+               for e, b in zip(report["excerpts"], shipped["excerpts"], strict=True))
 
 
 lines = {"shipped": 0, "candidate": 0}
