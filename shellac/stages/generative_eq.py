@@ -136,7 +136,8 @@ class GenerativeEqParams(StageParams):
     consistency_balance_smooth: bool = Field(
         default=_B.consistency_balance_smooth,
         description="With consistency_balance: its gain as one smooth curve over frequency (each bin's dB "
-        "gain weighted by the share of signal bins within a third octave), so a lone bin beyond the "
+        "gain weighted by the share of the input's power within a third octave that stands above the "
+        "noise floor), so a lone bin beyond the "
         "cut-off whose hiss clears the signal test does not become a steady line; false: bin by bin.",
     )
     consistency_withheld: float = Field(

@@ -94,8 +94,8 @@ class Babe2Settings:
         per STFT bin for the whole recording (0: no such pass).
     consistency_balance_smooth
         With ``consistency_balance``: that gain as one smooth curve over frequency, each bin's dB
-        gain weighted by the share of signal bins in its third-octave window, so no lone bin beyond
-        the cut-off becomes a steady line (False: bin by bin).
+        gain weighted by the share of the input's power in its third-octave window that stands above
+        the noise floor, so no lone bin beyond the cut-off becomes a steady line (False: bin by bin).
     consistency_withheld
         With an anchored form: the share (0 … 1, in dB) of the boost the preceding EQ stage
         withheld (its noise limits) that the correction gives back, cell by cell where the
