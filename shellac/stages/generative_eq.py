@@ -140,6 +140,12 @@ class GenerativeEqParams(StageParams):
         "noise floor), so a lone bin beyond the "
         "cut-off whose hiss clears the signal test does not become a steady line; false: bin by bin.",
     )
+    consistency_balance_in_range: bool = Field(
+        default=_B.consistency_balance_in_range,
+        description="With consistency_balance: leave every bin outside the input's signal range (the bins "
+        "where at least half of the surrounding third octave holds signal, the anchored form's edges) at "
+        "gain 1, so a stray bin of hiss beyond the cut-off does not become a steady line; false: every bin.",
+    )
     consistency_withheld: float = Field(
         default=_B.consistency_withheld, ge=0.0, le=1.0,
         description="With 'anchored' or 'anchored-ltas': give back this share (in dB) of the boost the "
@@ -212,6 +218,7 @@ def babe2_settings(params: GenerativeEqParams, sampler: dict[str, float | int]) 
         consistency_evidence=params.consistency_evidence,
         consistency_balance=params.consistency_balance,
         consistency_balance_smooth=params.consistency_balance_smooth,
+        consistency_balance_in_range=params.consistency_balance_in_range,
         consistency_withheld=params.consistency_withheld,
         consistency_withheld_max_hz=params.consistency_withheld_max_hz,
     )

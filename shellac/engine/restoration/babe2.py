@@ -96,6 +96,9 @@ class Babe2Settings:
         With ``consistency_balance``: that gain as one smooth curve over frequency, each bin's dB
         gain weighted by the share of the input's power in its third-octave window that stands above
         the noise floor, so no lone bin beyond the cut-off becomes a steady line (False: bin by bin).
+    consistency_balance_in_range
+        With ``consistency_balance``: that gain is 1 outside the input's signal range (the anchored
+        form's edges), so a stray bin of hiss beyond the cut-off is left alone (False: every bin).
     consistency_withheld
         With an anchored form: the share (0 … 1, in dB) of the boost the preceding EQ stage
         withheld (its noise limits) that the correction gives back, cell by cell where the
@@ -132,13 +135,14 @@ class Babe2Settings:
     consistency_evidence: bool = False
     consistency_balance: float = 0.0
     consistency_balance_smooth: bool = False
+    consistency_balance_in_range: bool = False
     consistency_withheld: float = 0.0
     consistency_withheld_max_hz: float = 500.0
 
 
 CONSISTENCY_SETTINGS = ("consistency", "consistency_floor", "consistency_floor_db", "consistency_evidence",
-                        "consistency_balance", "consistency_balance_smooth", "consistency_withheld",
-                        "consistency_withheld_max_hz")
+                        "consistency_balance", "consistency_balance_smooth", "consistency_balance_in_range",
+                        "consistency_withheld", "consistency_withheld_max_hz")
 """The settings of the step after the blocks: changing them keeps the block checkpoints."""
 
 
@@ -226,9 +230,9 @@ def restore(
                    "consistency_withheld"):
         if getattr(settings, option) and settings.consistency == "none":
             raise ParameterError(f"{option} changes a consistency form's correction: set consistency too")
-    if settings.consistency_balance_smooth and not settings.consistency_balance:
-        raise ParameterError("consistency_balance_smooth shapes the balance pass's gain: set "
-                             "consistency_balance too")
+    for option in ("consistency_balance_smooth", "consistency_balance_in_range"):
+        if getattr(settings, option) and not settings.consistency_balance:
+            raise ParameterError(f"{option} shapes the balance pass's gain: set consistency_balance too")
     if settings.consistency_floor_db and not settings.consistency_floor:
         raise ParameterError("consistency_floor_db raises the consistency floor: set consistency_floor too")
     if settings.consistency_withheld and settings.consistency not in ("anchored", "anchored-ltas"):
@@ -306,7 +310,8 @@ def restore(
                                           reference_power=reference_power, floor=s.consistency_floor,
                                           evidence=s.consistency_evidence, balance=s.consistency_balance,
                                           floor_margin_db=s.consistency_floor_db, withheld=withheld,
-                                          balance_smooth=s.consistency_balance_smooth)
+                                          balance_smooth=s.consistency_balance_smooth,
+                                          balance_in_range=s.consistency_balance_in_range)
     return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                             reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,
                             eq_diff_db=diff_db, chain_start=chain_start, consistency=consistency)

@@ -215,6 +215,19 @@ def withheld_response(curves: EqCurves, sample_rate: int, share: float, max_hz: 
     return 10.0 ** (-np.where(freqs <= max_hz, on_bins, 0.0) / 20.0)
 
 
+def signal_range(informative: np.ndarray, sample_rate: int) -> tuple[float, float]:
+    """(lowest, highest) frequency (Hz) of the observation's signal range: the bins where at least half of
+    the third octave around them is ``informative`` (holds signal); the informative bins' own extent where
+    no bin has such a share. ``informative`` must hold at least one bin."""
+    freqs = bin_frequencies(sample_rate)
+    share = third_octave_smooth(informative.astype(np.float64), sample_rate, N_FFT)
+    wide = (share >= 0.5) & (freqs > 0)
+    inside = np.flatnonzero(wide) if wide.any() else np.flatnonzero(informative)
+    if not inside.size:
+        raise ParameterError("the signal range needs at least one bin that holds signal")
+    return float(freqs[inside[0]]), float(freqs[inside[-1]])
+
+
 def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.ndarray | None = None,
                       withheld: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """(|H|, amplitude of the generated sample, anchors) per bin for the ``anchored`` form; the anchors
@@ -224,8 +237,7 @@ def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.
     elsewhere; with ``withheld`` (:func:`withheld_response`) it is that response
     where the observation holds signal, and the levels below are read from the
     observation's power divided by H² (what the clean signal there would have).
-    The signal range runs from the lowest to the highest frequency
-    where at least half of the third-octave around a bin is informative. The
+    The signal range is :func:`signal_range`'s. The
     generated sample is scaled, beyond the top of that range, to the
     observation's power over the :data:`EDGE_OCTAVES` below the top (ratio of the
     summed powers of the informative bins there); below the bottom, likewise over
@@ -246,10 +258,7 @@ def anchored_response(stats: _Statistics, sample_rate: int, reference_power: np.
     signal = np.maximum(stats.observed_power - stats.noise, 0.0) / response**2
     if not informative.any():
         return np.zeros_like(freqs), np.ones_like(freqs), {}
-    share = third_octave_smooth(informative.astype(np.float64), sample_rate, N_FFT)
-    wide = (share >= 0.5) & (freqs > 0)
-    inside = np.flatnonzero(wide) if wide.any() else np.flatnonzero(informative)
-    bottom, top = freqs[inside[0]], freqs[inside[-1]]
+    bottom, top = signal_range(informative, sample_rate)
     level = float(np.median(signal[informative] / stats.generated_power[informative]))
 
     def edge_level(sel: np.ndarray) -> float:
@@ -326,7 +335,8 @@ def cell_prior_power(x: np.ndarray, y: np.ndarray, h: np.ndarray, noise: np.ndar
     return np.maximum(np.abs(x) ** 2, shown)
 
 
-def balance_gain(stats: _Statistics, sample_rate: int, share: float, *, smooth: bool = False) -> np.ndarray:
+def balance_gain(stats: _Statistics, sample_rate: int, share: float, *, smooth: bool = False,
+                 in_range: bool = False) -> np.ndarray:
     """Amplitude gain per bin that moves the output's long-term balance ``share`` of the way (in dB)
     to the observation's, in the bins where the observation holds signal (:func:`_above_noise`).
 
@@ -340,7 +350,9 @@ def balance_gain(stats: _Statistics, sample_rate: int, share: float, *, smooth: 
     With ``smooth`` there is no per-bin test: each bin's dB gain is weighted by the share of the
     observation's power in its third-octave window that stands above the noise floor. The curve
     is smooth; where the observation is music it moves the whole band, the bins between partials
-    with it; where it is hiss with a stray bin it moves by a fraction of a dB.
+    with it; where it is hiss with a stray bin it moves by a fraction of a dB. With ``in_range``
+    the gain is 1 outside the observation's signal range (:func:`signal_range`, the anchored
+    form's edges): a stray bin beyond the cut-off is left alone, the bins inside keep their test.
     """
     have = third_octave_smooth(stats.generated_power, sample_rate, N_FFT)
     observed = third_octave_smooth(stats.observed_power, sample_rate, N_FFT)
@@ -352,13 +364,18 @@ def balance_gain(stats: _Statistics, sample_rate: int, share: float, *, smooth: 
         power = np.where(have > 0, np.clip(ratio, 1.0 / limit, limit) ** weight, 1.0)
     else:
         power = np.where(_above_noise(stats) & (have > 0), np.clip(ratio, 1.0 / limit, limit), 1.0)
+    informative = _above_noise(stats)
+    if in_range and informative.any():
+        bottom, top = signal_range(informative, sample_rate)
+        freqs = bin_frequencies(sample_rate)
+        power = np.where((freqs >= bottom) & (freqs <= top), power, 1.0)
     return np.sqrt(power) ** share
 
 
 def rebalance(observed: np.ndarray, out: np.ndarray, sample_rate: int, share: float, *,
-              smooth: bool = False) -> dict[str, float | bool]:
+              smooth: bool = False, in_range: bool = False) -> dict[str, float | bool]:
     """Apply :func:`balance_gain` to ``out`` in place, chunk by chunk; what it did, for the report."""
-    gain = balance_gain(_statistics(observed, out), sample_rate, share, smooth=smooth)
+    gain = balance_gain(_statistics(observed, out), sample_rate, share, smooth=smooth, in_range=in_range)
     n, carry = out.shape[-1], None
     for start, stop, lo, hi in _chunks(n, N_FFT):
         segment = np.asarray(out[lo:hi], dtype=np.float64).copy()
@@ -367,7 +384,7 @@ def rebalance(observed: np.ndarray, out: np.ndarray, sample_rate: int, share: fl
         carry = np.asarray(out[max(0, stop - N_FFT):stop], dtype=np.float64).copy()
         out[start:stop] = _signal(gain[:, None] * _spectrum(segment), hi - lo)[start - lo:stop - lo]
     db = 20.0 * np.log10(gain)
-    return {"share": share, "limit_db": BALANCE_LIMIT_DB, "smooth": smooth,
+    return {"share": share, "limit_db": BALANCE_LIMIT_DB, "smooth": smooth, "in_range": in_range,
             "bins_changed": int(np.count_nonzero(np.abs(db) > 0.01)),
             "min_gain_db": round(float(db.min()), 2), "max_gain_db": round(float(db.max()), 2)}
 
@@ -376,7 +393,8 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
                    prior_correction: np.ndarray | None = None, form: str = "posterior",
                    reference_power: np.ndarray | None = None, floor: bool = False,
                    evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0,
-                   withheld: np.ndarray | None = None, balance_smooth: bool = False) -> Consistency:
+                   withheld: np.ndarray | None = None, balance_smooth: bool = False,
+                   balance_in_range: bool = False) -> Consistency:
     """Write into ``out`` the generated signal corrected into a posterior sample given the observation.
 
     Each STFT bin is modelled as Y = H·X + noise: Y the equalised observation, X
@@ -422,6 +440,9 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         observation's where it holds signal (:func:`rebalance`); 0: no such pass.
     balance_smooth
         With ``balance``: its gain as one smooth curve (:func:`balance_gain`'s ``smooth``).
+    balance_in_range
+        With ``balance``: its gain 1 outside the observation's signal range (:func:`balance_gain`'s
+        ``in_range``).
     withheld
         With an anchored form: the response the EQ stage left by withholding boost, per bin
         (:func:`withheld_response`); H takes it where the observation holds signal, so
@@ -441,8 +462,9 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         raise ParameterError(f"consistency form must be one of {FORMS}, not {form!r}")
     if not 0.0 <= balance <= 1.0:
         raise ParameterError(f"consistency balance is a share from 0 to 1, not {balance}")
-    if balance_smooth and not balance:
-        raise ParameterError("balance_smooth shapes the balance pass's gain: set balance too")
+    if (balance_smooth or balance_in_range) and not balance:
+        raise ParameterError("balance_smooth and balance_in_range shape the balance pass's gain: "
+                             "set balance too")
     if floor_margin_db and not floor:
         raise ParameterError("a consistency floor margin raises the floor: set floor too")
     if withheld is not None:
@@ -485,7 +507,8 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         own = _own(k * h, start, stop, lo)
         share_sum += own.sum(axis=1)
         frames += own.shape[1]
-    balanced = rebalance(observed, out, sample_rate, balance, smooth=balance_smooth) if balance > 0 else None
+    balanced = (rebalance(observed, out, sample_rate, balance, smooth=balance_smooth,
+                          in_range=balance_in_range) if balance > 0 else None)
     return Consistency(gain=gain, bands=_band_report(h[:, 0], share_sum / max(frames, 1), sample_rate),
                        corrected=prior_correction is not None, form=form, anchors=anchors,
                        floored_bins=floored, floor_margin_db=floor_margin_db if floor else None,
@@ -524,13 +547,13 @@ def fuse_to_memmap(observed: np.ndarray, generated: np.ndarray, sample_rate: int
                    prior_correction: np.ndarray | None = None, form: str = "posterior",
                    reference_power: np.ndarray | None = None, floor: bool = False,
                    evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0,
-                   withheld: np.ndarray | None = None, balance_smooth: bool = False
-                   ) -> tuple[np.ndarray, Consistency]:
+                   withheld: np.ndarray | None = None, balance_smooth: bool = False,
+                   balance_in_range: bool = False) -> tuple[np.ndarray, Consistency]:
     """:func:`posterior_fuse` into a new float32 memory map at ``target`` (``.npy``)."""
     out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=observed.shape)
     report = posterior_fuse(observed, generated, sample_rate, out, prior_correction=prior_correction,
                             form=form, reference_power=reference_power, floor=floor, evidence=evidence,
                             balance=balance, floor_margin_db=floor_margin_db, withheld=withheld,
-                            balance_smooth=balance_smooth)
+                            balance_smooth=balance_smooth, balance_in_range=balance_in_range)
     out.flush()
     return out, report

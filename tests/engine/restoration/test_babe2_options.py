@@ -70,10 +70,11 @@ def test_a_floor_margin_without_the_floor_is_refused(observed: tuple[Path, Path]
         _run(observed, tmp_path, consistency="anchored", consistency_floor_db=10.0)
 
 
-def test_a_smooth_balance_without_the_balance_pass_is_refused(observed: tuple[Path, Path],
-                                                              tmp_path: Path) -> None:
-    with pytest.raises(ParameterError, match="set consistency_balance too"):
-        _run(observed, tmp_path, consistency="posterior", consistency_balance_smooth=True)
+@pytest.mark.parametrize("option", ["consistency_balance_smooth", "consistency_balance_in_range"])
+def test_a_balance_shape_without_the_balance_pass_is_refused(observed: tuple[Path, Path], tmp_path: Path,
+                                                             option: str) -> None:
+    with pytest.raises(ParameterError, match=f"{option} shapes the balance pass.s gain"):
+        _run(observed, tmp_path, consistency="posterior", **{option: True})
 
 
 def _eq_curves(withheld_db: float) -> EqCurves:

@@ -433,10 +433,54 @@ def test_smooth_balance_draws_no_line_where_a_lone_bin_beyond_the_cut_off_clears
     assert np.min(balance[middle]) < -1.0  # and it does move there
 
 
+def test_in_range_balance_leaves_a_lone_bin_beyond_the_cut_off_alone_and_moves_the_pass_band_as_before(
+        ) -> None:
+    """The same tone beyond the 2 kHz cut-off: with ``in_range`` its bin keeps gain 1 (it lies outside
+    the signal range, whose top is near the cut-off), and inside the range every bin moves exactly as
+    bin by bin."""
+    clean, observed, _ = _scene()
+    t = np.arange(observed.size) / SR
+    tone_hz = 5453.1
+    observed = observed + 2e-3 * np.sin(2 * np.pi * tone_hz * t)
+    generated = sosfilt(butter(16, 3000.0, fs=SR, output="sos"), _too_bright(clean, 4.0))
+    freqs = consistency.bin_frequencies(SR)
+    tone = int(np.argmin(np.abs(freqs - tone_hz)))
+    stats = consistency._statistics(observed, generated)
+    bottom, top = consistency.signal_range(consistency._above_noise(stats), SR)
+    assert 1500.0 < top < 3000.0 and bottom < 200.0
+    by_bin = consistency.balance_gain(stats, SR, 1.0)
+    ranged = consistency.balance_gain(stats, SR, 1.0, in_range=True)
+    assert 20 * np.log10(by_bin[tone]) > 3.0
+    assert ranged[tone] == 1.0
+    inside = (freqs >= bottom) & (freqs <= top)
+    np.testing.assert_array_equal(ranged[inside], by_bin[inside])
+    np.testing.assert_array_equal(ranged[~inside], 1.0)
+    assert np.count_nonzero(np.abs(20 * np.log10(by_bin[inside])) > 1.0) > 20  # it does move the band
+    out = generated.copy()
+    report = consistency.rebalance(observed, out, SR, 1.0, in_range=True)
+    assert report["in_range"] is True and report["smooth"] is False
+    assert abs(_bin_db(out)[tone] - _bin_db(generated)[tone]) < 0.3
+
+
+def test_signal_range_spans_the_bins_whose_third_octave_holds_signal() -> None:
+    freqs = consistency.bin_frequencies(SR)
+    band = (freqs >= 200.0) & (freqs <= 4000.0)
+    stray = band | (np.abs(freqs - 7000.0) < 15.0)  # one stray bin far beyond: not the range's top
+    bottom, top = consistency.signal_range(stray, SR)
+    assert 200.0 <= bottom < 260.0 and 3500.0 < top <= 4000.0
+    lone = np.zeros(freqs.size, dtype=bool)
+    lone[100] = True  # no bin's third octave is half informative: the informative bins' own extent
+    assert consistency.signal_range(lone, SR) == (freqs[100], freqs[100])
+    with pytest.raises(ParameterError, match="at least one bin"):
+        consistency.signal_range(np.zeros(freqs.size, dtype=bool), SR)
+
+
 def test_smooth_balance_needs_the_balance_pass() -> None:
     clean, observed, _ = _scene(2.0)
     with pytest.raises(ParameterError, match="set balance too"):
         posterior_fuse(observed, clean, SR, np.zeros_like(observed), balance_smooth=True)
+    with pytest.raises(ParameterError, match="set balance too"):
+        posterior_fuse(observed, clean, SR, np.zeros_like(observed), balance_in_range=True)
 
 
 def test_posterior_fuse_reports_its_balance_pass_and_refuses_a_share_outside_zero_to_one() -> None:
