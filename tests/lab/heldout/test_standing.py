@@ -117,12 +117,13 @@ def test_demo_rows_depart_from_their_standing_only_where_the_demo_says() -> None
             assert key not in standing.settings[stage]
         assert [d for d in raw if d not in added] == seen[row.id]
     sampler = ["generative_eq.filter_iters 30 (measured 100)", "generative_eq.n_steps 20 (measured 51)"]
-    # The piano and voice standings were measured with the profiles as shipped (sessions 28 and 29).
+    # The piano and voice standings were measured with the profiles as shipped (sessions 28 and 30).
     assert seen["piano-01"] == seen["piano-02"] == seen["voice-03"] == sampler
     # The accompanied lines run plain LTAS-EQ (no chain fit, the spacing's default unused, the whole
-    # curve), no balance pass.
+    # curve), no balance pass (nor its range).
     assert seen["voice-01"] == seen["voice-02"] == [
-        "generative_eq.consistency_balance 0.0 (measured 1.0)", *sampler,
+        "generative_eq.consistency_balance 0.0 (measured 1.0)",
+        "generative_eq.consistency_balance_in_range False (measured True)", *sampler,
         "ltas_eq.hiss_cut True (measured False)", "ltas_eq.max_boost_db 20.0 (measured 6.0)",
         "ltas_eq.method 'ltas' (measured 'chain')",
         f"ltas_eq.resonance_spacing_octaves {1 / 6!r} (measured 0.0)",
