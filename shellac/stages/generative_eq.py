@@ -146,6 +146,13 @@ class GenerativeEqParams(StageParams):
         "where at least half of the surrounding third octave holds signal, the anchored form's edges) at "
         "gain 1, so a stray bin of hiss beyond the cut-off does not become a steady line; false: every bin.",
     )
+    consistency_floor_low: bool = Field(
+        default=_B.consistency_floor_low,
+        description="With a consistency form: limit the generated content, in the STFT bins below the "
+        "input's pass band (the quality gate's low cut-off, read on the equalised input) where the input "
+        "holds only noise, to the input's level there, so the prior's low tones where the recording holds "
+        "none are not kept; the generated band above the high cut-off is untouched.",
+    )
     consistency_withheld: float = Field(
         default=_B.consistency_withheld, ge=0.0, le=1.0,
         description="With 'anchored' or 'anchored-ltas': give back this share (in dB) of the boost the "
@@ -219,6 +226,7 @@ def babe2_settings(params: GenerativeEqParams, sampler: dict[str, float | int]) 
         consistency_balance=params.consistency_balance,
         consistency_balance_smooth=params.consistency_balance_smooth,
         consistency_balance_in_range=params.consistency_balance_in_range,
+        consistency_floor_low=params.consistency_floor_low,
         consistency_withheld=params.consistency_withheld,
         consistency_withheld_max_hz=params.consistency_withheld_max_hz,
     )

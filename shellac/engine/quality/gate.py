@@ -135,6 +135,19 @@ def _edge_runs(music: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return below, passing, above
 
 
+def music_low_cutoff_hz(signal: np.ndarray, sample_rate: int, *,
+                        margin_db: float = GateThresholds.music_margin_db) -> float | None:
+    """The low edge (Hz) of a recording's pass band as the gate reads it: the lower edge of the lowest
+    third-octave band of ``signal`` that holds music (:func:`music_bands`); None where none does.
+
+    Band by band and over frames, so a few bins of rumble or gated hiss at the bottom of
+    the spectrum do not pull it down, as a per-bin test over the whole recording would.
+    """
+    bands = third_octave_bands(sample_rate, GATE_N_FFT)
+    _, passing, _ = _edge_runs(music_bands(frame_stats(signal, bands), bands, margin_db))
+    return float(bands.lo_hz[passing][0]) if passing.any() else None
+
+
 def _band_db(power: np.ndarray) -> np.ndarray:
     return 10.0 * np.log10(np.maximum(power, _FLOOR))
 

@@ -96,6 +96,9 @@ class Babe2Settings:
         With ``consistency_balance``: that gain as one smooth curve over frequency, each bin's dB
         gain weighted by the share of the input's power in its third-octave window that stands above
         the noise floor, so no lone bin beyond the cut-off becomes a steady line (False: bin by bin).
+    consistency_floor_low
+        With a consistency form: the generated content in the noise-only bins below the
+        input's pass band (the quality gate's low cut-off) no louder than the input there.
     consistency_balance_in_range
         With ``consistency_balance``: that gain is 1 outside the input's signal range (the anchored
         form's edges), so a stray bin of hiss beyond the cut-off is left alone (False: every bin).
@@ -136,13 +139,14 @@ class Babe2Settings:
     consistency_balance: float = 0.0
     consistency_balance_smooth: bool = False
     consistency_balance_in_range: bool = False
+    consistency_floor_low: bool = False
     consistency_withheld: float = 0.0
     consistency_withheld_max_hz: float = 500.0
 
 
 CONSISTENCY_SETTINGS = ("consistency", "consistency_floor", "consistency_floor_db", "consistency_evidence",
                         "consistency_balance", "consistency_balance_smooth", "consistency_balance_in_range",
-                        "consistency_withheld", "consistency_withheld_max_hz")
+                        "consistency_floor_low", "consistency_withheld", "consistency_withheld_max_hz")
 """The settings of the step after the blocks: changing them keeps the block checkpoints."""
 
 
@@ -227,7 +231,7 @@ def restore(
         The curves of the EQ stage that made ``mono`` (``consistency_withheld``).
     """
     for option in ("consistency_floor", "consistency_evidence", "consistency_balance",
-                   "consistency_withheld"):
+                   "consistency_withheld", "consistency_floor_low"):
         if getattr(settings, option) and settings.consistency == "none":
             raise ParameterError(f"{option} changes a consistency form's correction: set consistency too")
     for option in ("consistency_balance_smooth", "consistency_balance_in_range"):
@@ -311,7 +315,8 @@ def restore(
                                           evidence=s.consistency_evidence, balance=s.consistency_balance,
                                           floor_margin_db=s.consistency_floor_db, withheld=withheld,
                                           balance_smooth=s.consistency_balance_smooth,
-                                          balance_in_range=s.consistency_balance_in_range)
+                                          balance_in_range=s.consistency_balance_in_range,
+                                          floor_low=s.consistency_floor_low)
     return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                             reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,
                             eq_diff_db=diff_db, chain_start=chain_start, consistency=consistency)

@@ -14,6 +14,7 @@ from scipy.signal import istft, stft
 
 from shellac.engine.dsp.ltas import third_octave_smooth
 from shellac.engine.errors import ParameterError
+from shellac.engine.quality.gate import music_low_cutoff_hz
 
 N_FFT = 1024
 """STFT window (samples) of the correction: 46 ms at 22.05 kHz."""
@@ -67,6 +68,7 @@ class Consistency:
     evidence: bool = False
     balance: dict[str, float | bool] | None = None
     withheld: dict[str, float] | None = None
+    floor_low: dict[str, float | int | None] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """``filters.json``'s ``consistency`` entry."""
@@ -84,6 +86,8 @@ class Consistency:
             entry["balance"] = self.balance
         if self.withheld is not None:
             entry["withheld_boost"] = self.withheld
+        if self.floor_low is not None:
+            entry["floor_low"] = self.floor_low
         entry["floor"] = self.floored_bins is not None
         if self.floored_bins is not None:
             entry["floored_bins"] = self.floored_bins
@@ -394,7 +398,7 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
                    reference_power: np.ndarray | None = None, floor: bool = False,
                    evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0,
                    withheld: np.ndarray | None = None, balance_smooth: bool = False,
-                   balance_in_range: bool = False) -> Consistency:
+                   balance_in_range: bool = False, floor_low: bool = False) -> Consistency:
     """Write into ``out`` the generated signal corrected into a posterior sample given the observation.
 
     Each STFT bin is modelled as Y = H·X + noise: Y the equalised observation, X
@@ -443,6 +447,12 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     balance_in_range
         With ``balance``: its gain 1 outside the observation's signal range (:func:`balance_gain`'s
         ``in_range``).
+    floor_low
+        Limit the generated content, in the bins below the observation's pass band (the
+        quality gate's low cut-off, :func:`~shellac.engine.quality.gate.music_low_cutoff_hz`)
+        where the observation holds only noise, to the observation's level there
+        (:func:`floor_gain` on those bins alone): the prior's low tones where the recording
+        holds none are not kept, the generated band above the cut-off is.
     withheld
         With an anchored form: the response the EQ stage left by withholding boost, per bin
         (:func:`withheld_response`); H takes it where the observation holds signal, so
@@ -492,6 +502,12 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     floored = None
     if floor:
         amplitude, floored = floor_gain(stats, h, amplitude, floor_margin_db)
+    low_report = None
+    if floor_low:
+        low_hz = music_low_cutoff_hz(observed, sample_rate)
+        below = bin_frequencies(sample_rate) < (low_hz if low_hz is not None else 0.0)
+        amplitude, low_bins = floor_gain(stats, np.where(below, h, 1.0), amplitude)
+        low_report = {"below_hz": None if low_hz is None else round(low_hz, 1), "floored_bins": low_bins}
     h = h[:, None]
     correction = (amplitude * correction)[:, None]
     noise = stats.noise[:, None]
@@ -513,7 +529,8 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
                        corrected=prior_correction is not None, form=form, anchors=anchors,
                        floored_bins=floored, floor_margin_db=floor_margin_db if floor else None,
                        evidence=evidence, balance=balanced,
-                       withheld=None if withheld is None else _withheld_report(withheld, h[:, 0]))
+                       withheld=None if withheld is None else _withheld_report(withheld, h[:, 0]),
+                       floor_low=low_report)
 
 
 def _withheld_report(withheld: np.ndarray, h: np.ndarray) -> dict[str, float]:
@@ -548,12 +565,13 @@ def fuse_to_memmap(observed: np.ndarray, generated: np.ndarray, sample_rate: int
                    reference_power: np.ndarray | None = None, floor: bool = False,
                    evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0,
                    withheld: np.ndarray | None = None, balance_smooth: bool = False,
-                   balance_in_range: bool = False) -> tuple[np.ndarray, Consistency]:
+                   balance_in_range: bool = False, floor_low: bool = False) -> tuple[np.ndarray, Consistency]:
     """:func:`posterior_fuse` into a new float32 memory map at ``target`` (``.npy``)."""
     out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=observed.shape)
     report = posterior_fuse(observed, generated, sample_rate, out, prior_correction=prior_correction,
                             form=form, reference_power=reference_power, floor=floor, evidence=evidence,
                             balance=balance, floor_margin_db=floor_margin_db, withheld=withheld,
-                            balance_smooth=balance_smooth, balance_in_range=balance_in_range)
+                            balance_smooth=balance_smooth, balance_in_range=balance_in_range,
+                            floor_low=floor_low)
     out.flush()
     return out, report

@@ -7,7 +7,7 @@ from scipy.signal import butter, sosfiltfilt
 from shellac.engine.dsp.ltas import compute_ltas
 from shellac.engine.errors import ParameterError
 from shellac.engine.quality import evaluate_gate, frame_stats, music_bands, third_octave_bands
-from shellac.engine.quality.gate import noise_ratio_db
+from shellac.engine.quality.gate import music_low_cutoff_hz, noise_ratio_db
 
 SR = 22050
 
@@ -59,6 +59,14 @@ def test_music_bands_are_the_transfer_pass_band() -> None:
     music = music_bands(frame_stats(_transfer(_notes()), bands), bands, 3.0)
     assert music[(bands.lo_hz >= 300) & (bands.hi_hz <= 3500)].all()
     assert not music[bands.lo_hz >= 5600].any()
+
+
+def test_music_low_cutoff_is_the_gates_low_cut_off_and_none_for_noise() -> None:
+    y = _transfer(_notes())
+    low = music_low_cutoff_hz(y, SR)
+    assert low == evaluate_gate(y, y, y, SR).low_cutoff_hz
+    assert low is not None and 150.0 < low < 300.0  # the transfer's 250 Hz high-pass, to a third octave
+    assert music_low_cutoff_hz(np.random.default_rng(5).standard_normal(4 * SR), SR) is None
 
 
 def test_identical_output_passes_with_zero_distances() -> None:

@@ -475,6 +475,44 @@ def test_signal_range_spans_the_bins_whose_third_octave_holds_signal() -> None:
         consistency.signal_range(np.zeros(freqs.size, dtype=bool), SR)
 
 
+def test_floor_low_takes_the_priors_low_tone_down_to_the_observation_and_keeps_the_band_above() -> None:
+    """The notes' lowest partial is 330 Hz; a prior that adds a steady 165 Hz tone, an octave under the
+    lowest note, where the observation holds only hiss: below the gate's low cut-off the floor takes
+    that tone down to the observation's level there, and leaves every bin from the cut-off up, the
+    generated band beyond the 2 kHz low-pass included, as without it."""
+    rng = np.random.default_rng(2)
+    t = np.arange(4 * SR) / SR
+    phase = (t % 0.5) / 0.3  # notes (a half-sine swell, no onset splatter) and rests, as music has
+    swell = np.where(phase < 1.0, np.sin(np.pi * np.minimum(phase, 1.0)), 0.0)
+    clean = sum(0.3 / k * np.sin(2 * np.pi * 330.0 * k * t) for k in range(1, 19)) * swell
+    observed = sosfilt(butter(8, 2000.0, fs=SR, output="sos"), clean) + 3e-3 * rng.standard_normal(t.size)
+    generated = clean + 0.5 * np.sin(2 * np.pi * 165.0 * t)
+    plain, low = np.zeros_like(observed), np.zeros_like(observed)
+    posterior_fuse(observed, generated, SR, plain)
+    report = posterior_fuse(observed, generated, SR, low, floor_low=True).to_json()
+    below_hz = report["floor_low"]["below_hz"]
+    assert 150.0 < below_hz < 330.0 and report["floor_low"]["floored_bins"] > 0
+    freqs = consistency.bin_frequencies(SR)
+    tone = int(np.argmin(np.abs(freqs - 165.0)))
+    assert _bin_db(plain)[tone] - _bin_db(observed)[tone] > 30.0  # the posterior keeps the prior's tone
+    # The floor takes it to the observation's level (within the resynthesis's leakage, a few dB).
+    assert _bin_db(low)[tone] - _bin_db(observed)[tone] < 4.0
+    assert _bin_db(plain)[tone] - _bin_db(low)[tone] > 30.0
+    # Every partial from the cut-off up, those the prior generated beyond the low-pass included, as
+    # without the floor (between them the bins differ by the removed tone's leakage alone).
+    partials = [int(np.argmin(np.abs(freqs - 330.0 * k))) for k in range(1, 19)]
+    np.testing.assert_allclose(_bin_db(low)[partials], _bin_db(plain)[partials], atol=0.05)
+    assert "floor_low" not in posterior_fuse(observed, generated, SR, plain).to_json()
+
+
+def test_floor_low_needs_a_music_band_to_floor_below() -> None:
+    rng = np.random.default_rng(3)
+    hiss = 1e-2 * rng.standard_normal(2 * SR)
+    out = np.zeros_like(hiss)
+    report = posterior_fuse(hiss, rng.standard_normal(2 * SR), SR, out, floor_low=True).to_json()
+    assert report["floor_low"] == {"below_hz": None, "floored_bins": 0}
+
+
 def test_smooth_balance_needs_the_balance_pass() -> None:
     clean, observed, _ = _scene(2.0)
     with pytest.raises(ParameterError, match="set balance too"):
