@@ -4,13 +4,15 @@ Not shipped code. Compares the access copies (babe2_gated) of the same voice exc
 counts wins against LTAS-EQ and the untouched input (the baselines from the shipped report) and the gate's
 fallbacks, and prints the five bars; low_band_db beside them, not barred.
 
-Usage: python floor_low_verdict.py SHIPPED.json CANDIDATE.json
+Usage (PYTHONPATH=docs/benchmarks/session29:docs/benchmarks/session30):
+    python floor_low_verdict.py SHIPPED.json CANDIDATE.json
 """
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
+from range_verdict import access, wins
 
 
 def main() -> None:
@@ -18,19 +20,12 @@ def main() -> None:
     names = [e["name"] for e in shipped["excerpts"]]
     assert names == [e["name"] for e in candidate["excerpts"]], "the reports score different excerpts"
 
-    def access(report: dict, measure: str) -> np.ndarray:
-        return np.array([e["scores"]["babe2_gated"][measure] for e in report["excerpts"]])
-
-    def wins(report: dict, against: str, measure: str) -> int:
-        return sum(e["scores"]["babe2_gated"][measure] < b["scores"][against][measure]
-                   for e, b in zip(report["excerpts"], shipped["excerpts"], strict=True))
-
     def fallbacks(report: dict) -> int:
         return sum(e["gates"]["babe2_gated"]["decision"] != "generative" for e in report["excerpts"])
 
     counts = {}
     for label, report in (("shipped", shipped), ("candidate", candidate)):
-        counts[label] = {(a, m): wins(report, a, m) for a in ("ltas_eq", "input")
+        counts[label] = {(a, m): wins(report, shipped, a, m) for a in ("ltas_eq", "input")
                          for m in ("lsd_db", "ltas_err_db")}
         lsd, ltas, low = (access(report, m).mean() for m in ("lsd_db", "ltas_err_db", "low_band_db"))
         won = " ".join(str(v) for v in counts[label].values())

@@ -39,7 +39,15 @@ def lines(run_dir: Path) -> tuple[int, int]:
 
 
 def access(report: dict, measure: str) -> np.ndarray:
+    """The access copies' (babe2_gated) figures, excerpt by excerpt."""
     return np.array([e["scores"]["babe2_gated"][measure] for e in report["excerpts"]])
+
+
+def wins(report: dict, shipped: dict, against: str, measure: str) -> int:
+    """Excerpts whose access copy beats the row ``against``; the baselines (LTAS-EQ, the input) are read
+    from the shipped report, since a candidate's run skips them."""
+    return sum(e["scores"]["babe2_gated"][measure] < b["scores"][against][measure]
+               for e, b in zip(report["excerpts"], shipped["excerpts"], strict=True))
 
 
 def main() -> None:
@@ -48,11 +56,6 @@ def main() -> None:
     rule = int(sys.argv[6]) if sys.argv[5:6] == ["--rule"] else 1
     names = [e["name"] for e in shipped["excerpts"]]
     assert names == [e["name"] for e in candidate["excerpts"]], "the reports score different excerpts"
-
-    def wins(report: dict, against: str, measure: str) -> int:
-        # The baselines (LTAS-EQ, the input) are in the shipped report only.
-        return sum(e["scores"]["babe2_gated"][measure] < b["scores"][against][measure]
-                   for e, b in zip(report["excerpts"], shipped["excerpts"], strict=True))
 
     added, total = {"shipped": 0, "candidate": 0}, {"shipped": 0, "candidate": 0}
     for name in names:
@@ -70,13 +73,13 @@ def main() -> None:
     d_ltas = access(candidate, "ltas_err_db") - access(shipped, "ltas_err_db")
     worst = int(np.argmax(d_ltas))
     for label, report in (("shipped", shipped), ("candidate", candidate)):
-        counts = " ".join(str(wins(report, a, m)) for a in ("ltas_eq", "input")
+        counts = " ".join(str(wins(report, shipped, a, m)) for a in ("ltas_eq", "input")
                           for m in ("lsd_db", "ltas_err_db"))
         lsd, ltas = access(report, "lsd_db").mean(), access(report, "ltas_err_db").mean()
         print(f"{label:9s} LSD {lsd:.3f}  LTAS {ltas:.3f}"
               f"  wins (vs LTAS-EQ: LSD LTAS; vs input: LSD LTAS) {counts}"
               f"  added lines {added[label]}  all lines {total[label]}")
-    counts = [(f"{a} {m}", wins(candidate, a, m) - wins(shipped, a, m))
+    counts = [(f"{a} {m}", wins(candidate, shipped, a, m) - wins(shipped, shipped, a, m))
               for a in ("ltas_eq", "input") for m in ("lsd_db", "ltas_err_db")]
     fewer = [f"{name} {d:+d}" for name, d in counts if d < 0]
     if rule == 2:

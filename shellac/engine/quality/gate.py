@@ -139,6 +139,8 @@ def music_low_cutoff_hz(signal: np.ndarray, sample_rate: int, *,
                         margin_db: float = GateThresholds.music_margin_db) -> float | None:
     """The low edge (Hz) of a recording's pass band as the gate reads it: the lower edge of the lowest
     third-octave band of ``signal`` that holds music (:func:`music_bands`); None where none does.
+    :func:`evaluate_gate` reports the same edge as ``low_cutoff_hz`` when a noise-only band lies
+    below it (None otherwise); this returns it either way.
 
     Band by band and over frames, so a few bins of rumble or gated hiss at the bottom of
     the spectrum do not pull it down, as a per-bin test over the whole recording would.
