@@ -318,6 +318,8 @@ def render_voice(rng: np.random.Generator, part: str, pool: list[str], sr: int, 
                 if begin >= clip_s - 0.3:
                     break
                 spans.append((begin, min(float(to_s(off + length)), clip_s - 0.3), pitch + transpose))
+            if not spans:  # the line's first note falls after the clip's end (a long opening rest)
+                continue
             notes = sung_notes(spans, rng)
             voice = random_singer(part, rng)
             audio = render_melody(notes, voice, sample_rate=sr, seed=int(rng.integers(2**31)), tail_s=0.0)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from shellac.engine.diffusion.precond import EDMPrecond
 from shellac.engine.diffusion.schedule import training_sigma
@@ -20,6 +20,7 @@ from shellac.engine.models.bundle import load_bundle
 from shellac.lab.datasets import SegmentDataset
 from shellac.lab.training.config import TrainConfig
 from shellac.lab.training.ema import ema_beta
+from shellac.lab.training.loop import prepare_batch
 from shellac.lab.training.objective import edm_loss
 from shellac.lab.training.spectral_weight import weights_for_data
 from shellac.lab.training.validation import (
@@ -83,7 +84,10 @@ def train(args: argparse.Namespace) -> None:
     config = TrainConfig.model_validate_json(args.run_config.read_text())
     bundle = load_bundle(args.base)
     sd, seg = bundle.config.sigma_data, bundle.config.segment_length
-    net = copy.deepcopy(bundle.network).to(device).train().requires_grad_(True)
+    net = copy.deepcopy(bundle.network)
+    if args.init_weights is not None:  # a singer fine-tune chained after its base's run on one machine
+        net.load_state_dict(load_file(str(args.init_weights)))
+    net = net.to(device).train().requires_grad_(True)
     ema = copy.deepcopy(net).eval().requires_grad_(False)
     denoiser = EDMPrecond(net, sd)
     fused = device.type == "cuda"
@@ -96,7 +100,8 @@ def train(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"device {device} ({torch.cuda.get_device_name(device) if fused else 'cpu'}), "
           f"{len(dataset.files)} clips, {dataset.summary.duration_s / 60:.1f} min, batch {args.batch}, "
-          f"lr {args.lr}, budget {args.budget_s} s, tf32 {tf32}", flush=True)
+          f"lr {args.lr}, budget {args.budget_s} s, tf32 {tf32}, normalization {config.normalization}, "
+          f"gain ±{config.gain_db} dB", flush=True)
 
     val_fh = open(args.out / "val_loss.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
     val_log = csv.writer(val_fh)
@@ -143,7 +148,8 @@ def train(args: argparse.Namespace) -> None:
     last_save, step, elapsed = t0, 0, 0.0
     while elapsed < args.budget_s and (args.max_steps is None or step < args.max_steps):
         step += 1
-        x = torch.from_numpy(dataset.batch(args.batch))
+        gain_u = dataset.uniform(args.batch) if config.gain_db > 0 else None
+        x = prepare_batch(dataset.batch(args.batch), config, gain_u)
         x = (x.pin_memory() if fused else x).to(device, non_blocking=True)
         u = torch.rand(args.batch, generator=gen, device=device, dtype=torch.float64)
         sigma = training_sigma(u, config.sigma_min, config.sigma_max, config.rho_train).float()
@@ -199,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     t = sub.add_parser("train", help="budgeted training from a bundle's EMA weights")
     t.add_argument("--base", type=Path, required=True, help="bundle to start from (net and EMA)")
+    t.add_argument("--init-weights", type=Path,
+                   help="safetensors to start from instead of the base's weights (the base: the network)")
     t.add_argument("--data", type=Path, required=True)
     t.add_argument("--run-config", type=Path, required=True, help="train_config.json of the base run")
     t.add_argument("--weights", type=Path, required=True, help="spectral_w2.npy from prepare")

@@ -57,3 +57,43 @@ def test_prepare_then_a_budgeted_run_continues_the_bundle(tmp_path: Path) -> Non
     assert set(ema) == set(base)
     assert any(not torch.equal(ema[k], base[k]) for k in base if base[k].dtype.is_floating_point)
     assert load_file(str(out / "net_fp16.safetensors"))[next(iter(base))].dtype == torch.float16
+
+
+def test_a_chained_fine_tune_starts_from_the_given_weights_with_std_segments_and_gain(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    rate, length = 8000, 4096
+    bundle = make_tiny_bundle(tmp_path / "models", "tiny", sample_rate=rate, segment_length=length)
+    rng = np.random.default_rng(1)
+    for folder in ("data", "val"):
+        (tmp_path / folder).mkdir()
+        for i in range(2):
+            t = np.arange(3 * rate) / rate
+            clip = 0.05 * np.sin(2 * np.pi * (300 + 90 * i) * t) + 0.002 * rng.standard_normal(t.size)
+            sf.write(tmp_path / folder / f"c{i}.flac", clip.astype(np.float32), rate)
+    config = TrainConfig(network="tiny", sample_rate=rate, segment_length=length, normalization="std",
+                         sigma_data=1.0, sigma_min=1e-3, sigma_max=100.0, gain_db=3.0,
+                         validation_segments=4, validation_sigmas=3)
+    (tmp_path / "run.json").write_text(config.model_dump_json(), encoding="utf-8")
+    script = load_module(REPO / "scripts" / "train_gpu.py", "train_gpu")
+    prep = tmp_path / "prep"
+    script.main(["prepare", "--data", str(tmp_path / "data"), "--val-dir", str(tmp_path / "val"),
+                 "--run-config", str(tmp_path / "run.json"), "--out", str(prep)])
+    # prepare scales each validation segment to unit std, as the voice models see them
+    assert np.allclose(np.load(prep / "val_clean.npy").std(axis=1), 1.0, atol=1e-3)
+    common = ["--base", str(bundle), "--data", str(tmp_path / "data"),
+              "--run-config", str(tmp_path / "run.json"),
+              "--weights", str(prep / "spectral_w2.npy"), "--val-npy", str(prep / "val_clean.npy"),
+              "--device", "cpu", "--batch", "2", "--max-steps", "3", "--budget-s", "120",
+              "--validate-every", "3"]
+    script.main(["train", *common, "--out", str(tmp_path / "first")])
+    script.main(["train", *common, "--out", str(tmp_path / "second"),
+                 "--init-weights", str(tmp_path / "first" / "ema.safetensors")])
+
+    def val_rows(run: str) -> list[dict[str, str]]:
+        with open(tmp_path / run / "val_loss.csv", encoding="utf-8") as fh:
+            return list(csv.DictReader(fh))
+
+    first, second = val_rows("first"), val_rows("second")
+    # the chained run's step 0 scores exactly the first run's final EMA (same segments, same noise)
+    assert second[0]["val_loss_ema"] == first[-1]["val_loss_ema"]
+    assert first[0]["val_loss_ema"] != first[-1]["val_loss_ema"]
