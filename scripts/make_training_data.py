@@ -8,7 +8,7 @@ is refused for training; ``--split validation`` renders only the held-out
 ``validation`` works (by default with the held-out soundfont), for validation-loss
 curves. Writes, under --out:
 
-    <kind>-<nnnnn>.flac    clips of --clip-seconds at --sample-rate (24-bit, mono)
+    <kind>-<nnnnn>.flac    clips of --clip-seconds at --sample-rate (--bits: 24 or 16, mono)
     manifest.json          per clip: sha256, bytes, score, tempo, transposition, settings
 
 Kinds: piano (GM piano from one of several soundfonts, default FluidR3 and TimGM6mb, or
@@ -166,7 +166,7 @@ def config_key(args: argparse.Namespace, soundfonts: list[Path]) -> str:
     digest = hashlib.sha256()
     spec = {"schema": SCHEMA_VERSION, "kind": args.kind, "seed": args.seed, "sr": args.sample_rate,
             "clip_s": args.clip_seconds, "choir": args.choir_fraction, "split": args.split,
-            "room": args.room_fraction, "pedal": args.pedal_fraction}
+            "room": args.room_fraction, "pedal": args.pedal_fraction, "bits": args.bits}
     digest.update(json.dumps(spec, sort_keys=True).encode())
     for soundfont in soundfonts:
         # A folder of per-note samples counts by its files' names and sizes.
@@ -370,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="General MIDI .sf2/.sf3 or a folder of per-note piano samples, repeatable: "
                              "each clip picks one at random "
                              "(default FluidR3 + TimGM6mb; MuseScore General Full for --split validation)")
+    parser.add_argument("--bits", type=int, choices=(16, 24), default=24,
+                        help="FLAC sample size (16 halves what a GPU machine must be sent; default 24)")
     parser.add_argument("--force", action="store_true", help="re-render every clip")
     args = parser.parse_args(argv)
     args.sample_rate = args.sample_rate or (22050 if args.kind == "piano" else 44100)
@@ -410,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
                 part = args.kind if args.kind != "voice" else str(rng.choice(("tenor", "soprano")))
                 audio, info = render_voice(rng, part, pool, args.sample_rate, args.clip_seconds, cache,
                                            tools[0] if tools else None, args.choir_fraction, Path(tmp))
-            write_audio(path, audio, args.sample_rate, bit_depth=24)
+            write_audio(path, audio, args.sample_rate, bit_depth=args.bits)
             files[name] = {"sha256": make_demo.sha256_file(path), "bytes": path.stat().st_size,
                            "seed": [args.seed, index], **info}
             made += 1
@@ -428,7 +430,7 @@ def _write_manifest(path: Path, args: argparse.Namespace, key: str, tools: list[
     works = sorted({f["score"] for f in files.values()})
     atomic_write_json(path, {
         "schema_version": SCHEMA_VERSION, "generator": "scripts/make_training_data.py", "kind": args.kind,
-        "split": args.split, "seed": args.seed, "sample_rate": args.sample_rate,
+        "split": args.split, "seed": args.seed, "sample_rate": args.sample_rate, "bits": args.bits,
         "clip_seconds": args.clip_seconds, "minutes": round(count * args.clip_seconds / 60.0, 3),
         "excluded_scores": list(demo_scores()), "heldout": str(HELDOUT_TOML.relative_to(REPO)),
         "soundfonts": [t.soundfont.name for t in tools], "works": len(works),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 
 from tests.fixtures.modules import load_module
 
@@ -70,3 +72,15 @@ def test_pools_keep_training_and_validation_apart(mtd):
         assert train and not train & heldout.composers
         validation = {mtd.corpus_composer(p) for p in mtd.score_pool(kind, "validation", heldout)}
         assert validation == set(heldout.validation)
+
+
+def test_sung_clips_at_16_bits_and_lines_that_start_after_the_clip(mtd, tmp_path):
+    # 0.6 s clips: a line whose first note comes after 0.3 s has no note inside; it is drawn again
+    # (seed 1 draws such a line: before the fix it stopped the run)
+    out = tmp_path / "tenor"
+    assert mtd.main(["--out", str(out), "--kind", "tenor", "--clip-seconds", "0.6", "--minutes", "0.2",
+                     "--sample-rate", "8000", "--seed", "1", "--bits", "16"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["bits"] == 16 and len(manifest["files"]) == 20
+    info = sf.info(out / "tenor-00000.flac")
+    assert (info.subtype, info.samplerate, info.frames) == ("PCM_16", 8000, 4800)
