@@ -2,7 +2,8 @@
 
 Not shipped code. Bars 1-4 on the soprano excerpts' access copies (babe2_gated; range_verdict.py's access
 and wins, restricted here to one singer); bar 5 is the validation loss, given on the command line. The
-tenor excerpts must be identical in both reports (their bundle did not change).
+tenor excerpts must be identical in both reports (their bundle did not change). The generative output's
+means before the gate were added after the verdict (reported, deciding nothing).
 
 Usage (PYTHONPATH=docs/benchmarks/session29:docs/benchmarks/session30:.):
     python soprano_verdict.py SHIPPED.json CANDIDATE.json VAL_LOSS_SHIPPED VAL_LOSS_CANDIDATE
@@ -59,6 +60,12 @@ def main() -> None:
     for name, ok in bars.items():
         print(f"  bar {name}: {'passed' if ok else 'FAILED'}")
     print("verdict:", "ADOPT" if all(bars.values()) else "not adopted")
+    for label, report in (("shipped", shipped), ("candidate", candidate)):  # reported, not deciding
+        raw = {m: sum(e["scores"]["babe2"][m] for e in report["excerpts"]) / n
+               for m in ("lsd_db", "ltas_err_db", "low_band_db", "high_band_db")}
+        print(f"generative output before the gate, {label:9s} LSD {raw['lsd_db']:.3f}"
+              f"  LTAS {raw['ltas_err_db']:.3f}  below the low cut {raw['low_band_db']:+.2f}"
+              f"  above the high cut {raw['high_band_db']:+.2f}")
     both = [(access(r, "lsd_db").mean(), access(r, "ltas_err_db").mean())
             for r in (shipped_all, candidate_all)]
     print(f"all {len(shipped_all['excerpts'])} excerpts: LSD {both[0][0]:.3f} -> {both[1][0]:.3f}, "
