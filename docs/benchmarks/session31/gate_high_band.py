@@ -1,4 +1,4 @@
-"""Experiment record (session 31): the voice gate's high-band check against the truth, in shipped voice reports.
+"""Experiment record (session 31): the voice gate's high-band check against the truth, in shipped reports.
 
 Not shipped code. For every excerpt of the given reports: the gate's `high_band_excess_db` (the generative
 output's energy above the input's high cut-off over the larger of LTAS-EQ's and the clean reference's) and
@@ -9,16 +9,18 @@ Usage: python gate_high_band.py REPORT.json [...]
 """
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
 pairs = []
 for path in sys.argv[1:]:
-    for e in json.load(open(path))["excerpts"]:
+    for e in json.loads(Path(path).read_text())["excerpts"]:
         check = {c["name"]: c for c in e["gates"]["babe2"]["checks"]}.get("high_band_excess_db")
         if check is None or not check["applicable"]:
             continue
-        pairs.append((check["value"], e["scores"]["babe2"]["high_band_db"], check["threshold"], e["name"], path))
+        truth = e["scores"]["babe2"]["high_band_db"]
+        pairs.append((check["value"], truth, check["threshold"], e["name"], path))
 v = np.array([p[0] for p in pairs])
 t = np.array([p[1] for p in pairs])
 limit = pairs[0][2]
@@ -32,4 +34,5 @@ for label, sel in (("alarm, truth over +3 dB (right)", (v > limit) & (t > 3)),
     print(f"  {label:42s} {int(sel.sum()):4d}")
 for value, truth, _, name, path in pairs:
     if (value > limit) != (truth > 3):
-        print(f"    {path.rsplit('/', 1)[-1][:34]:34s} {name[:36]:36s} check {value:+6.2f}  truth {truth:+6.2f}")
+        print(f"    {path.rsplit('/', 1)[-1][:34]:34s} {name[:36]:36s}"
+              f" check {value:+6.2f}  truth {truth:+6.2f}")
