@@ -33,11 +33,23 @@ def ltas_error_db(
     Nyquist (each octave weighs the same); the pass band is where the true
     degradation response is within 20 dB of its maximum (as the filter error).
     """
+    return ltas_curve_error_db(smoothed_ltas_db(clean, sample_rate), smoothed_ltas_db(estimate, sample_rate),
+                               sample_rate, response_freqs_hz, response_db, n_points=n_points)
+
+
+def ltas_curve_error_db(
+    clean_db: np.ndarray,
+    estimate_db: np.ndarray,
+    sample_rate: int,
+    response_freqs_hz: np.ndarray,
+    response_db: np.ndarray,
+    *,
+    n_points: int = 256,
+) -> float:
+    """:func:`ltas_error_db` from the two :func:`smoothed_ltas_db` curves (for curves built, not measured)."""
     grid = log_grid(sample_rate / 2.0, n_points)
     freqs = np.fft.rfftfreq(BALANCE_N_FFT, d=1.0 / sample_rate)
-    diff = interp_log_freq(
-        grid, freqs, smoothed_ltas_db(estimate, sample_rate) - smoothed_ltas_db(clean, sample_rate)
-    )
+    diff = interp_log_freq(grid, freqs, estimate_db - clean_db)
     band = pass_band(grid, interp_log_freq(grid, response_freqs_hz, response_db), sample_rate / 2.0)
     d = diff[band] - diff[band].mean()
     return float(np.sqrt(np.mean(d**2)))
