@@ -9,7 +9,13 @@ import pytest
 from shellac.cli.heldout import _visqol
 from shellac.engine.errors import ParameterError
 from shellac.lab.degradation import degrade
-from shellac.lab.evaluation.spectral_balance import band_energy_db, ltas_error_db
+from shellac.lab.evaluation.spectral_balance import (
+    BALANCE_N_FFT,
+    band_energy_db,
+    ltas_curve_error_db,
+    ltas_error_db,
+    smoothed_ltas_db,
+)
 from shellac.lab.evaluation.visqol import Visqol
 from shellac.lab.heldout import sweep as sweep_module
 from shellac.lab.heldout.bench import BenchOutcome, Row, gate_agreement, select_rows, win_rate, with_overrides
@@ -46,6 +52,16 @@ def test_spectral_balance_of_a_known_filter() -> None:
         10 * np.log10(11025 / 3980), abs=0.3)
     assert band_energy_db(clean, lowpassed, SR, 4500.0, SR / 2) < -40
     assert ltas_error_db(clean, lowpassed, SR, freqs, flat) > 10
+    # the same measure on curves: a level offset does not count, a tilt does
+    clean_db = smoothed_ltas_db(clean, SR)
+    assert ltas_curve_error_db(clean_db, smoothed_ltas_db(lowpassed, SR), SR, freqs, flat) == (
+        ltas_error_db(clean, lowpassed, SR, freqs, flat))
+    assert ltas_curve_error_db(clean_db, clean_db + 7.0, SR, freqs, flat) == pytest.approx(0.0, abs=1e-9)
+    bins = np.fft.rfftfreq(BALANCE_N_FFT, 1 / SR)  # the curves' bins
+    tilted = clean_db + 3.0 * np.log2(np.maximum(bins, 50.0) / 1000.0)  # 3 dB per octave
+    # a ramp over the log grid's 50 Hz ... Nyquist: its RMS about the mean is its range over sqrt(12)
+    assert ltas_curve_error_db(clean_db, tilted, SR, freqs, flat) == pytest.approx(
+        3.0 * np.log2(SR / 2 / 50.0) / np.sqrt(12.0), abs=0.05)
 
 
 def test_score_splits_the_high_band_from_the_top_of_the_pass_band() -> None:
