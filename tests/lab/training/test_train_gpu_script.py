@@ -19,17 +19,22 @@ from tests.fixtures.modules import load_module
 REPO = Path(__file__).resolve().parents[3]
 
 
+def write_clips(root: Path, rate: int, rng: np.random.Generator, *, amplitude: float, f0: float, step: float,
+                noise: float) -> None:
+    """Two 3 s sine-plus-noise clips (f0, f0 + step) in each of ``root``/data and ``root``/val."""
+    for folder in ("data", "val"):
+        (root / folder).mkdir()
+        for i in range(2):
+            t = np.arange(3 * rate) / rate
+            clip = amplitude * np.sin(2 * np.pi * (f0 + step * i) * t) + noise * rng.standard_normal(t.size)
+            sf.write(root / folder / f"c{i}.flac", clip.astype(np.float32), rate)
+
+
 def test_prepare_then_a_budgeted_run_continues_the_bundle(tmp_path: Path) -> None:
     torch.set_num_threads(1)
     rate, length = 8000, 4096
     bundle = make_tiny_bundle(tmp_path / "models", "tiny", sample_rate=rate, segment_length=length)
-    rng = np.random.default_rng(0)
-    for folder in ("data", "val"):
-        (tmp_path / folder).mkdir()
-        for i in range(2):
-            t = np.arange(3 * rate) / rate
-            clip = 0.2 * np.sin(2 * np.pi * (220 + 110 * i) * t) + 0.01 * rng.standard_normal(t.size)
-            sf.write(tmp_path / folder / f"c{i}.flac", clip.astype(np.float32), rate)
+    write_clips(tmp_path, rate, np.random.default_rng(0), amplitude=0.2, f0=220.0, step=110.0, noise=0.01)
     config = TrainConfig(network="tiny", sample_rate=rate, segment_length=length, sigma_data=0.1,
                          spectral_weighting_db=20.0, validation_segments=4, validation_sigmas=3)
     (tmp_path / "run.json").write_text(config.model_dump_json(), encoding="utf-8")
@@ -63,13 +68,7 @@ def test_a_chained_fine_tune_starts_from_the_given_weights_with_std_segments_and
     torch.set_num_threads(1)
     rate, length = 8000, 4096
     bundle = make_tiny_bundle(tmp_path / "models", "tiny", sample_rate=rate, segment_length=length)
-    rng = np.random.default_rng(1)
-    for folder in ("data", "val"):
-        (tmp_path / folder).mkdir()
-        for i in range(2):
-            t = np.arange(3 * rate) / rate
-            clip = 0.05 * np.sin(2 * np.pi * (300 + 90 * i) * t) + 0.002 * rng.standard_normal(t.size)
-            sf.write(tmp_path / folder / f"c{i}.flac", clip.astype(np.float32), rate)
+    write_clips(tmp_path, rate, np.random.default_rng(1), amplitude=0.05, f0=300.0, step=90.0, noise=0.002)
     config = TrainConfig(network="tiny", sample_rate=rate, segment_length=length, normalization="std",
                          sigma_data=1.0, sigma_min=1e-3, sigma_max=100.0, gain_db=3.0,
                          validation_segments=4, validation_sigmas=3)
