@@ -57,6 +57,17 @@ def fixed_validation(path: Path, config: TrainConfig) -> ValidationSet:
     return ValidationSet(clean=clean, sigmas=sigmas, noise=noise, files=())
 
 
+def load_init_weights(net: torch.nn.Module, path: Path, base: Path) -> None:
+    """Load ``path`` (safetensors) into the base bundle's network; a missing or foreign file stops the run."""
+    if not path.is_file():
+        raise SystemExit(f"train_gpu: --init-weights {path} does not exist")
+    try:
+        net.load_state_dict(load_file(str(path)))
+    except (RuntimeError, OSError) as exc:
+        raise SystemExit(f"train_gpu: --init-weights {path} does not fit the network of {base}: "
+                         f"{str(exc).splitlines()[0]}") from exc
+
+
 def lr_at(step: int, frac: float, args: argparse.Namespace) -> float:
     """Peak lr after a linear warm-up; cosine decay to ``final_lr_frac`` over the budget's last part."""
     lr = args.lr * min(1.0, step / max(1, args.warmup))
@@ -86,7 +97,7 @@ def train(args: argparse.Namespace) -> None:
     sd, seg = bundle.config.sigma_data, bundle.config.segment_length
     net = copy.deepcopy(bundle.network)
     if args.init_weights is not None:  # a singer fine-tune chained after its base's run on one machine
-        net.load_state_dict(load_file(str(args.init_weights)))
+        load_init_weights(net, args.init_weights, args.base)
     net = net.to(device).train().requires_grad_(True)
     ema = copy.deepcopy(net).eval().requires_grad_(False)
     denoiser = EDMPrecond(net, sd)

@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from shellac.engine.models.bundle import load_bundle
 from shellac.lab.training.config import TrainConfig
@@ -96,3 +97,14 @@ def test_a_chained_fine_tune_starts_from_the_given_weights_with_std_segments_and
     # the chained run's step 0 scores exactly the first run's final EMA (same segments, same noise)
     assert second[0]["val_loss_ema"] == first[-1]["val_loss_ema"]
     assert first[0]["val_loss_ema"] != first[-1]["val_loss_ema"]
+
+
+def test_init_weights_that_are_missing_or_foreign_stop_the_run_with_the_file_named(tmp_path: Path) -> None:
+    script = load_module(REPO / "scripts" / "train_gpu.py", "train_gpu")
+    net = load_bundle(make_tiny_bundle(tmp_path / "models", "tiny", sample_rate=8000,
+                                       segment_length=4096)).network
+    with pytest.raises(SystemExit, match="does not exist"):
+        script.load_init_weights(net, tmp_path / "none.safetensors", tmp_path / "models" / "tiny")
+    save_file({"other.weight": torch.zeros(3)}, str(tmp_path / "foreign.safetensors"))
+    with pytest.raises(SystemExit, match=r"foreign\.safetensors does not fit the network of .*tiny"):
+        script.load_init_weights(net, tmp_path / "foreign.safetensors", tmp_path / "models" / "tiny")
