@@ -14,24 +14,27 @@ prepare)
   # 13 min per singer of the training singers' material, 16-bit so that everything sent stays under 64 MiB
   $PY scripts/make_training_data.py --out $G/data/tenor --kind tenor --minutes 13 --seed 12 --sample-rate 22050 --bits 16
   $PY scripts/make_training_data.py --out $G/data/soprano --kind soprano --minutes 13 --seed 13 --sample-rate 22050 --bits 16
-  # validation: the clean sung excerpts 0-47 of the held-out validation works (josquin), per singer and both
+  # validation: the clean sung excerpts 0-47 of the held-out validation works (josquin), per singer and both;
+  # the run configs
   PYTHONPATH=. $PY - <<'EOF'
 from pathlib import Path
 import soundfile as sf
-from shellac.lab.heldout.material import corpus_scores, load_heldout
-from shellac.lab.heldout.runner import hashing_seed
-from shellac.lab.heldout.sung import SungSpec, sing_excerpt, voice_for
-out = Path(".gpu/val")
-scores = corpus_scores(load_heldout("validation", kind="voice").composers)
-for i in range(48):
-    spec = SungSpec(scores[i % len(scores)], voice_for(i), 22050, 5.5, int(hashing_seed(0, i)))
-    clean = sing_excerpt(spec, out / "cache")
-    for d in (out / "voice", out / voice_for(i)):
-        d.mkdir(parents=True, exist_ok=True)
-        sf.write(d / f"{i:02d}.flac", clean.astype("float32"), 22050, subtype="PCM_24")
+from shellac.engine.models.bundle import read_config
+from shellac.lab.heldout.material import load_heldout
+from shellac.lab.heldout.runner import prepare_excerpts
 from shellac.lab.training.config import TrainConfig
-common = dict(network="compact", sample_rate=22050, segment_length=32768, normalization="std", sigma_data=1.0,
-              sigma_min=1e-3, sigma_max=100.0, warmup_steps=100, batch_size=64)
+out = Path(".gpu/val")
+# the held-out benchmark's own renderer (bench-heldout --kind voice --part validation --excerpts 48)
+for e in prepare_excerpts(load_heldout("validation", kind="voice"), 48, 5.5, 22050, 0, out / "cache",
+                          log=lambda s: None):
+    for d in (out / "voice", out / e.voice):
+        d.mkdir(parents=True, exist_ok=True)
+        sf.write(d / f"{e.name[:2]}.flac", e.clean.astype("float32"), 22050, subtype="PCM_24")
+# the shipped voice bundle's rate, segment, normalisation and sigma range; batch 64; +-3 dB for the singers
+base = read_config(Path("models/voice"))
+common = dict(network=base.network, sample_rate=base.sample_rate, segment_length=base.segment_length,
+              normalization=base.normalization, sigma_data=base.sigma_data, sigma_min=base.sigma_min,
+              sigma_max=base.sigma_max, warmup_steps=100, batch_size=64)
 Path(".gpu/cfg").mkdir(parents=True, exist_ok=True)
 for name, gain in (("voice", 0.0), ("tenor", 3.0), ("soprano", 3.0)):
     Path(f".gpu/cfg/{name}.json").write_text(TrainConfig(**common, gain_db=gain).model_dump_json(indent=1))
@@ -49,6 +52,10 @@ EOF
   du -sh $G .whl
   ;;
 train)
+  for n in voice tenor soprano; do
+    [ -f $G/cfg/$n.json ] && [ -f $G/prep-$n/val_clean.npy ] \
+      || { echo "gpu_voice_priors: $G/cfg/$n.json or $G/prep-$n/ is missing: run prepare first (and carry .gpu)" >&2; exit 2; }
+  done
   B1=${B1:-230}; B2=${B2:-100}; DEV=${DEV:-cuda}; BATCH=${BATCH:-64}; O=${OUT:-/tmp/gpuout}; PY=${PY:-python3}
   mkdir -p "$O" /tmp/r
   if [ -d .whl ] && [ "$DEV" = cuda ]; then
