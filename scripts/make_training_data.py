@@ -26,6 +26,7 @@ Run: ``.venv/bin/python scripts/make_training_data.py --out data/piano --kind pi
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import math
@@ -180,8 +181,12 @@ def config_key(args: argparse.Namespace, soundfonts: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def _parse(path: str, cache: dict[str, Any], rng: np.random.Generator) -> Any:
-    """A parsed score; from a collection (an abc book, a music21 Opus) one of its tunes at random."""
+def _parse(path: str, cache: dict[str, Any], rng: np.random.Generator, *, voices: bool = False) -> Any:
+    """A parsed score; from a collection (an abc book, a music21 Opus) one of its tunes at random.
+
+    With ``voices``, an Opus is one piece written one voice per tune (the josquin files): its tunes'
+    parts, in order, make the score's parts.
+    """
     from music21 import corpus, stream
 
     if path not in cache:
@@ -189,6 +194,11 @@ def _parse(path: str, cache: dict[str, Any], rng: np.random.Generator) -> Any:
     parsed = cache[path]
     if isinstance(parsed, stream.Opus):
         scores = list(parsed.scores)
+        if voices:
+            merged = stream.Score()
+            for part in (part for score in scores for part in score.parts):
+                merged.insert(0, copy.deepcopy(part))
+            return merged
         return scores[int(rng.integers(len(scores)))] if scores else stream.Score()
     return parsed
 
@@ -293,7 +303,7 @@ def render_voice(rng: np.random.Generator, part: str, pool: list[str], sr: int, 
     """One sung clip: a chorale's tenor or soprano line, synthesised (or, sometimes, GM choir)."""
     for _ in range(20):
         path = pool[int(rng.integers(len(pool)))]
-        score = _parse(path, cache, rng)
+        score = _parse(path, cache, rng, voices=True)
         if len(score.parts) < 3:
             continue
         # Soprano on top; tenor second from the bottom (SATB's part 2).

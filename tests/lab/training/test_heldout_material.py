@@ -84,3 +84,16 @@ def test_sung_clips_at_16_bits_and_lines_that_start_after_the_clip(mtd, tmp_path
     assert manifest["bits"] == 16 and len(manifest["files"]) == 20
     info = sf.info(out / "tenor-00000.flac")
     assert (info.subtype, info.samplerate, info.frames) == ("PCM_16", 8000, 4800)
+
+
+def test_sung_validation_clips_from_the_josquin_opus_files(mtd, tmp_path):
+    # each josquin file parses as an opus of one-voice tunes: its tunes' parts make the piece's parts
+    # (before the fix every draw had one part and the run stopped after 20 draws)
+    out = tmp_path / "soprano"
+    assert mtd.main(["--out", str(out), "--kind", "soprano", "--split", "validation", "--clip-seconds", "1.0",
+                     "--minutes", "0.05", "--sample-rate", "8000", "--seed", "3", "--bits", "16"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["files"]) == 3
+    assert all("josquin" in f["score"] for f in manifest["files"].values())
+    audio, sr = sf.read(out / "soprano-00000.flac")
+    assert sr == 8000 and audio.size == 8000 and abs(audio).max() > 0.1
