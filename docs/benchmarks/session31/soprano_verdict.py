@@ -20,13 +20,10 @@ def singer(report: dict, voice: str) -> dict:
     return {**report, "excerpts": [e for e in report["excerpts"] if e["name"].endswith(f"-{voice}")]}
 
 
-def main() -> None:
-    shipped_all, candidate_all = (json.loads(Path(p).read_text()) for p in sys.argv[1:3])
-    val_shipped, val_candidate = float(sys.argv[3]), float(sys.argv[4])
-    tenors = [singer(r, "tenor")["excerpts"] for r in (shipped_all, candidate_all)]
-    same = all(a["scores"]["babe2_gated"] == b["scores"]["babe2_gated"] for a, b in zip(*tenors, strict=True))
-    print(f"tenor excerpts identical in both reports: {same} ({len(tenors[0])})")
-    shipped, candidate = singer(shipped_all, "soprano"), singer(candidate_all, "soprano")
+def verdict(shipped_all: dict, candidate_all: dict, voice: str, val_shipped: float,
+            val_candidate: float) -> bool:
+    """Print bars 1-5 for one singer's excerpts (shipped against candidate report); True when all pass."""
+    shipped, candidate = singer(shipped_all, voice), singer(candidate_all, voice)
     n = len(shipped["excerpts"])
     for e, c in zip(shipped["excerpts"], candidate["excerpts"], strict=True):
         s, k = e["scores"]["babe2_gated"], c["scores"]["babe2_gated"]
@@ -53,7 +50,7 @@ def main() -> None:
         "3 wins summed no fewer, none fewer by more than one": sum(fewer) <= 0 and max(fewer) <= 1,
         "4 no more fallbacks; above the high cut within +-3 dB": falls[1] <= falls[0]
         and abs(access(candidate, "high_band_db").mean()) <= 3.0,
-        "5 validation loss below the shipped soprano's": val_candidate < val_shipped,
+        f"5 validation loss below the shipped {voice}'s": val_candidate < val_shipped,
     }
     print(f"dLSD {d_lsd:+.3f}  dLTAS {d_ltas:+.3f}  wins fewer by {fewer}  fallbacks {falls}  "
           f"validation loss {val_shipped:.4f} -> {val_candidate:.4f}")
@@ -66,6 +63,16 @@ def main() -> None:
         print(f"generative output before the gate, {label:9s} LSD {raw['lsd_db']:.3f}"
               f"  LTAS {raw['ltas_err_db']:.3f}  below the low cut {raw['low_band_db']:+.2f}"
               f"  above the high cut {raw['high_band_db']:+.2f}")
+    return all(bars.values())
+
+
+def main() -> None:
+    shipped_all, candidate_all = (json.loads(Path(p).read_text()) for p in sys.argv[1:3])
+    val_shipped, val_candidate = float(sys.argv[3]), float(sys.argv[4])
+    tenors = [singer(r, "tenor")["excerpts"] for r in (shipped_all, candidate_all)]
+    same = all(a["scores"]["babe2_gated"] == b["scores"]["babe2_gated"] for a, b in zip(*tenors, strict=True))
+    print(f"tenor excerpts identical in both reports: {same} ({len(tenors[0])})")
+    verdict(shipped_all, candidate_all, "soprano", val_shipped, val_candidate)
     both = [(access(r, "lsd_db").mean(), access(r, "ltas_err_db").mean())
             for r in (shipped_all, candidate_all)]
     print(f"all {len(shipped_all['excerpts'])} excerpts: LSD {both[0][0]:.3f} -> {both[1][0]:.3f}, "

@@ -19,13 +19,13 @@ from safetensors.torch import load_file
 
 from shellac.engine.models.bundle import bundle_checksum, load_bundle, save_bundle
 
-COMMAND = ("bash scripts/gpu_voice_priors.sh prepare (here), then bash scripts/gpu_voice_priors.sh train on one "
-           "NVIDIA H200 (device tool, carry .gpu .whl; session 32, 2026-12-04)")
+COMMAND = ("bash scripts/gpu_voice_priors.sh prepare (here), then bash scripts/gpu_voice_priors.sh train "
+           "on one NVIDIA H200 (device tool, carry .gpu .whl; session 32, 2026-12-04)")
 DATA = {
-    "voice": "78 clips, 26.0 min of synthesised singing, tenor and soprano (scripts/make_training_data.py --kind "
-             "tenor|soprano --minutes 13 --seed 12|13 --sample-rate 22050 --bits 16)",
-    "tenor": "39 clips, 13.0 min of tenor-like synthesised singing (scripts/make_training_data.py --kind tenor "
-             "--minutes 13 --seed 12 --sample-rate 22050 --bits 16)",
+    "voice": "78 clips, 26.0 min of synthesised singing, tenor and soprano (scripts/make_training_data.py "
+             "--kind tenor|soprano --minutes 13 --seed 12|13 --sample-rate 22050 --bits 16)",
+    "tenor": "39 clips, 13.0 min of tenor-like synthesised singing (scripts/make_training_data.py --kind "
+             "tenor --minutes 13 --seed 12 --sample-rate 22050 --bits 16)",
     "soprano": "39 clips, 13.0 min of soprano-like synthesised singing (scripts/make_training_data.py --kind "
                "soprano --minutes 13 --seed 13 --sample-rate 22050 --bits 16)",
 }
@@ -62,4 +62,5 @@ for name in ("voice", "tenor", "soprano"):
     if name == "voice":
         base_sum = bundle_checksum(out / name)
     print(f"{out / name}: checksum {bundle_checksum(out / name)} (shipped {bundle_checksum(shipped_dir)}); "
-          f"{summary['steps']} steps, validation EMA {validation['first_ema']:.4f} -> {validation['last_ema']:.4f}")
+          f"{summary['steps']} steps, validation EMA {validation['first_ema']:.4f} -> "
+          f"{validation['last_ema']:.4f}")
