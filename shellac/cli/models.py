@@ -1,4 +1,4 @@
-"""`shellac models`: list installed bundles (and which catalog rows use them), import BABE-2 checkpoints."""
+"""`shellac models`: list bundles (and rows using them), import BABE-2 checkpoints, build register tables."""
 
 from __future__ import annotations
 
@@ -84,8 +84,40 @@ def cmd_models_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models_register_table(args: argparse.Namespace) -> int:
+    """Build a bundle's register table from a folder of clean recordings."""
+    from shellac.engine.atomic import atomic_write_json
+    from shellac.engine.audio_io import read_audio
+    from shellac.engine.dsp.register import build_register_table
+    from shellac.engine.dsp.resample import resample
+    from shellac.engine.errors import ModelLoadingError
+    from shellac.stages.models import ModelStore
+    from shellac.stages.reference import AUDIO_SUFFIXES
+
+    store = ModelStore(Path(args.models_dir) if args.models_dir else None)
+    ltas = store.reference_ltas(args.key)
+    target = store.register_path(args.key)
+    if target.exists() and not args.overwrite:
+        raise ModelLoadingError(f"{target} exists; pass --overwrite to replace it")
+    files = sorted(p for p in Path(args.audio).rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    if not files:
+        raise ModelLoadingError(f"{args.audio} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+
+    def clips():  # type: ignore[no-untyped-def]
+        for path in files:
+            audio, sr = read_audio(path)
+            yield resample(audio, sr, ltas.sample_rate).mean(axis=0)
+
+    table = build_register_table(clips(), ltas.sample_rate, ltas.n_fft)
+    atomic_write_json(target, {**table.to_json_dict(), "command": shlex.join(["shellac", *sys.argv[1:]]),
+                               "clips": len(files)})
+    print(f"wrote {target}: {table.midi.size} semitones (MIDI {table.midi[0]}-{table.midi[-1]}), "
+          f"{int(table.frames.sum())} sung and {table.unvoiced_frames} unvoiced frames, {len(files)} clips")
+    return 0
+
+
 def add_models_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add `shellac models list` and `shellac models import`."""
+    """Add `shellac models list`, `shellac models import` and `shellac models register-table`."""
     models = subparsers.add_parser("models", help="list installed model bundles; import BABE-2 checkpoints")
     sub = models.add_subparsers(dest="models_command", required=True)
     p = sub.add_parser("list", help="bundles in the models directory (σ_data: the unit of the sampler's σ "
@@ -101,3 +133,11 @@ def add_models_commands(subparsers: argparse._SubParsersAction) -> None:  # type
     p.add_argument("--ltas", help="reference LTAS JSON, for checkpoints that carry none")
     p.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
     p.set_defaults(func=cmd_models_import)
+    p = sub.add_parser("register-table", help="build a bundle's register table (register.json: the clean "
+                       "material's spectrum per sung semitone, for ltas_eq's match_register) from a folder "
+                       "of clean recordings like its training material")
+    p.add_argument("key", help="bundle key, e.g. soprano")
+    p.add_argument("audio", help="folder of clean recordings (searched recursively)")
+    p.add_argument("--models-dir", help="models directory (default: $SHELLAC_MODELS_DIR or ./models)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing register.json")
+    p.set_defaults(func=cmd_models_register_table)

@@ -12,10 +12,13 @@ from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe
 from shellac.engine.dsp.chain_eq import ChainEqSettings, chain_equalize_file
 from shellac.engine.dsp.eq_report import boost_and_cut_db, eq_curves
-from shellac.engine.dsp.ltas import ltas_equalize_file, ltas_of_file
+from shellac.engine.dsp.ltas import Ltas, ltas_equalize_file, ltas_of_file
 from shellac.engine.dsp.ltas_reference import reference_ltas_eq_file
+from shellac.engine.dsp.register import register_reference_of_file
+from shellac.engine.errors import ParameterError
+from shellac.engine.fixity import sha256_file, sha256_json
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams
-from shellac.stages.reference import REFERENCE_HELP, load_reference, reference_fingerprint
+from shellac.stages.reference import MODEL_PREFIX, REFERENCE_HELP, load_reference, reference_fingerprint
 
 
 class LtasEqParams(StageParams):
@@ -89,16 +92,30 @@ class LtasEqParams(StageParams):
         "unchanged, the fitted chain and the curve it would apply are still reported in ltas.json).",
     )
 
+    match_register: bool = Field(
+        default=False,
+        description="chain: match the reference to the line's register: instead of the bundle's one LTAS, "
+        "the spectra of its clean material per semitone (the bundle's register.json), mixed by how long "
+        "this recording sings each semitone (pitch tracked on the input); needs a 'model:<key>' reference. "
+        "A recording with no sung pitch keeps the bundle's LTAS, and ltas.json says so (docs/models.md).",
+    )
+
     @model_validator(mode="after")
     def _strength_is_chain_only(self) -> LtasEqParams:
         if self.strength != 1.0 and self.method != "chain":
             raise ValueError(f"strength applies to method 'chain' only, not {self.method!r}")
+        if self.match_register and (self.method != "chain" or not self.reference.startswith(MODEL_PREFIX)):
+            raise ValueError("match_register needs method 'chain' and a 'model:<key>' reference")
         return self
 
 
 def fingerprint(params: LtasEqParams, ctx: StageContext) -> str:
-    """Checksum of the reference data."""
-    return reference_fingerprint(params.reference, ctx)
+    """Checksum of the reference data (and of the bundle's register table when it is used)."""
+    reference = reference_fingerprint(params.reference, ctx)
+    if not params.match_register:
+        return reference
+    table = ctx.models.register_path(params.reference[len(MODEL_PREFIX):])
+    return sha256_json([reference, sha256_file(table) if table.is_file() else "no register table"])
 
 
 def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> StageOutput:
@@ -112,6 +129,8 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
         diff_db, observed = reference_ltas_eq_file(inputs["audio"], audio_path, reference, n_fft=params.n_fft,
                                                    max_boost_db=params.max_boost_db)
     elif params.method == "chain":
+        if params.match_register:
+            reference, metrics["register"] = _register_reference(inputs["audio"], params, ctx, reference)
         settings = ChainEqSettings(max_boost_db=params.max_boost_db, edge_boost_db=params.edge_boost_db,
                                    snr_margin_db=params.snr_margin_db, min_snr_db=params.min_snr_db,
                                    boost_per_snr_db=params.boost_per_snr_db, hiss_cut=params.hiss_cut,
@@ -141,6 +160,17 @@ def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> 
     boost, cut = boost_and_cut_db(diff_db)
     return StageOutput(artifacts={"audio": audio_path, "ltas_curves": curves_path},
                        metrics={"max_boost_db": boost, "max_cut_db": cut, **metrics})
+
+
+def _register_reference(audio: Path, params: LtasEqParams, ctx: StageContext,
+                        bundle_ltas: Ltas) -> tuple[Ltas, dict[str, object]]:
+    """The bundle's register table mixed by ``audio``'s sung pitches, or its LTAS where none is sung."""
+    table = ctx.models.register_table(params.reference[len(MODEL_PREFIX):])
+    try:
+        mixed, summary = register_reference_of_file(table, audio)
+    except ParameterError as exc:
+        return bundle_ltas, {"used": False, "reason": str(exc)}
+    return mixed, {"used": True, **summary}
 
 
 STAGE = Stage(

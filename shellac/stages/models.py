@@ -11,10 +11,13 @@ from shellac.engine.errors import ModelLoadingError
 
 if TYPE_CHECKING:
     from shellac.engine.dsp.ltas import Ltas
+    from shellac.engine.dsp.register import RegisterTable
     from shellac.engine.models.bundle import LoadedBundle
 
 MODELS_ENV = "SHELLAC_MODELS_DIR"
 BUNDLE_FILES = ("model.safetensors", "config.json", "ltas.json", "card.json")
+REGISTER_FILE = "register.json"
+"""Optional bundle file: the training material's spectrum per semitone (ltas_eq's ``register``)."""
 # A bundle key names one folder of the models directory, never a path out of it.
 BUNDLE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -58,6 +61,29 @@ class ModelStore:
         from shellac.engine.models.bundle import read_reference_ltas
 
         return read_reference_ltas(self.bundle_dir(key))
+
+    def register_path(self, key: str) -> Path:
+        """Where bundle ``key``'s register table lives (it may not exist)."""
+        return self.bundle_dir(key) / REGISTER_FILE
+
+    def register_table(self, key: str) -> RegisterTable:
+        """The register table of bundle ``key``; raises ``ModelLoadingError`` saying how to build it."""
+        import json
+
+        from shellac.engine.dsp.register import RegisterTable
+        from shellac.engine.errors import ParameterError
+
+        path = self.register_path(key)
+        if not path.is_file():
+            raise ModelLoadingError(
+                f"model {key!r} has no register table: expected {path}. Build it from clean recordings "
+                f"like the bundle's training material with `shellac models register-table {key} AUDIO_DIR` "
+                "(docs/models.md), or set ltas_eq.match_register = false"
+            )
+        try:
+            return RegisterTable.from_json_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, ParameterError) as exc:
+            raise ModelLoadingError(f"{path} is not a register table: {exc}") from exc
 
     def load(self, key: str, device: str = "cpu") -> LoadedBundle:
         """Load bundle ``key`` (weights checksum verified) onto ``device``."""
