@@ -91,12 +91,12 @@ def cmd_models_register_table(args: argparse.Namespace) -> int:
     from shellac.engine.dsp.register import build_register_table
     from shellac.engine.dsp.resample import resample
     from shellac.engine.errors import ModelLoadingError
-    from shellac.stages.models import ModelStore
+    from shellac.stages.models import REGISTER_FILE, ModelStore
     from shellac.stages.reference import AUDIO_SUFFIXES
 
     store = ModelStore(Path(args.models_dir) if args.models_dir else None)
     ltas = store.reference_ltas(args.key)
-    target = store.register_path(args.key)
+    target = store.bundle_dir(args.key) / REGISTER_FILE
     if target.exists() and not args.overwrite:
         raise ModelLoadingError(f"{target} exists; pass --overwrite to replace it")
     files = sorted(p for p in Path(args.audio).rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)

@@ -114,8 +114,8 @@ def fingerprint(params: LtasEqParams, ctx: StageContext) -> str:
     reference = reference_fingerprint(params.reference, ctx)
     if not params.match_register:
         return reference
-    table = ctx.models.register_path(params.reference[len(MODEL_PREFIX):])
-    return sha256_json([reference, sha256_file(table) if table.is_file() else "no register table"])
+    table = ctx.models.register_path(params.reference[len(MODEL_PREFIX):])  # raises if there is none
+    return sha256_json([reference, sha256_file(table)])
 
 
 def run(inputs: Mapping[str, Path], params: LtasEqParams, ctx: StageContext) -> StageOutput:

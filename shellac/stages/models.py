@@ -63,23 +63,24 @@ class ModelStore:
         return read_reference_ltas(self.bundle_dir(key))
 
     def register_path(self, key: str) -> Path:
-        """Where bundle ``key``'s register table lives (it may not exist)."""
-        return self.bundle_dir(key) / REGISTER_FILE
-
-    def register_table(self, key: str) -> RegisterTable:
-        """The register table of bundle ``key``; raises ``ModelLoadingError`` saying how to build it."""
-        import json
-
-        from shellac.engine.dsp.register import RegisterTable
-        from shellac.engine.errors import ParameterError
-
-        path = self.register_path(key)
+        """Bundle ``key``'s register table file; raises ``ModelLoadingError`` saying how to build it."""
+        path = self.bundle_dir(key) / REGISTER_FILE
         if not path.is_file():
             raise ModelLoadingError(
                 f"model {key!r} has no register table: expected {path}. Build it from clean recordings "
                 f"like the bundle's training material with `shellac models register-table {key} AUDIO_DIR` "
                 "(docs/models.md), or set ltas_eq.match_register = false"
             )
+        return path
+
+    def register_table(self, key: str) -> RegisterTable:
+        """The register table of bundle ``key`` (see :meth:`register_path`)."""
+        import json
+
+        from shellac.engine.dsp.register import RegisterTable
+        from shellac.engine.errors import ParameterError
+
+        path = self.register_path(key)
         try:
             return RegisterTable.from_json_dict(json.loads(path.read_text(encoding="utf-8")))
         except (ValueError, ParameterError) as exc:

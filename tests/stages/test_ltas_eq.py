@@ -123,3 +123,26 @@ def test_register_needs_a_model_reference_and_the_chain() -> None:
         LtasEqParams(reference="reference", method="chain", match_register=True)
     with pytest.raises(ValidationError, match="match_register needs"):
         LtasEqParams(reference="model:voice", match_register=True)
+
+
+def test_a_recording_with_no_sung_pitch_keeps_the_bundle_reference_and_says_so(catalog_dir: Path,
+                                                                               tmp_path: Path) -> None:
+    import soundfile as sf
+
+    from shellac.cli.main import main
+
+    from ..fixtures.bundles import make_tiny_bundle
+
+    models = tmp_path / "models"
+    make_tiny_bundle(models, "singer", sample_rate=22050)
+    assert main(["models", "register-table", "singer", str(_sung_material(tmp_path / "clean")),
+                 "--models-dir", str(models)]) == 0
+    noise = catalog_dir / "masters" / "hiss.wav"
+    sf.write(noise, (0.05 * np.random.default_rng(3).standard_normal(22050 * 3)).astype(np.float32), 22050)
+    over = {"ltas_eq": {"reference": "model:singer", "method": "chain", "match_register": True}}
+    job = job_for(catalog_dir, "a", models_dir=str(models), overrides=over, master_path=str(noise),
+                  recording_dir=str(tmp_path / "run"))
+    assert {r.stage: r.outcome for r in run_plan(job, job_plan(job))}["ltas_eq"] == "ran"
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert state["stages"]["ltas_eq"]["metrics"]["register"] == {
+        "used": False, "reason": "no sung pitch found: the register reference needs a voiced line"}
