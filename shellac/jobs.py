@@ -67,6 +67,8 @@ def reference_overrides(
     The row's reference beats the collection's overrides, the registry's model
     reference and the profile's own: it names the instrument this recording was
     made with, so the EQ and the generative stage judge the chain against the same one.
+    A fixed reference (a folder or an LTAS file) cannot be matched to the line's
+    register, so it also turns ``ltas_eq.match_register`` off where that was on.
     """
     if not recording.reference:
         return overrides
@@ -78,6 +80,8 @@ def reference_overrides(
     for step in plan.steps:
         if step.stage in REFERENCE_STAGES:
             result.setdefault(step.stage, {})["reference"] = recording.reference
+        if getattr(step.params, "match_register", False) and not recording.reference.startswith(MODEL_PREFIX):
+            result[step.stage]["match_register"] = False
     return result
 
 

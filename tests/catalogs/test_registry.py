@@ -119,3 +119,26 @@ def test_a_model_reference_must_name_a_plain_bundle() -> None:
     assert _rec(reference="model:tenor").reference == "model:tenor"
     with pytest.raises(ValueError, match="plain bundle name"):
         _rec(reference="model:../x")
+
+
+def test_a_rows_fixed_reference_turns_register_matching_off(catalog_dir: Path) -> None:
+    (catalog_dir.parent / "models.toml").write_text(RULES)
+    (catalog_dir / "collection.toml").write_text(
+        'name = "testcoll"\nsource_root = "masters"\noutput_root = "../out"\n[profiles]\npiano = "voice"\n'
+        '[profile_overrides.voice.ltas_eq]\nmatch_register = true\n'
+    )
+    csv = (catalog_dir / "catalog.csv").read_text(encoding="utf-8").splitlines()
+    rows = [csv[0] + ",reference", csv[1] + ",refs/caruso-1920s", csv[2] + ",model:soprano"]
+    (catalog_dir / "catalog.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    catalog = load_catalog(catalog_dir)
+    # A folder of the singer's recordings is one fixed reference: no register to match.
+    assert build_job(catalog, catalog.get("a")).overrides["ltas_eq"] == {
+        "reference": "refs/caruso-1920s", "match_register": False}
+    # A bundle named as the row's reference keeps it, with the bundle's register table.
+    assert build_job(catalog, catalog.get("b")).overrides["ltas_eq"] == {
+        "reference": "model:soprano", "match_register": True}
+    # The job's plan is valid either way.
+    from shellac.stages.chain import job_plan
+
+    for rec in ("a", "b"):
+        assert job_plan(build_job(catalog, catalog.get(rec))).steps
