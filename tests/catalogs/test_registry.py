@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from shellac.catalogs import load_catalog
+from shellac.catalogs import Catalog, load_catalog
 from shellac.catalogs.errors import CatalogError
 from shellac.catalogs.registry import ModelRule, load_registry
 from shellac.catalogs.schema import Recording
@@ -88,16 +88,23 @@ def test_model_free_profile_is_left_alone(catalog_dir: Path) -> None:
     assert job.overrides == {"ltas_eq": {"reference": "reference"}}
 
 
-def test_a_rows_reference_goes_to_both_eq_stages_and_wins(catalog_dir: Path) -> None:
+def _with_references(catalog_dir: Path, profile: str, override: str, refs: tuple[str, str]) -> Catalog:
+    """The test catalog with the registry's rules, piano rows restored by ``profile`` with one
+    ``ltas_eq`` override line, and a ``reference`` column giving rows a and b ``refs``."""
     (catalog_dir.parent / "models.toml").write_text(RULES)
     (catalog_dir / "collection.toml").write_text(
-        'name = "testcoll"\nsource_root = "masters"\noutput_root = "../out"\n[profiles]\npiano = "piano"\n'
-        '[profile_overrides.piano.ltas_eq]\nreference = "house-reference"\n'
+        'name = "testcoll"\nsource_root = "masters"\noutput_root = "../out"\n'
+        f'[profiles]\npiano = "{profile}"\n[profile_overrides.{profile}.ltas_eq]\n{override}\n'
     )
     csv = (catalog_dir / "catalog.csv").read_text(encoding="utf-8").splitlines()
-    rows = [csv[0] + ",reference", csv[1] + ",refs/caruso-1920s", csv[2] + ","]
+    rows = [csv[0] + ",reference", csv[1] + "," + refs[0], csv[2] + "," + refs[1]]
     (catalog_dir / "catalog.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    catalog = load_catalog(catalog_dir)
+    return load_catalog(catalog_dir)
+
+
+def test_a_rows_reference_goes_to_both_eq_stages_and_wins(catalog_dir: Path) -> None:
+    catalog = _with_references(catalog_dir, "piano", 'reference = "house-reference"',
+                               ("refs/caruso-1920s", ""))
     job = build_job(catalog, catalog.get("a"))
     assert job.overrides == {"generative_eq": {"model": "tenor", "reference": "refs/caruso-1920s"},
                              "ltas_eq": {"reference": "refs/caruso-1920s"}}
@@ -122,15 +129,8 @@ def test_a_model_reference_must_name_a_plain_bundle() -> None:
 
 
 def test_a_rows_fixed_reference_turns_register_matching_off(catalog_dir: Path) -> None:
-    (catalog_dir.parent / "models.toml").write_text(RULES)
-    (catalog_dir / "collection.toml").write_text(
-        'name = "testcoll"\nsource_root = "masters"\noutput_root = "../out"\n[profiles]\npiano = "voice"\n'
-        '[profile_overrides.voice.ltas_eq]\nmatch_register = true\n'
-    )
-    csv = (catalog_dir / "catalog.csv").read_text(encoding="utf-8").splitlines()
-    rows = [csv[0] + ",reference", csv[1] + ",refs/caruso-1920s", csv[2] + ",model:soprano"]
-    (catalog_dir / "catalog.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    catalog = load_catalog(catalog_dir)
+    catalog = _with_references(catalog_dir, "voice", "match_register = true",
+                               ("refs/caruso-1920s", "model:soprano"))
     # A folder of the singer's recordings is one fixed reference: no register to match.
     assert build_job(catalog, catalog.get("a")).overrides["ltas_eq"] == {
         "reference": "refs/caruso-1920s", "match_register": False}
