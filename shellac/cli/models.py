@@ -118,7 +118,8 @@ def cmd_models_register_table(args: argparse.Namespace) -> int:
 
 def add_models_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `shellac models list`, `shellac models import` and `shellac models register-table`."""
-    models = subparsers.add_parser("models", help="list installed model bundles; import BABE-2 checkpoints")
+    models = subparsers.add_parser("models", help="list installed model bundles; import BABE-2 checkpoints; "
+                                             "build register tables")
     sub = models.add_subparsers(dest="models_command", required=True)
     p = sub.add_parser("list", help="bundles in the models directory (σ_data: the unit of the sampler's σ "
                                     "settings), checksums, and catalog rows using them")
