@@ -61,6 +61,11 @@ def main() -> None:
                 rows.setdefault("LTAS-EQ", []).append(errors(e, read(e, ChainRun("voice-ltas"), "x.flac")))
             rows.setdefault(f"{label} EQ step", []).append(errors(e, read(e, run, "0*-ltas_eq/audio.wav")))
             rows.setdefault(f"{label} access", []).append(errors(e, read(e, run, "x.flac")))
+    summary(rows, first, end)
+
+
+def summary(rows: dict[str, list[tuple[float, float]]], first: int, end: int) -> None:
+    """Print each row's two mean errors and its wins against the ``input`` row on each."""
     base = np.array(rows["input"])
     print(f"{end - first} excerpts {first}-{end - 1}; LTAS error over the pass band / over the points within "
           f"{LIMIT_DB:.0f} dB of the clean maximum; excerpts beating the untouched input on each")

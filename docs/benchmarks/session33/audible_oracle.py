@@ -10,8 +10,7 @@ Usage (PYTHONPATH=.:docs/benchmarks/session33): python audible_oracle.py FIRST E
 import sys
 from pathlib import Path
 
-import numpy as np
-from audible_balance import errors, read
+from audible_balance import errors, read, summary
 from register_oracle import EQ, SR
 
 from shellac.lab.heldout.material import load_heldout
@@ -34,13 +33,7 @@ def main() -> None:
                     over["reference"] = str((cache / "refs" / f"{e.name}-{ref}.json").resolve())
                 eq = read(e, ChainRun("voice-ltas", {"ltas_eq": over}), "0*-ltas_eq/audio.wav")
                 rows.setdefault(f"{ref}@{strength}", []).append(errors(e, eq))
-    base = np.array(rows["input"])
-    print(f"{end - first} excerpts {first}-{end - 1}; LTAS error over the pass band / within 30 dB of the "
-          "clean maximum; excerpts beating the untouched input on each")
-    for label, values in rows.items():
-        v = np.array(values)
-        wins = (v < base).sum(axis=0)
-        print(f"{label:14s} {v[:, 0].mean():6.3f} / {v[:, 1].mean():6.3f}   wins {wins[0]:2d} / {wins[1]:2d}")
+    summary(rows, first, end)
 
 
 if __name__ == "__main__":
