@@ -86,27 +86,30 @@ def cmd_models_import(args: argparse.Namespace) -> int:
 
 def cmd_models_register_table(args: argparse.Namespace) -> int:
     """Build a bundle's register table from a folder of clean recordings."""
+    import numpy as np
+
     from shellac.engine.atomic import atomic_write_json
     from shellac.engine.audio_io import read_audio
     from shellac.engine.dsp.register import build_register_table
     from shellac.engine.dsp.resample import resample
     from shellac.engine.errors import ModelLoadingError
     from shellac.stages.models import REGISTER_FILE, ModelStore
-    from shellac.stages.reference import AUDIO_SUFFIXES
+    from shellac.stages.reference import audio_files
 
     store = ModelStore(Path(args.models_dir) if args.models_dir else None)
     ltas = store.reference_ltas(args.key)
     target = store.bundle_dir(args.key) / REGISTER_FILE
     if target.exists() and not args.overwrite:
         raise ModelLoadingError(f"{target} exists; pass --overwrite to replace it")
-    files = sorted(p for p in Path(args.audio).rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-    if not files:
-        raise ModelLoadingError(f"{args.audio} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+    files = audio_files(Path(args.audio))
 
     def clips():  # type: ignore[no-untyped-def]
         for path in files:
             audio, sr = read_audio(path)
-            yield resample(audio, sr, ltas.sample_rate).mean(axis=0)
+            mono = resample(audio, sr, ltas.sample_rate).mean(axis=0)
+            if not float(np.std(mono)) > 0:
+                raise ModelLoadingError(f"{path} is silent: a register table needs clean recordings")
+            yield mono
 
     table = build_register_table(clips(), ltas.sample_rate, ltas.n_fft)
     atomic_write_json(target, {**table.to_json_dict(), "command": shlex.join(["shellac", *sys.argv[1:]]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -75,8 +76,6 @@ class ModelStore:
 
     def register_table(self, key: str) -> RegisterTable:
         """The register table of bundle ``key`` (see :meth:`register_path`)."""
-        import json
-
         from shellac.engine.dsp.register import RegisterTable
         from shellac.engine.errors import ParameterError
 

@@ -19,7 +19,8 @@ REFERENCE_HELP = (
 )
 
 
-def _audio_files(folder: Path) -> list[Path]:
+def audio_files(folder: Path) -> list[Path]:
+    """The audio files under ``folder`` (recursively, sorted); raises ``ModelLoadingError`` if none."""
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
     if not files:
         raise ModelLoadingError(
@@ -44,7 +45,7 @@ def reference_fingerprint(reference: str, ctx: StageContext) -> str:
         return ctx.models.checksum(reference[len(MODEL_PREFIX):])
     path = _local_path(reference, ctx)
     if path.is_dir():
-        return sha256_json([(str(p.relative_to(path)), sha256_file(p)) for p in _audio_files(path)])
+        return sha256_json([(str(p.relative_to(path)), sha256_file(p)) for p in audio_files(path)])
     return sha256_file(path)
 
 
@@ -54,7 +55,7 @@ def load_reference(reference: str, ctx: StageContext, *, sample_rate: int, n_fft
         return ctx.models.reference_ltas(reference[len(MODEL_PREFIX):])
     path = _local_path(reference, ctx)
     if path.is_dir():
-        return ltas_from_files(_audio_files(path), sample_rate, n_fft)
+        return ltas_from_files(audio_files(path), sample_rate, n_fft)
     try:
         return Ltas.from_json_dict(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, ParameterError) as exc:

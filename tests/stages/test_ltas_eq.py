@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from shellac.stages.chain import job_plan, run_plan
 
@@ -146,3 +147,24 @@ def test_a_recording_with_no_sung_pitch_keeps_the_bundle_reference_and_says_so(c
     state = json.loads((tmp_path / "run" / "state.json").read_text())
     assert state["stages"]["ltas_eq"]["metrics"]["register"] == {
         "used": False, "reason": "no sung pitch found: the register reference needs a voiced line"}
+
+
+def test_register_table_refuses_a_silent_clip_or_an_empty_folder(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import soundfile as sf
+
+    from shellac.cli.main import main
+
+    from ..fixtures.bundles import make_tiny_bundle
+
+    models = tmp_path / "models"
+    make_tiny_bundle(models, "singer", sample_rate=22050)
+    (tmp_path / "empty").mkdir()
+    build = ["models", "register-table", "singer"]
+    assert main([*build, str(tmp_path / "empty"), "--models-dir", str(models)]) == 2
+    assert "holds no audio files" in capsys.readouterr().err
+    material = _sung_material(tmp_path / "clean")
+    sf.write(material / "zz-silence.wav", np.zeros(22050, dtype=np.float32), 22050)
+    assert main([*build, str(material), "--models-dir", str(models)]) == 2
+    assert "zz-silence.wav is silent" in capsys.readouterr().err
+    assert not (models / "singer" / "register.json").exists()  # nothing half-written

@@ -140,9 +140,14 @@ def compute_ltas(audio: np.ndarray, sample_rate: int, n_fft: int) -> Ltas:
         raise ParameterError(
             f"audio has {mono.shape[-1]} samples, fewer than one analysis window ({n_fft // 2})"
         )
-    _, _, spec = stft(mono / std, fs=sample_rate, boundary=None, padded=False, **_stft_setup(n_fft))
-    power = np.mean(np.abs(spec) ** 2, axis=-1)
+    power = np.mean(frame_spectra(mono / std, sample_rate, n_fft), axis=-1)
     return Ltas(sample_rate=int(sample_rate), n_fft=int(n_fft), power=power)
+
+
+def frame_spectra(mono: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
+    """|X|² of every analysis frame of mono audio, (bins, frames), in the LTAS's framing and scaling."""
+    _, _, spec = stft(mono, fs=sample_rate, boundary=None, padded=False, **_stft_setup(n_fft))
+    return np.abs(spec) ** 2
 
 
 def unit_variance_total(n_fft: int) -> float:

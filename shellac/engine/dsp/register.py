@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import stft
 
 from shellac.engine.audio_io import read_audio
-from shellac.engine.dsp.ltas import Ltas
+from shellac.engine.dsp.ltas import Ltas, frame_spectra
 from shellac.engine.dsp.pitch import PitchSettings, PitchTrack, track_pitch
 from shellac.engine.dsp.resample import resample
 from shellac.engine.errors import ParameterError
@@ -99,9 +98,7 @@ def _frames(audio: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
     std = float(np.std(audio))
     if not std > 0:
         raise ParameterError("audio is silent: no spectrum to estimate")
-    _, _, spec = stft(audio / std, fs=sample_rate, window="hann", nperseg=n_fft // 2, noverlap=n_fft // 4,
-                      nfft=n_fft, boundary=None, padded=False)
-    return np.abs(spec) ** 2
+    return frame_spectra(audio / std, sample_rate, n_fft)
 
 
 def frame_semitones(track: PitchTrack, n_frames: int, sample_rate: int, n_fft: int) -> np.ndarray:
