@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe
 from shellac.engine.dsp.denoise import noise_sample_from_file
 from shellac.engine.dsp.denoise_file import DeclickSettings, GateSettings, denoise_file
+from shellac.engine.dsp.gate_balance import restored_bands
 from shellac.engine.dsp.levels import rms
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams, no_fingerprint
 
@@ -49,9 +50,11 @@ class DenoiseParams(StageParams):
         description="Longest click found as one onset-to-end bracket, ms; longer scratches come in pieces.",
     )
 
-    noise_profile: Literal["quietest", "lead_in", "adaptive"] = Field(
+    noise_profile: Literal["quietest", "lead_in", "minimum", "adaptive"] = Field(
         default="quietest",
-        description="Noise estimate from the quietest passages, the lead-in groove, or adaptive.",
+        description="Noise estimate from the quietest passages, the lead-in groove, each frequency band's "
+        "own quietest passages ('minimum': minimum statistics, for music that fills some band in every "
+        "pause), or adaptive.",
     )
     stationary: bool = Field(default=True, description="Fixed noise profile (surface hiss).")
     prop_decrease: float = Field(
@@ -61,7 +64,9 @@ class DenoiseParams(StageParams):
         default=1.5, gt=0, le=6, description="Gate threshold, std above the noise mean."
     )
     quiet_fraction: float = Field(
-        default=0.1, gt=0, le=0.5, description="Share of 100 ms frames used as noise sample."
+        default=0.1, gt=0, le=0.5,
+        description="Share of 100 ms frames used as noise sample ('quietest'), or of each band's time read "
+        "as its noise floor ('minimum').",
     )
     lead_in_s: float = Field(default=1.0, gt=0, le=30, description="Lead-in length, seconds.")
     n_fft: int = Field(default=2048, ge=256, le=16384, description="STFT size, samples.")
@@ -71,6 +76,19 @@ class DenoiseParams(StageParams):
     mask_smooth_ms: float | None = Field(
         default=None, gt=0, description="Optional gate-mask smoothing over time, ms."
     )
+    restore_balance: bool = Field(
+        default=False,
+        description="After the gate, raise each band whose long-term power the gate took below the clean "
+        "estimate (input less the noise sample) back to it: a smooth boost-only EQ, at most what the gate "
+        "can remove, faded out where the band holds hiss alone. Needs a noise profile other than "
+        "'adaptive'.",
+    )
+
+    @model_validator(mode="after")
+    def _balance_needs_noise(self) -> DenoiseParams:
+        if self.restore_balance and self.noise_profile == "adaptive":
+            raise ValueError("restore_balance needs a noise sample: noise_profile 'quietest' or 'lead_in'")
+        return self
 
 
 def run(inputs: Mapping[str, Path], params: DenoiseParams, ctx: StageContext) -> StageOutput:
@@ -82,7 +100,7 @@ def run(inputs: Mapping[str, Path], params: DenoiseParams, ctx: StageContext) ->
     sr = probe(inputs["audio"]).sample_rate
     noise = noise_sample_from_file(
         inputs["audio"], profile=params.noise_profile, quiet_fraction=params.quiet_fraction,
-        lead_in_s=params.lead_in_s,
+        lead_in_s=params.lead_in_s, n_fft=params.n_fft,
     )
     declick_settings = DeclickSettings(
         threshold=params.click_threshold, order=params.click_ar_order, max_gap_ms=params.max_gap_ms,
@@ -92,17 +110,21 @@ def run(inputs: Mapping[str, Path], params: DenoiseParams, ctx: StageContext) ->
     gate_settings = GateSettings(
         stationary=params.stationary, prop_decrease=params.prop_decrease, n_std_thresh=params.n_std_thresh,
         n_fft=params.n_fft, mask_smooth_hz=params.mask_smooth_hz, mask_smooth_ms=params.mask_smooth_ms,
+        restore_balance=params.restore_balance,
     )
     path = ctx.stage_dir / "audio.wav"
-    click_map, removed_db = denoise_file(inputs["audio"], path, noise, declick_settings=declick_settings,
-                                         gate_settings=gate_settings)
+    result = denoise_file(inputs["audio"], path, noise, declick_settings=declick_settings,
+                          gate_settings=gate_settings)
+    click_map = result.click_map
     click_doc: dict[str, object] = {"enabled": params.declick, **click_map.to_dict()}
     click_path = ctx.stage_dir / "clicks.json"
     atomic_write_json(click_path, click_doc)
     metrics = {
         "noise_sample_s": 0.0 if noise is None else round(noise.shape[-1] / sr, 3),
         "noise_rms_dbfs": None if noise is None else round(float(20 * np.log10(rms(noise) + 1e-12)), 2),
-        "removed_energy_db": round(removed_db, 2),
+        "removed_energy_db": round(result.removed_energy_db, 2),
+        **({} if result.balance_gain_db is None else {"balance_restored": restored_bands(
+            result.balance_gain_db, sr, params.n_fft)}),
         "clicks_found": len(click_map.clicks),
         "clicks_repaired": click_map.repaired,
         "clicks_needing_inpainting": click_map.needs_inpainting,

@@ -9,10 +9,11 @@ import noisereduce
 import numpy as np
 
 from shellac.engine.audio_io import probe
+from shellac.engine.dsp.noise_floor import noise_psd, synthesise_noise
 from shellac.engine.errors import ParameterError
 from shellac.engine.stream import chunk_frames_for, iter_chunks, read_frames
 
-NoiseProfile = Literal["quietest", "lead_in", "adaptive"]
+NoiseProfile = Literal["quietest", "lead_in", "minimum", "adaptive"]
 # Longest noise sample taken from a recording, seconds: plenty for a stationary profile,
 # and it keeps memory bounded on hour-long transfers.
 MAX_NOISE_SAMPLE_S = 60.0
@@ -91,17 +92,26 @@ def noise_sample_from_file(
     lead_in_s: float = 1.0,
     frame_s: float = 0.1,
     max_seconds: float = MAX_NOISE_SAMPLE_S,
+    n_fft: int = 2048,
 ) -> np.ndarray | None:
     """The noise sample the gate is given, read from a file in chunks.
 
     ``quietest``: the quietest ``quiet_fraction`` of ``frame_s`` frames (at most
     ``max_seconds`` of them), in time order; ``lead_in``: the first ``lead_in_s``;
-    ``adaptive``: None.
+    ``minimum``: Gaussian noise with the recording's noise floor per bin of
+    ``n_fft`` (:func:`~shellac.engine.dsp.noise_floor.noise_psd`, each band's own
+    quietest ``quiet_fraction`` of the time), as long as the ``quietest`` sample
+    would be (at least two windows), so that the gate's threshold, its spread
+    of the noise per bin, rests on as much noise as there; ``adaptive``: None.
     """
     info = probe(Path(path))
     sr = info.sample_rate
     if profile == "adaptive":
         return None
+    if profile == "minimum":
+        seconds = min(max_seconds, max(quiet_fraction * info.frames / sr, 2 * n_fft / sr))
+        psd = noise_psd(Path(path), n_fft=n_fft, quantile=quiet_fraction)
+        return synthesise_noise(psd, sr, n_fft, seconds)
     if profile == "lead_in":
         head = read_frames(Path(path), 0, min(info.frames, int(round(lead_in_s * sr)) + 1))
         return lead_in(head, sr, seconds=lead_in_s)

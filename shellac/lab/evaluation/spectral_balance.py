@@ -9,6 +9,8 @@ from shellac.lab.evaluation.metrics import interp_log_freq, log_grid, pass_band
 
 BALANCE_N_FFT = 2048
 """STFT size of the LTAS used here, samples (BABE-2's piano value)."""
+WITHIN_DB = 30.0
+"""The measure beside the pass-band error (session 33) keeps the points this near the clean maximum, dB."""
 _FLOOR = 1e-12
 
 
@@ -26,15 +28,20 @@ def ltas_error_db(
     response_db: np.ndarray,
     *,
     n_points: int = 256,
+    within_db: float | None = None,
 ) -> float:
     """RMS difference (dB, mean removed) of the third-octave LTAS of ``estimate`` from ``clean``'s, pass band.
 
     Curves are compared on ``n_points`` log-spaced frequencies from 50 Hz to
     Nyquist (each octave weighs the same); the pass band is where the true
     degradation response is within 20 dB of its maximum (as the filter error).
+    With ``within_db`` only the pass-band points where the clean curve is within
+    that many dB of its pass-band maximum count: the bands the music fills, not
+    those 30-40 dB under it, which weigh as much in the plain measure.
     """
     return ltas_curve_error_db(smoothed_ltas_db(clean, sample_rate), smoothed_ltas_db(estimate, sample_rate),
-                               sample_rate, response_freqs_hz, response_db, n_points=n_points)
+                               sample_rate, response_freqs_hz, response_db, n_points=n_points,
+                               within_db=within_db)
 
 
 def ltas_curve_error_db(
@@ -45,12 +52,16 @@ def ltas_curve_error_db(
     response_db: np.ndarray,
     *,
     n_points: int = 256,
+    within_db: float | None = None,
 ) -> float:
     """:func:`ltas_error_db` from the two :func:`smoothed_ltas_db` curves (for curves built, not measured)."""
     grid = log_grid(sample_rate / 2.0, n_points)
     freqs = np.fft.rfftfreq(BALANCE_N_FFT, d=1.0 / sample_rate)
     diff = interp_log_freq(grid, freqs, estimate_db - clean_db)
     band = pass_band(grid, interp_log_freq(grid, response_freqs_hz, response_db), sample_rate / 2.0)
+    if within_db is not None:
+        clean_on_grid = interp_log_freq(grid, freqs, clean_db)
+        band = band & (clean_on_grid >= clean_on_grid[band].max() - within_db)
     d = diff[band] - diff[band].mean()
     return float(np.sqrt(np.mean(d**2)))
 

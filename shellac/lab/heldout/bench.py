@@ -22,9 +22,10 @@ from shellac.lab.heldout.sung import VOICES
 from shellac.stages.profiles import load_plan
 
 METRICS = (
-    "lsd_db", "ltas_err_db", "high_band_db", "top_octave_db", "low_band_db", "si_sdr_db", "visqol_moslqo"
+    "lsd_db", "ltas_err_db", "ltas_err_within30_db", "high_band_db", "top_octave_db", "low_band_db",
+    "si_sdr_db", "visqol_moslqo",
 )
-LOWER_IS_BETTER = ("lsd_db", "ltas_err_db")
+LOWER_IS_BETTER = ("lsd_db", "ltas_err_db", "ltas_err_within30_db")
 HIGHER_IS_BETTER = ("visqol_moslqo",)
 
 
@@ -175,6 +176,8 @@ class BenchOutcome:
             "ltas_err": win_rate(a, b, "ltas_err_db"),
             "both": 100.0 * float(np.mean(both)),
         }
+        if all("ltas_err_within30_db" in s for s in (*a, *b)):
+            rates["ltas_err_within30"] = win_rate(a, b, "ltas_err_within30_db")
         if all("visqol_moslqo" in s for s in (*a, *b)):
             rates["visqol"] = win_rate(a, b, "visqol_moslqo")
         return rates

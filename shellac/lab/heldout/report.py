@@ -18,6 +18,7 @@ from shellac.lab.heldout.bench import METRICS, BenchOutcome, gate_agreement
 HEADERS = {
     "lsd_db": "LSD dB ↓",
     "ltas_err_db": "LTAS err. pass band dB ↓",
+    "ltas_err_within30_db": "LTAS err. within 30 dB of clean max dB ↓",
     "high_band_db": "energy above high cut vs clean dB (0)",
     "top_octave_db": "energy in the octave below the high cut vs clean dB (0)",
     "low_band_db": "energy below low cut vs clean dB (0)",
@@ -143,10 +144,14 @@ def markdown(outcome: BenchOutcome, context: dict[str, Any], settings: dict[str,
         lines.append(f"| {row.label} | " + " | ".join(_fmt(s["means"][row.key][m]) for m in shown) + " |")
     bases = [b for b in WIN_BASELINES if b in outcome.scores or b != "eq_step"]
     measures = ["lsd", "ltas_err", "both"]
-    if any("visqol" in w.get(b, {}) for w in s["wins"].values() for b in bases):
-        measures.append("visqol")
-    names = {"lsd": "LSD", "ltas_err": "LTAS err.", "both": "both", "visqol": "ViSQOL"}
-    title = "LSD, LTAS error, both" + (", ViSQOL" if "visqol" in measures else "")
+    for extra in ("ltas_err_within30", "visqol"):
+        if any(extra in w.get(b, {}) for w in s["wins"].values() for b in bases):
+            measures.append(extra)
+    names = {"lsd": "LSD", "ltas_err": "LTAS err.", "both": "both", "ltas_err_within30": "LTAS err. ≤30 dB",
+             "visqol": "ViSQOL"}
+    title = "LSD, LTAS error, both" + "".join(
+        f", {t}" for m, t in (("ltas_err_within30", "LTAS error within 30 dB of the clean maximum"),
+                              ("visqol", "ViSQOL")) if m in measures)
     lines += [
         "",
         f"## Win rates (% of excerpts; {title})",

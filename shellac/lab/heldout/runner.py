@@ -19,7 +19,7 @@ from shellac.engine.models.standing import chain_settings
 from shellac.jobs import model_overrides
 from shellac.lab.degradation import DegradationParams, degrade
 from shellac.lab.evaluation.metrics import lsd, si_sdr
-from shellac.lab.evaluation.spectral_balance import band_energy_db, ltas_error_db
+from shellac.lab.evaluation.spectral_balance import WITHIN_DB, band_energy_db, ltas_error_db
 from shellac.lab.evaluation.visqol import Visqol
 from shellac.lab.heldout.chains import heldout_chain
 from shellac.lab.heldout.material import HeldoutPart, RenderSpec, corpus_scores, render_excerpt
@@ -224,6 +224,9 @@ def score(excerpt: HeldoutExcerpt, estimate: np.ndarray, visqol: Visqol | None =
         **perceptual,
         "lsd_db": lsd(clean, estimate),
         "ltas_err_db": ltas_error_db(clean, estimate, sr, excerpt.response_freqs_hz, excerpt.response_db),
+        # Beside it, not instead of it: the same over the bands the music fills (session 33).
+        "ltas_err_within30_db": ltas_error_db(clean, estimate, sr, excerpt.response_freqs_hz,
+                                              excerpt.response_db, within_db=WITHIN_DB),
         "high_band_db": band_energy_db(clean, estimate, sr, p.lowpass_hz, sr / 2.0),
         # The level the generated band continues from: with high_band_db it tells an over-bright
         # edge of the pass band (the EQ) from a generated band that falls off too slowly.

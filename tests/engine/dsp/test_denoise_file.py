@@ -29,7 +29,8 @@ def test_clicks_are_found_once_at_file_positions_whatever_the_chunks(tmp_path: P
     runs = [denoise_file(tmp_path / "in.wav", tmp_path / f"out{chunk_s}.wav", noise,
                          declick_settings=DeclickSettings(), gate_settings=GateSettings(), chunk_s=chunk_s)
             for chunk_s in (1.0, 30.0)]
-    (chunked, chunked_db), (whole, whole_db) = runs
+    (chunked, chunked_db), (whole, whole_db) = [(r.click_map, r.removed_energy_db) for r in runs]
+    assert runs[0].balance_gain_db is None
     starts = [c.start for c in chunked.clicks]
     assert starts == [c.start for c in whole.clicks] and len(starts) == 20
     assert all(any(c.start <= p + 6 and p <= c.start + c.length for c in chunked.clicks) for p in places)
@@ -42,8 +43,9 @@ def test_clicks_are_found_once_at_file_positions_whatever_the_chunks(tmp_path: P
 
 def test_without_declicking_only_the_gate_runs(tmp_path: Path) -> None:
     _clicky(tmp_path / "in.wav")
-    click_map, removed_db = denoise_file(tmp_path / "in.wav", tmp_path / "out.wav", None,
-                                         declick_settings=None, gate_settings=GateSettings(prop_decrease=0.0))
+    result = denoise_file(tmp_path / "in.wav", tmp_path / "out.wav", None,
+                          declick_settings=None, gate_settings=GateSettings(prop_decrease=0.0))
+    click_map, removed_db = result.click_map, result.removed_energy_db
     assert click_map.clicks == () and click_map.settings == {}
     assert removed_db == -200.0  # prop_decrease 0 removes nothing: the 1e-20 floor of the ratio
 

@@ -64,6 +64,26 @@ def test_spectral_balance_of_a_known_filter() -> None:
         3.0 * np.log2(SR / 2 / 50.0) / np.sqrt(12.0), abs=0.05)
 
 
+def test_the_measure_within_30_db_leaves_out_the_bands_far_under_the_music() -> None:
+    bins = np.fft.rfftfreq(BALANCE_N_FFT, 1 / SR)
+    freqs = np.fft.rfftfreq(4096, 1 / SR)
+    flat = np.zeros_like(freqs)
+    # music filling 300 Hz-3 kHz, 40 dB under it elsewhere; the estimate 12 dB short below 150 Hz only
+    clean_db = np.where((bins >= 300) & (bins <= 3000), 0.0, -40.0)
+    estimate_db = clean_db - 12.0 * (bins < 150)
+    plain = ltas_curve_error_db(clean_db, estimate_db, SR, freqs, flat)
+    assert plain > 3.0
+    within = ltas_curve_error_db(clean_db, estimate_db, SR, freqs, flat, within_db=30.0)
+    assert within == pytest.approx(0.0, abs=1e-9)
+    # inside the bands the music fills both measures see the error alike
+    estimate_db = clean_db - 12.0 * ((bins >= 300) & (bins < 600))
+    # (one octave of 3.32 there, of 7.78 from 50 Hz to Nyquist: 12 dB x sqrt(f (1 - f)) with f that share)
+    for within_db, octaves in ((30.0, np.log2(3000 / 300)), (None, np.log2(SR / 2 / 50))):
+        f = 1.0 / octaves
+        error = ltas_curve_error_db(clean_db, estimate_db, SR, freqs, flat, within_db=within_db)
+        assert error == pytest.approx(12.0 * np.sqrt(f * (1 - f)), abs=0.25)
+
+
 def test_score_splits_the_high_band_from_the_top_of_the_pass_band() -> None:
     rng = np.random.default_rng(1)
     clean = rng.standard_normal(SR * 3)
