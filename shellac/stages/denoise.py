@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe
 from shellac.engine.dsp.denoise import noise_sample_from_file
 from shellac.engine.dsp.denoise_file import DeclickSettings, GateSettings, denoise_file
-from shellac.engine.dsp.gate_balance import restored_bands
 from shellac.engine.dsp.levels import rms
 from shellac.stages.base import Stage, StageContext, StageOutput, StageParams, no_fingerprint
 
@@ -76,19 +75,6 @@ class DenoiseParams(StageParams):
     mask_smooth_ms: float | None = Field(
         default=None, gt=0, description="Optional gate-mask smoothing over time, ms."
     )
-    restore_balance: bool = Field(
-        default=False,
-        description="After the gate, raise each band whose long-term power the gate took below the clean "
-        "estimate (input less the noise sample) back to it: a smooth boost-only EQ, at most what the gate "
-        "can remove, faded out where the band holds hiss alone. Needs a noise profile other than "
-        "'adaptive'.",
-    )
-
-    @model_validator(mode="after")
-    def _balance_needs_noise(self) -> DenoiseParams:
-        if self.restore_balance and self.noise_profile == "adaptive":
-            raise ValueError("restore_balance needs a noise sample: noise_profile 'quietest' or 'lead_in'")
-        return self
 
 
 def run(inputs: Mapping[str, Path], params: DenoiseParams, ctx: StageContext) -> StageOutput:
@@ -110,7 +96,6 @@ def run(inputs: Mapping[str, Path], params: DenoiseParams, ctx: StageContext) ->
     gate_settings = GateSettings(
         stationary=params.stationary, prop_decrease=params.prop_decrease, n_std_thresh=params.n_std_thresh,
         n_fft=params.n_fft, mask_smooth_hz=params.mask_smooth_hz, mask_smooth_ms=params.mask_smooth_ms,
-        restore_balance=params.restore_balance,
     )
     path = ctx.stage_dir / "audio.wav"
     result = denoise_file(inputs["audio"], path, noise, declick_settings=declick_settings,
@@ -123,8 +108,7 @@ def run(inputs: Mapping[str, Path], params: DenoiseParams, ctx: StageContext) ->
         "noise_sample_s": 0.0 if noise is None else round(noise.shape[-1] / sr, 3),
         "noise_rms_dbfs": None if noise is None else round(float(20 * np.log10(rms(noise) + 1e-12)), 2),
         "removed_energy_db": round(result.removed_energy_db, 2),
-        **({} if result.balance_gain_db is None else {"balance_restored": restored_bands(
-            result.balance_gain_db, sr, params.n_fft)}),
+
         "clicks_found": len(click_map.clicks),
         "clicks_repaired": click_map.repaired,
         "clicks_needing_inpainting": click_map.needs_inpainting,

@@ -9,6 +9,11 @@ voice EQ settings). Per row: mean pass-band LTAS error, the same within 30 dB of
 (session 33's measure beside it), LSD, energy below the low cut-off and above the high cut-off vs clean,
 and the wins against the untouched input on the two LTAS measures and on LSD.
 
+Runs at commit f4d9a40: `restore_balance` was removed in the next commit (it moved the pass-band LTAS error by
+0.03 dB, since the gate with a right noise sample takes no band far under clean). The minimum rows of
+balance_denoise-322.log ran with a 10 s synthesised noise sample (before f4d9a40 made it as long as the
+quietest sample, 0.55 s on these excerpts); the *-short logs are f4d9a40's.
+
 Usage (PYTHONPATH=.:docs/benchmarks/session33): python balance_denoise.py FIRST END CACHE [CONFIGS]
 CONFIGS: comma-separated profile:restore:strength[:prop_decrease], e.g. quietest:off:0.5,minimum:off:0.5:0.8
 (default: all eight, prop_decrease 0.7).

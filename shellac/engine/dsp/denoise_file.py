@@ -11,9 +11,6 @@ import numpy as np
 from shellac.engine.audio_io import probe
 from shellac.engine.dsp.declick import Click, ClickMap, LongGaps, declick
 from shellac.engine.dsp.denoise import gate
-from shellac.engine.dsp.gate_balance import PowerTally, gate_max_boost_db, restore_gain_db
-from shellac.engine.dsp.ltas import equalize_file_db
-from shellac.engine.errors import ParameterError
 from shellac.engine.stream import Chunk, map_file
 
 # Audio either side of each processed chunk, seconds: covers the AR blocks of the declicker
@@ -45,12 +42,6 @@ class GateSettings:
     n_fft: int = 2048
     mask_smooth_hz: float | None = None
     mask_smooth_ms: float | None = None
-    restore_balance: bool = False
-    """Give each band back the long-term power the gate took below the clean estimate (input less noise)."""
-
-    def gate_keywords(self) -> dict[str, object]:
-        """Keywords of :func:`~shellac.engine.dsp.denoise.gate`."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k != "restore_balance"}
 
 
 @dataclass(frozen=True)
@@ -59,9 +50,7 @@ class DenoiseResult:
 
     click_map: ClickMap
     removed_energy_db: float
-    """Energy removed relative to the input's, dB (before any balance restore)."""
-    balance_gain_db: np.ndarray | None
-    """Boost per rFFT bin of the gate's n_fft given back after the gate (None: not asked for)."""
+    """Energy removed relative to the input's, dB."""
 
 
 def denoise_file(
@@ -86,20 +75,13 @@ def denoise_file(
     chunk_s:
         Length of the chunks processed at once, seconds (before the context is added).
 
-    With ``gate_settings.restore_balance`` the gate's output is then equalised by
-    :func:`~shellac.engine.dsp.gate_balance.restore_gain_db` (the declicked input's
-    and the output's power tallied chunk by chunk, a second streamed pass).
-
     Returns every click found (sample positions in the file) with the declicker's
-    settings, the energy removed and the balance boost applied.
+    settings, and the energy removed.
     """
     sr = probe(in_path).sample_rate
     clicks: list[Click] = []
     settings: dict[str, object] = {}
     energy = np.zeros(2)  # input energy, removed energy
-    tally = PowerTally(sr, gate_settings.n_fft) if gate_settings.restore_balance else None
-    if tally is not None and noise is None:
-        raise ParameterError("restoring the balance after the gate needs a noise sample (not 'adaptive')")
 
     def process(chunk: Chunk) -> np.ndarray:
         audio = chunk.data
@@ -110,25 +92,13 @@ def denoise_file(
             offset = chunk.start - chunk.left
             clicks.extend(dataclasses.replace(c, start=c.start + offset)
                           for c in click_map.clicks if chunk.left <= c.start < centre_end)
-        out = gate(audio, sr, noise, **gate_settings.gate_keywords())
+        out = gate(audio, sr, noise, **dataclasses.asdict(gate_settings))
         before, after = chunk.centre(chunk.data).astype(np.float64), chunk.centre(out)
         energy[0] += float(np.sum(before**2))
         energy[1] += float(np.sum((before - after) ** 2))
-        if tally is not None:
-            tally.add(chunk.centre(audio), after)
         return after
 
-    gated = out_path if tally is None else out_path.with_name(f".{out_path.stem}.gated.wav")
-    gain_db = None
-    try:
-        map_file(in_path, gated, process, chunk_s=chunk_s, margin_s=CONTEXT_S, align=gate_settings.n_fft // 4)
-        if tally is not None and noise is not None:
-            most = gate_max_boost_db(gate_settings.prop_decrease)
-            gain_db = restore_gain_db(tally, noise, max_boost_db=most)
-            equalize_file_db(gated, out_path, -gain_db, n_fft=gate_settings.n_fft, chunk_s=chunk_s)
-    finally:
-        if gated != out_path:
-            gated.unlink(missing_ok=True)
+    map_file(in_path, out_path, process, chunk_s=chunk_s, margin_s=CONTEXT_S, align=gate_settings.n_fft // 4)
     removed_db = float(10 * np.log10(energy[1] / max(energy[0], 1e-20) + 1e-20))
     click_map = ClickMap(sample_rate=sr, clicks=tuple(clicks), settings=settings)
-    return DenoiseResult(click_map, removed_db, gain_db)
+    return DenoiseResult(click_map, removed_db)

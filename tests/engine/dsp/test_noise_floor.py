@@ -50,7 +50,8 @@ def test_a_band_busy_in_every_quiet_frame_does_not_lift_the_floor(tmp_path: Path
     at_note, in_burst = (f > 120) & (f < 180), (f > 2500) & (f < 3500)
     quietest = noise_sample_from_file(tmp_path / "x.wav", profile="quietest")
     minimum = noise_sample_from_file(tmp_path / "x.wav", profile="minimum", n_fft=N_FFT)
-    assert quietest is not None and minimum is not None and minimum.size == SR  # as long as the quietest tenth
+    assert quietest is not None and minimum is not None
+    assert minimum.size == SR  # as long as the quietest tenth
     over = {k: _frame_power(v.astype(np.float64), N_FFT).mean(axis=-1) / hiss_power
             for k, v in (("quietest", quietest), ("minimum", minimum))}
     # the quietest frames are the note's: its band reads far above the hiss; each band's own pauses do not.
