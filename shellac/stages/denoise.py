@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shellac.engine.atomic import atomic_write_json
 from shellac.engine.audio_io import probe
@@ -55,6 +55,12 @@ class DenoiseParams(StageParams):
         "own quietest passages ('minimum': minimum statistics, for music that fills some band in every "
         "pause), or adaptive.",
     )
+    noise_floor_slope_db: float | None = Field(
+        default=None, gt=0, le=48,
+        description="With noise_profile 'minimum': the noise floor may change by at most this many dB per "
+        "octave (a lower envelope), so a band the music fills all the time (a singer's strongest partials) "
+        "reads its neighbours' floor, not the music. Off by default; it cuts narrow noise lines (hum) too.",
+    )
     stationary: bool = Field(default=True, description="Fixed noise profile (surface hiss).")
     prop_decrease: float = Field(
         default=0.8, ge=0, le=1, description="Fraction of the noise removed (1 = all)."
@@ -76,6 +82,13 @@ class DenoiseParams(StageParams):
         default=None, gt=0, description="Optional gate-mask smoothing over time, ms."
     )
 
+    @model_validator(mode="after")
+    def _slope_needs_minimum(self) -> DenoiseParams:
+        if self.noise_floor_slope_db is not None and self.noise_profile != "minimum":
+            raise ValueError("noise_floor_slope_db shapes the 'minimum' noise floor only, not "
+                             f"noise_profile {self.noise_profile!r}")
+        return self
+
 
 def run(inputs: Mapping[str, Path], params: DenoiseParams, ctx: StageContext) -> StageOutput:
     """Declick then dehiss ``audio`` chunk by chunk; write ``audio.wav`` and ``clicks.json``.
@@ -86,7 +99,7 @@ def run(inputs: Mapping[str, Path], params: DenoiseParams, ctx: StageContext) ->
     sr = probe(inputs["audio"]).sample_rate
     noise = noise_sample_from_file(
         inputs["audio"], profile=params.noise_profile, quiet_fraction=params.quiet_fraction,
-        lead_in_s=params.lead_in_s, n_fft=params.n_fft,
+        lead_in_s=params.lead_in_s, n_fft=params.n_fft, floor_slope_db=params.noise_floor_slope_db,
     )
     declick_settings = DeclickSettings(
         threshold=params.click_threshold, order=params.click_ar_order, max_gap_ms=params.max_gap_ms,

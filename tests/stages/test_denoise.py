@@ -64,10 +64,21 @@ def test_declick_off_still_writes_an_empty_map(catalog_dir: Path) -> None:
 
 def test_the_minimum_noise_floor_runs_in_the_stage(catalog_dir: Path) -> None:
     base = job_for(catalog_dir, "a")
-    denoise = {**base.overrides.get("denoise", {}), "noise_profile": "minimum"}
+    denoise = {**base.overrides.get("denoise", {}), "noise_profile": "minimum", "noise_floor_slope_db": 6.0}
     job = base.model_copy(update={"overrides": {**base.overrides, "denoise": denoise}})
     run_plan(job, job_plan(job))
     record = load_state(Path(job.recording_dir)).stages["denoise"]
     assert record.status == "done" and record.params["noise_profile"] == "minimum"
     # as long as the quietest tenth of the 4 s master would be
     assert record.metrics["noise_sample_s"] == 0.4
+
+
+def test_the_floor_slope_is_for_the_minimum_profile_only() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from shellac.stages.denoise import DenoiseParams
+
+    with pytest.raises(ValidationError, match="shapes the 'minimum' noise floor only"):
+        DenoiseParams(noise_profile="quietest", noise_floor_slope_db=6.0)
+    assert DenoiseParams(noise_profile="minimum", noise_floor_slope_db=6.0).noise_floor_slope_db == 6.0

@@ -5,8 +5,10 @@ Not shipped code. For each excerpt the degradation is drawn again from its seeds
 power over ln 2 (the median of a chi-squared power of two degrees of freedom; a click moves a median little).
 Printed per octave from 50 Hz: the level of the `quietest` sample (the shipped profile's) and of the
 `minimum` sample (shellac.engine.dsp.noise_floor) over the hiss, dB; then the means over the excerpts.
+With PLOT, the excerpt FIRST's third-octave-smoothed spectra (degraded input, true hiss, both samples) go to
+that PNG.
 
-Usage (PYTHONPATH=.): python noise_sample_octaves.py FIRST END CACHE
+Usage (PYTHONPATH=.): python noise_sample_octaves.py FIRST END CACHE [PLOT]
 """
 import sys
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from shellac.engine.dsp.denoise import noise_sample_from_file
+from shellac.engine.dsp.ltas import third_octave_smooth
 from shellac.engine.dsp.noise_floor import _frame_power
 from shellac.lab.degradation import degrade
 from shellac.lab.heldout.material import load_heldout
@@ -30,6 +33,27 @@ def octaves(power: np.ndarray) -> np.ndarray:
                      for a, b in zip(EDGES[:-1], EDGES[1:], strict=True)])
 
 
+def plot(curves: dict[str, np.ndarray], title: str, path: Path) -> None:
+    """Third-octave-smoothed power spectra, dB, on a log-frequency axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    f = np.fft.rfftfreq(N_FFT, 1 / SR)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for label, power in curves.items():
+        ax.semilogx(f[1:], 10 * np.log10(third_octave_smooth(power, SR, N_FFT)[1:]), label=label)
+    ax.set_xlim(50, SR / 2)
+    ax.set_xlabel("Hz")
+    ax.set_ylabel("dB (frame power, third-octave smoothed)")
+    ax.set_title(f"{title[:28]}: noise samples against the true hiss")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def main() -> None:
     first, end, cache = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
     excerpts = prepare_excerpts(load_heldout("validation", kind="voice"), end, 5.5, SR, 0, cache, first=first,
@@ -38,13 +62,18 @@ def main() -> None:
     rows: dict[str, list[np.ndarray]] = {"quietest": [], "minimum": []}
     for i, e in enumerate(excerpts, start=first):
         noise = degrade(e.clean, SR, e.params, np.random.default_rng([0, i, 7, 2])).noise
-        hiss = octaves(np.median(_frame_power(noise, N_FFT), axis=-1) / np.log(2))
+        hiss_power = np.median(_frame_power(noise, N_FFT), axis=-1) / np.log(2)
+        hiss = octaves(hiss_power)
         print(f"{e.name[:34]:34s} hiss {e.params.hiss_snr_db} dB")
+        curves = {"degraded input": _frame_power(e.degraded, N_FFT).mean(axis=-1), "true hiss": hiss_power}
         for profile, row in rows.items():
             sample = noise_sample_from_file(e.master, profile=profile, n_fft=N_FFT)  # type: ignore[arg-type]
             assert sample is not None
-            row.append(octaves(_frame_power(sample.astype(np.float64), N_FFT).mean(axis=-1)) - hiss)
+            curves[f"{profile} sample"] = _frame_power(sample.astype(np.float64), N_FFT).mean(axis=-1)
+            row.append(octaves(curves[f"{profile} sample"]) - hiss)
             print(f"   {profile:9s}" + " ".join(f"{v:+6.1f}" for v in row[-1]))
+        if i == first and len(sys.argv) > 4:
+            plot(curves, e.name, Path(sys.argv[4]))
     for profile, row in rows.items():
         print(f"mean {profile:9s}" + " ".join(f"{v:+6.1f}" for v in np.mean(row, axis=0)))
 

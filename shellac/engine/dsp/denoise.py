@@ -9,7 +9,7 @@ import noisereduce
 import numpy as np
 
 from shellac.engine.audio_io import probe
-from shellac.engine.dsp.noise_floor import noise_psd, synthesise_noise
+from shellac.engine.dsp.noise_floor import noise_psd, slope_limited, synthesise_noise
 from shellac.engine.errors import ParameterError
 from shellac.engine.stream import chunk_frames_for, iter_chunks, read_frames
 
@@ -93,6 +93,7 @@ def noise_sample_from_file(
     frame_s: float = 0.1,
     max_seconds: float = MAX_NOISE_SAMPLE_S,
     n_fft: int = 2048,
+    floor_slope_db: float | None = None,
 ) -> np.ndarray | None:
     """The noise sample the gate is given, read from a file in chunks.
 
@@ -102,7 +103,9 @@ def noise_sample_from_file(
     ``n_fft`` (:func:`~shellac.engine.dsp.noise_floor.noise_psd`, each band's own
     quietest ``quiet_fraction`` of the time), as long as the ``quietest`` sample
     would be (at least two windows), so that the gate's threshold, its spread
-    of the noise per bin, rests on as much noise as there; ``adaptive``: None.
+    of the noise per bin, rests on as much noise as there; with
+    ``floor_slope_db`` that floor changes by at most so many dB per octave
+    (:func:`~shellac.engine.dsp.noise_floor.slope_limited`); ``adaptive``: None.
     """
     info = probe(Path(path))
     sr = info.sample_rate
@@ -111,6 +114,8 @@ def noise_sample_from_file(
     if profile == "minimum":
         seconds = min(max_seconds, max(quiet_fraction * info.frames / sr, 2 * n_fft / sr))
         psd = noise_psd(Path(path), n_fft=n_fft, quantile=quiet_fraction)
+        if floor_slope_db is not None:
+            psd = slope_limited(psd, sr, n_fft, floor_slope_db)
         return synthesise_noise(psd, sr, n_fft, seconds)
     if profile == "lead_in":
         head = read_frames(Path(path), 0, min(info.frames, int(round(lead_in_s * sr)) + 1))

@@ -46,10 +46,10 @@ def noise_psd(path: Path, *, n_fft: int, quantile: float = 0.1, smooth_s: float 
     is assumed. Averaging over ``smooth_hz`` too narrows the spread of a band's
     power in its pauses, so that a band resting only a little longer than
     ``quantile`` of the time reads nearly its floor (its quantile is then a
-    higher one of its pauses; a hiss floor is smooth in frequency). Unlike the
-    quietest frames overall, a band the music fills in
-    every quiet frame (a singer's low partials, breath under a held note) does
-    not lift the estimate in that band. A long file is read ``chunk_s`` at a
+    higher one of its pauses; a hiss floor is smooth in frequency). So a band
+    the music fills in the quietest frames overall (a singer's low partials,
+    breath under a held note) does not lift the estimate there unless it rests
+    too seldom. A long file is read ``chunk_s`` at a
     time and the chunks' estimates combined by their median, so memory follows
     the chunk and a passage of louder surface noise does not set the floor.
     """
@@ -74,14 +74,39 @@ def noise_psd(path: Path, *, n_fft: int, quantile: float = 0.1, smooth_s: float 
     return np.median(np.array(estimates), axis=0)
 
 
-def synthesise_noise(psd: np.ndarray, sample_rate: int, n_fft: int, seconds: float) -> np.ndarray:
-    """Gaussian noise with power ``psd`` per rFFT bin of ``n_fft`` (as :func:`noise_psd` reads it), seeded."""
+def _check_bins(psd: np.ndarray, n_fft: int) -> None:
     if psd.shape != (n_fft // 2 + 1,):
         raise ParameterError(
             f"noise spectrum has {psd.shape} bins, expected {n_fft // 2 + 1} for n_fft {n_fft}")
+
+
+def synthesise_noise(psd: np.ndarray, sample_rate: int, n_fft: int, seconds: float) -> np.ndarray:
+    """Gaussian noise with power ``psd`` per rFFT bin of ``n_fft`` (as :func:`noise_psd` reads it), seeded."""
+    _check_bins(psd, n_fft)
     n = int(round(seconds * sample_rate))
     white = np.random.default_rng(_SYNTHESIS_SEED).standard_normal(n)
     _, _, spec = stft(white, **_framing(n_fft))
     level = float(np.mean(np.abs(spec) ** 2))
     _, noise = istft(spec * np.sqrt(np.maximum(psd, 0.0) / level)[:, None], **_framing(n_fft))
     return noise[:n].astype(np.float32)
+
+
+def slope_limited(psd: np.ndarray, sample_rate: int, n_fft: int, db_per_octave: float) -> np.ndarray:
+    """The highest floor under ``psd`` that changes by at most ``db_per_octave`` per octave anywhere.
+
+    A lower envelope in log frequency (a distance transform, exact in two
+    passes): where the music fills a band at all times, so that no quantile of
+    its time reaches the hiss, the floor there is its neighbours' plus the
+    slope allowed. Bin 0 (DC) is left as it is. A hiss floor is smooth; a
+    narrow noise line (hum) is cut down to its surroundings too.
+    """
+    _check_bins(psd, n_fft)
+    if not db_per_octave > 0:
+        raise ParameterError(f"the floor's slope limit must be positive, not {db_per_octave}")
+    octaves = np.log2(np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)[1:])
+    level = 10.0 * np.log10(np.maximum(psd[1:], 1e-30))
+    for order in (range(1, level.size), range(level.size - 2, -1, -1)):
+        for k in order:
+            j = k - 1 if order.step == 1 else k + 1
+            level[k] = min(level[k], level[j] + db_per_octave * abs(octaves[k] - octaves[j]))
+    return np.concatenate([psd[:1], 10.0 ** (level / 10.0)])

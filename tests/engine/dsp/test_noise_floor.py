@@ -8,7 +8,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from shellac.engine.audio_io import write_audio
 from shellac.engine.dsp.denoise import noise_sample_from_file
-from shellac.engine.dsp.noise_floor import _frame_power, noise_psd, synthesise_noise
+from shellac.engine.dsp.noise_floor import _frame_power, noise_psd, slope_limited, synthesise_noise
 from shellac.engine.errors import ParameterError
 
 SR, N_FFT = 22050, 2048
@@ -61,6 +61,29 @@ def test_a_band_busy_in_every_quiet_frame_does_not_lift_the_floor(tmp_path: Path
     assert 10 * np.log10(over["quietest"][at_note].mean()) > 30.0
     for band in (at_note, in_burst):
         assert 0.0 < 10 * np.log10(over["minimum"][band].mean()) < 1.5
+
+
+def test_the_slope_limit_is_a_lower_envelope_in_log_frequency() -> None:
+    f = np.fft.rfftfreq(N_FFT, 1 / SR)
+    # a -3 dB/oct floor with a 30 dB bump over 400-800 Hz (music that never rests)
+    floor_db = -80.0 - 3.0 * np.log2(np.maximum(f, 1.0) / 1000.0)
+    db = floor_db + 30.0 * ((f >= 400) & (f <= 800))
+    out = 10 * np.log10(slope_limited(10 ** (db / 10), SR, N_FFT, 6.0))
+    assert np.all(out <= db + 1e-9) and out[0] == db[0]  # never above what was measured; DC as it was
+    # the bump's middle lies at most 6 dB/oct over its edges; the upper edge binds, the floor falling
+    # 3 dB/oct towards it: 6 - 3 dB/oct over the 0.415 octave from 600 to 800 Hz
+    mid = np.argmin(np.abs(f - 600))
+    assert out[mid] - floor_db[mid] == pytest.approx(3.0 * np.log2(800 / 600), abs=0.05)
+    # slopes gentler than the limit are kept as they are
+    kept = (f > 100) & (f < 390) | (f > 1200)
+    assert np.allclose(out[kept], db[kept])
+    # a 10 dB dip at 3 kHz lowers its surroundings within its 6 dB/oct cone: an octave down by 10 - 6 + 3
+    dipped = db - 10.0 * ((f >= 2950) & (f <= 3050))
+    out = 10 * np.log10(slope_limited(10 ** (dipped / 10), SR, N_FFT, 6.0))
+    at = np.argmin(np.abs(f - 1500))
+    assert out[at] - floor_db[at] == pytest.approx(-7.0, abs=0.1)
+    with pytest.raises(ParameterError, match="must be positive"):
+        slope_limited(10 ** (db / 10), SR, N_FFT, 0.0)
 
 
 def test_too_short_a_recording_is_refused(tmp_path: Path) -> None:
