@@ -3,8 +3,9 @@
 Not shipped code. For each excerpt the degradation is drawn again from its seeds (the same call as
 `prepare_excerpts`), so its additive noise is known; the hiss level per rFFT bin is that noise's median frame
 power over ln 2 (the median of a chi-squared power of two degrees of freedom; a click moves a median little).
-Printed per octave from 50 Hz: the level of the `quietest` sample (the shipped profile's) and of the
-`minimum` sample (shellac.engine.dsp.noise_floor) over the hiss, dB; then the means over the excerpts.
+Printed per octave from 50 Hz: the level of the `quietest` sample (the shipped profile's), of the `minimum`
+sample (shellac.engine.dsp.noise_floor) and of the `minimum` sample slope-limited to 12, 6 and 3 dB per octave
+(`noise_floor_slope_db`) over the hiss, dB; then the means over the excerpts.
 With PLOT, the excerpt FIRST's third-octave-smoothed spectra (degraded input, true hiss, both samples) go to
 that PNG.
 
@@ -59,23 +60,26 @@ def main() -> None:
     excerpts = prepare_excerpts(load_heldout("validation", kind="voice"), end, 5.5, SR, 0, cache, first=first,
                                 log=lambda s: None)
     print("octaves from " + " ".join(str(e) for e in EDGES[:-1]) + " Hz; noise sample over the true hiss, dB")
-    rows: dict[str, list[np.ndarray]] = {"quietest": [], "minimum": []}
+    samples = {"quietest": ("quietest", None), "minimum": ("minimum", None), "min 12/oct": ("minimum", 12.0),
+               "min 6/oct": ("minimum", 6.0), "min 3/oct": ("minimum", 3.0)}
+    rows: dict[str, list[np.ndarray]] = {label: [] for label in samples}
     for i, e in enumerate(excerpts, start=first):
         noise = degrade(e.clean, SR, e.params, np.random.default_rng([0, i, 7, 2])).noise
         hiss_power = np.median(_frame_power(noise, N_FFT), axis=-1) / np.log(2)
         hiss = octaves(hiss_power)
         print(f"{e.name[:34]:34s} hiss {e.params.hiss_snr_db} dB")
         curves = {"degraded input": _frame_power(e.degraded, N_FFT).mean(axis=-1), "true hiss": hiss_power}
-        for profile, row in rows.items():
-            sample = noise_sample_from_file(e.master, profile=profile, n_fft=N_FFT)  # type: ignore[arg-type]
+        for label, (profile, slope) in samples.items():
+            sample = noise_sample_from_file(e.master, profile=profile, n_fft=N_FFT,  # type: ignore[arg-type]
+                                            floor_slope_db=slope)
             assert sample is not None
-            curves[f"{profile} sample"] = _frame_power(sample.astype(np.float64), N_FFT).mean(axis=-1)
-            row.append(octaves(curves[f"{profile} sample"]) - hiss)
-            print(f"   {profile:9s}" + " ".join(f"{v:+6.1f}" for v in row[-1]))
+            curves[f"{label} sample"] = _frame_power(sample.astype(np.float64), N_FFT).mean(axis=-1)
+            rows[label].append(octaves(curves[f"{label} sample"]) - hiss)
+            print(f"   {label:10s}" + " ".join(f"{v:+6.1f}" for v in rows[label][-1]))
         if i == first and len(sys.argv) > 4:
             plot(curves, e.name, Path(sys.argv[4]))
-    for profile, row in rows.items():
-        print(f"mean {profile:9s}" + " ".join(f"{v:+6.1f}" for v in np.mean(row, axis=0)))
+    for label, row in rows.items():
+        print(f"mean {label:10s}" + " ".join(f"{v:+6.1f}" for v in np.mean(row, axis=0)))
 
 
 if __name__ == "__main__":
