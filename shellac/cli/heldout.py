@@ -107,8 +107,9 @@ def add_heldout_commands(subparsers: argparse._SubParsersAction) -> None:  # typ
         description="Render held-out piano (catalogs/heldout.toml, held-out soundfont) or sing held-out "
         "voice lines (--kind voice, tenor and soprano alternating), degrade each excerpt "
         "with a seeded 78 rpm-like chain, restore it through the production profiles with the chain "
-        "executor, and score LSD, third-octave LTAS error, energy beyond the cut-offs and SI-SDR "
-        "against the clean render; JSON, markdown and plots.",
+        "executor, and score LSD, third-octave LTAS error (over the pass band, and beside it over the "
+        "bands within 30 dB of the clean maximum), energy beyond the cut-offs and SI-SDR against the clean "
+        "render; JSON, markdown and plots.",
     )
     _common(p, "benchmark", 8)
     p.add_argument(
