@@ -9,8 +9,9 @@ voice EQ settings). Per row: mean pass-band LTAS error, the same within 30 dB of
 (session 33's measure beside it), LSD, energy below the low cut-off and above the high cut-off vs clean,
 and the wins against the untouched input on the two LTAS measures and on LSD.
 
-Runs at commit f4d9a40: `restore_balance` was removed in the next commit (it moved the pass-band LTAS error by
-0.03 dB, since the gate with a right noise sample takes no band far under clean). The minimum rows of
+Restore rows run at commit f4d9a40 only: `restore_balance` was removed in the next commit (it moved the
+pass-band LTAS error by 0.03 dB: its clean estimate, input less noise sample, is wrong in the same bands as
+the gate with the quietest sample, and with the minimum sample the gate cuts little). The minimum rows of
 balance_denoise-322.log ran with a 10 s synthesised noise sample (before f4d9a40 made it as long as the
 quietest sample, 0.55 s on these excerpts); the *-short logs are f4d9a40's.
 
@@ -35,21 +36,27 @@ def figures(e, estimate: np.ndarray) -> list[float]:  # type: ignore[no-untyped-
     return [*errors(e, estimate), s["lsd_db"], s["low_band_db"], s["high_band_db"]]
 
 
-def main() -> None:
-    first, end, cache = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+def excerpts_and_input(first: int, end: int, cache: Path) -> tuple[list, np.ndarray]:
+    """The sung validation excerpts FIRST..END-1 and the untouched input's figures; prints the header."""
     excerpts = prepare_excerpts(load_heldout("validation", kind="voice"), end, 5.5, SR, 0, cache, first=first,
                                 log=lambda s: None)
     base = np.array([figures(e, e.degraded[: e.clean.size]) for e in excerpts])
     print(f"{len(excerpts)} excerpts {first}-{end - 1}: LTAS error pass band / within 30 dB, LSD, "
           f"low band, high band (dB vs clean); wins against the untouched input on the first three")
     print(f"{'untouched input':34s} " + " ".join(f"{m:7.3f}" for m in base.mean(axis=0)))
+    return excerpts, base
+
+
+def main() -> None:
+    first, end, cache = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+    excerpts, base = excerpts_and_input(first, end, cache)
     configs = ([(f[0], f[1] == "on", float(f[2]), float(f[3]) if len(f) > 3 else 0.7)
                 for f in (c.split(":") for c in sys.argv[4].split(","))]
                if len(sys.argv) > 4 else
                [(p, r, s, 0.7) for p in ("quietest", "minimum") for r in (False, True) for s in (0.0, 0.5)])
     for profile, restore, strength, prop in configs:
         over = {"denoise": {"prop_decrease": prop, "noise_profile": profile, "n_fft": 4096,
-                            "restore_balance": restore},
+                            **({"restore_balance": True} if restore else {})},
                 "ltas_eq": {**EQ, "strength": strength}}
         v = np.array([figures(e, run_chain(e, ChainRun("voice-ltas", over), Path("models")).eq)
                       for e in excerpts])

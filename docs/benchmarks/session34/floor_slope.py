@@ -11,22 +11,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from balance_denoise import figures
-from register_oracle import EQ, SR
+from balance_denoise import excerpts_and_input, figures
+from register_oracle import EQ
 
-from shellac.lab.heldout.material import load_heldout
-from shellac.lab.heldout.runner import ChainRun, prepare_excerpts, run_chain
+from shellac.lab.heldout.runner import ChainRun, run_chain
 
 
 def main() -> None:
     first, end, cache = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
     slopes = [None, *(float(s) for s in sys.argv[4].split(","))]
-    excerpts = prepare_excerpts(load_heldout("validation", kind="voice"), end, 5.5, SR, 0, cache, first=first,
-                                log=lambda s: None)
-    base = np.array([figures(e, e.degraded[: e.clean.size]) for e in excerpts])
-    print(f"{len(excerpts)} excerpts {first}-{end - 1}: LTAS error pass band / within 30 dB, LSD, "
-          f"low band, high band (dB vs clean); wins against the untouched input on the first three")
-    print(f"{'untouched input':34s} " + " ".join(f"{m:7.3f}" for m in base.mean(axis=0)))
+    excerpts, base = excerpts_and_input(first, end, cache)
     for slope in slopes:
         denoise = {"prop_decrease": 0.7, "noise_profile": "minimum", "n_fft": 4096,
                    **({} if slope is None else {"noise_floor_slope_db": slope})}
