@@ -2,7 +2,8 @@
 
 Not shipped code, no sampling. The `piano` profile's EQ step (`piano-ltas` with `ltas_eq.method = chain`,
 the `chain_eq` row of bench-heldout) after its denoise with the noise sample from the quietest frames
-(shipped) or from minimum statistics (`noise_profile = "minimum"`), against the untouched input and LTAS-EQ
+(shipped) or from minimum statistics (`noise_profile = "minimum"`, also slope-limited to 6 dB per octave,
+`noise_floor_slope_db`), against the untouched input and LTAS-EQ
 (`piano-ltas` as shipped): mean pass-band LTAS error, the same within 30 dB of the clean maximum, LSD,
 energy below the low cut-off and above the high cut-off vs clean; wins against the input and LTAS-EQ on
 LTAS error and LSD.
@@ -38,12 +39,14 @@ def main() -> None:
           + "; wins on LTAS error / LSD against the input, then LTAS-EQ")
     for label, v in (("untouched input", base), ("LTAS-EQ (piano-ltas)", ltas)):
         print(f"{label:30s} " + " ".join(f"{m:7.3f}" for m in v.mean(axis=0)))
-    for profile in ("quietest", "minimum"):
-        over = {"denoise": {"noise_profile": profile}, "ltas_eq": {"method": "chain"}}
+    for profile, slope in (("quietest", None), ("minimum", None), ("minimum", 6.0)):
+        denoise = {"noise_profile": profile, **({} if slope is None else {"noise_floor_slope_db": slope})}
+        over = {"denoise": denoise, "ltas_eq": {"method": "chain"}}
         v = np.array([figures(e, run_chain(e, ChainRun("piano-ltas", over), Path("models")).access)
                       for e in excerpts])
         wins = [(v[:, k] < b[:, k]).sum() for b in (base, ltas) for k in (0, 2)]
-        print(f"{'chain EQ, ' + profile:30s} " + " ".join(f"{m:7.3f}" for m in v.mean(axis=0))
+        label = f"chain EQ, {profile}" + ("" if slope is None else f" {slope:g} dB/oct")
+        print(f"{label:30s} " + " ".join(f"{m:7.3f}" for m in v.mean(axis=0))
               + "   wins " + " / ".join(f"{w:2d}" for w in wins), flush=True)
 
 
