@@ -4,9 +4,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
+from pydantic import ValidationError
 
 from shellac.stages.chain import job_plan, run_plan
+from shellac.stages.denoise import DenoiseParams
 from shellac.stages.state import load_state
 
 from .helpers import job_for
@@ -74,11 +77,6 @@ def test_the_minimum_noise_floor_runs_in_the_stage(catalog_dir: Path) -> None:
 
 
 def test_the_floor_slope_is_for_the_minimum_profile_only() -> None:
-    import pytest
-    from pydantic import ValidationError
-
-    from shellac.stages.denoise import DenoiseParams
-
     with pytest.raises(ValidationError, match="shapes the 'minimum' noise floor only"):
         DenoiseParams(noise_profile="quietest", noise_floor_slope_db=6.0)
     assert DenoiseParams(noise_profile="minimum", noise_floor_slope_db=6.0).noise_floor_slope_db == 6.0

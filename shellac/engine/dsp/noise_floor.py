@@ -61,16 +61,19 @@ def noise_psd(path: Path, *, n_fft: int, quantile: float = 0.1, smooth_s: float 
     frames = chunk_frames_for(info.channels, chunk_s, sr)
     bins = max(1, int(round(smooth_hz * n_fft / sr)))
     estimates = []
+    bias: dict[int, float] = {}  # per chunk length: every full chunk shares one calibration
     for chunk in iter_chunks(Path(path), frames, align=n_fft // 4):
         mono = chunk.data.mean(axis=0, dtype=np.float64)
         if estimates and mono.size < 8 * n_fft:
             break  # a short tail: too few frames for its own estimate
+        if mono.size not in bias:
+            white = np.random.default_rng(_CALIBRATION_SEED).standard_normal(mono.size)
+            white_power = _frame_power(white, n_fft)
+            flat = _low_quantile(white_power, n_fft, sr, quantile, smooth_s, bins) / white_power.mean()
+            # The white statistic is flat but for sampling noise; its median over bins is the bias.
+            bias[mono.size] = float(np.median(flat[bins:-bins]))
         stat = _low_quantile(_frame_power(mono, n_fft), n_fft, sr, quantile, smooth_s, bins)
-        white = np.random.default_rng(_CALIBRATION_SEED).standard_normal(mono.size)
-        white_power = _frame_power(white, n_fft)
-        bias = _low_quantile(white_power, n_fft, sr, quantile, smooth_s, bins) / white_power.mean()
-        # The white statistic is flat but for sampling noise; its median over bins is the bias.
-        estimates.append(stat / float(np.median(bias[bins:-bins])))
+        estimates.append(stat / bias[mono.size])
     return np.median(np.array(estimates), axis=0)
 
 
