@@ -146,8 +146,10 @@ def add_heldout_commands(subparsers: argparse._SubParsersAction) -> None:  # typ
         help="store a model's held-out standing (from a benchmark report) in its bundle card",
         description="Read a `shellac bench-heldout` report of the benchmark part run with the shipped "
         "profiles (no overrides), take the win rates of the access copies restored with MODEL against "
-        "LTAS-EQ and the untouched input (LSD, LTAS error) and their means, and store them in the "
-        "bundle's card (weights and checksum unchanged). generative_eq then records that standing with "
+        "LTAS-EQ and the untouched input (LSD, LTAS error: the 80 % bar's measures; also the LTAS error "
+        "within 30 dB of the clean maximum, beside the bar, where the report scored it) and their means, "
+        "and store them in the bundle's card (weights and checksum unchanged). generative_eq then records "
+        "that standing with "
         "every restoration: state.json, the access copy's SHELLAC_MODEL_STANDING tag, report and dashboard.",
     )
     r.add_argument("report", type=Path, help="the report's JSON (docs/benchmarks/<name>.json)")

@@ -17,6 +17,8 @@ ACCESS_ROW = "babe2_gated"
 """The report row that scores the access copy of the generative profile."""
 _COMPARED = {"vs_ltas_eq": "ltas_eq", "vs_input": "input"}
 _MEASURES = {"lsd": "lsd_db", "ltas_err": "ltas_err_db"}
+_BESIDE = {"ltas_err_within30": "ltas_err_within30_db"}
+"""The report's metric of each measure beside the bar (shellac.engine.models.standing.BESIDE)."""
 
 
 def profile_model(profile: str) -> str:
@@ -65,6 +67,11 @@ def standing_from_report(report: Mapping[str, Any], model: str) -> HeldoutStandi
     if missing:
         raise ParameterError(f"report {settings['name']} lacks the rows {sorted(missing)}")
 
+    rows = (ACCESS_ROW, *_COMPARED.values())
+    # A measure beside the bar counts only where the report scored it on every excerpt and row.
+    measures = {**_MEASURES, **{m: metric for m, metric in _BESIDE.items()
+                                if all(metric in e["scores"][r] for e in excerpts for r in rows)}}
+
     def mean(row: str, metric: str) -> float:
         return round(float(np.mean([e["scores"][row][metric] for e in excerpts])), 3)
 
@@ -92,9 +99,9 @@ def standing_from_report(report: Mapping[str, Any], model: str) -> HeldoutStandi
                      f"{len(excerpts)} excerpts of {settings['seconds']} s at {settings['sample_rate']} Hz, "
                      f"seed {settings['seed']}"),
         excerpts=len(excerpts),
-        wins_percent={a: {m: won(row, metric) for m, metric in _MEASURES.items()}
+        wins_percent={a: {m: won(row, metric) for m, metric in measures.items()}
                       for a, row in _COMPARED.items()},
-        means_db={name: {metric: mean(row, metric) for metric in _MEASURES.values()}
+        means_db={name: {metric: mean(row, metric) for metric in measures.values()}
                   for name, row in (("access", ACCESS_ROW), *((r, r) for r in _COMPARED.values()))},
         command=str(report["context"].get("command", "")),
         settings=measured,

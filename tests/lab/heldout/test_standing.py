@@ -59,6 +59,25 @@ def test_piano_report_gives_win_rates_and_means() -> None:
     assert from_report.settings == kept["piano"] and from_report.settings_source == "report heldout-t"
 
 
+def test_the_measure_beside_the_bar_is_kept_when_every_row_scored_it() -> None:
+    report = _report()
+    for excerpt, values in zip(report["excerpts"], ((1.0, 2.0, 0.5), (1.0, 0.5, 2.0), (1.0, 2.0, 2.0),
+                                                    (3.0, 2.0, 2.0)), strict=True):
+        for row, value in zip(("babe2_gated", "ltas_eq", "input"), values, strict=True):
+            excerpt["scores"][row]["ltas_err_within30_db"] = value
+    standing = standing_from_report(report, "piano")
+    assert standing.wins_percent["vs_ltas_eq"]["ltas_err_within30"] == 50.0
+    assert standing.wins_percent["vs_input"]["ltas_err_within30"] == 50.0
+    assert standing.means_db["access"]["ltas_err_within30_db"] == 1.5
+    assert standing.means_db["input"]["ltas_err_within30_db"] == 1.625
+    assert standing.wins_percent["vs_input"]["ltas_err"] == 75.0  # the bar's measures as before
+    # One row short of it on one excerpt: the measure is left out, not half counted.
+    del report["excerpts"][3]["scores"]["input"]["ltas_err_within30_db"]
+    partial = standing_from_report(report, "piano")
+    assert set(partial.wins_percent["vs_input"]) == {"lsd", "ltas_err"}
+    assert set(partial.means_db["access"]) == {"lsd_db", "ltas_err_db"}
+
+
 def test_voice_report_counts_only_the_models_singers() -> None:
     report = _report(kind="voice", models={"tenor": "tenor", "soprano": "soprano"}, soundfont=None)
     for excerpt, voice in zip(report["excerpts"], ("tenor", "soprano", "tenor", "soprano"), strict=True):
