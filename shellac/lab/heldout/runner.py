@@ -131,8 +131,12 @@ class ChainRun:
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def key(self) -> str:
-        """Folder name of this run's work directory."""
-        spec = json.dumps({"profile": self.profile, "overrides": self.overrides}, sort_keys=True)
+        """Folder name of this run's work directory: the profile and its overrides as the stages validate
+        them, so one setting written two ways (``6`` and ``6.0`` for a float) names one folder."""
+        plan = load_plan(self.profile, overrides={k: dict(v) for k, v in self.overrides.items()})
+        overrides = {stage: {name: plan.step(stage).params.model_dump(mode="json")[name] for name in params}
+                     for stage, params in self.overrides.items()}
+        spec = json.dumps({"profile": self.profile, "overrides": overrides}, sort_keys=True)
         return f"{self.profile}-{hashlib.sha256(spec.encode()).hexdigest()[:10]}"
 
 

@@ -1,6 +1,8 @@
 """Held-out benchmark parts that need no rendering: chains, spectral balance, rows, wins, gate agreement."""
 
 import argparse
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -193,6 +195,13 @@ def test_rows_and_overrides_follow_the_profiles() -> None:
     piano = with_overrides(ChainRun("piano", {"generative_eq": {"sigma_y": 0.0}}), overrides)
     assert piano.overrides["generative_eq"] == {"n_steps": 8, "sigma_y": 0.0}  # the row's own value wins
     assert piano.key() != ChainRun("piano").key()
+    # One setting written two ways is one run, one work folder; another value is another.
+    slope = {"noise_profile": "minimum", "noise_floor_slope_db": 6}
+    assert (ChainRun("piano", {"denoise": slope}).key()
+            == ChainRun("piano", {"denoise": {**slope, "noise_floor_slope_db": 6.0}}).key()
+            != ChainRun("piano", {"denoise": {**slope, "noise_floor_slope_db": 7}}).key())
+    assert ChainRun("piano").key() == "piano-" + hashlib.sha256(
+        json.dumps({"profile": "piano", "overrides": {}}, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def test_heldout_parts_and_render_keys() -> None:
