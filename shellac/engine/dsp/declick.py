@@ -12,6 +12,7 @@ from scipy.stats import chi2
 
 from shellac.engine.dsp.click_repeats import recurs
 from shellac.engine.dsp.lsar import backward_error, fit_ar_blocks, lsar_fill, prediction_error
+from shellac.engine.dsp.runs import mask_runs, merge_runs
 from shellac.engine.errors import ParameterError
 
 ClickStatus = Literal["repaired", "needs_inpainting"]
@@ -86,20 +87,6 @@ class ClickMap:
         }
 
 
-def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-
-
-def _merge(starts: np.ndarray, ends: np.ndarray, distance: int) -> tuple[np.ndarray, np.ndarray]:
-    # Runs whose separation is at most ``distance`` samples become one run.
-    if len(starts) == 0:
-        return starts, ends
-    new = np.concatenate([[True], starts[1:] - ends[:-1] > distance])
-    group = np.cumsum(new) - 1
-    return starts[new], np.maximum.reduceat(ends, np.flatnonzero(new))[: group[-1] + 1]
-
-
 def _fill_spans(
     starts: np.ndarray, ends: np.ndarray, max_gap: int, span: int, long_gaps: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -112,7 +99,7 @@ def _fill_spans(
     """
     if long_gaps == "inpaint" or len(starts) == 0:
         return starts, ends, np.arange(len(starts))
-    g_starts, g_ends = _merge(starts, ends, max_gap + span)
+    g_starts, g_ends = merge_runs(starts, ends, max_gap + span)
     group = np.searchsorted(g_starts, starts, side="right") - 1
     long_piece = np.zeros(len(g_starts), dtype=bool)
     np.logical_or.at(long_piece, group, (ends - starts) > max_gap)
@@ -262,14 +249,14 @@ def _gaps(
     # Hysteresis: a run above half the threshold counts if it rises above the threshold,
     # so the weaker tail of a click is repaired with its peak. The pooled statistic, already
     # as wide as its windows, counts only above the threshold itself.
-    starts, ends = _runs((single > HYSTERESIS * threshold) | (pooled > threshold))
+    starts, ends = mask_runs((single > HYSTERESIS * threshold) | (pooled > threshold))
     if len(starts):
         keep = _run_max(np.maximum(single, pooled), starts, ends) > threshold
         starts, ends = _trim(starts[keep], ends[keep], single)
-    starts, ends = _merge(starts, ends, merge)
+    starts, ends = merge_runs(starts, ends, merge)
     starts = np.maximum(starts - pad, 0)
     ends = np.minimum(ends + pad, single.shape[0])
-    return _merge(starts, ends, 0)
+    return merge_runs(starts, ends, 0)
 
 
 def _bridge(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -405,7 +392,7 @@ def declick(
     # What is filled: the gaps themselves, or (long_gaps="lsar") each scratch as one whole span, so
     # the noise between its pieces goes too. Spans whose p-sample contexts touch are solved together.
     fill_starts, fill_ends, span_of = _fill_spans(starts, ends, max_gap, span, long_gaps)
-    c_starts, c_ends = _merge(fill_starts, fill_ends, order)
+    c_starts, c_ends = merge_runs(fill_starts, fill_ends, order)
     gap_cluster = (np.searchsorted(c_starts, fill_starts, side="right") - 1)[span_of]
     # The cluster limit bounds LSAR's dense solves (memory grows with the span squared).
     bad_cluster = (c_ends - c_starts) > MAX_CLUSTER_GAPS * max_gap
@@ -414,7 +401,7 @@ def declick(
         # A long scratch is found as several pieces (each bracket spans at most click_ms):
         # pieces within max_gap + click_ms of a long gap, or of each other over more than
         # SCRATCH_GAPS max_gaps, are one scratch, left to inpainting.
-        s_starts, s_ends = _merge(c_starts, c_ends, max_gap + span)
+        s_starts, s_ends = merge_runs(c_starts, c_ends, max_gap + span)
         scratch = (s_ends - s_starts) > SCRATCH_GAPS * max_gap
         np.logical_or.at(scratch, np.searchsorted(s_starts, c_starts, side="right") - 1, bad_cluster)
         bad_cluster |= scratch[np.searchsorted(s_starts, c_starts, side="right") - 1]

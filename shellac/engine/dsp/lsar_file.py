@@ -11,6 +11,7 @@ from scipy.linalg import solve_toeplitz
 
 from shellac.engine.audio_io import probe
 from shellac.engine.dsp.lsar import levinson
+from shellac.engine.dsp.runs import clusters
 from shellac.engine.errors import ParameterError
 from shellac.engine.stream import AudioStreamWriter, ChannelStats, chunk_frames_for, iter_chunks, read_frames
 
@@ -40,17 +41,6 @@ class LsarSettings:
 def fillable(start: int, length: int, n_frames: int, order: int) -> bool:
     """Whether LSAR can fill run [start, start + length): ``order`` intact samples on both sides."""
     return start >= order and start + length + order <= n_frames
-
-
-def clusters(runs: Sequence[tuple[int, int]], order: int) -> list[list[tuple[int, int]]]:
-    """Runs (start, length), sorted, grouped when fewer than ``order`` samples lie between them."""
-    groups: list[list[tuple[int, int]]] = []
-    for start, length in sorted(runs):
-        if groups and start - sum(groups[-1][-1]) < order:
-            groups[-1].append((start, length))
-        else:
-            groups.append([(start, length)])
-    return groups
 
 
 def _autocorr(side: np.ndarray, order: int) -> np.ndarray:

@@ -12,7 +12,8 @@ import torch
 
 from shellac.engine.audio_io import probe
 from shellac.engine.dsp.dropouts import find_dropouts_in_file, flag_runs
-from shellac.engine.dsp.lsar_file import LsarSettings, clusters, fillable, lsar_fill_file
+from shellac.engine.dsp.lsar_file import LsarSettings, fillable, lsar_fill_file
+from shellac.engine.dsp.runs import clusters
 from shellac.engine.errors import ParameterError
 from shellac.engine.models.loaded import LoadedBundle
 from shellac.engine.operators.base import Operator

@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from shellac.engine.dsp.lsar import levinson, lsar_fill
-from shellac.engine.dsp.lsar_file import LsarSettings, clusters, fillable, interpolate, lsar_fill_file
+from shellac.engine.dsp.lsar_file import LsarSettings, fillable, interpolate, lsar_fill_file
 from shellac.engine.errors import ParameterError
 
 from ...conftest import SR, harmonic_tone
@@ -37,9 +37,7 @@ def test_runs_are_filled_in_every_channel_and_nothing_else_moves(tmp_path: Path)
     assert stats.peak == pytest.approx(float(np.abs(out).max()))
 
 
-def test_clusters_and_edges() -> None:
-    assert clusters([(900, 10), (100, 10), (300, 10)], order=200) == [[(100, 10), (300, 10)], [(900, 10)]]
-    assert clusters([(100, 10), (310, 10)], order=200) == [[(100, 10)], [(310, 10)]]  # 200 intact between
+def test_edges() -> None:
     assert fillable(512, 100, 2000, 512) and not fillable(511, 100, 2000, 512)
     assert fillable(1000, 488, 2000, 512) and not fillable(1000, 489, 2000, 512)
     assert LsarSettings().samples(22050) == (512, 4097) and LsarSettings().samples(44100) == (1023, 8194)
