@@ -146,12 +146,6 @@ class GenerativeEqParams(StageParams):
         "where at least half of the surrounding third octave holds signal, the anchored form's edges) at "
         "gain 1, so a stray bin of hiss beyond the cut-off does not become a steady line; false: every bin.",
     )
-    consistency_balance_hold_edges: bool = Field(
-        default=_B.consistency_balance_hold_edges,
-        description="With consistency_balance_in_range: give every bin beyond an edge of the signal range "
-        "the balance gain of the half octave inside that edge instead of 1, so the generated band beyond "
-        "the cut-off keeps the level the pass gave the content at the edge; false: the prior's own level.",
-    )
     consistency_floor_low: bool = Field(
         default=_B.consistency_floor_low,
         description="With a consistency form: limit the generated content, in the STFT bins below the "
@@ -232,7 +226,6 @@ def babe2_settings(params: GenerativeEqParams, sampler: dict[str, float | int]) 
         consistency_balance=params.consistency_balance,
         consistency_balance_smooth=params.consistency_balance_smooth,
         consistency_balance_in_range=params.consistency_balance_in_range,
-        consistency_balance_hold_edges=params.consistency_balance_hold_edges,
         consistency_floor_low=params.consistency_floor_low,
         consistency_withheld=params.consistency_withheld,
         consistency_withheld_max_hz=params.consistency_withheld_max_hz,

@@ -102,10 +102,6 @@ class Babe2Settings:
     consistency_balance_in_range
         With ``consistency_balance``: that gain is 1 outside the input's signal range (the anchored
         form's edges), so a stray bin of hiss beyond the cut-off is left alone (False: every bin).
-    consistency_balance_hold_edges
-        With ``consistency_balance_in_range``: beyond each edge of that range the gain of the band
-        inside the edge instead of 1, so the generated band beyond the cut-off keeps the level the
-        balance pass gave the content at the edge (False: the prior's own level there).
     consistency_withheld
         With an anchored form: the share (0 … 1, in dB) of the boost the preceding EQ stage
         withheld (its noise limits) that the correction gives back, cell by cell where the
@@ -143,7 +139,6 @@ class Babe2Settings:
     consistency_balance: float = 0.0
     consistency_balance_smooth: bool = False
     consistency_balance_in_range: bool = False
-    consistency_balance_hold_edges: bool = False
     consistency_floor_low: bool = False
     consistency_withheld: float = 0.0
     consistency_withheld_max_hz: float = 500.0
@@ -151,8 +146,7 @@ class Babe2Settings:
 
 CONSISTENCY_SETTINGS = ("consistency", "consistency_floor", "consistency_floor_db", "consistency_evidence",
                         "consistency_balance", "consistency_balance_smooth", "consistency_balance_in_range",
-                        "consistency_balance_hold_edges", "consistency_floor_low", "consistency_withheld",
-                        "consistency_withheld_max_hz")
+                        "consistency_floor_low", "consistency_withheld", "consistency_withheld_max_hz")
 """The settings of the step after the blocks: changing them keeps the block checkpoints."""
 
 
@@ -243,9 +237,6 @@ def restore(
     for option in ("consistency_balance_smooth", "consistency_balance_in_range"):
         if getattr(settings, option) and not settings.consistency_balance:
             raise ParameterError(f"{option} shapes the balance pass's gain: set consistency_balance too")
-    if settings.consistency_balance_hold_edges and not settings.consistency_balance_in_range:
-        raise ParameterError("consistency_balance_hold_edges carries the balance gain at the signal range's "
-                             "edges beyond them: set consistency_balance_in_range too")
     if settings.consistency_floor_db and not settings.consistency_floor:
         raise ParameterError("consistency_floor_db raises the consistency floor: set consistency_floor too")
     if settings.consistency_withheld and settings.consistency not in ("anchored", "anchored-ltas"):
@@ -325,7 +316,6 @@ def restore(
                                           floor_margin_db=s.consistency_floor_db, withheld=withheld,
                                           balance_smooth=s.consistency_balance_smooth,
                                           balance_in_range=s.consistency_balance_in_range,
-                                          balance_hold_edges=s.consistency_balance_hold_edges,
                                           floor_low=s.consistency_floor_low)
     return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                             reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,

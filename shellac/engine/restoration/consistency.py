@@ -340,7 +340,7 @@ def cell_prior_power(x: np.ndarray, y: np.ndarray, h: np.ndarray, noise: np.ndar
 
 
 def balance_gain(stats: _Statistics, sample_rate: int, share: float, *, smooth: bool = False,
-                 in_range: bool = False, hold_edges: bool = False) -> np.ndarray:
+                 in_range: bool = False) -> np.ndarray:
     """Amplitude gain per bin that moves the output's long-term balance ``share`` of the way (in dB)
     to the observation's, in the bins where the observation holds signal (:func:`_above_noise`).
 
@@ -357,14 +357,7 @@ def balance_gain(stats: _Statistics, sample_rate: int, share: float, *, smooth: 
     with it; where it is hiss with a stray bin it moves by a fraction of a dB. With ``in_range``
     the gain is 1 outside the observation's signal range (:func:`signal_range`, the anchored
     form's edges): a stray bin beyond the cut-off is left alone, the bins inside keep their test.
-    With ``hold_edges`` (and ``in_range``) every bin beyond an edge takes, instead of 1, the gain of
-    the band inside that edge (the geometric mean power gain over its :data:`EDGE_OCTAVES` of bins
-    that hold signal): the generated band beyond the range keeps the level the pass gave the content
-    at the edge, instead of the prior's own level against the whole range.
     """
-    if hold_edges and not in_range:
-        raise ParameterError("hold_edges carries the balance gain at the signal range's edges beyond them: "
-                             "set in_range too")
     have = third_octave_smooth(stats.generated_power, sample_rate, N_FFT)
     observed = third_octave_smooth(stats.observed_power, sample_rate, N_FFT)
     ratio = observed / np.maximum(have, 1e-30)
@@ -379,26 +372,14 @@ def balance_gain(stats: _Statistics, sample_rate: int, share: float, *, smooth: 
     if in_range and informative.any():
         bottom, top = signal_range(informative, sample_rate)
         freqs = bin_frequencies(sample_rate)
-        inside = (freqs >= bottom) & (freqs <= top)
-        beyond_top = beyond_bottom = 1.0
-        if hold_edges:
-            beyond_top = _edge_gain(power, inside & informative & (freqs >= top * 2.0 ** -EDGE_OCTAVES))
-            beyond_bottom = _edge_gain(power, inside & informative & (freqs <= bottom * 2.0 ** EDGE_OCTAVES))
-        power = np.where(inside, power, np.where(freqs > top, beyond_top, beyond_bottom))
+        power = np.where((freqs >= bottom) & (freqs <= top), power, 1.0)
     return np.sqrt(power) ** share
 
 
-def _edge_gain(power: np.ndarray, band: np.ndarray) -> float:
-    """Geometric mean of the power gains in ``band``; 1 where it holds no bin."""
-    return float(np.exp(np.mean(np.log(power[band])))) if band.any() else 1.0
-
-
 def rebalance(observed: np.ndarray, out: np.ndarray, sample_rate: int, share: float, *,
-              smooth: bool = False, in_range: bool = False, hold_edges: bool = False
-              ) -> dict[str, float | bool]:
+              smooth: bool = False, in_range: bool = False) -> dict[str, float | bool]:
     """Apply :func:`balance_gain` to ``out`` in place, chunk by chunk; what it did, for the report."""
-    gain = balance_gain(_statistics(observed, out), sample_rate, share, smooth=smooth, in_range=in_range,
-                        hold_edges=hold_edges)
+    gain = balance_gain(_statistics(observed, out), sample_rate, share, smooth=smooth, in_range=in_range)
     n, carry = out.shape[-1], None
     for start, stop, lo, hi in _chunks(n, N_FFT):
         segment = np.asarray(out[lo:hi], dtype=np.float64).copy()
@@ -407,8 +388,7 @@ def rebalance(observed: np.ndarray, out: np.ndarray, sample_rate: int, share: fl
         carry = np.asarray(out[max(0, stop - N_FFT):stop], dtype=np.float64).copy()
         out[start:stop] = _signal(gain[:, None] * _spectrum(segment), hi - lo)[start - lo:stop - lo]
     db = 20.0 * np.log10(gain)
-    edges = {"hold_edges": True} if hold_edges else {}
-    return {"share": share, "limit_db": BALANCE_LIMIT_DB, "smooth": smooth, "in_range": in_range, **edges,
+    return {"share": share, "limit_db": BALANCE_LIMIT_DB, "smooth": smooth, "in_range": in_range,
             "bins_changed": int(np.count_nonzero(np.abs(db) > 0.01)),
             "min_gain_db": round(float(db.min()), 2), "max_gain_db": round(float(db.max()), 2)}
 
@@ -418,8 +398,7 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
                    reference_power: np.ndarray | None = None, floor: bool = False,
                    evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0,
                    withheld: np.ndarray | None = None, balance_smooth: bool = False,
-                   balance_in_range: bool = False, balance_hold_edges: bool = False,
-                   floor_low: bool = False) -> Consistency:
+                   balance_in_range: bool = False, floor_low: bool = False) -> Consistency:
     """Write into ``out`` the generated signal corrected into a posterior sample given the observation.
 
     Each STFT bin is modelled as Y = H·X + noise: Y the equalised observation, X
@@ -468,9 +447,6 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     balance_in_range
         With ``balance``: its gain 1 outside the observation's signal range (:func:`balance_gain`'s
         ``in_range``).
-    balance_hold_edges
-        With ``balance_in_range``: beyond each edge of the signal range the gain of the band inside
-        that edge, not 1 (:func:`balance_gain`'s ``hold_edges``).
     floor_low
         Limit the generated content, in the bins below the observation's pass band (the
         quality gate's low cut-off, :func:`~shellac.engine.quality.gate.music_low_cutoff_hz`)
@@ -499,9 +475,6 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     if (balance_smooth or balance_in_range) and not balance:
         raise ParameterError("balance_smooth and balance_in_range shape the balance pass's gain: "
                              "set balance too")
-    if balance_hold_edges and not balance_in_range:
-        raise ParameterError("balance_hold_edges carries the gain at the signal range's edges beyond them: "
-                             "set balance_in_range too")
     if floor_margin_db and not floor:
         raise ParameterError("a consistency floor margin raises the floor: set floor too")
     if withheld is not None:
@@ -551,7 +524,7 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         share_sum += own.sum(axis=1)
         frames += own.shape[1]
     balanced = (rebalance(observed, out, sample_rate, balance, smooth=balance_smooth,
-                          in_range=balance_in_range, hold_edges=balance_hold_edges) if balance > 0 else None)
+                          in_range=balance_in_range) if balance > 0 else None)
     return Consistency(gain=gain, bands=_band_report(h[:, 0], share_sum / max(frames, 1), sample_rate),
                        corrected=prior_correction is not None, form=form, anchors=anchors,
                        floored_bins=floored, floor_margin_db=floor_margin_db if floor else None,
@@ -592,14 +565,13 @@ def fuse_to_memmap(observed: np.ndarray, generated: np.ndarray, sample_rate: int
                    reference_power: np.ndarray | None = None, floor: bool = False,
                    evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0,
                    withheld: np.ndarray | None = None, balance_smooth: bool = False,
-                   balance_in_range: bool = False, balance_hold_edges: bool = False,
-                   floor_low: bool = False) -> tuple[np.ndarray, Consistency]:
+                   balance_in_range: bool = False, floor_low: bool = False) -> tuple[np.ndarray, Consistency]:
     """:func:`posterior_fuse` into a new float32 memory map at ``target`` (``.npy``)."""
     out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=observed.shape)
     report = posterior_fuse(observed, generated, sample_rate, out, prior_correction=prior_correction,
                             form=form, reference_power=reference_power, floor=floor, evidence=evidence,
                             balance=balance, floor_margin_db=floor_margin_db, withheld=withheld,
                             balance_smooth=balance_smooth, balance_in_range=balance_in_range,
-                            balance_hold_edges=balance_hold_edges, floor_low=floor_low)
+                            floor_low=floor_low)
     out.flush()
     return out, report

@@ -77,13 +77,6 @@ def test_a_balance_shape_without_the_balance_pass_is_refused(observed: tuple[Pat
         _run(observed, tmp_path, consistency="posterior", **{option: True})
 
 
-def test_held_edges_without_the_in_range_balance_are_refused(observed: tuple[Path, Path], tmp_path: Path
-                                                             ) -> None:
-    with pytest.raises(ParameterError, match="set consistency_balance_in_range too"):
-        _run(observed, tmp_path, consistency="posterior", consistency_balance=1.0,
-             consistency_balance_hold_edges=True)
-
-
 def _eq_curves(withheld_db: float) -> EqCurves:
     centres = 1000.0 * 2.0 ** (np.arange(-15, 7) / 3.0)
     return EqCurves(centres_hz=centres, inverse_db=np.where(centres < 500.0, withheld_db, 0.0),
