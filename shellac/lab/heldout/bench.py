@@ -64,12 +64,20 @@ class KindProfiles:
     ltas: str  # LTAS-EQ alone
     generative: str  # EQ then BABE-2
     eq: str  # the generative profile's EQ stage, as row labels name it
+    chain: ChainRun  # the chain EQ alone: a shipped profile, or the LTAS-EQ one with the chain method
 
 
 KINDS = {
-    "piano": KindProfiles("piano-ltas", "piano", "chain EQ"),
-    "voice": KindProfiles("voice-ltas", "voice", "chain EQ"),
+    "piano": KindProfiles("piano-ltas", "piano", "chain EQ", ChainRun("piano-chain")),
+    "voice": KindProfiles("voice-ltas", "voice", "chain EQ",
+                          ChainRun("voice-ltas", {"ltas_eq": {"method": "chain"}})),
 }
+
+
+def _describe(run: ChainRun) -> str:
+    """``profile P``, with its overrides as ``stage.param = value``."""
+    return ", ".join([f"profile {run.profile}", *(f"{stage}.{name} = {value}" for stage, params in
+                                                 run.overrides.items() for name, value in params.items())])
 
 
 def kind_rows(kind: str) -> dict[str, Row]:
@@ -82,8 +90,7 @@ def kind_rows(kind: str) -> dict[str, Row]:
         for r in (
             Row("input", "degraded input (untouched)", None),
             Row("ltas_eq", f"LTAS-EQ (profile {p.ltas})", ChainRun(p.ltas)),
-            Row("chain_eq", f"chain EQ alone (profile {p.ltas}, ltas_eq.method = chain)",
-                ChainRun(p.ltas, {"ltas_eq": {"method": "chain"}})),
+            Row("chain_eq", f"chain EQ alone ({_describe(p.chain)})", p.chain),
             Row("eq_step", f"{p.eq} step of profile {p.generative} alone (the generative stage's input)",
                 ChainRun(p.generative), "eq"),
             Row("babe2", f"{p.eq} + BABE-2 (profile {p.generative}), generative output",

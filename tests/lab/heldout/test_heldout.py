@@ -20,7 +20,15 @@ from shellac.lab.evaluation.spectral_balance import (
 )
 from shellac.lab.evaluation.visqol import Visqol
 from shellac.lab.heldout import sweep as sweep_module
-from shellac.lab.heldout.bench import BenchOutcome, Row, gate_agreement, select_rows, win_rate, with_overrides
+from shellac.lab.heldout.bench import (
+    BenchOutcome,
+    Row,
+    gate_agreement,
+    kind_rows,
+    select_rows,
+    win_rate,
+    with_overrides,
+)
 from shellac.lab.heldout.chains import heldout_chain
 from shellac.lab.heldout.material import RenderSpec, cached_excerpt, load_heldout, store_excerpt
 from shellac.lab.heldout.runner import ChainRun, HeldoutExcerpt, score
@@ -187,6 +195,13 @@ def test_workers_option_refuses_fewer_than_one_process(capsys: pytest.CaptureFix
 
 
 def test_rows_and_overrides_follow_the_profiles() -> None:
+    # The piano "chain EQ alone" row is the shipped piano-chain profile; the voice one, with no voice
+    # chain profile shipped, the LTAS-EQ profile with the chain method.
+    assert kind_rows("piano")["chain_eq"].run == ChainRun("piano-chain")
+    assert kind_rows("piano")["chain_eq"].label == "chain EQ alone (profile piano-chain)"
+    voice = kind_rows("voice")["chain_eq"]
+    assert voice.run == ChainRun("voice-ltas", {"ltas_eq": {"method": "chain"}})
+    assert voice.label == "chain EQ alone (profile voice-ltas, ltas_eq.method = chain)"
     assert [r.key for r in select_rows(["babe2", "input"])] == ["input", "babe2"]
     with pytest.raises(ParameterError, match="unknown rows"):
         select_rows(["nope"])
