@@ -51,7 +51,7 @@ def main() -> None:
         print(f"corr(change in the generated band, change in the {label}) = {np.corrcoef(r[:, 0], r[:, col])[0, 1]:+.2f}")
     print(f"mean change: generated band {r[:, 0].mean():+.2f} dB, 20 log g {r[:, 1].mean():+.2f} dB; "
           f"least-squares slope {np.polyfit(r[:, 1], r[:, 0], 1)[0]:.2f}")
-    print(f"generated band less 20 log g (the prior's own level there): shipped {r[:, 4].mean():+.2f}, "
+    print(f"generated band less 20 log g (the sample before the gain): shipped {r[:, 4].mean():+.2f}, "
           f"slope6 {r[:, 5].mean():+.2f} dB")
 
 
