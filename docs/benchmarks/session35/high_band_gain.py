@@ -15,19 +15,19 @@ Usage: python high_band_gain.py REPORT_DIR VS VC2
 import glob
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
 
 def _filters(cache: str, name: str) -> dict:
     (path,) = glob.glob(f"{cache}/excerpts/{name[:3]}-*/voice-[0-9a-f]*/03-generative_eq/filters.json")
-    with open(path) as f:
-        return json.load(f)
+    return json.loads(Path(path).read_text())
 
 
 def main() -> None:
     reports, caches = sys.argv[1], {"shipped": sys.argv[2], "slope6": sys.argv[3]}
-    rep = {k: json.load(open(f"{reports}/vval-s34-{k}-370.json")) for k in caches}
+    rep = {k: json.loads(Path(f"{reports}/vval-s34-{k}-370.json").read_text()) for k in caches}
     rows = []
     print("excerpt  high band (gen) shipped -> slope6 | 20 log g shipped -> slope6")
     for i in range(len(rep["shipped"]["excerpts"])):
@@ -48,7 +48,8 @@ def main() -> None:
         print(f"{e['name'][:3]}      {h0:+6.2f} -> {h1:+6.2f}            | {g0:+6.2f} -> {g1:+6.2f}")
     r = np.array(rows)
     for label, col in (("generated gain g", 1), ("blind filter stop band", 2), ("EQ step's band", 3)):
-        print(f"corr(change in the generated band, change in the {label}) = {np.corrcoef(r[:, 0], r[:, col])[0, 1]:+.2f}")
+        corr = np.corrcoef(r[:, 0], r[:, col])[0, 1]
+        print(f"corr(change in the generated band, change in the {label}) = {corr:+.2f}")
     print(f"mean change: generated band {r[:, 0].mean():+.2f} dB, 20 log g {r[:, 1].mean():+.2f} dB; "
           f"least-squares slope {np.polyfit(r[:, 1], r[:, 0], 1)[0]:.2f}")
     print(f"generated band less 20 log g (the sample before the gain): shipped {r[:, 4].mean():+.2f}, "
