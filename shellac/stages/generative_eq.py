@@ -163,6 +163,14 @@ class GenerativeEqParams(StageParams):
         default=_B.consistency_withheld_max_hz, gt=0.0, le=48000.0,
         description="With consistency_withheld: give the withheld boost back up to this frequency only, Hz.",
     )
+    consistency_noise_slope_db: float | None = Field(
+        default=_B.consistency_noise_slope_db, gt=0.0, le=60.0,
+        description="With a consistency form: the noise floor that sets how much of the equalised input "
+        "each STFT cell keeps is the highest floor under the minimum-statistics one that changes by at "
+        "most this many dB per octave, so a band the music fills at all times does not count its "
+        "quietest music as noise (the signal range and the floor keep the unlimited estimate); "
+        "null: the unlimited estimate.",
+    )
     guidance: Literal["params", "bundle"] = Field(
         default="params", description="'params': the sampler values above; 'bundle': N, σ_y, ξ (and ρ, "
         "σ_start if set) measured for the model by `shellac bench-guidance` and stored in its card, "
@@ -229,6 +237,7 @@ def babe2_settings(params: GenerativeEqParams, sampler: dict[str, float | int]) 
         consistency_floor_low=params.consistency_floor_low,
         consistency_withheld=params.consistency_withheld,
         consistency_withheld_max_hz=params.consistency_withheld_max_hz,
+        consistency_noise_slope_db=params.consistency_noise_slope_db,
     )
 
 

@@ -109,6 +109,10 @@ class Babe2Settings:
         needs that stage's curves); 0: none.
     consistency_withheld_max_hz
         With ``consistency_withheld``: the boost is given back up to this frequency only.
+    consistency_noise_slope_db
+        With a consistency form: the Wiener gain's noise floor limited to this slope, dB per
+        octave (:func:`~shellac.engine.restoration.consistency.posterior_fuse`'s
+        ``noise_slope_db``); None: the unlimited minimum-statistics floor.
     preset
         ``"shellac"``: this engine's restoration; ``"reference"``: the BABE-2
         reference code's, item by item (docs/babe2-parity.md): its LTAS-EQ, block
@@ -142,11 +146,13 @@ class Babe2Settings:
     consistency_floor_low: bool = False
     consistency_withheld: float = 0.0
     consistency_withheld_max_hz: float = 500.0
+    consistency_noise_slope_db: float | None = None
 
 
 CONSISTENCY_SETTINGS = ("consistency", "consistency_floor", "consistency_floor_db", "consistency_evidence",
                         "consistency_balance", "consistency_balance_smooth", "consistency_balance_in_range",
-                        "consistency_floor_low", "consistency_withheld", "consistency_withheld_max_hz")
+                        "consistency_floor_low", "consistency_withheld", "consistency_withheld_max_hz",
+                        "consistency_noise_slope_db")
 """The settings of the step after the blocks: changing them keeps the block checkpoints."""
 
 
@@ -316,7 +322,8 @@ def restore(
                                           floor_margin_db=s.consistency_floor_db, withheld=withheld,
                                           balance_smooth=s.consistency_balance_smooth,
                                           balance_in_range=s.consistency_balance_in_range,
-                                          floor_low=s.consistency_floor_low)
+                                          floor_low=s.consistency_floor_low,
+                                          noise_slope_db=s.consistency_noise_slope_db)
     return Babe2Restoration(restored=out, observed=observed, sample_rate=cfg.sample_rate, preset=s.preset,
                             reports=result.reports, gain=result.gain, resumed_blocks=result.resumed_blocks,
                             eq_diff_db=diff_db, chain_start=chain_start, consistency=consistency)

@@ -13,6 +13,7 @@ from scipy.ndimage import median_filter
 from scipy.signal import istft, stft
 
 from shellac.engine.dsp.ltas import third_octave_smooth
+from shellac.engine.dsp.noise_floor import slope_limited
 from shellac.engine.errors import ParameterError
 from shellac.engine.quality.gate import music_low_cutoff_hz
 
@@ -69,6 +70,7 @@ class Consistency:
     balance: dict[str, float | bool] | None = None
     withheld: dict[str, float] | None = None
     floor_low: dict[str, float | int | None] | None = None
+    noise_slope: dict[str, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """``filters.json``'s ``consistency`` entry."""
@@ -88,6 +90,8 @@ class Consistency:
             entry["withheld_boost"] = self.withheld
         if self.floor_low is not None:
             entry["floor_low"] = self.floor_low
+        if self.noise_slope is not None:
+            entry["noise_slope"] = self.noise_slope
         entry["floor"] = self.floored_bins is not None
         if self.floored_bins is not None:
             entry["floored_bins"] = self.floored_bins
@@ -398,7 +402,8 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
                    reference_power: np.ndarray | None = None, floor: bool = False,
                    evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0,
                    withheld: np.ndarray | None = None, balance_smooth: bool = False,
-                   balance_in_range: bool = False, floor_low: bool = False) -> Consistency:
+                   balance_in_range: bool = False, floor_low: bool = False,
+                   noise_slope_db: float | None = None) -> Consistency:
     """Write into ``out`` the generated signal corrected into a posterior sample given the observation.
 
     Each STFT bin is modelled as Y = H·X + noise: Y the equalised observation, X
@@ -453,6 +458,14 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         where the observation holds only noise, to the observation's level there
         (:func:`floor_gain` on those bins alone): the prior's low tones where the recording
         holds none are not kept, the generated band above the cut-off is.
+    noise_slope_db
+        The Wiener gain's noise per bin is the highest floor under :func:`noise_floor`'s that
+        changes by at most this many dB per octave
+        (:func:`~shellac.engine.dsp.noise_floor.slope_limited`): where the music fills a band so
+        densely that its quietest tenth is still music, the low quantile reads music as noise and
+        the gain hands observed music to the prior; a hiss floor is smooth, so the band takes its
+        neighbours' floor. The signal range, H and the floor keep the unlimited estimate. None:
+        the unlimited estimate everywhere.
     withheld
         With an anchored form: the response the EQ stage left by withholding boost, per bin
         (:func:`withheld_response`); H takes it where the observation holds signal, so
@@ -510,7 +523,14 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         low_report = {"below_hz": None if low_hz is None else round(low_hz, 1), "floored_bins": low_bins}
     h = h[:, None]
     correction = (amplitude * correction)[:, None]
-    noise = stats.noise[:, None]
+    slope_report = None
+    if noise_slope_db is None:
+        noise = stats.noise[:, None]
+    else:
+        limited = slope_limited(stats.noise, sample_rate, N_FFT, noise_slope_db)
+        noise = limited[:, None]
+        slope_report = {"db_per_octave": noise_slope_db,
+                        **_lowering_report(stats.noise, limited, sample_rate)}
     share_sum = np.zeros(h.shape[0])
     frames = 0
     for start, stop, lo, hi in _chunks(n, N_FFT):
@@ -530,7 +550,19 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
                        floored_bins=floored, floor_margin_db=floor_margin_db if floor else None,
                        evidence=evidence, balance=balanced,
                        withheld=None if withheld is None else _withheld_report(withheld, h[:, 0]),
-                       floor_low=low_report)
+                       floor_low=low_report, noise_slope=slope_report)
+
+
+def _lowering_report(noise: np.ndarray, limited: np.ndarray, sample_rate: int) -> dict[str, float]:
+    """Per report band, how far (dB, band means) the slope limit lowered the Wiener gain's noise."""
+    freqs = bin_frequencies(sample_rate)
+    report = {}
+    for low, high in zip(_REPORT_EDGES_HZ[:-1], _REPORT_EDGES_HZ[1:], strict=True):
+        sel = (freqs >= low) & (freqs < high)
+        if low < sample_rate / 2 and sel.any():
+            drop = 10 * np.log10(np.mean(noise[sel]) / max(float(np.mean(limited[sel])), 1e-300))
+            report[f"lowered_db_{low:g}_{min(high, sample_rate / 2):g}"] = round(float(drop), 2)
+    return report
 
 
 def _withheld_report(withheld: np.ndarray, h: np.ndarray) -> dict[str, float]:
@@ -565,13 +597,14 @@ def fuse_to_memmap(observed: np.ndarray, generated: np.ndarray, sample_rate: int
                    reference_power: np.ndarray | None = None, floor: bool = False,
                    evidence: bool = False, balance: float = 0.0, floor_margin_db: float = 0.0,
                    withheld: np.ndarray | None = None, balance_smooth: bool = False,
-                   balance_in_range: bool = False, floor_low: bool = False) -> tuple[np.ndarray, Consistency]:
+                   balance_in_range: bool = False, floor_low: bool = False,
+                   noise_slope_db: float | None = None) -> tuple[np.ndarray, Consistency]:
     """:func:`posterior_fuse` into a new float32 memory map at ``target`` (``.npy``)."""
     out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=observed.shape)
     report = posterior_fuse(observed, generated, sample_rate, out, prior_correction=prior_correction,
                             form=form, reference_power=reference_power, floor=floor, evidence=evidence,
                             balance=balance, floor_margin_db=floor_margin_db, withheld=withheld,
                             balance_smooth=balance_smooth, balance_in_range=balance_in_range,
-                            floor_low=floor_low)
+                            floor_low=floor_low, noise_slope_db=noise_slope_db)
     out.flush()
     return out, report
