@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.ndimage import median_filter
 from scipy.signal import istft, stft
+from scipy.stats import chi2
 
 from shellac.engine.dsp.ltas import third_octave_smooth
 from shellac.engine.dsp.noise_floor import slope_limited
@@ -125,6 +126,18 @@ class _Statistics:
     noise: np.ndarray
     observed_power: np.ndarray
     generated_power: np.ndarray
+    quantile: np.ndarray | None = None  # each bin's NOISE_QUANTILE of its power over the frames
+
+
+def _floor(quantile: np.ndarray, real_edges: bool) -> np.ndarray:
+    """Noise power per bin from its low quantile: divided by that quantile of the noise's distribution,
+    then the running median across frequency. A complex bin's power is exponential (quantile
+    −ln(1 − q)); with ``real_edges`` the DC and Nyquist bins, real-valued, take χ² with one degree of
+    freedom (a far lower quantile), so their floor is not read low."""
+    scale = np.full(quantile.shape, -math.log1p(-NOISE_QUANTILE))
+    if real_edges:
+        scale[[0, -1]] = float(chi2.ppf(NOISE_QUANTILE, 1))
+    return median_filter(quantile / scale, size=NOISE_MEDIAN_BINS, mode="nearest")
 
 
 def _statistics(observed: np.ndarray, generated: np.ndarray | None, correction: np.ndarray | float = 1.0
@@ -141,9 +154,19 @@ def _statistics(observed: np.ndarray, generated: np.ndarray | None, correction: 
         kept.append(py[:, ::stride].astype(np.float32))
         sum_y, sum_g, frames = sum_y + py.sum(axis=1), sum_g + pg.sum(axis=1), frames + py.shape[1]
     quantile = np.quantile(np.concatenate(kept, axis=1), NOISE_QUANTILE, axis=1).astype(np.float64)
-    quantile = median_filter(quantile, size=NOISE_MEDIAN_BINS, mode="nearest")
     generated_power = np.asarray(correction) ** 2 * sum_g / frames
-    return _Statistics(quantile / -math.log1p(-NOISE_QUANTILE), sum_y / frames, generated_power)
+    return _Statistics(_floor(quantile, real_edges=False), sum_y / frames, generated_power, quantile)
+
+
+def _slope_limited(stats: _Statistics, sample_rate: int, db_per_octave: float | None) -> _Statistics:
+    """``stats`` with the noise floor slope-limited (:func:`~shellac.engine.dsp.noise_floor.slope_limited`);
+    as they are for None. The floor limited is read with the DC and Nyquist bins as real-valued
+    (:func:`_floor`): read as complex, their low quantile sits 8 dB under the noise, and the limit
+    would carry that dip an octave and more into the band."""
+    if db_per_octave is None or stats.quantile is None:
+        return stats
+    floor = slope_limited(_floor(stats.quantile, real_edges=True), sample_rate, N_FFT, db_per_octave)
+    return replace(stats, noise=floor)
 
 
 def noise_floor(observed: np.ndarray) -> np.ndarray:
@@ -381,9 +404,11 @@ def balance_gain(stats: _Statistics, sample_rate: int, share: float, *, smooth: 
 
 
 def rebalance(observed: np.ndarray, out: np.ndarray, sample_rate: int, share: float, *,
-              smooth: bool = False, in_range: bool = False) -> dict[str, float | bool]:
+              smooth: bool = False, in_range: bool = False, noise_slope_db: float | None = None
+              ) -> dict[str, float | bool]:
     """Apply :func:`balance_gain` to ``out`` in place, chunk by chunk; what it did, for the report."""
-    gain = balance_gain(_statistics(observed, out), sample_rate, share, smooth=smooth, in_range=in_range)
+    stats = _slope_limited(_statistics(observed, out), sample_rate, noise_slope_db)
+    gain = balance_gain(stats, sample_rate, share, smooth=smooth, in_range=in_range)
     n, carry = out.shape[-1], None
     for start, stop, lo, hi in _chunks(n, N_FFT):
         segment = np.asarray(out[lo:hi], dtype=np.float64).copy()
@@ -459,13 +484,13 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         (:func:`floor_gain` on those bins alone): the prior's low tones where the recording
         holds none are not kept, the generated band above the cut-off is.
     noise_slope_db
-        The Wiener gain's noise per bin is the highest floor under :func:`noise_floor`'s that
-        changes by at most this many dB per octave
-        (:func:`~shellac.engine.dsp.noise_floor.slope_limited`): where the music fills a band so
-        densely that its quietest tenth is still music, the low quantile reads music as noise and
-        the gain hands observed music to the prior; a hiss floor is smooth, so the band takes its
-        neighbours' floor. The signal range, H and the floor keep the unlimited estimate. None:
-        the unlimited estimate everywhere.
+        The step's noise per bin is the highest floor under :func:`noise_floor`'s that changes
+        by at most this many dB per octave (:func:`~shellac.engine.dsp.noise_floor.slope_limited`,
+        the denoise stage's own limit): where the music fills a band so densely that its quietest
+        tenth is still music, the low quantile reads music as noise, the band's bins count as
+        holding none (H = 0) and the Wiener gain hands observed music to the prior; a hiss floor is
+        smooth, so the band takes its neighbours' floor. It sets H, the signal range, the floor,
+        the Wiener gain and the balance pass alike. None: the unlimited estimate.
     withheld
         With an anchored form: the response the EQ stage left by withholding boost, per bin
         (:func:`withheld_response`); H takes it where the observation holds signal, so
@@ -503,7 +528,12 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
     if form == "anchored-ltas" and (reference_power is None
                                    or np.shape(reference_power) != (N_FFT // 2 + 1,)):
         raise ParameterError(f"the anchored-ltas form needs the reference LTAS on {N_FFT // 2 + 1} bins")
-    stats = _statistics(observed, generated, correction)
+    unlimited = _statistics(observed, generated, correction)
+    stats = _slope_limited(unlimited, sample_rate, noise_slope_db)
+    slope_report = None
+    if noise_slope_db is not None:
+        slope_report = {"db_per_octave": noise_slope_db,
+                        **_lowering_report(unlimited.noise, stats.noise, sample_rate)}
     anchors = None
     if form == "posterior":
         h, gain = residual_response(stats, sample_rate)
@@ -523,14 +553,7 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         low_report = {"below_hz": None if low_hz is None else round(low_hz, 1), "floored_bins": low_bins}
     h = h[:, None]
     correction = (amplitude * correction)[:, None]
-    slope_report = None
-    if noise_slope_db is None:
-        noise = stats.noise[:, None]
-    else:
-        limited = slope_limited(stats.noise, sample_rate, N_FFT, noise_slope_db)
-        noise = limited[:, None]
-        slope_report = {"db_per_octave": noise_slope_db,
-                        **_lowering_report(stats.noise, limited, sample_rate)}
+    noise = stats.noise[:, None]
     share_sum = np.zeros(h.shape[0])
     frames = 0
     for start, stop, lo, hi in _chunks(n, N_FFT):
@@ -544,7 +567,7 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
         share_sum += own.sum(axis=1)
         frames += own.shape[1]
     balanced = (rebalance(observed, out, sample_rate, balance, smooth=balance_smooth,
-                          in_range=balance_in_range) if balance > 0 else None)
+                          in_range=balance_in_range, noise_slope_db=noise_slope_db) if balance > 0 else None)
     return Consistency(gain=gain, bands=_band_report(h[:, 0], share_sum / max(frames, 1), sample_rate),
                        corrected=prior_correction is not None, form=form, anchors=anchors,
                        floored_bins=floored, floor_margin_db=floor_margin_db if floor else None,
