@@ -179,6 +179,17 @@ def test_posterior_consistency_reuses_blocks_and_follows_the_cards_spectral_bias
     assert entry["floor"] is True and 0 <= entry["floored_bins"] <= 512 and entry["evidence"] is True
     assert set(entry["anchors"]) == {"signal_low_hz", "signal_high_hz", "level_db", "low_db", "high_db"}
     assert entry["anchors"]["signal_low_hz"] < entry["anchors"]["signal_high_hz"]
+    assert "noise_slope" not in entry
+    # Its noise floor slope-limited: same blocks again, and the record of how far each band's floor fell.
+    sloped = job_for(catalog_dir, "b", profile="gen", models_dir=str(tmp_path / "models"),
+                     overrides={"generative_eq": {**FAST, "consistency": "anchored",
+                                                  "consistency_floor": True, "consistency_evidence": True,
+                                                  "consistency_noise_slope_db": 6.0}})
+    assert [r.outcome for r in run_plan(sloped, job_plan(sloped))] == ["skipped", "ran", "ran"]
+    metrics = load_state(Path(job.recording_dir)).stages["generative_eq"].metrics  # type: ignore[union-attr]
+    assert metrics["resumed_blocks"] == metrics["blocks"] == 2
+    slope = json.loads((stage_dir / "filters.json").read_text())["consistency"]["noise_slope"]
+    assert slope["db_per_octave"] == 6.0 and all(v >= -1.0 for k, v in slope.items() if k != "db_per_octave")
     # Back to the plain run: its blocks are still there, and the card's bias is not part of its key.
     assert [r.outcome for r in run_plan(job, job_plan(job))] == ["skipped", "ran", "ran"]
     np.testing.assert_array_equal(sf.read(stage_dir / "audio.wav")[0], sampled)

@@ -237,7 +237,7 @@ def restore(
         The curves of the EQ stage that made ``mono`` (``consistency_withheld``).
     """
     for option in ("consistency_floor", "consistency_evidence", "consistency_balance",
-                   "consistency_withheld", "consistency_floor_low"):
+                   "consistency_withheld", "consistency_floor_low", "consistency_noise_slope_db"):
         if getattr(settings, option) and settings.consistency == "none":
             raise ParameterError(f"{option} changes a consistency form's correction: set consistency too")
     for option in ("consistency_balance_smooth", "consistency_balance_in_range"):

@@ -58,7 +58,8 @@ def test_options_change_the_result_and_nothing_else(observed: tuple[Path, Path],
 
 
 @pytest.mark.parametrize("option", ["consistency_floor", "consistency_evidence", "consistency_balance",
-                                    "consistency_withheld", "consistency_floor_low"])
+                                    "consistency_withheld", "consistency_floor_low",
+                                    "consistency_noise_slope_db"])
 def test_a_consistency_option_without_a_form_is_refused(observed: tuple[Path, Path], tmp_path: Path,
                                                         option: str) -> None:
     with pytest.raises(ParameterError, match=f"{option} .* set consistency too"):
