@@ -82,3 +82,16 @@ def test_unknown_stage() -> None:
 
     with pytest.raises(UnknownStageError, match="unknown stage 'declutter'"):
         get_stage("declutter")
+
+
+def test_piano_generative_steps_slope_limit_the_consistency_floor() -> None:
+    # Since session 36 (docs/benchmarks/session36/noise_slope_rule.txt) the piano profiles' consistency
+    # step reads its noise floor slope-limited; every other generative profile keeps the unlimited one.
+    for name in ("piano", "piano-declip"):
+        params = load_plan(name).step("generative_eq").params
+        assert (params.consistency, params.consistency_noise_slope_db) == ("anchored", 6.0)
+    others = [n for n in builtin_profile_names() if n not in ("piano", "piano-declip")]
+    generative = [n for n in others if "generative_eq" in [s.stage for s in load_plan(n).steps]]
+    assert "voice" in generative
+    for name in generative:
+        assert load_plan(name).step("generative_eq").params.consistency_noise_slope_db is None
