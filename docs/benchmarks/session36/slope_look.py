@@ -6,7 +6,7 @@ consistency step's observation) and its per-bin noise floor as the shipped step 
 `consistency_noise_slope_db` reads it; prints per report band "lowered by (dB) / mean power over the
 unlimited floor (dB) / share of bins holding signal, unlimited -> limited". No clean reference is used.
 
-Usage: python slope_look.py CACHE DB_PER_OCTAVE
+Usage: python slope_look.py CACHE DB_PER_OCTAVE [RUN_GLOB]   (RUN_GLOB: work folders, default "piano-*")
 """
 import sys
 from pathlib import Path
@@ -28,7 +28,8 @@ EDGES_HZ = (0.0, 250.0, 1000.0, 4000.0, 8000.0, np.inf)
 def main() -> None:
     cache, slope = Path(sys.argv[1]), float(sys.argv[2])
     print(f"n_fft {N_FFT}; bands {EDGES_HZ[:-1]} Hz")
-    for folder in sorted(cache.glob("excerpts/*/piano-*/")):
+    runs = sys.argv[3] if len(sys.argv) > 3 else "piano-*"
+    for folder in sorted(cache.glob(f"excerpts/*/{runs}/")):
         eq = folder / "02-ltas_eq" / "audio.wav"
         if not eq.is_file():
             continue
