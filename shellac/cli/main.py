@@ -21,6 +21,7 @@ from shellac.cli.models import add_models_commands
 from shellac.cli.ops import add_ops_commands
 from shellac.cli.training import add_training_commands
 from shellac.engine.errors import ShellacError
+from shellac.stages.generative_eq import GenerativeEqParams
 from shellac.stages.profiles import parse_sets
 
 
@@ -153,12 +154,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
                                "or choose another output")
     if args.preset == "reference":
         # The BABE-2 reference's LTAS-EQ and generative EQ (docs/babe2-parity.md), without this
-        # engine's consistency step; --set still wins.
-        reference = (("ltas_eq", "method", "reference"), ("generative_eq", "preset", "reference"),
-                     ("generative_eq", "consistency", "none"), ("generative_eq", "consistency_floor", False),
-                     ("generative_eq", "consistency_floor_db", 0.0),
-                     ("generative_eq", "consistency_evidence", False),
-                     ("generative_eq", "consistency_balance", 0.0))
+        # engine's consistency step: every consistency option at its default (none); --set still wins.
+        fields = GenerativeEqParams.model_fields.items()
+        consistency = [("generative_eq", name, f.default) for name, f in fields
+                       if name.startswith("consistency")]
+        reference = [("ltas_eq", "method", "reference"), ("generative_eq", "preset", "reference"),
+                     *consistency]
         for stage, key, value in reference:
             overrides.setdefault(stage, {}).setdefault(key, value)
     models_dir = Path(args.models_dir).resolve() if args.models_dir else None
