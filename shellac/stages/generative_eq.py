@@ -165,10 +165,10 @@ class GenerativeEqParams(StageParams):
     )
     consistency_noise_slope_db: float | None = Field(
         default=_B.consistency_noise_slope_db, gt=0.0, le=60.0,
-        description="With a consistency form: the noise floor that sets how much of the equalised input "
-        "each STFT cell keeps is the highest floor under the minimum-statistics one that changes by at "
-        "most this many dB per octave, so a band the music fills at all times does not count its "
-        "quietest music as noise (the signal range and the floor keep the unlimited estimate); "
+        description="With a consistency form: the equalised input's noise floor, which decides where the "
+        "input holds signal and how much of it each STFT cell keeps, is the highest floor under the "
+        "minimum-statistics one that changes by at most this many dB per octave, so a band the music "
+        "fills at all times does not count its quietest music as noise (the piano profiles: 6); "
         "null: the unlimited estimate.",
     )
     guidance: Literal["params", "bundle"] = Field(

@@ -110,9 +110,10 @@ class Babe2Settings:
     consistency_withheld_max_hz
         With ``consistency_withheld``: the boost is given back up to this frequency only.
     consistency_noise_slope_db
-        With a consistency form: the Wiener gain's noise floor limited to this slope, dB per
-        octave (:func:`~shellac.engine.restoration.consistency.posterior_fuse`'s
-        ``noise_slope_db``); None: the unlimited minimum-statistics floor.
+        With a consistency form: the step's noise floor (signal test, H, floor, Wiener gain,
+        balance pass) limited to this slope, dB per octave
+        (:func:`~shellac.engine.restoration.consistency.posterior_fuse`'s ``noise_slope_db``);
+        None: the unlimited minimum-statistics floor.
     preset
         ``"shellac"``: this engine's restoration; ``"reference"``: the BABE-2
         reference code's, item by item (docs/babe2-parity.md): its LTAS-EQ, block

@@ -163,8 +163,11 @@ def _slope_limited(stats: _Statistics, sample_rate: int, db_per_octave: float | 
     as they are for None. The floor limited is read with the DC and Nyquist bins as real-valued
     (:func:`_floor`): read as complex, their low quantile sits 8 dB under the noise, and the limit
     would carry that dip an octave and more into the band."""
-    if db_per_octave is None or stats.quantile is None:
+    if db_per_octave is None:
         return stats
+    if stats.quantile is None:
+        raise ParameterError("the slope limit reads the floor from each bin's low quantile: these "
+                             "statistics carry none")
     floor = slope_limited(_floor(stats.quantile, real_edges=True), sample_rate, N_FFT, db_per_octave)
     return replace(stats, noise=floor)
 
@@ -577,7 +580,7 @@ def posterior_fuse(observed: np.ndarray, generated: np.ndarray, sample_rate: int
 
 
 def _lowering_report(noise: np.ndarray, limited: np.ndarray, sample_rate: int) -> dict[str, float]:
-    """Per report band, how far (dB, band means) the slope limit lowered the Wiener gain's noise."""
+    """Per report band, how far (dB, band means) the slope limit lowered the step's noise floor."""
     freqs = bin_frequencies(sample_rate)
     report = {}
     for low, high in zip(_REPORT_EDGES_HZ[:-1], _REPORT_EDGES_HZ[1:], strict=True):
